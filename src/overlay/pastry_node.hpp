@@ -94,15 +94,112 @@ class PastryNode {
   std::optional<NodeHandle> next_hop(const NodeId& key) const;
 
  private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  enum class TimerKind : uint8_t {
+    kHeartbeat,
+    kLeafsetExchange,
+    kRoutingMaintenance,
+    kAckTimeout,
+    kProbeTimeout,
+    kJoinTimeout,
+    kApp,
+  };
+  struct TimerEvent {
+    TimerKind kind = TimerKind::kHeartbeat;
+    uint16_t app = 0;
+    uint64_t arg = 0;
+  };
+  // What we know about a node we keep in our state or are probing.
+  struct Peer {
+    Endpoint endpoint;
+    Duration rtt = kUnknownRtt;
+    Time last_heard{0};
+    bool suspected = false;  // excluded from routing until it answers
+  };
+  struct PendingProbe {
+    NodeHandle node;
+    Time sent{0};
+    int attempt = 0;
+    TimerId timer = 0;
+  };
+  // A routed message sent to a next hop and not yet acknowledged.
+  struct PendingHop {
+    RouteMsg msg;
+    NodeHandle next;
+    std::vector<NodeId> tried;
+    int attempt = 0;
+    TimerId timer = 0;
+  };
+
+  // routing
+  void handle_route(Time now, RouteMsg msg);
+  void deliver_here(Time now, const RouteMsg& msg);
+  void send_hop(Time now, RouteMsg msg, const NodeHandle& next, std::vector<NodeId> tried,
+                int attempt);
+  void on_ack_timeout(Time now, uint64_t hop_id);
+  std::optional<NodeHandle> choose_next_hop(const NodeId& key,
+                                            const std::vector<NodeId>& exclude) const;
+  bool usable(const NodeId& id, const std::vector<NodeId>& exclude) const;
+
+  // join
+  void start_join_attempt(Time now);
+  void on_join_timeout(Time now, uint64_t attempt);
+  void answer_join(Time now, const RouteMsg& msg, bool rows, bool leaf_set);
+  void maybe_finish_join(Time now);
+  void become_active(Time now);
+
+  // knowledge of other nodes
+  void on_state_transfer(Time now, const NodeHandle& from, const StateTransfer& st);
+  void send_state(const Endpoint& to, StateKind kind, uint8_t row, bool for_join,
+                  const std::vector<NodeHandle>& nodes);
+  void learn_candidate(Time now, const NodeHandle& node);
+  void note_alive(Time now, const NodeHandle& node, Duration rtt);
+  void note_heard(Time now, const NodeHandle& from, bool sender_joining);
+  void probe(Time now, const NodeHandle& node);
+  void on_probe_timeout(Time now, uint64_t nonce);
+  void on_pong(Time now, const NodeHandle& from, const Pong& pong);
+  void suspect(Time now, const NodeHandle& node);
+  void declare_dead(Time now, const NodeId& id);
+  void remove_node(Time now, const NodeId& id);
+  void forget_if_unused(const NodeId& id);
+  bool recently_dead(Time now, const NodeId& id);
+  Duration rto_for(const NodeId& id) const;
+
+  // maintenance
+  void on_heartbeat(Time now);
+  void on_leafset_exchange(Time now);
+  void on_routing_maintenance(Time now);
+  void request_leafset_repair(Time now);
+  void request_row_repair(Time now, int row, const NodeId& lost);
+
+  void send(const Endpoint& to, const Message& msg);
+  TimerId schedule(Time at, TimerEvent ev) { return timers_.schedule(at, ev); }
+  void notify_leafset(const NodeHandle& node, bool joined);
+
   NodeHandle self_;
   PastryConfig config_;
+  Environment& env_;
+  Rng rng_;
   JoinState state_ = JoinState::kIdle;
   LeafSet leaf_set_;
   RoutingTable routing_table_;
   NeighborhoodSet neighborhood_;
   PastryCounters counters_;
+  TimerQueue<TimerEvent> timers_;
+  std::vector<std::pair<uint16_t, Application*>> apps_;
+
+  std::unordered_map<NodeId, Peer> peers_;
+  std::unordered_map<NodeId, uint64_t> probing_;  // node -> nonce of its outstanding probe
+  std::unordered_map<uint64_t, PendingProbe> probes_;
+  std::unordered_map<uint64_t, PendingHop> pending_hops_;
+  std::unordered_map<NodeId, Time> dead_until_;
+  uint64_t next_nonce_ = 1;
+  uint64_t next_hop_id_ = 1;
+
+  // join progress
+  std::vector<Endpoint> bootstraps_;
+  int join_attempt_ = 0;
+  bool join_leafset_complete_ = false;
+  std::vector<NodeId> join_leaf_waiting_;  // root's leaf set members still being probed
 };
 
 }  // namespace forestcast::overlay

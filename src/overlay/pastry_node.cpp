@@ -1,0 +1,689 @@
+#include "overlay/pastry_node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace forestcast::overlay {
+
+namespace {
+
+spdlog::logger& log() {
+  static std::shared_ptr<spdlog::logger> logger = [] {
+    if (auto existing = spdlog::get("pastry")) return existing;
+    auto made = spdlog::default_logger()->clone("pastry");
+    spdlog::register_logger(made);
+    return made;
+  }();
+  return *logger;
+}
+
+template <typename T>
+bool contains_id(const std::vector<T>& v, const NodeId& id) {
+  return std::find(v.begin(), v.end(), id) != v.end();
+}
+
+}  // namespace
+
+PastryNode::PastryNode(NodeHandle self, PastryConfig config, Environment& env, uint64_t seed)
+    : self_(self),
+      config_(config),
+      env_(env),
+      rng_(seed),
+      leaf_set_(self.id, config.leaf_set_size),
+      routing_table_(self.id),
+      neighborhood_(config.neighborhood_size) {}
+
+PastryNode::~PastryNode() = default;
+
+// --- lifecycle -------------------------------------------------------------------------------
+
+void PastryNode::start_ring(Time now) {
+  log().info("{} starting a new ring", self_.id.short_hex());
+  become_active(now);
+}
+
+void PastryNode::join(Time now, std::vector<Endpoint> bootstraps) {
+  bootstraps_ = std::move(bootstraps);
+  if (bootstraps_.empty()) {
+    state_ = JoinState::kFailed;
+    return;
+  }
+  state_ = JoinState::kJoining;
+  join_attempt_ = 0;
+  start_join_attempt(now);
+}
+
+void PastryNode::start_join_attempt(Time now) {
+  join_leafset_complete_ = false;
+  join_leaf_waiting_.clear();
+  const Endpoint& bootstrap = bootstraps_[static_cast<size_t>(join_attempt_) % bootstraps_.size()];
+  log().debug("{} join attempt {} via {}", self_.id.short_hex(), join_attempt_ + 1,
+              bootstrap.to_string());
+  RouteMsg msg;
+  msg.hop_id = next_hop_id_++;
+  msg.key = self_.id;
+  msg.origin = self_;
+  msg.join = true;
+  send(bootstrap, msg);
+  schedule(now + config_.join_timeout,
+           {TimerKind::kJoinTimeout, 0, static_cast<uint64_t>(join_attempt_)});
+}
+
+void PastryNode::on_join_timeout(Time now, uint64_t attempt) {
+  if (state_ != JoinState::kJoining || attempt != static_cast<uint64_t>(join_attempt_)) return;
+  if (join_leafset_complete_) return;  // only waiting for probes; they time out on their own
+  if (++join_attempt_ >= config_.join_attempts) {
+    log().warn("{} join failed after {} attempts", self_.id.short_hex(), join_attempt_);
+    state_ = JoinState::kFailed;
+    timers_ = {};
+    return;
+  }
+  start_join_attempt(now);
+}
+
+void PastryNode::leave(Time now) {
+  (void)now;
+  if (state_ == JoinState::kActive) {
+    for (const auto& member : leaf_set_.members()) send(member.endpoint, Leave{});
+  }
+  state_ = JoinState::kLeft;
+  timers_ = {};
+}
+
+void PastryNode::become_active(Time now) {
+  state_ = JoinState::kActive;
+  log().info("{} active: leaf set {}, routing table {}, neighborhood {}", self_.id.short_hex(),
+             leaf_set_.members().size(), routing_table_.entry_count(), neighborhood_.size());
+  // Random phases so that thousands of nodes started together do not tick in lockstep.
+  schedule(now + rng_.between(Duration{0}, config_.heartbeat_period), {TimerKind::kHeartbeat});
+  schedule(now + rng_.between(Duration{0}, config_.leafset_exchange_period),
+           {TimerKind::kLeafsetExchange});
+  schedule(now + rng_.between(config_.routing_maintenance_period / 2,
+                              config_.routing_maintenance_period),
+           {TimerKind::kRoutingMaintenance});
+  // Announce ourselves to every node we know so they can insert us.
+  std::vector<Endpoint> told;
+  auto announce = [&](const NodeHandle& h) {
+    if (std::find(told.begin(), told.end(), h.endpoint) != told.end()) return;
+    told.push_back(h.endpoint);
+    send(h.endpoint, Announce{});
+  };
+  for (const auto& h : leaf_set_.members()) announce(h);
+  routing_table_.for_each([&](const RouteEntry& e) { announce(e.node); });
+  for (const auto& e : neighborhood_.entries()) announce(e.node);
+}
+
+// --- driver entry points ---------------------------------------------------------------------
+
+Time PastryNode::next_deadline() { return timers_.next_deadline(); }
+
+void PastryNode::on_timer(Time now) {
+  TimerId id;
+  TimerEvent ev;
+  while (timers_.pop_due(now, id, ev)) {
+    if (state_ == JoinState::kLeft || state_ == JoinState::kFailed) continue;
+    switch (ev.kind) {
+      case TimerKind::kHeartbeat: on_heartbeat(now); break;
+      case TimerKind::kLeafsetExchange: on_leafset_exchange(now); break;
+      case TimerKind::kRoutingMaintenance: on_routing_maintenance(now); break;
+      case TimerKind::kAckTimeout: on_ack_timeout(now, ev.arg); break;
+      case TimerKind::kProbeTimeout: on_probe_timeout(now, ev.arg); break;
+      case TimerKind::kJoinTimeout: on_join_timeout(now, ev.arg); break;
+      case TimerKind::kApp:
+        if (Application* a = app(ev.app)) a->on_timer(now, ev.arg);
+        break;
+    }
+  }
+}
+
+void PastryNode::on_message(Time now, const NodeHandle& from, const Message& msg) {
+  ++counters_.messages_in;
+  if (state_ == JoinState::kLeft || from.id == self_.id) return;
+  const bool sender_joining =
+      (std::holds_alternative<Ping>(msg) && std::get<Ping>(msg).joining) ||
+      (std::holds_alternative<RouteMsg>(msg) && std::get<RouteMsg>(msg).join &&
+       std::get<RouteMsg>(msg).origin.id == from.id);
+  note_heard(now, from, sender_joining);
+
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, Ping>) {
+          send(from.endpoint, Pong{m.nonce});
+        } else if constexpr (std::is_same_v<T, Pong>) {
+          on_pong(now, from, m);
+        } else if constexpr (std::is_same_v<T, RouteMsg>) {
+          // Not acknowledged until we can route: the sender then retries elsewhere.
+          if (state_ != JoinState::kActive) return;
+          send(from.endpoint, RouteAck{m.hop_id});
+          handle_route(now, m);
+        } else if constexpr (std::is_same_v<T, RouteAck>) {
+          auto it = pending_hops_.find(m.hop_id);
+          if (it != pending_hops_.end() && it->second.next.id == from.id) {
+            timers_.cancel(it->second.timer);
+            pending_hops_.erase(it);
+          }
+        } else if constexpr (std::is_same_v<T, StateTransfer>) {
+          on_state_transfer(now, from, m);
+        } else if constexpr (std::is_same_v<T, StateRequest>) {
+          if (state_ != JoinState::kActive) return;
+          switch (m.kind) {
+            case StateKind::kLeafSet:
+              send_state(from.endpoint, StateKind::kLeafSet, 0, false, leaf_set_.members());
+              break;
+            case StateKind::kRoutingRow:
+              if (m.row < NodeId::kDigits)
+                send_state(from.endpoint, StateKind::kRoutingRow, m.row, false,
+                           routing_table_.row(m.row));
+              break;
+            case StateKind::kNeighborhood: {
+              std::vector<NodeHandle> nodes;
+              for (const auto& e : neighborhood_.entries()) nodes.push_back(e.node);
+              send_state(from.endpoint, StateKind::kNeighborhood, 0, false, nodes);
+              break;
+            }
+          }
+        } else if constexpr (std::is_same_v<T, Announce>) {
+          // note_heard() already considered the sender; give it our leaf set when it is one
+          // of our leaves, so concurrent joiners learn about each other.
+          if (state_ == JoinState::kActive && leaf_set_.contains(from.id))
+            send_state(from.endpoint, StateKind::kLeafSet, 0, false, leaf_set_.members());
+        } else if constexpr (std::is_same_v<T, Leave>) {
+          remove_node(now, from.id);
+          dead_until_[from.id] = now + config_.dead_memory;
+        } else if constexpr (std::is_same_v<T, LeafHeartbeat>) {
+          // Liveness only; note_heard() did the work.
+        } else if constexpr (std::is_same_v<T, DirectMsg>) {
+          if (m.app && state_ == JoinState::kActive)
+            if (Application* a = app(m.app->app_id())) a->receive_direct(from, m.app);
+        }
+      },
+      msg);
+}
+
+// --- upward interface ------------------------------------------------------------------------
+
+void PastryNode::register_app(uint16_t app_id, Application* application) {
+  for (auto& [id, a] : apps_)
+    if (id == app_id) {
+      a = application;
+      return;
+    }
+  apps_.emplace_back(app_id, application);
+}
+
+Application* PastryNode::app(uint16_t app_id) const {
+  for (const auto& [id, a] : apps_)
+    if (id == app_id) return a;
+  return nullptr;
+}
+
+void PastryNode::route(Time now, const NodeId& key, AppMessagePtr msg) {
+  RouteMsg m;
+  m.key = key;
+  m.origin = self_;
+  m.app = std::move(msg);
+  handle_route(now, std::move(m));
+}
+
+void PastryNode::send_direct(Time now, const NodeHandle& to, AppMessagePtr msg) {
+  (void)now;
+  send(to.endpoint, DirectMsg{std::move(msg)});
+}
+
+TimerId PastryNode::schedule_app_timer(uint16_t app_id, Time at, uint64_t token) {
+  return schedule(at, {TimerKind::kApp, app_id, token});
+}
+
+void PastryNode::cancel_app_timer(TimerId id) { timers_.cancel(id); }
+
+// --- routing ---------------------------------------------------------------------------------
+
+bool PastryNode::usable(const NodeId& id, const std::vector<NodeId>& exclude) const {
+  if (contains_id(exclude, id)) return false;
+  auto it = peers_.find(id);
+  return it == peers_.end() || !it->second.suspected;
+}
+
+std::optional<NodeHandle> PastryNode::next_hop(const NodeId& key) const {
+  return choose_next_hop(key, {});
+}
+
+std::optional<NodeHandle> PastryNode::choose_next_hop(const NodeId& key,
+                                                      const std::vector<NodeId>& exclude) const {
+  // 1. The key falls within the leaf set: its root is the closest of L ∪ {self}.
+  if (leaf_set_.covers(key)) {
+    const NodeHandle* best = nullptr;
+    NodeId best_id = self_.id;
+    auto consider = [&](const NodeHandle& h) {
+      if (usable(h.id, exclude) && key.closer(h.id, best_id)) {
+        best = &h;
+        best_id = h.id;
+      }
+    };
+    for (const auto& h : leaf_set_.left()) consider(h);
+    for (const auto& h : leaf_set_.right()) consider(h);
+    if (best == nullptr) return std::nullopt;
+    return *best;
+  }
+  // 2. Prefix routing: the entry sharing one more digit with the key.
+  const int l = self_.id.shared_prefix_length(key);
+  if (l >= NodeId::kDigits) return std::nullopt;
+  if (const RouteEntry* e = routing_table_.at(l, key.digit(l)); e && usable(e->node.id, exclude))
+    return e->node;
+  // 3. Rare case: any known node sharing at least l digits with the key and numerically closer
+  // to it than we are. Prefer the longest prefix, then the numerically closest.
+  const NodeHandle* best = nullptr;
+  int best_prefix = l - 1;
+  NodeId best_id = self_.id;
+  auto consider = [&](const NodeHandle& h) {
+    const int p = h.id.shared_prefix_length(key);
+    if (p < l || !key.closer(h.id, self_.id) || !usable(h.id, exclude)) return;
+    if (p > best_prefix || (p == best_prefix && key.closer(h.id, best_id))) {
+      best = &h;
+      best_prefix = p;
+      best_id = h.id;
+    }
+  };
+  for (const auto& h : leaf_set_.left()) consider(h);
+  for (const auto& h : leaf_set_.right()) consider(h);
+  routing_table_.for_each([&](const RouteEntry& e) { consider(e.node); });
+  for (const auto& e : neighborhood_.entries()) consider(e.node);
+  if (best == nullptr) return std::nullopt;
+  return *best;
+}
+
+void PastryNode::handle_route(Time now, RouteMsg msg) {
+  std::optional<NodeHandle> next = choose_next_hop(msg.key, {});
+  if (msg.join) {
+    if (next && next->id == msg.origin.id) next.reset();  // never route a join to the joiner
+    // Every hop answers a joiner with its routing rows; the bootstrap (first hop) also with
+    // its neighbourhood set, the root with its leaf set.
+    answer_join(now, msg, true, !next.has_value());
+    if (!next) return;
+  } else if (msg.app) {
+    if (Application* a = app(msg.app->app_id())) {
+      ForwardContext ctx{msg.key, msg.origin, msg.hops, next, msg.app, false};
+      a->forward(ctx);
+      if (ctx.consumed) return;
+      next = ctx.next_hop;
+      msg.app = std::move(ctx.message);
+    }
+  }
+  if (!next) {
+    deliver_here(now, msg);
+    return;
+  }
+  ++msg.hops;
+  ++counters_.routed_forwarded;
+  send_hop(now, std::move(msg), *next, {}, 0);
+}
+
+void PastryNode::deliver_here(Time now, const RouteMsg& msg) {
+  if (msg.join) {
+    // Only reached when a retry finds no live node closer to the joiner than us: the rows
+    // went out when the message first arrived, the leaf set is still owed.
+    if (msg.origin.id != self_.id) answer_join(now, msg, false, true);
+    return;
+  }
+  ++counters_.routed_delivered;
+  if (!msg.app) return;
+  if (Application* a = app(msg.app->app_id()))
+    a->deliver(RouteInfo{msg.key, msg.origin, msg.hops}, msg.app);
+}
+
+void PastryNode::send_hop(Time now, RouteMsg msg, const NodeHandle& next,
+                          std::vector<NodeId> tried, int attempt) {
+  msg.hop_id = next_hop_id_++;
+  send(next.endpoint, msg);
+  const uint64_t hop_id = msg.hop_id;
+  const TimerId timer = schedule(now + rto_for(next.id), {TimerKind::kAckTimeout, 0, hop_id});
+  pending_hops_.emplace(hop_id, PendingHop{std::move(msg), next, std::move(tried), attempt, timer});
+}
+
+void PastryNode::on_ack_timeout(Time now, uint64_t hop_id) {
+  auto it = pending_hops_.find(hop_id);
+  if (it == pending_hops_.end()) return;
+  PendingHop hop = std::move(it->second);
+  pending_hops_.erase(it);
+  ++counters_.route_retries;
+  suspect(now, hop.next);
+  hop.tried.push_back(hop.next.id);
+  if (hop.attempt + 1 >= config_.max_route_attempts) {
+    ++counters_.route_dropped;
+    log().debug("{} dropping message for {} after {} attempts", self_.id.short_hex(),
+                hop.msg.key.short_hex(), hop.attempt + 1);
+    return;
+  }
+  std::optional<NodeHandle> next = choose_next_hop(hop.msg.key, hop.tried);
+  if (hop.msg.join && next && next->id == hop.msg.origin.id) next.reset();
+  if (!next) {
+    deliver_here(now, hop.msg);
+    return;
+  }
+  send_hop(now, std::move(hop.msg), *next, std::move(hop.tried), hop.attempt + 1);
+}
+
+Duration PastryNode::rto_for(const NodeId& id) const {
+  auto it = peers_.find(id);
+  const Duration rtt =
+      (it != peers_.end() && it->second.rtt != kUnknownRtt) ? it->second.rtt : config_.default_rtt;
+  return std::clamp(rtt + rtt / 2 + ms(20), config_.min_rto, config_.max_rto);
+}
+
+// --- join ------------------------------------------------------------------------------------
+
+void PastryNode::answer_join(Time now, const RouteMsg& msg, bool rows, bool leaf_set) {
+  (void)now;
+  const Endpoint& joiner = msg.origin.endpoint;
+  if (rows && msg.hops == 0) {
+    std::vector<NodeHandle> nodes;
+    for (const auto& e : neighborhood_.entries()) nodes.push_back(e.node);
+    nodes.push_back(self_);
+    send_state(joiner, StateKind::kNeighborhood, 0, true, nodes);
+  }
+  const int shared = self_.id.shared_prefix_length(msg.origin.id);
+  for (int r = 0; rows && r <= shared && r < routing_table_.rows_allocated(); ++r) {
+    auto row = routing_table_.row(r);
+    if (!row.empty()) send_state(joiner, StateKind::kRoutingRow, static_cast<uint8_t>(r), true, row);
+  }
+  if (leaf_set) {
+    auto members = leaf_set_.members();
+    members.push_back(self_);
+    send_state(joiner, StateKind::kLeafSet, 0, true, members);
+  }
+}
+
+void PastryNode::maybe_finish_join(Time now) {
+  if (state_ == JoinState::kJoining && join_leafset_complete_ && join_leaf_waiting_.empty())
+    become_active(now);
+}
+
+// --- knowledge of other nodes ----------------------------------------------------------------
+
+void PastryNode::send_state(const Endpoint& to, StateKind kind, uint8_t row, bool for_join,
+                            const std::vector<NodeHandle>& nodes) {
+  size_t i = 0;
+  do {
+    StateTransfer st;
+    st.kind = kind;
+    st.row = row;
+    st.for_join = for_join;
+    const size_t end = std::min(nodes.size(), i + kMaxHandlesPerMessage);
+    st.nodes.assign(nodes.begin() + static_cast<std::ptrdiff_t>(i),
+                    nodes.begin() + static_cast<std::ptrdiff_t>(end));
+    st.last = end == nodes.size();
+    i = end;
+    send(to, st);
+  } while (i < nodes.size());
+}
+
+void PastryNode::on_state_transfer(Time now, const NodeHandle& from, const StateTransfer& st) {
+  // Join replies arriving after we became active (rows from a slow hop) are still useful.
+  const bool join_reply = st.for_join && state_ == JoinState::kJoining;
+  for (const auto& h : st.nodes) {
+    if (h.id == self_.id) continue;
+    learn_candidate(now, h);
+    if (join_reply && st.kind == StateKind::kLeafSet && probing_.count(h.id) &&
+        !contains_id(join_leaf_waiting_, h.id))
+      join_leaf_waiting_.push_back(h.id);
+  }
+  (void)from;
+  if (join_reply && st.kind == StateKind::kLeafSet && st.last) {
+    join_leafset_complete_ = true;
+    maybe_finish_join(now);
+  }
+}
+
+// A node someone told us about: use it if we already know it is alive, otherwise probe it
+// first (dead nodes linger in other nodes' state, and proximity needs an RTT anyway).
+void PastryNode::learn_candidate(Time now, const NodeHandle& node) {
+  if (node.id == self_.id || recently_dead(now, node.id)) return;
+  auto it = peers_.find(node.id);
+  if (it != peers_.end() && !it->second.suspected && it->second.rtt != kUnknownRtt) {
+    note_alive(now, node, it->second.rtt);
+    return;
+  }
+  probe(now, node);
+}
+
+// Direct evidence that `node` is alive, with a fresh RTT when known.
+void PastryNode::note_alive(Time now, const NodeHandle& node, Duration rtt) {
+  Peer& p = peers_[node.id];
+  p.endpoint = node.endpoint;
+  p.last_heard = now;
+  p.suspected = false;
+  if (rtt != kUnknownRtt) p.rtt = rtt;
+  if (!leaf_set_.contains(node.id)) {
+    // An insertion can push the farthest member of a side out; report that departure too.
+    const auto before = leaf_set_.members();
+    if (leaf_set_.insert(node)) {
+      for (const auto& h : before)
+        if (!leaf_set_.contains(h.id)) {
+          notify_leafset(h, false);
+          forget_if_unused(h.id);
+        }
+      notify_leafset(node, true);
+    }
+  }
+  if (state_ != JoinState::kJoining || rtt != kUnknownRtt) {
+    // Proximity-aware slots need a measured RTT; an unmeasured node only fills an empty slot.
+    const RouteEntry* occupant = nullptr;
+    if (auto slot = RoutingTable::slot_for(self_.id, node.id))
+      occupant = routing_table_.at(slot->first, slot->second);
+    const NodeId displaced = occupant ? occupant->node.id : NodeId{};
+    if (routing_table_.consider(node, p.rtt) && occupant && displaced != node.id)
+      forget_if_unused(displaced);
+  }
+  if (p.rtt != kUnknownRtt) {
+    const NodeId farthest =
+        neighborhood_.size() > 0 ? neighborhood_.entries().back().node.id : NodeId{};
+    const size_t size_before = neighborhood_.size();
+    if (neighborhood_.consider(node, p.rtt) && size_before == neighborhood_.size() &&
+        size_before > 0 && farthest != node.id && !neighborhood_.contains(farthest))
+      forget_if_unused(farthest);
+  }
+  forget_if_unused(node.id);
+}
+
+void PastryNode::note_heard(Time now, const NodeHandle& from, bool sender_joining) {
+  dead_until_.erase(from.id);
+  auto it = peers_.find(from.id);
+  if (it != peers_.end()) {
+    it->second.last_heard = now;
+    it->second.suspected = false;
+    it->second.endpoint = from.endpoint;
+    return;
+  }
+  if (sender_joining || state_ != JoinState::kActive) return;
+  // A node we did not know is talking to us, so it is alive: take it into the leaf set
+  // right away if it belongs there, and measure it for the routing table.
+  note_alive(now, from, kUnknownRtt);
+  if (peers_.count(from.id)) probe(now, from);
+}
+
+void PastryNode::probe(Time now, const NodeHandle& node) {
+  if (probing_.count(node.id)) return;
+  const uint64_t nonce = next_nonce_++;
+  PendingProbe pp{node, now, 0, 0};
+  pp.timer = schedule(now + rto_for(node.id), {TimerKind::kProbeTimeout, 0, nonce});
+  probes_.emplace(nonce, pp);
+  probing_[node.id] = nonce;
+  ++counters_.probes_sent;
+  send(node.endpoint, Ping{nonce, state_ == JoinState::kJoining});
+}
+
+void PastryNode::on_pong(Time now, const NodeHandle& from, const Pong& pong) {
+  auto it = probes_.find(pong.nonce);
+  if (it == probes_.end() || it->second.node.id != from.id) return;
+  const Duration rtt = now - it->second.sent;
+  timers_.cancel(it->second.timer);
+  probes_.erase(it);
+  probing_.erase(from.id);
+  note_alive(now, from, std::max(rtt, Duration{1}));
+  if (auto w = std::find(join_leaf_waiting_.begin(), join_leaf_waiting_.end(), from.id);
+      w != join_leaf_waiting_.end()) {
+    join_leaf_waiting_.erase(w);
+    maybe_finish_join(now);
+  }
+}
+
+void PastryNode::on_probe_timeout(Time now, uint64_t nonce) {
+  auto it = probes_.find(nonce);
+  if (it == probes_.end()) return;
+  PendingProbe pp = it->second;
+  probes_.erase(it);
+  probing_.erase(pp.node.id);
+  // Heard from it some other way since the probe went out: alive after all.
+  if (auto p = peers_.find(pp.node.id); p != peers_.end() && p->second.last_heard > pp.sent) {
+    p->second.suspected = false;
+    return;
+  }
+  if (pp.attempt + 1 < config_.probe_attempts) {
+    const uint64_t next = next_nonce_++;
+    const Duration backoff = rto_for(pp.node.id) * (2 << pp.attempt);
+    pp.attempt += 1;
+    pp.sent = now;
+    pp.timer = schedule(now + std::min(backoff, config_.max_rto),
+                        {TimerKind::kProbeTimeout, 0, next});
+    probes_.emplace(next, pp);
+    probing_[pp.node.id] = next;
+    ++counters_.probes_sent;
+    send(pp.node.endpoint, Ping{next, state_ == JoinState::kJoining});
+    return;
+  }
+  declare_dead(now, pp.node.id);
+  if (auto w = std::find(join_leaf_waiting_.begin(), join_leaf_waiting_.end(), pp.node.id);
+      w != join_leaf_waiting_.end()) {
+    join_leaf_waiting_.erase(w);
+    maybe_finish_join(now);
+  }
+}
+
+void PastryNode::suspect(Time now, const NodeHandle& node) {
+  auto it = peers_.find(node.id);
+  if (it != peers_.end()) it->second.suspected = true;
+  probe(now, node);
+}
+
+void PastryNode::declare_dead(Time now, const NodeId& id) {
+  ++counters_.nodes_declared_dead;
+  dead_until_[id] = now + config_.dead_memory;
+  log().debug("{} declares {} dead", self_.id.short_hex(), id.short_hex());
+  remove_node(now, id);
+}
+
+void PastryNode::remove_node(Time now, const NodeId& id) {
+  std::optional<NodeHandle> as_leaf;
+  for (const auto& h : leaf_set_.members())
+    if (h.id == id) as_leaf = h;
+  const auto slot = RoutingTable::slot_for(self_.id, id);
+  const bool in_table = routing_table_.remove(id);
+  neighborhood_.remove(id);
+  peers_.erase(id);
+  if (as_leaf) {
+    leaf_set_.remove(id);
+    notify_leafset(*as_leaf, false);
+    ++counters_.leaf_set_repairs;
+    if (state_ == JoinState::kActive) request_leafset_repair(now);
+  }
+  if (in_table && slot && state_ == JoinState::kActive) request_row_repair(now, slot->first, id);
+}
+
+void PastryNode::forget_if_unused(const NodeId& id) {
+  if (leaf_set_.contains(id) || routing_table_.contains(id) || neighborhood_.contains(id) ||
+      probing_.count(id))
+    return;
+  peers_.erase(id);
+}
+
+bool PastryNode::recently_dead(Time now, const NodeId& id) {
+  auto it = dead_until_.find(id);
+  if (it == dead_until_.end()) return false;
+  if (it->second > now) return true;
+  dead_until_.erase(it);
+  return false;
+}
+
+void PastryNode::notify_leafset(const NodeHandle& node, bool joined) {
+  for (auto& [id, a] : apps_) a->leafset_changed(node, joined);
+}
+
+// --- maintenance -----------------------------------------------------------------------------
+
+void PastryNode::on_heartbeat(Time now) {
+  schedule(now + config_.heartbeat_period, {TimerKind::kHeartbeat});
+  for (const auto& h : leaf_set_.members()) {
+    send(h.endpoint, LeafHeartbeat{});
+    auto it = peers_.find(h.id);
+    if (it == peers_.end() || now - it->second.last_heard >= config_.silence_before_probe)
+      probe(now, h);
+  }
+  // Expire the memory of dead nodes.
+  for (auto it = dead_until_.begin(); it != dead_until_.end();)
+    it = it->second <= now ? dead_until_.erase(it) : std::next(it);
+}
+
+void PastryNode::on_leafset_exchange(Time now) {
+  schedule(now + config_.leafset_exchange_period, {TimerKind::kLeafsetExchange});
+  const auto members = leaf_set_.members();
+  for (const auto& h : members) send_state(h.endpoint, StateKind::kLeafSet, 0, false, members);
+}
+
+void PastryNode::on_routing_maintenance(Time now) {
+  schedule(now + config_.routing_maintenance_period, {TimerKind::kRoutingMaintenance});
+  // Ask a random entry of a random non-empty row for its version of that row: it holds
+  // candidates for our own slots, which we measure and keep if nearer (proximity).
+  std::vector<int> rows;
+  for (int r = 0; r < routing_table_.rows_allocated(); ++r)
+    if (!routing_table_.row(r).empty()) rows.push_back(r);
+  if (!rows.empty()) {
+    const int r = rows[rng_.below(rows.size())];
+    const auto row = routing_table_.row(r);
+    const NodeHandle& peer = row[rng_.below(row.size())];
+    send(peer.endpoint, StateRequest{StateKind::kRoutingRow, static_cast<uint8_t>(r)});
+  }
+  // Keep the neighbourhood set's RTTs fresh and its members alive.
+  if (neighborhood_.size() > 0) {
+    const auto& e = neighborhood_.entries()[rng_.below(neighborhood_.size())];
+    probe(now, e.node);
+  }
+}
+
+void PastryNode::request_leafset_repair(Time now) {
+  (void)now;
+  // The farthest live leaf on each side knows the nodes just beyond our reach.
+  for (const auto* side : {&leaf_set_.left(), &leaf_set_.right()}) {
+    for (auto it = side->rbegin(); it != side->rend(); ++it) {
+      if (usable(it->id, {})) {
+        send(it->endpoint, StateRequest{StateKind::kLeafSet, 0});
+        break;
+      }
+    }
+  }
+}
+
+void PastryNode::request_row_repair(Time now, int row, const NodeId& lost) {
+  (void)now;
+  ++counters_.routing_table_repairs;
+  // Another node of the same row shares our prefix up to `row`, so its row `row` holds
+  // candidates for the hole; failing that, a node of the next row down.
+  for (int r = row; r < routing_table_.rows_allocated(); ++r) {
+    auto candidates = routing_table_.row(r);
+    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
+                                    [&](const NodeHandle& h) { return h.id == lost || !usable(h.id, {}); }),
+                     candidates.end());
+    if (candidates.empty()) continue;
+    const NodeHandle& peer = candidates[rng_.below(candidates.size())];
+    send(peer.endpoint, StateRequest{StateKind::kRoutingRow, static_cast<uint8_t>(row)});
+    return;
+  }
+}
+
+void PastryNode::send(const Endpoint& to, const Message& msg) {
+  ++counters_.messages_out;
+  env_.send(to, msg);
+}
+
+}  // namespace forestcast::overlay
