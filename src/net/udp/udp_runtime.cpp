@@ -1,0 +1,221 @@
+#include "net/udp/udp_runtime.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/ip/v6_only.hpp>
+
+namespace forestcast::net {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+using overlay::Endpoint;
+
+spdlog::logger& log() {
+  static std::shared_ptr<spdlog::logger> logger = [] {
+    if (auto existing = spdlog::get("net")) return existing;
+    auto made = spdlog::default_logger()->clone("net");
+    spdlog::register_logger(made);
+    return made;
+  }();
+  return *logger;
+}
+
+}  // namespace
+
+udp::endpoint to_asio(const Endpoint& e) {
+  if (e.is_v4()) return {asio::ip::address_v4(e.v4()), e.port};
+  asio::ip::address_v6::bytes_type bytes;
+  std::copy(e.ip.begin(), e.ip.end(), bytes.begin());
+  return {asio::ip::address_v6(bytes), e.port};
+}
+
+Endpoint from_asio(const asio::ip::address& addr, uint16_t port) {
+  if (addr.is_v4()) return Endpoint::ipv4(addr.to_v4().to_uint(), port);
+  Endpoint e;
+  const auto bytes = addr.to_v6().to_bytes();  // v4-mapped stays v4-mapped: same as ipv4()
+  std::copy(bytes.begin(), bytes.end(), e.ip.begin());
+  e.port = port;
+  return e;
+}
+
+UdpRuntime::UdpRuntime(asio::io_context& io, overlay::NodeId id, UdpRuntimeOptions options)
+    : io_(io),
+      id_(id),
+      options_(std::move(options)),
+      epoch_(std::chrono::steady_clock::now()),
+      socket_(io),
+      timer_(io),
+      limiter_(options_.peer_rate_per_second, options_.peer_burst,
+               options_.max_rate_limited_peers) {}
+
+UdpRuntime::~UdpRuntime() { close(); }
+
+Time UdpRuntime::now() const {
+  return std::chrono::duration_cast<Time>(std::chrono::steady_clock::now() - epoch_);
+}
+
+boost::system::error_code UdpRuntime::open(const Endpoint& bind) {
+  boost::system::error_code ec;
+  const udp::endpoint ep = to_asio(bind);
+  socket_.open(ep.protocol(), ec);
+  if (ec) return ec;
+  if (ep.protocol() == udp::v6()) {
+    // Dual-stack, so a node bound to [::] also talks to IPv4 peers (v4-mapped).
+    socket_.set_option(asio::ip::v6_only(false), ec);
+    ec.clear();
+  }
+  socket_.bind(ep, ec);
+  if (!ec) socket_.non_blocking(true, ec);  // a full send buffer drops, like the network would
+  if (!ec) {
+    const udp::endpoint local = socket_.local_endpoint(ec);
+    if (!ec) local_ = from_asio(local.address(), local.port());
+  }
+  if (ec) {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+    return ec;
+  }
+  const Endpoint self_endpoint = options_.advertise.value_or(local_);
+  if (!options_.advertise && to_asio(local_).address().is_unspecified())
+    log().warn("{} bound to wildcard {}: other nodes cannot reach that address; use --advertise",
+               id_.short_hex(), local_.to_string());
+  node_ = std::make_unique<overlay::PastryNode>(overlay::NodeHandle{id_, self_endpoint},
+                                                options_.pastry, *this, options_.seed);
+  app_decoder_ = [this](uint16_t app_id) -> const overlay::Application* {
+    return node_->app(app_id);
+  };
+  return {};
+}
+
+void UdpRuntime::start_ring() {
+  started_ = true;
+  start_receive();
+  node_->start_ring(now());
+  after_node_call();
+}
+
+void UdpRuntime::join(std::vector<Endpoint> bootstraps) {
+  started_ = true;
+  start_receive();
+  node_->join(now(), std::move(bootstraps));
+  after_node_call();
+}
+
+void UdpRuntime::leave() {
+  if (!node_ || closed_) return;
+  node_->leave(now());
+  after_node_call();
+}
+
+void UdpRuntime::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  timer_.cancel();
+  socket_.close(ignored);
+}
+
+// ---- sending --------------------------------------------------------------------------------
+
+void UdpRuntime::send(const Endpoint& to, const overlay::Message& msg) {
+  if (closed_ || !to.valid()) {
+    ++counters_.send_errors;
+    return;
+  }
+  const std::string bytes = wire::encode(id_, msg);
+  if (bytes.size() > overlay::kMaxDatagramBytes) {
+    ++counters_.send_oversize;
+    log().warn("{} not sending {}-byte message (index {}) to {}: over {} bytes", id_.short_hex(),
+               bytes.size(), msg.index(), to.to_string(), overlay::kMaxDatagramBytes);
+    return;
+  }
+  udp::endpoint dest = to_asio(to);
+  if (dest.address().is_v4() && socket_.local_endpoint().protocol() == udp::v6())
+    dest = {asio::ip::address_v6::v4_mapped(dest.address().to_v4()), dest.port()};
+  boost::system::error_code ec;
+  socket_.send_to(asio::buffer(bytes), dest, 0, ec);
+  if (ec) {
+    ++counters_.send_errors;
+    log().debug("{} send to {} failed: {}", id_.short_hex(), to.to_string(), ec.message());
+    return;
+  }
+  ++counters_.datagrams_out;
+  counters_.bytes_out += bytes.size();
+}
+
+// ---- receiving ------------------------------------------------------------------------------
+
+void UdpRuntime::start_receive() {
+  if (closed_) return;
+  socket_.async_receive_from(asio::buffer(rx_buffer_), rx_from_,
+                             [this](const boost::system::error_code& ec, size_t bytes) {
+                               on_receive(ec, bytes);
+                             });
+}
+
+void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
+  if (closed_ || ec == asio::error::operation_aborted) return;
+  if (ec) {
+    // Transient (e.g. ICMP feedback surfacing as an error): count and keep receiving.
+    ++counters_.receive_errors;
+    log().debug("{} receive error: {}", id_.short_hex(), ec.message());
+    start_receive();
+    return;
+  }
+  ++counters_.datagrams_in;
+  counters_.bytes_in += bytes;
+  const Time t = now();
+  const Endpoint from = from_asio(rx_from_.address(), rx_from_.port());
+  if (!limiter_.allow(from, t)) {
+    ++counters_.dropped_rate_limited;
+  } else if (auto decoded = wire::decode(std::span<const uint8_t>(rx_buffer_.data(), bytes),
+                                         app_decoder_);
+             !decoded) {
+    ++counters_.dropped_decode[static_cast<size_t>(decoded.error())];
+    log().debug("{} dropped datagram from {}: {}", id_.short_hex(), from.to_string(),
+                wire::to_string(decoded.error()));
+  } else if (decoded.value().sender == id_) {
+    ++counters_.dropped_own_id;
+  } else if (node_->join_state() != overlay::JoinState::kLeft) {
+    node_->on_message(t, overlay::NodeHandle{decoded.value().sender, from}, decoded.value().msg);
+    after_node_call();
+  }
+  start_receive();
+}
+
+// ---- timer ----------------------------------------------------------------------------------
+
+void UdpRuntime::after_node_call() {
+  const Time deadline = node_->next_deadline();
+  // Only ever move the real timer earlier: a later deadline finds the timer firing early,
+  // running nothing, and re-arming for the true deadline.
+  if (deadline < armed_) arm_timer(deadline);
+  const overlay::JoinState state = node_->join_state();
+  if (state != last_state_) {
+    last_state_ = state;
+    if (observer_) observer_(state);
+  }
+}
+
+void UdpRuntime::arm_timer(Time deadline) {
+  if (closed_) return;
+  armed_ = deadline;
+  const uint64_t generation = ++timer_generation_;
+  timer_.expires_at(epoch_ + deadline);
+  // Cancelling the previous wait delivers operation_aborted to its handler; a handler that was
+  // already queued as expired is recognised by its stale generation instead.
+  timer_.async_wait([this, generation](const boost::system::error_code& ec) {
+    if (ec == asio::error::operation_aborted) return;
+    on_timer(generation);
+  });
+}
+
+void UdpRuntime::on_timer(uint64_t generation) {
+  if (closed_ || generation != timer_generation_) return;
+  armed_ = kNever;
+  node_->on_timer(now());
+  after_node_call();
+}
+
+}  // namespace forestcast::net

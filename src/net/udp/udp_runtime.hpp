@@ -1,0 +1,132 @@
+#pragma once
+// The real-network driver of one PastryNode (DESIGN.md §1): a UDP socket and one steady_timer
+// on a single io_context thread. It is the node's Environment (encode + send_to), decodes and
+// validates every datagram before the core sees it, and keeps the one real timer armed for the
+// node's next deadline. It is also the only place the clock is read: `now` is steady time since
+// the runtime was created.
+#include <array>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "net/udp/rate_limiter.hpp"
+#include "net/wire/codec.hpp"
+#include "overlay/environment.hpp"
+#include "overlay/pastry_node.hpp"
+
+namespace forestcast::net {
+
+struct WireCounters {
+  uint64_t datagrams_in = 0;
+  uint64_t datagrams_out = 0;
+  uint64_t bytes_in = 0;
+  uint64_t bytes_out = 0;
+  uint64_t dropped_rate_limited = 0;
+  uint64_t dropped_own_id = 0;       // claims our id: a reflection or an impostor
+  uint64_t send_oversize = 0;        // encoded message over kMaxDatagramBytes, not sent
+  uint64_t send_errors = 0;          // send_to failed (incl. full socket buffer)
+  uint64_t receive_errors = 0;
+  std::array<uint64_t, wire::kDecodeErrorCount> dropped_decode{};  // by wire::DecodeError
+
+  uint64_t dropped_malformed() const {
+    uint64_t total = 0;
+    for (uint64_t c : dropped_decode) total += c;
+    return total;
+  }
+};
+
+struct UdpRuntimeOptions {
+  overlay::PastryConfig pastry;
+  uint64_t seed = 1;
+  // The address other nodes should use for us; defaults to the bound address (which must then
+  // not be a wildcard such as 0.0.0.0).
+  std::optional<overlay::Endpoint> advertise;
+  double peer_rate_per_second = 5000;
+  double peer_burst = 10000;
+  size_t max_rate_limited_peers = 4096;
+};
+
+class UdpRuntime final : public overlay::Environment {
+ public:
+  using StateObserver = std::function<void(overlay::JoinState)>;
+
+  UdpRuntime(boost::asio::io_context& io, overlay::NodeId id, UdpRuntimeOptions options);
+  ~UdpRuntime() override;
+  UdpRuntime(const UdpRuntime&) = delete;
+  UdpRuntime& operator=(const UdpRuntime&) = delete;
+
+  // Binds the socket and creates the node (whose handle needs the bound address). Nothing is
+  // received and no timer runs until start_ring()/join(); applications register in between.
+  boost::system::error_code open(const overlay::Endpoint& bind);
+
+  void start_ring();
+  void join(std::vector<overlay::Endpoint> bootstraps);
+  // Graceful leave (the node tells its leaf set); the socket stays open so the Leave messages
+  // go out. close() afterwards.
+  void leave();
+  void close();
+
+  // Calls into the node from the io_context thread (an upper layer's route(), send_direct()...)
+  // must go through here so the timer is re-armed for whatever they scheduled.
+  template <typename F>
+  void with_node(F&& f) {
+    f(*node_, now());
+    after_node_call();
+  }
+
+  // Called with the new state each time the node's JoinState changes.
+  void set_state_observer(StateObserver observer) { observer_ = std::move(observer); }
+
+  overlay::PastryNode& node() { return *node_; }
+  const overlay::PastryNode& node() const { return *node_; }
+  bool is_open() const { return node_ != nullptr; }
+  const overlay::NodeId& id() const { return id_; }
+  overlay::Endpoint local_endpoint() const { return local_; }
+  const WireCounters& counters() const { return counters_; }
+  Time now() const;
+
+  // overlay::Environment
+  void send(const overlay::Endpoint& to, const overlay::Message& msg) override;
+
+ private:
+  void start_receive();
+  void on_receive(const boost::system::error_code& ec, size_t bytes);
+  void after_node_call();
+  void arm_timer(Time deadline);
+  void on_timer(uint64_t generation);
+
+  boost::asio::io_context& io_;
+  overlay::NodeId id_;
+  UdpRuntimeOptions options_;
+  std::chrono::steady_clock::time_point epoch_;
+  boost::asio::ip::udp::socket socket_;
+  boost::asio::steady_timer timer_;
+  std::unique_ptr<overlay::PastryNode> node_;
+  overlay::Endpoint local_;
+  bool started_ = false;
+  bool closed_ = false;
+
+  // One byte more than the largest legal datagram, so an oversize one is seen as such instead
+  // of silently truncated into something that might parse.
+  std::array<uint8_t, overlay::kMaxDatagramBytes + 1> rx_buffer_{};
+  boost::asio::ip::udp::endpoint rx_from_;
+
+  Time armed_ = kNever;
+  uint64_t timer_generation_ = 0;
+  overlay::JoinState last_state_ = overlay::JoinState::kIdle;
+  StateObserver observer_;
+  wire::AppDecoder app_decoder_;
+  RateLimiter<overlay::Endpoint> limiter_;
+  WireCounters counters_;
+};
+
+// Conversions between the core's Endpoint and Asio's.
+boost::asio::ip::udp::endpoint to_asio(const overlay::Endpoint& e);
+overlay::Endpoint from_asio(const boost::asio::ip::address& addr, uint16_t port);
+
+}  // namespace forestcast::net
