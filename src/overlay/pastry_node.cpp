@@ -442,7 +442,7 @@ void PastryNode::learn_candidate(Time now, const NodeHandle& node) {
   if (node.id == self_.id || recently_dead(now, node.id)) return;
   auto it = peers_.find(node.id);
   if (it != peers_.end() && !it->second.suspected && it->second.rtt != kUnknownRtt) {
-    note_alive(now, node, it->second.rtt);
+    adopt(now, node);  // second-hand news: no liveness credit
     return;
   }
   probe(now, node);
@@ -455,6 +455,13 @@ void PastryNode::note_alive(Time now, const NodeHandle& node, Duration rtt) {
   p.last_heard = now;
   p.suspected = false;
   if (rtt != kUnknownRtt) p.rtt = rtt;
+  adopt(now, node);
+}
+
+// Offers a node we believe alive to the leaf set, routing table and neighbourhood set.
+void PastryNode::adopt(Time now, const NodeHandle& node) {
+  (void)now;
+  const Peer& p = peers_[node.id];
   if (!leaf_set_.contains(node.id)) {
     // An insertion can push the farthest member of a side out; report that departure too.
     const auto before = leaf_set_.members();
@@ -467,7 +474,7 @@ void PastryNode::note_alive(Time now, const NodeHandle& node, Duration rtt) {
       notify_leafset(node, true);
     }
   }
-  if (state_ != JoinState::kJoining || rtt != kUnknownRtt) {
+  if (state_ != JoinState::kJoining || p.rtt != kUnknownRtt) {
     // Proximity-aware slots need a measured RTT; an unmeasured node only fills an empty slot.
     const RouteEntry* occupant = nullptr;
     if (auto slot = RoutingTable::slot_for(self_.id, node.id))

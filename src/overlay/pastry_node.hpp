@@ -153,6 +153,7 @@ class PastryNode {
                   const std::vector<NodeHandle>& nodes);
   void learn_candidate(Time now, const NodeHandle& node);
   void note_alive(Time now, const NodeHandle& node, Duration rtt);
+  void adopt(Time now, const NodeHandle& node);
   void note_heard(Time now, const NodeHandle& from, bool sender_joining);
   void probe(Time now, const NodeHandle& node);
   void on_probe_timeout(Time now, uint64_t nonce);

@@ -1,0 +1,327 @@
+// Drives PastryNode directly with fake time: first its routing decision on hand-built state,
+// then a small network of real nodes (a FIFO with fixed per-pair latency) checked against an
+// oracle that knows who is alive.
+#include "overlay/pastry_node.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <queue>
+#include <set>
+
+namespace forestcast::overlay {
+namespace {
+
+NodeId hex(const char* h) { return *NodeId::from_hex(h); }
+
+// An Environment that only records what the node sent.
+class RecordingEnv : public Environment {
+ public:
+  void send(const Endpoint& to, const Message& msg) override { sent.emplace_back(to, msg); }
+  std::vector<std::pair<Endpoint, Message>> sent;
+};
+
+NodeHandle handle(const NodeId& id, uint32_t n) {
+  return NodeHandle{id, Endpoint::ipv4(0x0a000000 + n, 4000)};
+}
+
+// A started ring node that learned `known` by hearing from them directly.
+struct LoneNode {
+  LoneNode(const NodeId& self, size_t leaf_set_size, const std::vector<NodeId>& known)
+      : node(handle(self, 1), config(leaf_set_size), env, 1) {
+    node.start_ring(Time{0});
+    uint32_t n = 2;
+    for (const auto& id : known) node.on_message(Time{0}, handle(id, n++), Announce{});
+  }
+  static PastryConfig config(size_t leaf_set_size) {
+    PastryConfig c;
+    c.leaf_set_size = leaf_set_size;
+    return c;
+  }
+  RecordingEnv env;
+  PastryNode node;
+};
+
+TEST(PastryRouting, DeliversLocallyWhenAlone) {
+  LoneNode n(hex("50000000000000000000000000000000"), 16, {});
+  EXPECT_FALSE(n.node.next_hop(hex("a0000000000000000000000000000000")));
+}
+
+TEST(PastryRouting, LeafSetRangeGoesToNumericallyClosest) {
+  LoneNode n(hex("50000000000000000000000000000000"), 16,
+             {hex("40000000000000000000000000000000"), hex("60000000000000000000000000000000")});
+  auto hop = n.node.next_hop(hex("5c000000000000000000000000000000"));
+  ASSERT_TRUE(hop);
+  EXPECT_EQ(hop->id, hex("60000000000000000000000000000000"));
+  EXPECT_FALSE(n.node.next_hop(hex("53000000000000000000000000000000")));
+}
+
+TEST(PastryRouting, WrapAroundZeroInLeafSet) {
+  LoneNode n(hex("00000000000000000000000000000002"), 16,
+             {hex("fffffffffffffffffffffffffffffff0"), hex("80000000000000000000000000000000")});
+  // 0xff..fe is 4 below zero: 4 from self, 14 from 0xff..f0.
+  EXPECT_FALSE(n.node.next_hop(hex("fffffffffffffffffffffffffffffffe")));
+  auto hop = n.node.next_hop(hex("fffffffffffffffffffffffffffffff5"));
+  ASSERT_TRUE(hop);
+  EXPECT_EQ(hop->id, hex("fffffffffffffffffffffffffffffff0"));
+}
+
+TEST(PastryRouting, PrefixRoutingThenRareCase) {
+  // Leaf set of 2 (one per side) so most keys are outside it.
+  const NodeId self = hex("50000000000000000000000000000000");
+  LoneNode n(self, 2,
+             {hex("4fff0000000000000000000000000000"), hex("50010000000000000000000000000000"),
+              hex("90000000000000000000000000000000"), hex("b0000000000000000000000000000000"),
+              hex("a5000000000000000000000000000000")});
+  // Routing table slot R[0][a] exists: prefix routing uses it.
+  auto hop = n.node.next_hop(hex("a1230000000000000000000000000000"));
+  ASSERT_TRUE(hop);
+  EXPECT_EQ(hop->id, hex("a5000000000000000000000000000000"));
+  // No entry in R[0][c]: the rare case picks a known node closer to the key than self
+  // (0xb000.. is nearer to 0xc1.. than 0x9000.. is).
+  hop = n.node.next_hop(hex("c1000000000000000000000000000000"));
+  ASSERT_TRUE(hop);
+  EXPECT_EQ(hop->id, hex("b0000000000000000000000000000000"));
+  // Rare case within a longer prefix: key 0x5a.. shares 1 digit with self; R[1][a] is empty;
+  // of the known nodes only those sharing >= 1 digit qualify, and none is closer than self
+  // except through the leaf set's right neighbour 0x5001.. (shares 3 digits with self).
+  hop = n.node.next_hop(hex("5a000000000000000000000000000000"));
+  ASSERT_TRUE(hop);
+  EXPECT_EQ(hop->id, hex("50010000000000000000000000000000"));
+}
+
+// --- a small network ------------------------------------------------------------------------
+
+class MiniNet {
+ public:
+  struct Env : Environment {
+    MiniNet* net;
+    size_t index;
+    void send(const Endpoint& to, const Message& msg) override { net->post(index, to, msg); }
+  };
+
+  explicit MiniNet(uint64_t seed) : rng_(seed) {}
+
+  size_t add_node(PastryConfig config) {
+    const size_t i = nodes_.size();
+    auto env = std::make_unique<Env>();
+    env->net = this;
+    env->index = i;
+    const NodeId id = NodeId::from_parts(rng_.next(), rng_.next());
+    auto node =
+        std::make_unique<PastryNode>(handle(id, static_cast<uint32_t>(i + 1)), config, *env, i);
+    envs_.push_back(std::move(env));
+    nodes_.push_back(std::move(node));
+    alive_.push_back(true);
+    return i;
+  }
+
+  PastryNode& node(size_t i) { return *nodes_[i]; }
+  size_t size() const { return nodes_.size(); }
+  bool alive(size_t i) const { return alive_[i]; }
+  void kill(size_t i) { alive_[i] = false; }
+  Time now() const { return now_; }
+
+  void post(size_t from, const Endpoint& to, const Message& msg) {
+    const size_t dst = to.v4() - 0x0a000001;
+    if (dst >= nodes_.size()) return;
+    // Fixed, asymmetric-free latency per pair: 1..20 ms.
+    const auto lo = std::min(from, dst), hi = std::max(from, dst);
+    const Duration latency = ms(1 + static_cast<int64_t>((lo * 7 + hi * 13) % 20));
+    queue_.push(Event{now_ + latency, seq_++, dst, nodes_[from]->self(), msg});
+  }
+
+  // Runs until `until`, firing messages and node timers in time order.
+  void run_until(Time until) {
+    while (true) {
+      Time next_timer = kNever;
+      size_t timer_node = 0;
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (!alive_[i]) continue;
+        const Time t = nodes_[i]->next_deadline();
+        if (t < next_timer) {
+          next_timer = t;
+          timer_node = i;
+        }
+      }
+      const Time next_msg = queue_.empty() ? kNever : queue_.top().at;
+      const Time next = std::min(next_timer, next_msg);
+      if (next > until) break;
+      now_ = next;
+      if (next_msg <= next_timer) {
+        Event ev = queue_.top();
+        queue_.pop();
+        if (alive_[ev.to]) nodes_[ev.to]->on_message(now_, ev.from, ev.msg);
+      } else {
+        nodes_[timer_node]->on_timer(now_);
+      }
+    }
+    now_ = until;
+  }
+
+  // Oracle: the live node numerically closest to `key`.
+  size_t closest_live(const NodeId& key) const {
+    size_t best = nodes_.size();
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (!alive_[i]) continue;
+      if (best == nodes_.size() || key.closer(nodes_[i]->self().id, nodes_[best]->self().id))
+        best = i;
+    }
+    return best;
+  }
+
+  // Oracle: the ids that belong in node i's leaf set (half per side, live nodes only).
+  std::set<NodeId> true_leaf_set(size_t i, size_t half) const {
+    std::vector<NodeId> others;
+    for (size_t j = 0; j < nodes_.size(); ++j)
+      if (alive_[j] && j != i) others.push_back(nodes_[j]->self().id);
+    const NodeId self = nodes_[i]->self().id;
+    std::set<NodeId> out;
+    auto take = [&](auto dist) {
+      auto v = others;
+      std::sort(v.begin(), v.end(),
+                [&](const NodeId& a, const NodeId& b) { return dist(a) < dist(b); });
+      for (size_t k = 0; k < std::min(half, v.size()); ++k) out.insert(v[k]);
+    };
+    take([&](const NodeId& id) { return self.clockwise_to(id); });
+    take([&](const NodeId& id) { return self.counterclockwise_to(id); });
+    return out;
+  }
+
+ private:
+  struct Event {
+    Time at;
+    uint64_t seq;
+    size_t to;
+    NodeHandle from;
+    Message msg;
+    bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+  Rng rng_;
+  std::vector<std::unique_ptr<Env>> envs_;
+  std::vector<std::unique_ptr<PastryNode>> nodes_;
+  std::vector<bool> alive_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> queue_;
+  uint64_t seq_ = 0;
+  Time now_{0};
+};
+
+struct Probe : AppMessage {
+  explicit Probe(int i) : index(i) {}
+  uint16_t app_id() const override { return 100; }
+  void encode(std::string& out) const override { out += std::to_string(index); }
+  int index;
+};
+
+struct Recorder : Application {
+  size_t node = 0;
+  std::map<int, std::vector<size_t>>* deliveries = nullptr;
+  void deliver(const RouteInfo&, const AppMessagePtr& msg) override {
+    (*deliveries)[static_cast<const Probe&>(*msg).index].push_back(node);
+  }
+  AppMessagePtr decode(std::string_view) const override { return nullptr; }
+};
+
+class PastryNetwork : public ::testing::Test {
+ protected:
+  void build(size_t n, uint64_t seed) {
+    net_ = std::make_unique<MiniNet>(seed);
+    PastryConfig config;
+    for (size_t i = 0; i < n; ++i) {
+      net_->add_node(config);
+      auto rec = std::make_unique<Recorder>();
+      rec->node = i;
+      rec->deliveries = &deliveries_;
+      net_->node(i).register_app(100, rec.get());
+      recorders_.push_back(std::move(rec));
+    }
+    net_->node(0).start_ring(net_->now());
+    Rng pick(seed);
+    for (size_t i = 1; i < n; ++i) {
+      const size_t via = pick.below(i);
+      net_->node(i).join(net_->now(), {net_->node(via).self().endpoint});
+      net_->run_until(net_->now() + ms(200));
+    }
+    net_->run_until(net_->now() + seconds(15));
+  }
+
+  // Routes `count` random keys from random live nodes; returns how many reached the oracle's
+  // node exactly once.
+  int route_and_check(int count, uint64_t seed) {
+    Rng rng(seed);
+    deliveries_.clear();
+    std::vector<size_t> expected;
+    for (int k = 0; k < count; ++k) {
+      size_t src;
+      do src = rng.below(net_->size());
+      while (!net_->alive(src));
+      const NodeId key = NodeId::from_parts(rng.next(), rng.next());
+      expected.push_back(net_->closest_live(key));
+      net_->node(src).route(net_->now(), key, std::make_shared<Probe>(k));
+    }
+    net_->run_until(net_->now() + seconds(20));
+    int correct = 0;
+    for (int k = 0; k < count; ++k) {
+      auto it = deliveries_.find(k);
+      if (it != deliveries_.end() && it->second.size() == 1 && it->second[0] == expected[k])
+        ++correct;
+    }
+    return correct;
+  }
+
+  std::unique_ptr<MiniNet> net_;
+  std::vector<std::unique_ptr<Recorder>> recorders_;
+  std::map<int, std::vector<size_t>> deliveries_;
+};
+
+TEST_F(PastryNetwork, JoinsBuildExactLeafSetsAndRouteToClosest) {
+  build(40, 11);
+  for (size_t i = 0; i < net_->size(); ++i) {
+    ASSERT_TRUE(net_->node(i).active()) << i;
+    std::set<NodeId> have;
+    for (const auto& h : net_->node(i).leaf_set().members()) have.insert(h.id);
+    EXPECT_EQ(have, net_->true_leaf_set(i, 8)) << "node " << i;
+  }
+  EXPECT_EQ(route_and_check(500, 5), 500);
+}
+
+TEST_F(PastryNetwork, RepairsAfterFailuresAndStillRoutesCorrectly) {
+  build(40, 12);
+  for (size_t i : {3, 9, 17, 21, 30}) net_->kill(i);
+  // Routing is right even before failures are noticed: hops are acknowledged and retried.
+  EXPECT_EQ(route_and_check(300, 6), 300);
+  net_->run_until(net_->now() + seconds(20));
+  for (size_t i = 0; i < net_->size(); ++i) {
+    if (!net_->alive(i)) continue;
+    std::set<NodeId> have;
+    for (const auto& h : net_->node(i).leaf_set().members()) have.insert(h.id);
+    EXPECT_EQ(have, net_->true_leaf_set(i, 8)) << "node " << i;
+  }
+  EXPECT_EQ(route_and_check(300, 7), 300);
+}
+
+TEST_F(PastryNetwork, GracefulLeaveIsNoticedAtOnce) {
+  build(20, 13);
+  net_->node(5).leave(net_->now());
+  net_->kill(5);
+  net_->run_until(net_->now() + ms(200));  // far less than failure detection would take
+  const NodeId gone = net_->node(5).self().id;
+  for (size_t i = 0; i < net_->size(); ++i) {
+    if (net_->alive(i)) {
+      EXPECT_FALSE(net_->node(i).leaf_set().contains(gone)) << i;
+    }
+  }
+}
+
+TEST_F(PastryNetwork, JoinFailsWithoutAnswer) {
+  net_ = std::make_unique<MiniNet>(1);
+  net_->add_node(PastryConfig{});
+  net_->node(0).join(Time{0}, {Endpoint::ipv4(0x0a0000ff, 4000)});  // nobody there
+  net_->run_until(seconds(60));
+  EXPECT_EQ(net_->node(0).join_state(), JoinState::kFailed);
+  EXPECT_EQ(net_->node(0).next_deadline(), kNever);
+}
+
+}  // namespace
+}  // namespace forestcast::overlay
