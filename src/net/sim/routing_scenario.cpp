@@ -1,0 +1,331 @@
+#include "net/sim/routing_scenario.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <stdexcept>
+
+#include "net/sim/lookup_app.hpp"
+#include "net/sim/process_stats.hpp"
+#include "net/sim/simulator.hpp"
+
+namespace forestcast::sim {
+
+namespace {
+
+constexpr uint32_t kNoRoot = std::numeric_limits<uint32_t>::max();
+constexpr Duration kPollStep = ms(100);
+constexpr Duration kProgressStep = seconds(10);
+
+double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+
+std::string format(const char* fmt, auto... args) {
+  std::array<char, 256> buf{};
+  std::snprintf(buf.data(), buf.size(), fmt, args...);
+  return std::string(buf.data());
+}
+
+double seconds_of(Time t) { return static_cast<double>(t.count()) / 1e6; }
+
+class RoutingScenario {
+ public:
+  explicit RoutingScenario(const RoutingScenarioConfig& config)
+      : config_(config),
+        master_(config.seed),
+        // One master generator from --seed; each purpose gets its own stream so that, e.g.,
+        // issuing more lookups does not change node ids.
+        id_rng_(master_.next()),
+        node_seed_rng_(master_.next()),
+        choice_rng_(master_.next()),
+        sim_(SimConfig{config.topology, config.loss, master_.next(), config.pastry}) {}
+
+  RoutingResult run();
+
+ private:
+  uint32_t create_node();
+  void schedule_join(size_t k);
+  void run_with_progress(Time until, const char* phase);
+  void issue_lookup();
+  // Issues `count` lookups at start + spread * k / count; returns the first log index.
+  size_t issue_phase(Time start, Duration spread, size_t count);
+  void wait_for_phase(size_t first, size_t count, Time last_issue);
+  LookupPhaseResult summarize(size_t first, size_t count) const;
+  size_t kill_random(size_t count);
+  void check_leaf_sets(RoutingResult& result);
+  void report(const std::string& line) const {
+    if (config_.progress) config_.progress(line);
+  }
+
+  const RoutingScenarioConfig& config_;
+  Rng master_;
+  Rng id_rng_;
+  Rng node_seed_rng_;
+  Rng choice_rng_;
+  Simulator sim_;
+  LookupLog log_;
+  size_t bootstrap_missing_ = 0;
+};
+
+uint32_t RoutingScenario::create_node() {
+  // 32 random bytes stand in for the Ed25519 public key the real node id is hashed from.
+  std::array<uint8_t, 32> key{};
+  for (size_t w = 0; w < 4; ++w) {
+    const uint64_t v = id_rng_.next();
+    for (size_t b = 0; b < 8; ++b) key[w * 8 + b] = static_cast<uint8_t>(v >> (8 * b));
+  }
+  const uint32_t i = sim_.add_node(overlay::NodeId::sha1_of(key), node_seed_rng_.next());
+  sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(sim_, i, log_));
+  return i;
+}
+
+// Joins are chained (each schedules the next) so the queue holds one pending join, not N.
+void RoutingScenario::schedule_join(size_t k) {
+  if (k >= config_.nodes) return;
+  const Time at = config_.join_interval * static_cast<int64_t>(k);
+  sim_.schedule(at, [this, k] {
+    const uint32_t i = create_node();
+    const auto& active = sim_.active_nodes();
+    if (active.empty()) {
+      ++bootstrap_missing_;
+    } else {
+      const uint32_t bootstrap = active[choice_rng_.below(active.size())];
+      sim_.join(i, {Simulator::endpoint_of(bootstrap)});
+    }
+    schedule_join(k + 1);
+  });
+}
+
+void RoutingScenario::run_with_progress(Time until, const char* phase) {
+  while (sim_.now() < until) {
+    sim_.run_until(std::min(until, sim_.now() + kProgressStep));
+    report(format("sim: %s t=%.1fs active=%zu/%zu events=%llu", phase, seconds_of(sim_.now()),
+                  sim_.active_nodes().size(), sim_.node_count(),
+                  static_cast<unsigned long long>(sim_.counters().events)));
+  }
+}
+
+void RoutingScenario::issue_lookup() {
+  LookupRecord r;
+  r.issued = sim_.now();
+  r.key = overlay::NodeId::from_parts(choice_rng_.next(), choice_rng_.next());
+  const auto& active = sim_.active_nodes();
+  if (active.empty()) {  // nobody to ask: counts as an incorrect lookup
+    r.expected = kNoRoot;
+    log_.add(r);
+    return;
+  }
+  r.source = active[choice_rng_.below(active.size())];
+  const auto root = sim_.oracle().closest(r.key);
+  r.expected = root ? root->node : kNoRoot;
+  const uint64_t index = log_.add(r);
+  sim_.route(r.source, r.key, std::make_shared<LookupMessage>(index));
+}
+
+size_t RoutingScenario::issue_phase(Time start, Duration spread, size_t count) {
+  const size_t first = log_.size();
+  for (size_t k = 0; k < count; ++k) {
+    const Time at = start + Duration{spread.count() * static_cast<int64_t>(k) /
+                                     static_cast<int64_t>(count)};
+    sim_.schedule(at, [this] { issue_lookup(); });
+  }
+  return first;
+}
+
+void RoutingScenario::wait_for_phase(size_t first, size_t count, Time last_issue) {
+  sim_.run_until(last_issue);
+  const Time deadline = last_issue + config_.lookup_timeout;
+  auto all_done = [&] {
+    for (size_t i = first; i < first + count; ++i)
+      if (i >= log_.size() || !log_[i].delivered) return false;
+    return true;
+  };
+  while (sim_.now() < deadline && !all_done())
+    sim_.run_until(std::min(deadline, sim_.now() + kPollStep));
+}
+
+LookupPhaseResult RoutingScenario::summarize(size_t first, size_t count) const {
+  LookupPhaseResult p;
+  p.lookups = count;
+  double hops_sum = 0, delay_sum = 0, direct_sum = 0;
+  for (size_t i = first; i < first + count && i < log_.size(); ++i) {
+    const LookupRecord& r = log_[i];
+    if (!r.delivered || r.delivered_at - r.issued > config_.lookup_timeout) continue;
+    ++p.delivered;
+    hops_sum += r.hops;
+    p.hops_max = std::max(p.hops_max, r.hops);
+    if (r.expected != kNoRoot && r.delivered_by == r.expected) ++p.correct;
+    if (r.expected != kNoRoot && r.expected != r.source) {
+      delay_sum += static_cast<double>((r.delivered_at - r.issued).count());
+      direct_sum += static_cast<double>(sim_.topology().latency(r.source, r.expected).count());
+    }
+  }
+  p.correct_fraction = count ? static_cast<double>(p.correct) / static_cast<double>(count) : 1.0;
+  p.hops_mean = p.delivered ? hops_sum / static_cast<double>(p.delivered) : 0.0;
+  p.rdp_mean = direct_sum > 0 ? delay_sum / direct_sum : 0.0;
+  return p;
+}
+
+size_t RoutingScenario::kill_random(size_t count) {
+  std::vector<uint32_t> alive;
+  for (uint32_t i = 0; i < sim_.node_count(); ++i)
+    if (sim_.alive(i)) alive.push_back(i);
+  count = std::min(count, alive.size());
+  // Partial Fisher-Yates: the first `count` entries become a uniform random sample.
+  for (size_t k = 0; k < count; ++k) {
+    const size_t pick = k + choice_rng_.below(alive.size() - k);
+    std::swap(alive[k], alive[pick]);
+    sim_.kill(alive[k]);
+  }
+  return count;
+}
+
+void RoutingScenario::check_leaf_sets(RoutingResult& result) {
+  std::vector<uint32_t> nodes = sim_.active_nodes();
+  std::sort(nodes.begin(), nodes.end());
+  size_t reported = 0;
+  for (uint32_t i : nodes) {
+    const auto& leaves = sim_.node(i).leaf_set();
+    const TrueLeafSet truth = sim_.oracle().leaf_set(sim_.handle(i).id, leaves.half_size());
+    auto ids = [](const std::vector<overlay::NodeHandle>& side) {
+      std::vector<overlay::NodeId> out;
+      for (const auto& h : side) out.push_back(h.id);
+      return out;
+    };
+    ++result.leaf_sets_checked;
+    const auto left = ids(leaves.left()), right = ids(leaves.right());
+    if (left == truth.left && right == truth.right) continue;
+    ++result.leaf_set_mismatches;
+    if (reported++ < 5) {
+      size_t missing = 0, extra = 0;
+      for (const auto& id : truth.left)
+        if (std::find(left.begin(), left.end(), id) == left.end()) ++missing;
+      for (const auto& id : truth.right)
+        if (std::find(right.begin(), right.end(), id) == right.end()) ++missing;
+      for (const auto& id : left)
+        if (std::find(truth.left.begin(), truth.left.end(), id) == truth.left.end()) ++extra;
+      for (const auto& id : right)
+        if (std::find(truth.right.begin(), truth.right.end(), id) == truth.right.end()) ++extra;
+      report(format("sim: leaf set mismatch at node %u id %s: left %zu/%zu right %zu/%zu, "
+                    "missing %zu, extra %zu",
+                    i, sim_.handle(i).id.short_hex().c_str(), left.size(), truth.left.size(),
+                    right.size(), truth.right.size(), missing, extra));
+    }
+  }
+}
+
+RoutingResult RoutingScenario::run() {
+  const auto wall_start = std::chrono::steady_clock::now();
+  RoutingResult result;
+  result.nodes = config_.nodes;
+  result.seed = config_.seed;
+
+  // 1. Build the ring: node 0 starts it, the others join one by one through an active node.
+  const uint32_t first = create_node();
+  sim_.start_ring(first);
+  schedule_join(1);
+  const Time joins_end = config_.join_interval * static_cast<int64_t>(config_.nodes - 1);
+  run_with_progress(joins_end + config_.settle, "join+settle");
+  result.joined = sim_.active_nodes().size();
+  report(format("sim: %zu/%zu nodes active after settling (%zu joins without bootstrap)",
+                result.joined, config_.nodes, bootstrap_missing_));
+
+  // 2. Lookups on the settled ring.
+  const Duration spread = config_.lookup_spread;
+  size_t begin = issue_phase(sim_.now(), spread, config_.lookups);
+  wait_for_phase(begin, config_.lookups, sim_.now() + spread);
+  result.routing = summarize(begin, config_.lookups);
+  report(format("sim: routing correct=%zu/%zu delivered=%zu hops_mean=%.3f", result.routing.correct,
+                result.routing.lookups, result.routing.delivered, result.routing.hops_mean));
+
+  // 3. Churn: kill a fraction at once, measure while repairing and after.
+  if (config_.kill_fraction) {
+    result.churn = true;
+    const Time kill_at = sim_.now();
+    const auto target =
+        static_cast<size_t>(std::llround(*config_.kill_fraction * static_cast<double>(config_.nodes)));
+    result.killed = kill_random(target);
+    report(format("sim: killed %zu nodes at t=%.1fs", result.killed, seconds_of(kill_at)));
+
+    begin = issue_phase(kill_at, config_.churn_lookup_spread, config_.lookups);
+    wait_for_phase(begin, config_.lookups, kill_at + config_.churn_lookup_spread);
+    result.during = summarize(begin, config_.lookups);
+
+    run_with_progress(std::max(sim_.now(), kill_at + config_.repair_wait), "repair");
+    begin = issue_phase(sim_.now(), spread, config_.lookups);
+    wait_for_phase(begin, config_.lookups, sim_.now() + spread);
+    result.after_repair = summarize(begin, config_.lookups);
+    report(format("sim: churn during=%zu/%zu after_repair=%zu/%zu", result.during.correct,
+                  result.during.lookups, result.after_repair.correct,
+                  result.after_repair.lookups));
+  }
+
+  check_leaf_sets(result);
+  report(format("sim: leaf sets matching the oracle: %zu/%zu", result.leaf_sets_checked -
+                result.leaf_set_mismatches, result.leaf_sets_checked));
+
+  result.duplicate_deliveries = log_.duplicates();
+  result.trace_hash = sim_.trace_hash();
+  result.events = sim_.counters().events;
+  result.wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  result.events_per_s =
+      result.wall_s > 0 ? static_cast<double>(result.events) / result.wall_s : 0.0;
+  result.peak_rss_mb = peak_rss_mb();
+  return result;
+}
+
+}  // namespace
+
+std::optional<std::string> validate(const RoutingScenarioConfig& c) {
+  if (c.nodes < 1) return "--nodes must be at least 1";
+  // Node addresses are 10.0.0.1 upward; beyond 2^24 they would leave 10/8.
+  if (c.nodes > (size_t{1} << 24)) return "--nodes must be at most 16777216";
+  if (c.lookups < 1) return "--lookups must be at least 1";
+  if (c.kill_fraction && !(*c.kill_fraction >= 0.0 && *c.kill_fraction < 1.0))
+    return "--kill-fraction must be in [0, 1)";
+  if (!(c.loss >= 0.0 && c.loss < 1.0)) return "--loss must be in [0, 1)";
+  if (c.join_interval < Duration::zero()) return "--join-interval-ms must not be negative";
+  if (c.settle < Duration::zero()) return "--settle-s must not be negative";
+  if (c.lookup_spread < Duration::zero() || c.lookup_timeout <= Duration::zero() ||
+      c.churn_lookup_spread < Duration::zero() || c.repair_wait < Duration::zero())
+    return "lookup timing must not be negative";
+  if (c.pastry.leaf_set_size < 2 || c.pastry.leaf_set_size % 2 != 0)
+    return "leaf set size must be even and at least 2";
+  return std::nullopt;
+}
+
+RoutingResult run_routing_scenario(const RoutingScenarioConfig& config) {
+  if (auto error = validate(config)) throw std::invalid_argument(*error);
+  RoutingScenario scenario(config);
+  return scenario.run();
+}
+
+nlohmann::ordered_json to_json(const RoutingResult& r) {
+  // Rounded so the report stays readable; rounding is deterministic, so byte identity holds.
+  auto fixed = [](double v) { return round_to(v, 1e-6); };
+  nlohmann::ordered_json j;
+  j["scenario"] = "routing";
+  j["nodes"] = r.nodes;
+  j["seed"] = r.seed;
+  j["routing"] = {{"lookups", r.routing.lookups},
+                  {"correct_fraction", fixed(r.routing.correct_fraction)},
+                  {"hops_mean", fixed(r.routing.hops_mean)},
+                  {"hops_max", r.routing.hops_max},
+                  {"rdp_mean", fixed(r.routing.rdp_mean)}};
+  if (r.churn) {
+    j["churn"] = {{"killed", r.killed},
+                  {"correct_fraction_during", fixed(r.during.correct_fraction)},
+                  {"correct_fraction_after_repair", fixed(r.after_repair.correct_fraction)}};
+  }
+  // Wall-clock measurements: these differ from run to run, everything above does not.
+  j["perf"] = {{"wall_s", round_to(r.wall_s, 1e-3)},
+               {"events", r.events},
+               {"events_per_s", std::round(r.events_per_s)},
+               {"peak_rss_mb", round_to(r.peak_rss_mb, 0.1)}};
+  return j;
+}
+
+}  // namespace forestcast::sim

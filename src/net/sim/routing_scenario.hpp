@@ -1,0 +1,79 @@
+#pragma once
+// `forestcast sim --scenario routing`: build a ring by real protocol joins, let it settle, then
+// measure lookups (correctness against the oracle, hops, relative delay penalty), optionally
+// kill a fraction of the nodes at once and measure lookups during and after repair.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/time.hpp"
+#include "net/sim/topology.hpp"
+#include "overlay/pastry_node.hpp"
+
+namespace forestcast::sim {
+
+struct RoutingScenarioConfig {
+  size_t nodes = 1000;
+  uint64_t seed = 1;
+  size_t lookups = 1000;
+  std::optional<double> kill_fraction;  // churn phase only when set; in [0, 1)
+  TopologyKind topology = TopologyKind::kSphere;
+  double loss = 0.0;                    // per-datagram drop probability, in [0, 1)
+  Duration join_interval = ms(5);       // node i joins at i * join_interval
+  Duration settle = seconds(30);        // after the last join, before measuring
+  Duration lookup_spread = seconds(10);        // lookups of one phase are spread over this
+  Duration lookup_timeout = seconds(30);       // undelivered this long after issue: incorrect
+  Duration churn_lookup_spread = seconds(5);   // "during" lookups: the first seconds after kill
+  Duration repair_wait = seconds(60);          // "after repair" lookups start this long after
+  overlay::PastryConfig pastry;
+  // Human-readable progress (the command prints it to stderr); may be empty.
+  std::function<void(const std::string&)> progress;
+};
+
+// Why a config cannot run, or nullopt when it can.
+std::optional<std::string> validate(const RoutingScenarioConfig& config);
+
+struct LookupPhaseResult {
+  size_t lookups = 0;
+  size_t delivered = 0;
+  size_t correct = 0;
+  double correct_fraction = 0;
+  double hops_mean = 0;  // over delivered lookups
+  int hops_max = 0;
+  // Σ(delivery − issue) / Σ(direct latency source → oracle root), over delivered lookups whose
+  // root is not the source.
+  double rdp_mean = 0;
+};
+
+struct RoutingResult {
+  size_t nodes = 0;
+  uint64_t seed = 0;
+  size_t joined = 0;  // nodes active when the settle period ended
+  LookupPhaseResult routing;
+  bool churn = false;
+  size_t killed = 0;
+  LookupPhaseResult during;
+  LookupPhaseResult after_repair;
+  // At the end: live active nodes whose leaf set differs from the oracle's true leaf set.
+  size_t leaf_sets_checked = 0;
+  size_t leaf_set_mismatches = 0;
+  uint64_t duplicate_deliveries = 0;
+  uint64_t trace_hash = 0;
+  // perf: wall-clock figures, the only part that varies between runs with the same seed.
+  double wall_s = 0;
+  uint64_t events = 0;
+  double events_per_s = 0;
+  double peak_rss_mb = 0;
+};
+
+// Throws std::invalid_argument when validate() fails.
+RoutingResult run_routing_scenario(const RoutingScenarioConfig& config);
+
+// The report object, keys in the documented order; "perf" is last so it can be dropped when
+// comparing runs.
+nlohmann::ordered_json to_json(const RoutingResult& result);
+
+}  // namespace forestcast::sim

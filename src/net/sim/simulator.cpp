@@ -1,0 +1,185 @@
+#include "net/sim/simulator.hpp"
+
+#include <utility>
+
+namespace forestcast::sim {
+
+namespace {
+
+constexpr uint32_t kFirstAddress = 0x0A000001;  // 10.0.0.1 is node 0
+constexpr uint16_t kPort = 4000;
+
+// Independent streams for independent purposes, so adding a node does not shift loss draws.
+uint64_t derive_seed(uint64_t seed, uint64_t stream) {
+  Rng rng(seed ^ (0x5bd1e995ULL * (stream + 1)));
+  return rng.next();
+}
+
+uint64_t mix(uint64_t h, uint64_t v) { return (h ^ v) * 1099511628211ULL; }
+
+}  // namespace
+
+Simulator::Simulator(SimConfig config)
+    : config_(config),
+      topology_(config.topology),
+      loss_rng_(derive_seed(config.seed, 1)),
+      position_rng_(derive_seed(config.seed, 2)) {}
+
+Simulator::~Simulator() = default;
+
+Endpoint Simulator::endpoint_of(uint32_t index) {
+  return Endpoint::ipv4(kFirstAddress + index, kPort);
+}
+
+std::optional<uint32_t> Simulator::index_of(const Endpoint& endpoint) {
+  if (!endpoint.is_v4() || endpoint.port != kPort) return std::nullopt;
+  const uint32_t addr = endpoint.v4();
+  // Only 10.0.0.1 upward inside 10/8 belongs to the simulated network.
+  if (addr < kFirstAddress || addr >= kFirstAddress + (1u << 24) - 1) return std::nullopt;
+  return addr - kFirstAddress;
+}
+
+uint32_t Simulator::add_node(const overlay::NodeId& id, uint64_t node_seed) {
+  const uint32_t i = topology_.add_random(position_rng_);
+  auto& n = nodes_.emplace_back(*this, i);
+  n.handle = NodeHandle{id, endpoint_of(i)};
+  n.pastry = std::make_unique<PastryNode>(n.handle, config_.pastry, n.env, node_seed);
+  ++alive_count_;
+  return i;
+}
+
+uint32_t Simulator::add_node(const overlay::NodeId& id, uint64_t node_seed, Position position) {
+  const uint32_t i = topology_.add(position);
+  auto& n = nodes_.emplace_back(*this, i);
+  n.handle = NodeHandle{id, endpoint_of(i)};
+  n.pastry = std::make_unique<PastryNode>(n.handle, config_.pastry, n.env, node_seed);
+  ++alive_count_;
+  return i;
+}
+
+void Simulator::start_ring(uint32_t i) {
+  with_node(i, [&](PastryNode& n) { n.start_ring(now_); });
+}
+
+void Simulator::join(uint32_t i, std::vector<Endpoint> bootstraps) {
+  with_node(i, [&](PastryNode& n) { n.join(now_, std::move(bootstraps)); });
+}
+
+void Simulator::route(uint32_t i, const overlay::NodeId& key, overlay::AppMessagePtr msg) {
+  with_node(i, [&](PastryNode& n) { n.route(now_, key, std::move(msg)); });
+}
+
+void Simulator::kill(uint32_t i) {
+  SimNode& n = nodes_[i];
+  if (!n.alive) return;
+  set_active(i, false);
+  n.alive = false;
+  n.armed = kNever;  // its queued timer event becomes stale
+  --alive_count_;
+}
+
+void Simulator::set_active(uint32_t i, bool active) {
+  SimNode& n = nodes_[i];
+  if (n.active == active) return;
+  n.active = active;
+  if (active) {
+    n.active_pos = static_cast<uint32_t>(active_.size());
+    active_.push_back(i);
+    oracle_.add(n.handle.id, i);
+  } else {
+    // Swap-remove keeps this O(1); the order stays a deterministic function of the run.
+    const uint32_t last = active_.back();
+    active_[n.active_pos] = last;
+    nodes_[last].active_pos = n.active_pos;
+    active_.pop_back();
+    oracle_.remove(n.handle.id);
+  }
+}
+
+void Simulator::after_call(uint32_t i) {
+  SimNode& n = nodes_[i];
+  if (!n.alive) return;
+  Time deadline = n.pastry->next_deadline();
+  if (deadline < n.armed) {
+    if (deadline < now_) deadline = now_;  // overdue: run it as soon as possible
+    queue_.push(deadline, EventKind::kTimer, i, 0);
+    n.armed = deadline;
+  }
+  const bool active = n.pastry->active();
+  if (active != n.active) set_active(i, active);
+}
+
+void Simulator::send_from(uint32_t from, const Endpoint& to, const overlay::Message& msg) {
+  ++counters_.messages_sent;
+  const auto dest = index_of(to);
+  if (!dest || *dest >= nodes_.size() || !nodes_[*dest].alive) {
+    ++counters_.messages_to_dead;
+    return;
+  }
+  if (config_.loss > 0.0 && loss_rng_.chance(config_.loss)) {
+    ++counters_.messages_lost;
+    return;
+  }
+  const Time arrival = now_ + topology_.latency(from, *dest);
+  const uint32_t slot = messages_.put(InFlight{from, msg});
+  queue_.push(arrival, EventKind::kMessage, *dest, slot);
+}
+
+void Simulator::schedule(Time t, std::function<void()> action) {
+  if (t < now_) t = now_;
+  queue_.push(t, EventKind::kAction, 0, actions_.put(std::move(action)));
+}
+
+bool Simulator::step() {
+  if (queue_.empty()) return false;
+  const Event e = queue_.pop();
+  now_ = e.at;
+  execute(e);
+  return true;
+}
+
+void Simulator::run_until(Time t) {
+  while (!queue_.empty() && queue_.top().at <= t) {
+    const Event e = queue_.pop();
+    now_ = e.at;
+    execute(e);
+  }
+  if (t > now_) now_ = t;
+}
+
+void Simulator::execute(const Event& e) {
+  switch (e.event_kind()) {
+    case EventKind::kMessage: {
+      InFlight in = messages_.take(e.slot);
+      SimNode& n = nodes_[e.target];
+      if (!n.alive) {  // died while the datagram was in flight
+        ++counters_.messages_to_dead;
+        return;
+      }
+      ++counters_.messages_delivered;
+      n.pastry->on_message(now_, nodes_[in.from].handle, in.msg);
+      after_call(e.target);
+      break;
+    }
+    case EventKind::kTimer: {
+      SimNode& n = nodes_[e.target];
+      if (!n.alive || n.armed != e.at) return;  // stale: re-armed earlier, or dead
+      n.armed = kNever;
+      ++counters_.timers_fired;
+      n.pastry->on_timer(now_);
+      after_call(e.target);
+      break;
+    }
+    case EventKind::kAction: {
+      std::function<void()> action = actions_.take(e.slot);
+      ++counters_.actions_run;
+      action();
+      break;
+    }
+  }
+  ++counters_.events;
+  trace_hash_ = mix(mix(trace_hash_, static_cast<uint64_t>(e.at.count())),
+                    (static_cast<uint64_t>(e.kind) << 32) | e.target);
+}
+
+}  // namespace forestcast::sim

@@ -1,0 +1,163 @@
+#pragma once
+// The discrete-event simulator: many PastryNodes (and whatever applications ride on them) in one
+// process, on a virtual clock, over a latency/loss model, judged by an oracle (DESIGN.md §8).
+//
+// Driving contract with each node (environment.hpp): after EVERY call into a node the simulator
+// re-reads next_deadline() and keeps exactly one armed timer event per node; a timer event whose
+// time no longer matches the armed time is stale and skipped. Scenarios call into nodes only
+// through with_node() (or the helpers built on it) so this contract cannot be forgotten.
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/random.hpp"
+#include "base/time.hpp"
+#include "net/sim/event_queue.hpp"
+#include "net/sim/oracle.hpp"
+#include "net/sim/topology.hpp"
+#include "overlay/application.hpp"
+#include "overlay/environment.hpp"
+#include "overlay/pastry_node.hpp"
+
+namespace forestcast::sim {
+
+using overlay::Endpoint;
+using overlay::NodeHandle;
+using overlay::PastryNode;
+
+struct SimConfig {
+  TopologyKind topology = TopologyKind::kSphere;
+  double loss = 0.0;  // probability that any one datagram is dropped
+  uint64_t seed = 1;  // positions and loss draws derive from it
+  overlay::PastryConfig pastry;
+};
+
+struct SimCounters {
+  uint64_t events = 0;             // events executed (stale timers and dead targets excluded)
+  uint64_t messages_sent = 0;
+  uint64_t messages_delivered = 0;
+  uint64_t messages_lost = 0;      // dropped by the loss model
+  uint64_t messages_to_dead = 0;   // addressed to a dead or unknown node
+  uint64_t timers_fired = 0;
+  uint64_t actions_run = 0;
+};
+
+class Simulator {
+ public:
+  explicit Simulator(SimConfig config);
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  Time now() const { return now_; }
+  const SimConfig& config() const { return config_; }
+  const Topology& topology() const { return topology_; }
+  const Oracle& oracle() const { return oracle_; }
+  const SimCounters& counters() const { return counters_; }
+  // Order-sensitive hash of every executed event (time, kind, target): equal hashes mean the
+  // two runs executed the same events in the same order.
+  uint64_t trace_hash() const { return trace_hash_; }
+  size_t pending_events() const { return queue_.size(); }
+
+  // --- nodes -------------------------------------------------------------------------------
+  // Node i listens at 10.0.0.0 + i + 1, port 4000, so endpoints map back to indices directly.
+  static Endpoint endpoint_of(uint32_t index);
+  static std::optional<uint32_t> index_of(const Endpoint& endpoint);
+
+  // Creates an idle node (neither started nor joined) at a random position.
+  uint32_t add_node(const overlay::NodeId& id, uint64_t node_seed);
+  uint32_t add_node(const overlay::NodeId& id, uint64_t node_seed, Position position);
+  size_t node_count() const { return nodes_.size(); }
+  bool alive(uint32_t i) const { return nodes_[i].alive; }
+  PastryNode& node(uint32_t i) { return *nodes_[i].pastry; }
+  const PastryNode& node(uint32_t i) const { return *nodes_[i].pastry; }
+  const NodeHandle& handle(uint32_t i) const { return nodes_[i].handle; }
+  // Live nodes whose Pastry state is kActive, in no particular (but deterministic) order.
+  const std::vector<uint32_t>& active_nodes() const { return active_; }
+  size_t alive_count() const { return alive_count_; }
+
+  // Gives node i an application to keep alive as long as the simulator, registered under app_id.
+  template <typename A>
+  A& attach_app(uint32_t i, uint16_t app_id, std::unique_ptr<A> app) {
+    A& ref = *app;
+    nodes_[i].pastry->register_app(app_id, app.get());
+    nodes_[i].apps.push_back(std::move(app));
+    return ref;
+  }
+
+  // Runs f(PastryNode&) on node i now, then honours the driving contract. Ignored for dead nodes.
+  template <typename F>
+  void with_node(uint32_t i, F&& f) {
+    if (!nodes_[i].alive) return;
+    f(*nodes_[i].pastry);
+    after_call(i);
+  }
+  void start_ring(uint32_t i);
+  void join(uint32_t i, std::vector<Endpoint> bootstraps);
+  void route(uint32_t i, const overlay::NodeId& key, overlay::AppMessagePtr msg);
+  // Silent death: no goodbye, pending timers and queued deliveries to it vanish.
+  void kill(uint32_t i);
+
+  // --- scripting and running -----------------------------------------------------------------
+  // Runs `action` at time t (clamped to now); same-time actions run in scheduling order.
+  void schedule(Time t, std::function<void()> action);
+  // Executes every event due at or before t, then sets the clock to t.
+  void run_until(Time t);
+  // Executes the next event, if any. False when the queue is empty.
+  bool step();
+
+ private:
+  class NodeEnvironment final : public overlay::Environment {
+   public:
+    NodeEnvironment(Simulator& sim, uint32_t index) : sim_(sim), index_(index) {}
+    void send(const Endpoint& to, const overlay::Message& msg) override {
+      sim_.send_from(index_, to, msg);
+    }
+
+   private:
+    Simulator& sim_;
+    uint32_t index_;
+  };
+
+  struct SimNode {
+    SimNode(Simulator& sim, uint32_t index) : env(sim, index) {}
+    NodeEnvironment env;
+    NodeHandle handle;
+    std::unique_ptr<PastryNode> pastry;
+    std::vector<std::unique_ptr<overlay::Application>> apps;
+    Time armed = kNever;  // time of this node's one live timer event
+    bool alive = true;
+    bool active = false;  // last observed PastryNode::active()
+    uint32_t active_pos = 0;  // index in active_ while active
+  };
+
+  struct InFlight {
+    uint32_t from = 0;
+    overlay::Message msg;
+  };
+
+  void send_from(uint32_t from, const Endpoint& to, const overlay::Message& msg);
+  void after_call(uint32_t i);
+  void set_active(uint32_t i, bool active);
+  void execute(const Event& e);
+
+  SimConfig config_;
+  Time now_{0};
+  Topology topology_;
+  Rng loss_rng_;
+  Rng position_rng_;
+  EventQueue queue_;
+  Slab<InFlight> messages_;
+  Slab<std::function<void()>> actions_;
+  std::deque<SimNode> nodes_;  // deque: NodeEnvironment addresses must stay put
+  std::vector<uint32_t> active_;
+  size_t alive_count_ = 0;
+  Oracle oracle_;
+  SimCounters counters_;
+  uint64_t trace_hash_ = 1469598103934665603ULL;
+};
+
+}  // namespace forestcast::sim

@@ -1,0 +1,130 @@
+#include "net/sim/routing_scenario.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <iostream>
+#include <stdexcept>
+
+namespace forestcast::sim {
+namespace {
+
+// Thousands of nodes logging every join at info level would drown the test output and time.
+class QuietLogs : public ::testing::Environment {
+ public:
+  void SetUp() override { spdlog::set_level(spdlog::level::warn); }
+};
+const auto* const quiet_logs = ::testing::AddGlobalTestEnvironment(new QuietLogs);
+
+RoutingScenarioConfig config_for(size_t nodes, uint64_t seed, size_t lookups) {
+  RoutingScenarioConfig c;
+  c.nodes = nodes;
+  c.seed = seed;
+  c.lookups = lookups;
+  c.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+  return c;
+}
+
+TEST(RoutingScenario, ThousandNodesRouteCorrectlyInFewHops) {
+  const RoutingResult r = run_routing_scenario(config_for(1000, 1, 2000));
+  SCOPED_TRACE("seed 1");
+  EXPECT_EQ(r.joined, 1000u);
+  EXPECT_EQ(r.routing.lookups, 2000u);
+  EXPECT_EQ(r.routing.delivered, 2000u);
+  EXPECT_EQ(r.routing.correct_fraction, 1.0);
+  EXPECT_LT(r.routing.hops_mean, std::log(1000.0) / std::log(16.0) + 1.0);
+  EXPECT_GT(r.routing.hops_mean, 1.0);  // a real multi-hop overlay, not a full mesh
+  EXPECT_GE(r.routing.rdp_mean, 1.0);   // no path beats the direct one
+  EXPECT_LT(r.routing.rdp_mean, 10.0);
+  EXPECT_EQ(r.leaf_set_mismatches, 0u);
+  EXPECT_EQ(r.leaf_sets_checked, 1000u);
+  EXPECT_FALSE(r.churn);
+}
+
+TEST(RoutingScenario, RepairsAfterTenPercentOfNodesDie) {
+  RoutingScenarioConfig c = config_for(500, 2, 1000);
+  c.kill_fraction = 0.1;
+  const RoutingResult r = run_routing_scenario(c);
+  SCOPED_TRACE("seed 2");
+  EXPECT_EQ(r.joined, 500u);
+  EXPECT_EQ(r.routing.correct_fraction, 1.0);
+  ASSERT_TRUE(r.churn);
+  EXPECT_EQ(r.killed, 50u);
+  EXPECT_EQ(r.after_repair.correct_fraction, 1.0);
+  // While repairing, lookups may be late or misdelivered, but most must still succeed.
+  EXPECT_GT(r.during.correct_fraction, 0.5);
+  EXPECT_EQ(r.leaf_sets_checked, 450u);
+  EXPECT_EQ(r.leaf_set_mismatches, 0u);
+}
+
+nlohmann::ordered_json without_perf(const RoutingResult& r) {
+  auto j = to_json(r);
+  j.erase("perf");
+  return j;
+}
+
+TEST(RoutingScenario, SameSeedSameReport) {
+  RoutingScenarioConfig c = config_for(200, 7, 300);
+  c.kill_fraction = 0.2;
+  c.loss = 0.01;
+  const RoutingResult a = run_routing_scenario(c);
+  const RoutingResult b = run_routing_scenario(c);
+  EXPECT_EQ(without_perf(a).dump(), without_perf(b).dump());
+  EXPECT_EQ(a.trace_hash, b.trace_hash);
+  EXPECT_EQ(a.events, b.events);
+  c.seed = 8;
+  const RoutingResult other = run_routing_scenario(c);
+  EXPECT_NE(a.trace_hash, other.trace_hash);
+}
+
+TEST(RoutingScenario, ReportHasTheDocumentedShape) {
+  RoutingScenarioConfig c = config_for(20, 3, 50);
+  c.kill_fraction = 0.1;
+  c.settle = seconds(5);
+  const auto j = to_json(run_routing_scenario(c));
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : j.items()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"scenario", "nodes", "seed", "routing", "churn",
+                                            "perf"}));
+  keys.clear();
+  for (const auto& [key, value] : j["routing"].items()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"lookups", "correct_fraction", "hops_mean",
+                                            "hops_max", "rdp_mean"}));
+  keys.clear();
+  for (const auto& [key, value] : j["churn"].items()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"killed", "correct_fraction_during",
+                                            "correct_fraction_after_repair"}));
+  keys.clear();
+  for (const auto& [key, value] : j["perf"].items()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"wall_s", "events", "events_per_s", "peak_rss_mb"}));
+  EXPECT_EQ(j["churn"]["killed"], 2);
+  EXPECT_EQ(j["scenario"], "routing");
+}
+
+TEST(RoutingScenario, SingleNodeIsItsOwnRoot) {
+  const RoutingResult r = run_routing_scenario(config_for(1, 4, 10));
+  EXPECT_EQ(r.routing.correct_fraction, 1.0);
+  EXPECT_EQ(r.routing.hops_max, 0);
+}
+
+TEST(RoutingScenario, RejectsBadConfigs) {
+  auto bad = [](auto mutate) {
+    RoutingScenarioConfig c;
+    mutate(c);
+    return validate(c).has_value();
+  };
+  EXPECT_FALSE(bad([](RoutingScenarioConfig&) {}));
+  EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.nodes = 0; }));
+  EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.lookups = 0; }));
+  EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.kill_fraction = 1.0; }));
+  EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.kill_fraction = -0.1; }));
+  EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.loss = 1.0; }));
+  EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.join_interval = ms(-1); }));
+  RoutingScenarioConfig c;
+  c.nodes = 0;
+  EXPECT_THROW(run_routing_scenario(c), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace forestcast::sim
