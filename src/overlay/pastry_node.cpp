@@ -112,6 +112,14 @@ void PastryNode::become_active(Time now) {
   for (const auto& h : leaf_set_.members()) announce(h);
   routing_table_.for_each([&](const RouteEntry& e) { announce(e.node); });
   for (const auto& e : neighborhood_.entries()) announce(e.node);
+  // Second phase of a proximity-aware join: every entry of row r shares r digits with us, so
+  // its own row r holds candidates for ours, and being near us, its entries tend to be near us
+  // too. Asking each of them once gives the table most of its final proximity right away.
+  if (config_.join_row_exchange) {
+    for (int r = 0; r < routing_table_.rows_allocated(); ++r)
+      for (const auto& h : routing_table_.row(r))
+        send(h.endpoint, StateRequest{StateKind::kRoutingRow, static_cast<uint8_t>(r)});
+  }
 }
 
 // --- driver entry points ---------------------------------------------------------------------
@@ -640,14 +648,11 @@ void PastryNode::on_leafset_exchange(Time now) {
 
 void PastryNode::on_routing_maintenance(Time now) {
   schedule(now + config_.routing_maintenance_period, {TimerKind::kRoutingMaintenance});
-  // Ask a random entry of a random non-empty row for its version of that row: it holds
+  // Ask a random entry of each non-empty row for its version of that row: it holds
   // candidates for our own slots, which we measure and keep if nearer (proximity).
-  std::vector<int> rows;
-  for (int r = 0; r < routing_table_.rows_allocated(); ++r)
-    if (!routing_table_.row(r).empty()) rows.push_back(r);
-  if (!rows.empty()) {
-    const int r = rows[rng_.below(rows.size())];
+  for (int r = 0; r < routing_table_.rows_allocated(); ++r) {
     const auto row = routing_table_.row(r);
+    if (row.empty()) continue;
     const NodeHandle& peer = row[rng_.below(row.size())];
     send(peer.endpoint, StateRequest{StateKind::kRoutingRow, static_cast<uint8_t>(r)});
   }

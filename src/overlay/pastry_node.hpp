@@ -32,6 +32,7 @@ struct PastryConfig {
   int max_route_attempts = 6;                  // transmissions of one hop before dropping
   Duration leafset_exchange_period = seconds(10);
   Duration routing_maintenance_period = seconds(20);
+  bool join_row_exchange = true;               // after joining, ask each row's entries for it
   Duration join_timeout = seconds(3);          // per attempt, waiting for the root's leaf set
   int join_attempts = 4;
   Duration dead_memory = seconds(30);          // don't re-probe a node found dead for this long
