@@ -20,7 +20,11 @@ constexpr uint32_t kNoRoot = std::numeric_limits<uint32_t>::max();
 constexpr Duration kPollStep = ms(100);
 constexpr Duration kProgressStep = seconds(10);
 
-double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+// Dividing by a power of ten (not multiplying by its inverse) gives the shortest decimal form.
+double round_to(double v, int decimals) {
+  const double scale = std::pow(10.0, decimals);
+  return std::round(v * scale) / scale;
+}
 
 std::string format(const char* fmt, auto... args) {
   std::array<char, 256> buf{};
@@ -53,6 +57,8 @@ class RoutingScenario {
   size_t issue_phase(Time start, Duration spread, size_t count);
   void wait_for_phase(size_t first, size_t count, Time last_issue);
   LookupPhaseResult summarize(size_t first, size_t count) const;
+  // Explains the first few incorrect lookups of a phase on the progress channel.
+  void diagnose(size_t first, size_t count, const char* phase) const;
   size_t kill_random(size_t count);
   void check_leaf_sets(RoutingResult& result);
   void report(const std::string& line) const {
@@ -168,6 +174,36 @@ LookupPhaseResult RoutingScenario::summarize(size_t first, size_t count) const {
   return p;
 }
 
+void RoutingScenario::diagnose(size_t first, size_t count, const char* phase) const {
+  if (!config_.progress) return;
+  size_t shown = 0;
+  for (size_t i = first; i < first + count && i < log_.size() && shown < 5; ++i) {
+    const LookupRecord& r = log_[i];
+    if (r.expected == kNoRoot) continue;
+    const bool late = r.delivered && r.delivered_at - r.issued > config_.lookup_timeout;
+    if (r.delivered && !late && r.delivered_by == r.expected) continue;
+    ++shown;
+    const auto& expected = sim_.handle(r.expected);
+    std::string line = format("sim: %s lookup %zu key %s from node %u: root is node %u (%s)",
+                              phase, i, r.key.short_hex().c_str(), r.source, r.expected,
+                              expected.id.short_hex().c_str());
+    if (!r.delivered) {
+      line += " but it was never delivered";
+    } else {
+      const auto& got = sim_.handle(r.delivered_by);
+      line += format(" but node %u (%s) got it after %d hops%s; its leaf set %s the root, "
+                     "the root's leaf set %s it",
+                     r.delivered_by, got.id.short_hex().c_str(), r.hops, late ? ", late" : "",
+                     sim_.node(r.delivered_by).leaf_set().contains(expected.id) ? "has" : "lacks",
+                     sim_.node(r.expected).leaf_set().contains(got.id) ? "has" : "lacks");
+      const auto hop = sim_.node(r.delivered_by).next_hop(r.key);
+      line += hop ? format("; its next_hop(key) now: %s", hop->id.short_hex().c_str())
+                  : std::string("; its next_hop(key) now: itself");
+    }
+    report(line);
+  }
+}
+
 size_t RoutingScenario::kill_random(size_t count) {
   std::vector<uint32_t> alive;
   for (uint32_t i = 0; i < sim_.node_count(); ++i)
@@ -199,19 +235,26 @@ void RoutingScenario::check_leaf_sets(RoutingResult& result) {
     if (left == truth.left && right == truth.right) continue;
     ++result.leaf_set_mismatches;
     if (reported++ < 5) {
-      size_t missing = 0, extra = 0;
-      for (const auto& id : truth.left)
-        if (std::find(left.begin(), left.end(), id) == left.end()) ++missing;
-      for (const auto& id : truth.right)
-        if (std::find(right.begin(), right.end(), id) == right.end()) ++missing;
-      for (const auto& id : left)
-        if (std::find(truth.left.begin(), truth.left.end(), id) == truth.left.end()) ++extra;
-      for (const auto& id : right)
-        if (std::find(truth.right.begin(), truth.right.end(), id) == truth.right.end()) ++extra;
-      report(format("sim: leaf set mismatch at node %u id %s: left %zu/%zu right %zu/%zu, "
-                    "missing %zu, extra %zu",
+      // Name what differs: a dead node still listed, or a live one never learned about.
+      std::string missing, extra;
+      const auto members = leaves.members();
+      for (const auto& side : {truth.left, truth.right})
+        for (const auto& id : side)
+          if (!leaves.contains(id) && missing.find(id.short_hex()) == std::string::npos)
+            missing.append(" ").append(id.short_hex());
+      for (const auto& h : members) {
+        if (std::find(truth.left.begin(), truth.left.end(), h.id) != truth.left.end() ||
+            std::find(truth.right.begin(), truth.right.end(), h.id) != truth.right.end())
+          continue;
+        const auto index = Simulator::index_of(h.endpoint);
+        const bool alive = index && *index < sim_.node_count() && sim_.alive(*index);
+        extra.append(" ").append(h.id.short_hex()).append(alive ? "(live)" : "(dead)");
+      }
+      report(format("sim: leaf set mismatch at node %u id %s (left %zu/%zu, right %zu/%zu): "
+                    "missing%s; extra%s",
                     i, sim_.handle(i).id.short_hex().c_str(), left.size(), truth.left.size(),
-                    right.size(), truth.right.size(), missing, extra));
+                    right.size(), truth.right.size(), missing.empty() ? " none" : missing.c_str(),
+                    extra.empty() ? " none" : extra.c_str()));
     }
   }
 }
@@ -237,6 +280,7 @@ RoutingResult RoutingScenario::run() {
   size_t begin = issue_phase(sim_.now(), spread, config_.lookups);
   wait_for_phase(begin, config_.lookups, sim_.now() + spread);
   result.routing = summarize(begin, config_.lookups);
+  diagnose(begin, config_.lookups, "routing");
   report(format("sim: routing correct=%zu/%zu delivered=%zu hops_mean=%.3f", result.routing.correct,
                 result.routing.lookups, result.routing.delivered, result.routing.hops_mean));
 
@@ -252,11 +296,13 @@ RoutingResult RoutingScenario::run() {
     begin = issue_phase(kill_at, config_.churn_lookup_spread, config_.lookups);
     wait_for_phase(begin, config_.lookups, kill_at + config_.churn_lookup_spread);
     result.during = summarize(begin, config_.lookups);
+    diagnose(begin, config_.lookups, "during-churn");
 
     run_with_progress(std::max(sim_.now(), kill_at + config_.repair_wait), "repair");
     begin = issue_phase(sim_.now(), spread, config_.lookups);
     wait_for_phase(begin, config_.lookups, sim_.now() + spread);
     result.after_repair = summarize(begin, config_.lookups);
+    diagnose(begin, config_.lookups, "after-repair");
     report(format("sim: churn during=%zu/%zu after_repair=%zu/%zu", result.during.correct,
                   result.during.lookups, result.after_repair.correct,
                   result.after_repair.lookups));
@@ -305,7 +351,7 @@ RoutingResult run_routing_scenario(const RoutingScenarioConfig& config) {
 
 nlohmann::ordered_json to_json(const RoutingResult& r) {
   // Rounded so the report stays readable; rounding is deterministic, so byte identity holds.
-  auto fixed = [](double v) { return round_to(v, 1e-6); };
+  auto fixed = [](double v) { return round_to(v, 6); };
   nlohmann::ordered_json j;
   j["scenario"] = "routing";
   j["nodes"] = r.nodes;
@@ -321,10 +367,10 @@ nlohmann::ordered_json to_json(const RoutingResult& r) {
                   {"correct_fraction_after_repair", fixed(r.after_repair.correct_fraction)}};
   }
   // Wall-clock measurements: these differ from run to run, everything above does not.
-  j["perf"] = {{"wall_s", round_to(r.wall_s, 1e-3)},
+  j["perf"] = {{"wall_s", round_to(r.wall_s, 3)},
                {"events", r.events},
                {"events_per_s", std::round(r.events_per_s)},
-               {"peak_rss_mb", round_to(r.peak_rss_mb, 0.1)}};
+               {"peak_rss_mb", round_to(r.peak_rss_mb, 1)}};
   return j;
 }
 
