@@ -1,0 +1,128 @@
+#include "node/daemon.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <random>
+
+#include "net/udp/udp_runtime.hpp"
+#include "node/admin_server.hpp"
+#include "node/logging.hpp"
+#include "node/node_key.hpp"
+#include "node/status.hpp"
+
+namespace forestcast::node {
+namespace {
+
+namespace asio = boost::asio;
+
+// Long enough for the Leave datagrams to leave the socket, short enough for a prompt exit.
+constexpr auto kLeaveGrace = std::chrono::milliseconds(200);
+
+std::string join_endpoints(const std::vector<overlay::Endpoint>& endpoints) {
+  std::string out;
+  for (const auto& e : endpoints) out += (out.empty() ? "" : ", ") + e.to_string();
+  return out;
+}
+
+AdminResponse handle_admin(const net::UdpRuntime& rt, std::string_view method,
+                           std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (path != "/status" && path != "/metrics") return {404, "text/plain", "not found\n"};
+  if (method != "GET" && method != "HEAD") return {405, "text/plain", "method not allowed\n"};
+  if (path == "/status") return {200, "application/json", status_json(rt).dump(2) + "\n"};
+  return {200, "text/plain; version=0.0.4", metrics_text(rt)};
+}
+
+}  // namespace
+
+int run_node(const NodeConfig& config) {
+  // 1. Identity: a bad key file stops us before anything listens.
+  const NodeKey key = NodeKey::load_or_create(config.key_file);
+  const std::string short_id = key.node_id().short_hex();
+  setup_logging(config.log_json, config.log_level, short_id);
+  spdlog::logger& log = node_log();
+
+  // 2. Sockets: bind both before starting anything, so a busy port is a clean exit 2.
+  asio::io_context io(1);
+  net::UdpRuntimeOptions options;
+  options.pastry.leaf_set_size = config.leaf_set_size;
+  options.advertise = config.advertise;
+  // Randomness is chosen here, once; the node id mixes in so two nodes started in the same
+  // instant still differ.
+  options.seed = (uint64_t{std::random_device{}()} << 32 | std::random_device{}()) ^
+                 key.node_id().lo();
+  net::UdpRuntime runtime(io, key.node_id(), options);
+  if (auto ec = runtime.open(config.bind))
+    throw ConfigError("cannot bind UDP " + config.bind.to_string() + ": " + ec.message());
+
+  std::optional<AdminServer> admin;
+  if (config.admin) {
+    admin.emplace(io, [&runtime](std::string_view method, std::string_view target) {
+      return handle_admin(runtime, method, target);
+    });
+    if (auto ec = admin->open(*config.admin))
+      throw ConfigError("cannot listen for admin HTTP on " + config.admin->to_string() + ": " +
+                        ec.message());
+  }
+
+  // 3. Run.
+  int exit_code = 0;
+  asio::steady_timer stop_timer(io);
+  auto stop = [&] {
+    runtime.close();
+    if (admin) admin->close();
+    io.stop();
+  };
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  bool leaving = false;
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        if (leaving) {  // second signal: don't wait any longer
+          stop();
+          return;
+        }
+        leaving = true;
+        log.info("signal {}: leaving the ring", signo);
+        runtime.leave();
+        stop_timer.expires_after(kLeaveGrace);
+        stop_timer.async_wait([&](const boost::system::error_code& tec) {
+          if (!tec) stop();
+        });
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+
+  runtime.set_state_observer([&](overlay::JoinState state) {
+    if (state == overlay::JoinState::kActive) {
+      log.info("active in the ring ({} leaf set members)",
+               runtime.node().leaf_set().members().size());
+    } else if (state == overlay::JoinState::kFailed) {
+      log.error("cannot join: no answer from bootstrap {}", join_endpoints(config.bootstraps));
+      exit_code = 1;
+      stop();
+    }
+  });
+
+  log.info("node {} on udp {}{}", key.node_id().hex(), runtime.local_endpoint().to_string(),
+           key.created() ? " (new key " + config.key_file + ")" : "");
+  if (admin) {
+    admin->start();
+    log.info("admin http on {}", admin->local_endpoint().to_string());
+  }
+  if (config.bootstraps.empty()) {
+    runtime.start_ring();
+  } else {
+    log.info("joining through {}", join_endpoints(config.bootstraps));
+    runtime.join(config.bootstraps);
+  }
+  io.run();
+  log.info("stopped");
+  spdlog::default_logger()->flush();
+  return exit_code;
+}
+
+}  // namespace forestcast::node
