@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""32 real `forestcast node` processes on loopback (DESIGN.md §3): every leaf set must equal the
+oracle's within 10 s of the last start, and again within 10 s after 4 nodes are SIGKILLed.
+
+usage: test_leafset.py PATH/TO/forestcast [--nodes N] [--kill K] [--seed S]"""
+import argparse
+import random
+import sys
+import tempfile
+import time
+
+from cluster import Cluster, free_ports, leaf_set_ids, oracle_leaf_set, wait_for_status
+
+CONVERGE_S = 10.0
+
+
+def describe_mismatch(node, have, want):
+    missing = sorted(f"{i:032x}"[:8] for i in want - have)
+    extra = sorted(f"{i:032x}"[:8] for i in have - want)
+    return f"node {node.index} ({node.node_id[:8]}): missing {missing} extra {extra}"
+
+
+def wait_converged(nodes, ids, deadline, started):
+    """Polls every live node until each leaf set equals the oracle; returns seconds taken or
+    raises with the remaining mismatches."""
+    want = {n.index: oracle_leaf_set(int(n.node_id, 16), ids) for n in nodes}
+    while True:
+        bad = []
+        for n in nodes:
+            if not n.alive():
+                raise AssertionError(f"node {n.index} died (exit {n.proc.returncode}):\n"
+                                     + n.log_tail())
+            st = n.try_status()
+            have = leaf_set_ids(st) if st else set()
+            if st is None or have != want[n.index]:
+                bad.append((n, have, st))
+        if not bad:
+            return time.monotonic() - started
+        if time.monotonic() > deadline:
+            lines = [describe_mismatch(n, have, want[n.index]) + ("" if st else " (no status)")
+                     + (f" state={st['state']}" if st else "") for n, have, st in bad]
+            raise AssertionError(f"{len(bad)}/{len(nodes)} leaf sets differ from the oracle "
+                                 f"after {CONVERGE_S:.0f} s:\n  " + "\n  ".join(lines[:12]))
+        time.sleep(0.1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("--nodes", type=int, default=32)
+    ap.add_argument("--kill", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--spacing", type=float, default=0.1, help="seconds between starts")
+    args = ap.parse_args()
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    print(f"seed {seed} (replay with --seed {seed})", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="forestcast-it-") as workdir, \
+            Cluster(args.binary, workdir) as cluster:
+        try:
+            t0 = time.monotonic()
+            ports = free_ports(2 * args.nodes)
+            nodes = []
+            for i in range(args.nodes):
+                boots = [] if i == 0 else [nodes[rng.randrange(i)].addr]
+                nodes.append(cluster.start(i, ports[2 * i], ports[2 * i + 1], boots))
+                if i == 0:  # the ring must exist before anyone joins it
+                    wait_for_status(nodes[0], time.monotonic() + 5)
+                time.sleep(args.spacing)
+            last_start = time.monotonic()
+            print(f"started {args.nodes} nodes in {last_start - t0:.2f} s", flush=True)
+
+            for n in nodes:
+                n.node_id = wait_for_status(n, last_start + CONVERGE_S)["node_id"]
+            ids = [int(n.node_id, 16) for n in nodes]
+            assert len(set(ids)) == len(ids), "duplicate node ids"
+
+            took = wait_converged(nodes, ids, last_start + CONVERGE_S, last_start)
+            print(f"PASS join: all {len(nodes)} leaf sets match the oracle "
+                  f"{took:.2f} s after the last start", flush=True)
+
+            victims = rng.sample(nodes[1:], args.kill)
+            for v in victims:
+                v.proc.kill()
+            killed_at = time.monotonic()
+            for v in victims:
+                v.proc.wait(timeout=5)
+            print("killed " + ", ".join(f"{v.index} ({v.node_id[:8]})" for v in victims),
+                  flush=True)
+            survivors = [n for n in nodes if n not in victims]
+            live_ids = [int(n.node_id, 16) for n in survivors]
+            took = wait_converged(survivors, live_ids, killed_at + CONVERGE_S, killed_at)
+            print(f"PASS failure: all {len(survivors)} survivors' leaf sets match the new oracle "
+                  f"{took:.2f} s after the kills", flush=True)
+            print(f"total {time.monotonic() - t0:.1f} s")
+            return 0
+        except AssertionError as e:
+            print(f"FAIL: {e}", flush=True)
+            return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
