@@ -1,7 +1,43 @@
 #include "node/node_config.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+
 namespace forestcast::node {
 namespace {
+
+constexpr const char* kKeys[] = {"bind",     "bootstrap", "admin",    "advertise",
+                                 "key",      "leaf-set",  "log-json", "log-level"};
+
+std::string trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(first, last - first + 1));
+}
+
+std::string unquote(std::string s) {
+  if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front())
+    return s.substr(1, s.size() - 2);
+  return s;
+}
+
+// "a", "[a, b]", "a, b" -> items.
+std::vector<std::string> split_list(std::string value) {
+  if (value.size() >= 2 && value.front() == '[' && value.back() == ']')
+    value = value.substr(1, value.size() - 2);
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= value.size()) {
+    const size_t comma = value.find(',', start);
+    std::string item = unquote(trim(value.substr(start, comma - start)));
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
 
 overlay::Endpoint parse_endpoint(const std::string& flag, const std::string& text) {
   auto e = overlay::Endpoint::parse(text);
@@ -14,7 +50,10 @@ overlay::Endpoint parse_endpoint(const std::string& flag, const std::string& tex
 }  // namespace
 
 void add_node_options(CLI::App& cmd, NodeOptions& o) {
-  cmd.set_config("--config", "", "Read options from a file of `key = value` lines (same keys)");
+  // Our own config reader rather than CLI11's: this CLI11 version ignores set_config() on a
+  // subcommand, and we want errors that name the file and line.
+  cmd.add_option("--config", o.config,
+                 "Read options from a file of `key = value` lines (same keys as the flags)");
   cmd.add_option("--bind", o.bind, "UDP address to listen on (HOST:PORT)")->capture_default_str();
   cmd.add_option("--bootstrap", o.bootstrap,
                  "Existing node to join through (HOST:PORT, repeatable); none starts a new ring");
@@ -29,9 +68,63 @@ void add_node_options(CLI::App& cmd, NodeOptions& o) {
   cmd.add_option("--log-level", o.log_level,
                  "trace, debug, info, warn, error, critical or off")
       ->capture_default_str();
+  cmd.parse_complete_callback([&cmd, &o] {
+    for (const char* key : kKeys)
+      if (cmd.get_option(std::string("--") + key)->count() > 0) o.given.insert(key);
+  });
 }
 
-NodeConfig make_node_config(const NodeOptions& o) {
+void apply_config_file(const std::string& path, NodeOptions& o) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot read config file " + path);
+  std::set<std::string> seen;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const std::string where = "config file " + path + " line " + std::to_string(number);
+    const std::string text = trim(line);
+    if (text.empty() || text[0] == '#' || text[0] == ';') continue;
+    const auto eq = text.find('=');
+    if (eq == std::string::npos) throw ConfigError(where + ": expected `key = value`");
+    std::string key = trim(text.substr(0, eq));
+    std::replace(key.begin(), key.end(), '_', '-');
+    const std::string value = unquote(trim(text.substr(eq + 1)));
+    if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
+      throw ConfigError(where + ": unknown key '" + key + "'");
+    if (o.given.count(key)) continue;  // the command line wins
+    if (key != "bootstrap" && !seen.insert(key).second)
+      throw ConfigError(where + ": '" + key + "' set twice");
+    if (key == "bind") {
+      o.bind = value;
+    } else if (key == "bootstrap") {
+      if (seen.insert(key).second) o.bootstrap.clear();
+      for (auto& item : split_list(value)) o.bootstrap.push_back(item);
+    } else if (key == "admin") {
+      o.admin = value;
+    } else if (key == "advertise") {
+      o.advertise = value;
+    } else if (key == "key") {
+      o.key = value;
+    } else if (key == "leaf-set") {
+      size_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc{} || end != value.data() + value.size())
+        throw ConfigError(where + ": leaf-set must be a number, got '" + value + "'");
+      o.leaf_set = n;
+    } else if (key == "log-json") {
+      if (value == "true" || value == "1" || value == "yes" || value == "on")
+        o.log_json = true;
+      else if (value == "false" || value == "0" || value == "no" || value == "off")
+        o.log_json = false;
+      else
+        throw ConfigError(where + ": log-json must be true or false, got '" + value + "'");
+    } else if (key == "log-level") {
+      o.log_level = value;
+    }
+  }
+}
+
+NodeConfig make_node_config(NodeOptions o) {
+  if (!o.config.empty()) apply_config_file(o.config, o);
   NodeConfig c;
   c.bind = parse_endpoint("bind", o.bind);
   for (const auto& b : o.bootstrap) c.bootstraps.push_back(parse_endpoint("bootstrap", b));

@@ -1,12 +1,14 @@
 #pragma once
 // `forestcast node` options (DESIGN.md §7): the same keys on the command line and in a
-// `key = value` config file (--config). Parsing is two steps: CLI11 fills NodeOptions with
-// text, then make_node_config() validates it into typed values, throwing ConfigError with one
-// clear line for anything wrong, before anything is started.
+// `key = value` config file (--config; the command line wins). Parsing is two steps: CLI11 fills
+// NodeOptions with text, then make_node_config() reads the config file and validates everything
+// into typed values, throwing ConfigError with one clear line for anything wrong, before
+// anything is started.
 #include <spdlog/common.h>
 
 #include <CLI/CLI.hpp>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -29,6 +31,8 @@ struct NodeOptions {
   size_t leaf_set = 16;
   bool log_json = false;
   std::string log_level = "info";
+  std::string config;             // config file path, empty: none
+  std::set<std::string> given;    // keys set on the command line (they override the file)
 };
 
 struct NodeConfig {
@@ -45,6 +49,12 @@ struct NodeConfig {
 // Registers every option (and --config) on the `node` subcommand, writing into `options`.
 void add_node_options(CLI::App& command, NodeOptions& options);
 
-NodeConfig make_node_config(const NodeOptions& options);
+// Reads a config file into `options`, skipping keys in options.given. Format: `key = value`
+// lines, keys as the long flags without dashes ("leaf-set" or "leaf_set"), values optionally
+// quoted, `#` comments; bootstrap may repeat or be a list `[a, b]`. Throws ConfigError naming
+// the file and line.
+void apply_config_file(const std::string& path, NodeOptions& options);
+
+NodeConfig make_node_config(NodeOptions options);
 
 }  // namespace forestcast::node
