@@ -49,9 +49,7 @@ struct ChurnCase {
   uint64_t seed;
 };
 
-void PrintTo(const ChurnCase& k, std::ostream* os) {
-  *os << k.nodes << " nodes, seed " << k.seed;
-}
+void PrintTo(const ChurnCase& k, std::ostream* os) { *os << k.nodes << " nodes, seed " << k.seed; }
 
 class RoutingChurn : public ::testing::TestWithParam<ChurnCase> {};
 
@@ -118,12 +116,12 @@ TEST(RoutingScenario, ReportHasTheDocumentedShape) {
   const auto j = to_json(run_routing_scenario(c));
   std::vector<std::string> keys;
   for (const auto& [key, value] : j.items()) keys.push_back(key);
-  EXPECT_EQ(keys, (std::vector<std::string>{"scenario", "nodes", "seed", "routing", "churn",
-                                            "perf"}));
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"scenario", "nodes", "seed", "routing", "churn", "perf"}));
   keys.clear();
   for (const auto& [key, value] : j["routing"].items()) keys.push_back(key);
-  EXPECT_EQ(keys, (std::vector<std::string>{"lookups", "correct_fraction", "hops_mean",
-                                            "hops_max", "rdp_mean"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"lookups", "correct_fraction", "hops_mean", "hops_max",
+                                            "rdp_mean"}));
   keys.clear();
   for (const auto& [key, value] : j["churn"].items()) keys.push_back(key);
   EXPECT_EQ(keys, (std::vector<std::string>{"killed", "correct_fraction_during",

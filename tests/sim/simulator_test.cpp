@@ -39,7 +39,9 @@ TEST(Simulator, EndpointsMapToIndices) {
 TEST(Simulator, ActionsRunInTimeThenSchedulingOrderAndClockJumps) {
   Simulator sim(SimConfig{});
   std::vector<std::pair<int, int64_t>> ran;
-  auto record = [&](int tag) { return [&ran, &sim, tag] { ran.emplace_back(tag, sim.now().count()); }; };
+  auto record = [&](int tag) {
+    return [&ran, &sim, tag] { ran.emplace_back(tag, sim.now().count()); };
+  };
   sim.schedule(Time{300}, record(3));
   sim.schedule(Time{100}, record(1));
   sim.schedule(Time{300}, record(4));

@@ -1,13 +1,13 @@
 // `forestcast sim`: runs a deterministic simulation scenario and prints its JSON report as the
 // last line of stdout. Progress goes to stderr. Everything in the report except "perf" (wall
 // clock, event rate, memory) is byte-identical for the same flags and seed.
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <spdlog/spdlog.h>
 
 #include "commands.hpp"
 #include "net/sim/routing_scenario.hpp"

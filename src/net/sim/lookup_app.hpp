@@ -30,9 +30,9 @@ class LookupMessage final : public overlay::AppMessage {
 
 struct LookupRecord {
   Time issued{0};
-  uint32_t source = 0;      // node index that called route()
+  uint32_t source = 0;  // node index that called route()
   overlay::NodeId key;
-  uint32_t expected = 0;    // the oracle's root (node index) when the lookup was issued
+  uint32_t expected = 0;  // the oracle's root (node index) when the lookup was issued
   bool delivered = false;
   uint32_t delivered_by = 0;
   Time delivered_at{0};

@@ -133,8 +133,8 @@ void RoutingScenario::issue_lookup() {
 size_t RoutingScenario::issue_phase(Time start, Duration spread, size_t count) {
   const size_t first = log_.size();
   for (size_t k = 0; k < count; ++k) {
-    const Time at = start + Duration{spread.count() * static_cast<int64_t>(k) /
-                                     static_cast<int64_t>(count)};
+    const Time at =
+        start + Duration{spread.count() * static_cast<int64_t>(k) / static_cast<int64_t>(count)};
     sim_.schedule(at, [this] { issue_lookup(); });
   }
   return first;
@@ -184,18 +184,19 @@ void RoutingScenario::diagnose(size_t first, size_t count, const char* phase) co
     if (r.delivered && !late && r.delivered_by == r.expected) continue;
     ++shown;
     const auto& expected = sim_.handle(r.expected);
-    std::string line = format("sim: %s lookup %zu key %s from node %u: root is node %u (%s)",
-                              phase, i, r.key.short_hex().c_str(), r.source, r.expected,
-                              expected.id.short_hex().c_str());
+    std::string line =
+        format("sim: %s lookup %zu key %s from node %u: root is node %u (%s)", phase, i,
+               r.key.short_hex().c_str(), r.source, r.expected, expected.id.short_hex().c_str());
     if (!r.delivered) {
       line += " but it was never delivered";
     } else {
       const auto& got = sim_.handle(r.delivered_by);
-      line += format(" but node %u (%s) got it after %d hops%s; its leaf set %s the root, "
-                     "the root's leaf set %s it",
-                     r.delivered_by, got.id.short_hex().c_str(), r.hops, late ? ", late" : "",
-                     sim_.node(r.delivered_by).leaf_set().contains(expected.id) ? "has" : "lacks",
-                     sim_.node(r.expected).leaf_set().contains(got.id) ? "has" : "lacks");
+      line += format(
+          " but node %u (%s) got it after %d hops%s; its leaf set %s the root, "
+          "the root's leaf set %s it",
+          r.delivered_by, got.id.short_hex().c_str(), r.hops, late ? ", late" : "",
+          sim_.node(r.delivered_by).leaf_set().contains(expected.id) ? "has" : "lacks",
+          sim_.node(r.expected).leaf_set().contains(got.id) ? "has" : "lacks");
       const auto hop = sim_.node(r.delivered_by).next_hop(r.key);
       line += hop ? format("; its next_hop(key) now: %s", hop->id.short_hex().c_str())
                   : std::string("; its next_hop(key) now: itself");
@@ -250,11 +251,12 @@ void RoutingScenario::check_leaf_sets(RoutingResult& result) {
         const bool alive = index && *index < sim_.node_count() && sim_.alive(*index);
         extra.append(" ").append(h.id.short_hex()).append(alive ? "(live)" : "(dead)");
       }
-      report(format("sim: leaf set mismatch at node %u id %s (left %zu/%zu, right %zu/%zu): "
-                    "missing%s; extra%s",
-                    i, sim_.handle(i).id.short_hex().c_str(), left.size(), truth.left.size(),
-                    right.size(), truth.right.size(), missing.empty() ? " none" : missing.c_str(),
-                    extra.empty() ? " none" : extra.c_str()));
+      report(
+          format("sim: leaf set mismatch at node %u id %s (left %zu/%zu, right %zu/%zu): "
+                 "missing%s; extra%s",
+                 i, sim_.handle(i).id.short_hex().c_str(), left.size(), truth.left.size(),
+                 right.size(), truth.right.size(), missing.empty() ? " none" : missing.c_str(),
+                 extra.empty() ? " none" : extra.c_str()));
     }
   }
 }
@@ -288,8 +290,8 @@ RoutingResult RoutingScenario::run() {
   if (config_.kill_fraction) {
     result.churn = true;
     const Time kill_at = sim_.now();
-    const auto target =
-        static_cast<size_t>(std::llround(*config_.kill_fraction * static_cast<double>(config_.nodes)));
+    const auto target = static_cast<size_t>(
+        std::llround(*config_.kill_fraction * static_cast<double>(config_.nodes)));
     result.killed = kill_random(target);
     report(format("sim: killed %zu nodes at t=%.1fs", result.killed, seconds_of(kill_at)));
 
@@ -304,13 +306,12 @@ RoutingResult RoutingScenario::run() {
     result.after_repair = summarize(begin, config_.lookups);
     diagnose(begin, config_.lookups, "after-repair");
     report(format("sim: churn during=%zu/%zu after_repair=%zu/%zu", result.during.correct,
-                  result.during.lookups, result.after_repair.correct,
-                  result.after_repair.lookups));
+                  result.during.lookups, result.after_repair.correct, result.after_repair.lookups));
   }
 
   check_leaf_sets(result);
-  report(format("sim: leaf sets matching the oracle: %zu/%zu", result.leaf_sets_checked -
-                result.leaf_set_mismatches, result.leaf_sets_checked));
+  report(format("sim: leaf sets matching the oracle: %zu/%zu",
+                result.leaf_sets_checked - result.leaf_set_mismatches, result.leaf_sets_checked));
 
   result.duplicate_deliveries = log_.duplicates();
   result.trace_hash = sim_.trace_hash();

@@ -4,10 +4,9 @@
 // kill a fraction of the nodes at once and measure lookups during and after repair.
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "base/time.hpp"
 #include "net/sim/topology.hpp"
@@ -21,13 +20,13 @@ struct RoutingScenarioConfig {
   size_t lookups = 1000;
   std::optional<double> kill_fraction;  // churn phase only when set; in [0, 1)
   TopologyKind topology = TopologyKind::kSphere;
-  double loss = 0.0;                    // per-datagram drop probability, in [0, 1)
-  Duration join_interval = ms(5);       // node i joins at i * join_interval
-  Duration settle = seconds(30);        // after the last join, before measuring
-  Duration lookup_spread = seconds(10);        // lookups of one phase are spread over this
-  Duration lookup_timeout = seconds(30);       // undelivered this long after issue: incorrect
-  Duration churn_lookup_spread = seconds(5);   // "during" lookups: the first seconds after kill
-  Duration repair_wait = seconds(60);          // "after repair" lookups start this long after
+  double loss = 0.0;                          // per-datagram drop probability, in [0, 1)
+  Duration join_interval = ms(5);             // node i joins at i * join_interval
+  Duration settle = seconds(30);              // after the last join, before measuring
+  Duration lookup_spread = seconds(10);       // lookups of one phase are spread over this
+  Duration lookup_timeout = seconds(30);      // undelivered this long after issue: incorrect
+  Duration churn_lookup_spread = seconds(5);  // "during" lookups: the first seconds after kill
+  Duration repair_wait = seconds(60);         // "after repair" lookups start this long after
   overlay::PastryConfig pastry;
   // Human-readable progress (the command prints it to stderr); may be empty.
   std::function<void(const std::string&)> progress;

@@ -36,11 +36,11 @@ struct SimConfig {
 };
 
 struct SimCounters {
-  uint64_t events = 0;             // events executed (stale timers and dead targets excluded)
+  uint64_t events = 0;  // events executed (stale timers and dead targets excluded)
   uint64_t messages_sent = 0;
   uint64_t messages_delivered = 0;
-  uint64_t messages_lost = 0;      // dropped by the loss model
-  uint64_t messages_to_dead = 0;   // addressed to a dead or unknown node
+  uint64_t messages_lost = 0;     // dropped by the loss model
+  uint64_t messages_to_dead = 0;  // addressed to a dead or unknown node
   uint64_t timers_fired = 0;
   uint64_t actions_run = 0;
 };
@@ -130,7 +130,7 @@ class Simulator {
     std::vector<std::unique_ptr<overlay::Application>> apps;
     Time armed = kNever;  // time of this node's one live timer event
     bool alive = true;
-    bool active = false;  // last observed PastryNode::active()
+    bool active = false;      // last observed PastryNode::active()
     uint32_t active_pos = 0;  // index in active_ while active
   };
 
