@@ -35,7 +35,7 @@ std::vector<std::pair<std::string, uint64_t>> counter_list(const net::UdpRuntime
       {"bytes_out", w.bytes_out},
       {"dropped_rate_limited", w.dropped_rate_limited},
       {"dropped_own_id", w.dropped_own_id},
-      {"dropped_malformed", w.dropped_malformed()},
+      {"dropped_malformed", w.dropped_malformed()},  // sum of the dropped_<reason> below
       {"send_oversize", w.send_oversize},
       {"send_errors", w.send_errors},
       {"receive_errors", w.receive_errors},

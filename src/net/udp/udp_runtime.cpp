@@ -66,6 +66,13 @@ boost::system::error_code UdpRuntime::open(const Endpoint& bind) {
     ec.clear();
   }
   socket_.bind(ep, ec);
+  if (!ec) {
+    // Bursts (joins, state transfers, later video stripes) outrun one thread briefly; a larger
+    // kernel buffer absorbs them. The kernel caps it (net.core.rmem_max): best effort.
+    boost::system::error_code ignored;
+    socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20), ignored);
+    socket_.set_option(asio::socket_base::send_buffer_size(1 << 20), ignored);
+  }
   if (!ec) socket_.non_blocking(true, ec);  // a full send buffer drops, like the network would
   if (!ec) {
     const udp::endpoint local = socket_.local_endpoint(ec);

@@ -237,7 +237,7 @@ Checked<overlay::Message> get_body(const pb::Envelope& env, const AppDecoder& ap
 std::string_view to_string(DecodeError e) {
   switch (e) {
     case DecodeError::kOversize: return "oversize";
-    case DecodeError::kMalformed: return "malformed";
+    case DecodeError::kMalformed: return "unparsable";
     case DecodeError::kBadVersion: return "bad_version";
     case DecodeError::kBadSenderId: return "bad_sender_id";
     case DecodeError::kNoBody: return "no_body";

@@ -18,7 +18,7 @@ namespace forestcast::wire {
 
 enum class DecodeError : uint8_t {
   kOversize,        // datagram longer than overlay::kMaxDatagramBytes
-  kMalformed,       // not a parsable Envelope
+  kMalformed,       // not a parsable Envelope ("unparsable" in counters)
   kBadVersion,      // version != overlay::kWireVersion
   kBadSenderId,     // sender_id not 16 bytes
   kNoBody,          // no message in the oneof (or one this build does not know)
