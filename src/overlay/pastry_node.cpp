@@ -260,12 +260,14 @@ std::optional<NodeHandle> PastryNode::next_hop(const NodeId& key) const {
 
 std::optional<NodeHandle> PastryNode::choose_next_hop(const NodeId& key,
                                                       const std::vector<NodeId>& exclude) const {
-  // 1. The key falls within the leaf set: its root is the closest of L ∪ {self}.
+  // 1. The key falls within the leaf set: its root is the closest of L ∪ {self}. A merely
+  // suspected leaf is not skipped here: delivering past it would put the message on the wrong
+  // node if it is alive (a lost datagram). The hop's ack/retry waits for the probe's verdict.
   if (leaf_set_.covers(key)) {
     const NodeHandle* best = nullptr;
     NodeId best_id = self_.id;
     auto consider = [&](const NodeHandle& h) {
-      if (usable(h.id, exclude) && key.closer(h.id, best_id)) {
+      if (!contains_id(exclude, h.id) && key.closer(h.id, best_id)) {
         best = &h;
         best_id = h.id;
       }
@@ -346,7 +348,8 @@ void PastryNode::send_hop(Time now, RouteMsg msg, const NodeHandle& next,
   msg.hop_id = next_hop_id_++;
   send(next.endpoint, msg);
   const uint64_t hop_id = msg.hop_id;
-  const TimerId timer = schedule(now + rto_for(next.id), {TimerKind::kAckTimeout, 0, hop_id});
+  const Duration rto = std::min(rto_for(next.id) * (1 << std::min(attempt, 10)), config_.max_rto);
+  const TimerId timer = schedule(now + rto, {TimerKind::kAckTimeout, 0, hop_id});
   pending_hops_.emplace(hop_id, PendingHop{std::move(msg), next, std::move(tried), attempt, timer});
 }
 
@@ -357,20 +360,31 @@ void PastryNode::on_ack_timeout(Time now, uint64_t hop_id) {
   pending_hops_.erase(it);
   ++counters_.route_retries;
   suspect(now, hop.next);
-  hop.tried.push_back(hop.next.id);
-  if (hop.attempt + 1 >= config_.max_route_attempts) {
+  // Retransmissions to one silent node outlast its probe (3 tries with doubling timeouts);
+  // the number of different next hops tried is what bounds the message's life.
+  if (hop.attempt + 1 >= 2 * config_.probe_attempts + 2 ||
+      hop.tried.size() + 1 >= static_cast<size_t>(config_.max_route_attempts)) {
     ++counters_.route_dropped;
-    log().debug("{} dropping message for {} after {} attempts", self_.id.short_hex(),
-                hop.msg.key.short_hex(), hop.attempt + 1);
+    log().debug("{} dropping message for {} after {} next hops", self_.id.short_hex(),
+                hop.msg.key.short_hex(), hop.tried.size() + 1);
     return;
   }
+  // A silent leaf that may be the key's root gets the message again (with backoff) until its
+  // probe decides: alive, it was a lost datagram; dead, it has left the leaf set by then.
+  // A silent routing-table hop is simply routed around.
+  if (leaf_set_.covers(hop.msg.key) && leaf_set_.contains(hop.next.id)) {
+    const NodeHandle next = hop.next;
+    send_hop(now, std::move(hop.msg), next, std::move(hop.tried), hop.attempt + 1);
+    return;
+  }
+  hop.tried.push_back(hop.next.id);
   std::optional<NodeHandle> next = choose_next_hop(hop.msg.key, hop.tried);
   if (hop.msg.join && next && next->id == hop.msg.origin.id) next.reset();
   if (!next) {
     deliver_here(now, hop.msg);
     return;
   }
-  send_hop(now, std::move(hop.msg), *next, std::move(hop.tried), hop.attempt + 1);
+  send_hop(now, std::move(hop.msg), *next, std::move(hop.tried), 0);
 }
 
 Duration PastryNode::rto_for(const NodeId& id) const {
@@ -448,8 +462,11 @@ void PastryNode::on_state_transfer(Time now, const NodeHandle& from, const State
 // first (dead nodes linger in other nodes' state, and proximity needs an RTT anyway).
 void PastryNode::learn_candidate(Time now, const NodeHandle& node) {
   if (node.id == self_.id || recently_dead(now, node.id)) return;
+  // Skip the probe only for a node we heard from ourselves recently; a routing-table entry
+  // can be long dead without our noticing, and must not re-enter the leaf set on hearsay.
   auto it = peers_.find(node.id);
-  if (it != peers_.end() && !it->second.suspected && it->second.rtt != kUnknownRtt) {
+  if (it != peers_.end() && !it->second.suspected && it->second.rtt != kUnknownRtt &&
+      now - it->second.last_heard < config_.silence_before_probe) {
     adopt(now, node);  // second-hand news: no liveness credit
     return;
   }
@@ -661,6 +678,17 @@ void PastryNode::on_routing_maintenance(Time now) {
     const auto& e = neighborhood_.entries()[rng_.below(neighborhood_.size())];
     probe(now, e.node);
   }
+  // Probe a few routing-table entries not heard from for a while, so dead ones are purged
+  // instead of being handed on in row replies.
+  int budget = config_.stale_entry_probes;
+  routing_table_.for_each([&](const RouteEntry& e) {
+    if (budget <= 0) return;
+    auto p = peers_.find(e.node.id);
+    if (p == peers_.end() || now - p->second.last_heard > config_.routing_maintenance_period * 3) {
+      probe(now, e.node);
+      --budget;
+    }
+  });
 }
 
 void PastryNode::request_leafset_repair(Time now) {

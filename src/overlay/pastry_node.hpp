@@ -29,10 +29,11 @@ struct PastryConfig {
   Duration default_rtt = ms(500);              // RTT assumed for a node never measured
   Duration min_rto = ms(50);
   Duration max_rto = seconds(2);
-  int max_route_attempts = 6;                  // transmissions of one hop before dropping
+  int max_route_attempts = 6;                  // next hops tried for one hop before dropping
   Duration leafset_exchange_period = seconds(10);
   Duration routing_maintenance_period = seconds(20);
   bool join_row_exchange = true;               // after joining, ask each row's entries for it
+  int stale_entry_probes = 2;                  // routing entries re-probed per maintenance round
   Duration join_timeout = seconds(3);          // per attempt, waiting for the root's leaf set
   int join_attempts = 4;
   Duration dead_memory = seconds(30);          // don't re-probe a node found dead for this long
@@ -126,8 +127,8 @@ class PastryNode {
   struct PendingHop {
     RouteMsg msg;
     NodeHandle next;
-    std::vector<NodeId> tried;
-    int attempt = 0;
+    std::vector<NodeId> tried;  // next hops given up on
+    int attempt = 0;            // transmissions to `next` so far, minus one
     TimerId timer = 0;
   };
 

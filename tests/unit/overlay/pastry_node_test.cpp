@@ -266,6 +266,9 @@ class PastryNetwork : public ::testing::Test {
       auto it = deliveries_.find(k);
       if (it != deliveries_.end() && it->second.size() == 1 && it->second[0] == expected[k])
         ++correct;
+      else
+        ADD_FAILURE() << "lookup " << k << " expected at node " << expected[k] << ", delivered "
+                      << (it == deliveries_.end() ? 0 : it->second.size()) << " times";
     }
     return correct;
   }
