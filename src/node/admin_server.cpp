@@ -35,10 +35,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(AdminServer::kMaxRequestBytes);
     parser_->body_limit(AdminServer::kMaxRequestBytes);
     stream_.expires_after(kIdleTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->on_read(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
  private:
@@ -46,9 +45,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::end_of_stream) return shutdown();
     if (ec) return;  // timeout, oversize request, garbage: just drop the connection
     const auto& req = parser_->get();
-    AdminResponse r = (*handler_)(std::string_view(req.method_string().data(),
-                                                   req.method_string().size()),
-                                  std::string_view(req.target().data(), req.target().size()));
+    AdminResponse r =
+        (*handler_)(std::string_view(req.method_string().data(), req.method_string().size()),
+                    std::string_view(req.target().data(), req.target().size()));
     response_ = {};
     response_.version(req.version());
     response_.result(r.status);

@@ -51,8 +51,8 @@ int run_node(const NodeConfig& config) {
   options.advertise = config.advertise;
   // Randomness is chosen here, once; the node id mixes in so two nodes started in the same
   // instant still differ.
-  options.seed = (uint64_t{std::random_device{}()} << 32 | std::random_device{}()) ^
-                 key.node_id().lo();
+  options.seed =
+      (uint64_t{std::random_device{}()} << 32 | std::random_device{}()) ^ key.node_id().lo();
   net::UdpRuntime runtime(io, key.node_id(), options);
   if (auto ec = runtime.open(config.bind))
     throw ConfigError("cannot bind UDP " + config.bind.to_string() + ": " + ec.message());

@@ -58,8 +58,8 @@ void setup_logging(bool json, spdlog::level::level_enum level, const std::string
       logger->set_formatter(std::make_unique<JsonFormatter>(short_id));
     } else if (std::string_view(name) == "pastry") {
       // The core already starts each line with its short id.
-      logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-          "%Y-%m-%d %H:%M:%S.%e %-5l [%n] %v"));
+      logger->set_formatter(
+          std::make_unique<spdlog::pattern_formatter>("%Y-%m-%d %H:%M:%S.%e %-5l [%n] %v"));
     } else {
       logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
           "%Y-%m-%d %H:%M:%S.%e %-5l [%n] " + short_id + " %v"));

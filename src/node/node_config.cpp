@@ -7,8 +7,8 @@
 namespace forestcast::node {
 namespace {
 
-constexpr const char* kKeys[] = {"bind",     "bootstrap", "admin",    "advertise",
-                                 "key",      "leaf-set",  "log-json", "log-level"};
+constexpr const char* kKeys[] = {"bind", "bootstrap", "admin",    "advertise",
+                                 "key",  "leaf-set",  "log-json", "log-level"};
 
 std::string trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r");
@@ -60,13 +60,11 @@ void add_node_options(CLI::App& cmd, NodeOptions& o) {
   cmd.add_option("--admin", o.admin, "Admin HTTP address for /status and /metrics (HOST:PORT)");
   cmd.add_option("--advertise", o.advertise,
                  "Address other nodes should use for us (default: the --bind address)");
-  cmd.add_option("--key", o.key, "Ed25519 key file, created on first start")
-      ->capture_default_str();
+  cmd.add_option("--key", o.key, "Ed25519 key file, created on first start")->capture_default_str();
   cmd.add_option("--leaf-set", o.leaf_set, "Leaf set size (even, both sides together)")
       ->capture_default_str();
   cmd.add_flag("--log-json", o.log_json, "Log one JSON object per line");
-  cmd.add_option("--log-level", o.log_level,
-                 "trace, debug, info, warn, error, critical or off")
+  cmd.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str();
   cmd.parse_complete_callback([&cmd, &o] {
     for (const char* key : kKeys)

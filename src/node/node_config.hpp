@@ -31,8 +31,8 @@ struct NodeOptions {
   size_t leaf_set = 16;
   bool log_json = false;
   std::string log_level = "info";
-  std::string config;             // config file path, empty: none
-  std::set<std::string> given;    // keys set on the command line (they override the file)
+  std::string config;           // config file path, empty: none
+  std::set<std::string> given;  // keys set on the command line (they override the file)
 };
 
 struct NodeConfig {

@@ -60,8 +60,7 @@ void NodeKey::PkeyFree::operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
 
 NodeKey::NodeKey(EVP_PKEY* key) : key_(key, PkeyFree{}) {
   size_t len = public_key_.size();
-  if (EVP_PKEY_get_raw_public_key(key, public_key_.data(), &len) != 1 ||
-      len != public_key_.size())
+  if (EVP_PKEY_get_raw_public_key(key, public_key_.data(), &len) != 1 || len != public_key_.size())
     throw NodeKeyError("cannot extract Ed25519 public key: " + openssl_reason());
   node_id_ = overlay::NodeId::sha1_of(std::span<const uint8_t>(public_key_));
 }
@@ -69,8 +68,8 @@ NodeKey::NodeKey(EVP_PKEY* key) : key_(key, PkeyFree{}) {
 NodeKey NodeKey::generate() {
   EVP_PKEY* key = nullptr;
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
-  const bool ok = ctx != nullptr && EVP_PKEY_keygen_init(ctx) == 1 &&
-                  EVP_PKEY_keygen(ctx, &key) == 1;
+  const bool ok =
+      ctx != nullptr && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &key) == 1;
   EVP_PKEY_CTX_free(ctx);
   if (!ok) throw NodeKeyError("cannot generate Ed25519 key: " + openssl_reason());
   return NodeKey(key);
@@ -134,31 +133,29 @@ std::array<uint8_t, NodeKey::kSignatureBytes> NodeKey::sign(std::string_view dat
   std::array<uint8_t, kSignatureBytes> sig{};
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   size_t len = sig.size();
-  const bool ok = ctx != nullptr &&
-                  EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key_.get()) == 1 &&
-                  EVP_DigestSign(ctx, sig.data(), &len,
-                                 reinterpret_cast<const unsigned char*>(data.data()),
-                                 data.size()) == 1;
+  const bool ok =
+      ctx != nullptr && EVP_DigestSignInit(ctx, nullptr, nullptr, nullptr, key_.get()) == 1 &&
+      EVP_DigestSign(ctx, sig.data(), &len, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) == 1;
   EVP_MD_CTX_free(ctx);
   // Signing with a valid in-memory Ed25519 key only fails on allocation failure.
   if (!ok) throw std::runtime_error("Ed25519 signing failed: " + openssl_reason());
   return sig;
 }
 
-bool NodeKey::verify(const std::array<uint8_t, kPublicKeyBytes>& public_key,
-                     std::string_view data, const std::array<uint8_t, kSignatureBytes>& sig) {
-  EVP_PKEY* key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(),
-                                              public_key.size());
+bool NodeKey::verify(const std::array<uint8_t, kPublicKeyBytes>& public_key, std::string_view data,
+                     const std::array<uint8_t, kSignatureBytes>& sig) {
+  EVP_PKEY* key =
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(), public_key.size());
   if (key == nullptr) {
     ERR_clear_error();
     return false;
   }
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx != nullptr &&
-                  EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
-                  EVP_DigestVerify(ctx, sig.data(), sig.size(),
-                                   reinterpret_cast<const unsigned char*>(data.data()),
-                                   data.size()) == 1;
+  const bool ok =
+      ctx != nullptr && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
+      EVP_DigestVerify(ctx, sig.data(), sig.size(),
+                       reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
   EVP_MD_CTX_free(ctx);
   EVP_PKEY_free(key);
   ERR_clear_error();

@@ -40,8 +40,8 @@ class NodeKey {
   bool created() const { return created_; }
 
   std::array<uint8_t, kSignatureBytes> sign(std::string_view data) const;
-  static bool verify(const std::array<uint8_t, kPublicKeyBytes>& public_key,
-                     std::string_view data, const std::array<uint8_t, kSignatureBytes>& sig);
+  static bool verify(const std::array<uint8_t, kPublicKeyBytes>& public_key, std::string_view data,
+                     const std::array<uint8_t, kSignatureBytes>& sig);
 
  private:
   struct PkeyFree {

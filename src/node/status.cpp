@@ -50,11 +50,16 @@ std::vector<std::pair<std::string, uint64_t>> counter_list(const net::UdpRuntime
 
 std::string_view to_string(overlay::JoinState state) {
   switch (state) {
-    case overlay::JoinState::kIdle: return "idle";
-    case overlay::JoinState::kJoining: return "joining";
-    case overlay::JoinState::kActive: return "active";
-    case overlay::JoinState::kFailed: return "failed";
-    case overlay::JoinState::kLeft: return "left";
+    case overlay::JoinState::kIdle:
+      return "idle";
+    case overlay::JoinState::kJoining:
+      return "joining";
+    case overlay::JoinState::kActive:
+      return "active";
+    case overlay::JoinState::kFailed:
+      return "failed";
+    case overlay::JoinState::kLeft:
+      return "left";
   }
   return "unknown";
 }

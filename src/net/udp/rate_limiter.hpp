@@ -4,6 +4,7 @@
 // argument, as everywhere else.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <unordered_map>
 
 #include "base/time.hpp"
@@ -14,8 +15,10 @@ template <typename Key>
 class RateLimiter {
  public:
   // `per_second` tokens refill continuously up to `burst`; each datagram costs one.
-  RateLimiter(double per_second, double burst, size_t max_keys)
-      : per_second_(per_second), burst_(std::max(burst, 1.0)), max_keys_(max_keys) {}
+  RateLimiter(uint64_t per_second, uint64_t burst, size_t max_keys)
+      : per_second_(std::max<uint64_t>(per_second, 1)),
+        burst_(std::max<uint64_t>(burst, 1) * kUnit),
+        max_keys_(max_keys) {}
 
   bool allow(const Key& key, Time now) {
     auto it = buckets_.find(key);
@@ -25,23 +28,30 @@ class RateLimiter {
     }
     Bucket& b = it->second;
     refill(b, now);
-    if (b.tokens < 1.0) return false;
-    b.tokens -= 1.0;
+    if (b.tokens < kUnit) return false;
+    b.tokens -= kUnit;
     return true;
   }
 
   size_t tracked() const { return buckets_.size(); }
 
  private:
+  // Tokens are counted in millionths, so refill per microsecond is exact integer arithmetic.
+  static constexpr uint64_t kUnit = 1'000'000;
+
   struct Bucket {
-    double tokens;
+    uint64_t tokens;
     Time last;
   };
 
   void refill(Bucket& b, Time now) const {
     if (now <= b.last) return;
-    const double elapsed_s = static_cast<double>((now - b.last).count()) * 1e-6;
-    b.tokens = std::min(burst_, b.tokens + elapsed_s * per_second_);
+    const auto elapsed_us = static_cast<uint64_t>((now - b.last).count());
+    // Anything longer than a full refill fills the bucket; the cap also prevents overflow.
+    if (elapsed_us >= burst_ / per_second_ + 1)
+      b.tokens = burst_;
+    else
+      b.tokens = std::min(burst_, b.tokens + elapsed_us * per_second_);
     b.last = now;
   }
 
@@ -56,8 +66,8 @@ class RateLimiter {
     if (buckets_.size() >= max_keys_) buckets_.clear();
   }
 
-  double per_second_;
-  double burst_;
+  uint64_t per_second_;
+  uint64_t burst_;  // in millionths of a token
   size_t max_keys_;
   std::unordered_map<Key, Bucket> buckets_;
 };

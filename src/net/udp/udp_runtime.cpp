@@ -155,10 +155,9 @@ void UdpRuntime::send(const Endpoint& to, const overlay::Message& msg) {
 
 void UdpRuntime::start_receive() {
   if (closed_) return;
-  socket_.async_receive_from(asio::buffer(rx_buffer_), rx_from_,
-                             [this](const boost::system::error_code& ec, size_t bytes) {
-                               on_receive(ec, bytes);
-                             });
+  socket_.async_receive_from(
+      asio::buffer(rx_buffer_), rx_from_,
+      [this](const boost::system::error_code& ec, size_t bytes) { on_receive(ec, bytes); });
 }
 
 void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
@@ -176,8 +175,8 @@ void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
   const Endpoint from = from_asio(rx_from_.address(), rx_from_.port());
   if (!limiter_.allow(from, t)) {
     ++counters_.dropped_rate_limited;
-  } else if (auto decoded = wire::decode(std::span<const uint8_t>(rx_buffer_.data(), bytes),
-                                         app_decoder_);
+  } else if (auto decoded =
+                 wire::decode(std::span<const uint8_t>(rx_buffer_.data(), bytes), app_decoder_);
              !decoded) {
     ++counters_.dropped_decode[static_cast<size_t>(decoded.error())];
     log().debug("{} dropped datagram from {}: {}", id_.short_hex(), from.to_string(),

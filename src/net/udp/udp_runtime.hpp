@@ -27,9 +27,9 @@ struct WireCounters {
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint64_t dropped_rate_limited = 0;
-  uint64_t dropped_own_id = 0;       // claims our id: a reflection or an impostor
-  uint64_t send_oversize = 0;        // encoded message over kMaxDatagramBytes, not sent
-  uint64_t send_errors = 0;          // send_to failed (incl. full socket buffer)
+  uint64_t dropped_own_id = 0;  // claims our id: a reflection or an impostor
+  uint64_t send_oversize = 0;   // encoded message over kMaxDatagramBytes, not sent
+  uint64_t send_errors = 0;     // send_to failed (incl. full socket buffer)
   uint64_t receive_errors = 0;
   std::array<uint64_t, wire::kDecodeErrorCount> dropped_decode{};  // by wire::DecodeError
 
@@ -46,8 +46,10 @@ struct UdpRuntimeOptions {
   // The address other nodes should use for us; defaults to the bound address (which must then
   // not be a wildcard such as 0.0.0.0).
   std::optional<overlay::Endpoint> advertise;
-  double peer_rate_per_second = 5000;
-  double peer_burst = 10000;
+  // Generous: Pastry alone sends a few datagrams per second per peer; this is room for the
+  // stripes a parent forwards later, while still bounding a flood from one address.
+  uint64_t peer_rate_per_second = 5000;
+  uint64_t peer_burst = 10000;
   size_t max_rate_limited_peers = 4096;
 };
 

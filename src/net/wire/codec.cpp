@@ -35,9 +35,12 @@ void put_app(const overlay::AppMessagePtr& app, pb::AppPayload* out) {
 
 pb::StateKind to_pb(overlay::StateKind k) {
   switch (k) {
-    case overlay::StateKind::kRoutingRow: return pb::STATE_KIND_ROUTING_ROW;
-    case overlay::StateKind::kLeafSet: return pb::STATE_KIND_LEAF_SET;
-    case overlay::StateKind::kNeighborhood: return pb::STATE_KIND_NEIGHBORHOOD;
+    case overlay::StateKind::kRoutingRow:
+      return pb::STATE_KIND_ROUTING_ROW;
+    case overlay::StateKind::kLeafSet:
+      return pb::STATE_KIND_LEAF_SET;
+    case overlay::StateKind::kNeighborhood:
+      return pb::STATE_KIND_NEIGHBORHOOD;
   }
   return pb::STATE_KIND_LEAF_SET;
 }
@@ -129,10 +132,14 @@ Checked<NodeHandle> get_handle(const pb::NodeHandle& h) {
 
 Checked<overlay::StateKind> get_kind(int k) {
   switch (k) {
-    case pb::STATE_KIND_ROUTING_ROW: return overlay::StateKind::kRoutingRow;
-    case pb::STATE_KIND_LEAF_SET: return overlay::StateKind::kLeafSet;
-    case pb::STATE_KIND_NEIGHBORHOOD: return overlay::StateKind::kNeighborhood;
-    default: return DecodeError::kBadEnum;  // proto3 enums are open: anything can arrive
+    case pb::STATE_KIND_ROUTING_ROW:
+      return overlay::StateKind::kRoutingRow;
+    case pb::STATE_KIND_LEAF_SET:
+      return overlay::StateKind::kLeafSet;
+    case pb::STATE_KIND_NEIGHBORHOOD:
+      return overlay::StateKind::kNeighborhood;
+    default:
+      return DecodeError::kBadEnum;  // proto3 enums are open: anything can arrive
   }
 }
 
@@ -150,8 +157,8 @@ Checked<overlay::AppMessagePtr> get_app(const pb::AppPayload& p, const AppDecode
   return msg;
 }
 
-#define FORESTCAST_TRY(var, expr)          \
-  auto var##_checked = (expr);             \
+#define FORESTCAST_TRY(var, expr)                               \
+  auto var##_checked = (expr);                                  \
   if (failed(var##_checked)) return std::get<1>(var##_checked); \
   auto var = std::move(std::get<0>(var##_checked))
 
@@ -236,19 +243,32 @@ Checked<overlay::Message> get_body(const pb::Envelope& env, const AppDecoder& ap
 
 std::string_view to_string(DecodeError e) {
   switch (e) {
-    case DecodeError::kOversize: return "oversize";
-    case DecodeError::kMalformed: return "unparsable";
-    case DecodeError::kBadVersion: return "bad_version";
-    case DecodeError::kBadSenderId: return "bad_sender_id";
-    case DecodeError::kNoBody: return "no_body";
-    case DecodeError::kBadNodeId: return "bad_node_id";
-    case DecodeError::kBadAddress: return "bad_address";
-    case DecodeError::kBadRow: return "bad_row";
-    case DecodeError::kTooManyHandles: return "too_many_handles";
-    case DecodeError::kBadEnum: return "bad_enum";
-    case DecodeError::kBadField: return "bad_field";
-    case DecodeError::kUnknownApp: return "unknown_app";
-    case DecodeError::kBadAppBody: return "bad_app_body";
+    case DecodeError::kOversize:
+      return "oversize";
+    case DecodeError::kMalformed:
+      return "unparsable";
+    case DecodeError::kBadVersion:
+      return "bad_version";
+    case DecodeError::kBadSenderId:
+      return "bad_sender_id";
+    case DecodeError::kNoBody:
+      return "no_body";
+    case DecodeError::kBadNodeId:
+      return "bad_node_id";
+    case DecodeError::kBadAddress:
+      return "bad_address";
+    case DecodeError::kBadRow:
+      return "bad_row";
+    case DecodeError::kTooManyHandles:
+      return "too_many_handles";
+    case DecodeError::kBadEnum:
+      return "bad_enum";
+    case DecodeError::kBadField:
+      return "bad_field";
+    case DecodeError::kUnknownApp:
+      return "unknown_app";
+    case DecodeError::kBadAppBody:
+      return "bad_app_body";
   }
   return "unknown";
 }
@@ -278,9 +298,9 @@ DecodeResult decode(std::span<const uint8_t> datagram, const AppDecoder& apps) {
 }
 
 DecodeResult decode(std::string_view datagram, const AppDecoder& apps) {
-  return decode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(datagram.data()),
-                                         datagram.size()),
-                apps);
+  return decode(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(datagram.data()), datagram.size()),
+      apps);
 }
 
 }  // namespace forestcast::wire

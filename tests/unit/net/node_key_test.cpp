@@ -1,13 +1,13 @@
 // Node identity: the key file is created once (0600), reused after, and every bad file gives a
 // clear error instead of silently minting a new identity.
+#include "node/node_key.hpp"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include "node/node_key.hpp"
 
 namespace forestcast::node {
 namespace {

@@ -150,7 +150,8 @@ TEST_F(WireCodecTest, StateRequestRoundTrip) {
 }
 
 TEST_F(WireCodecTest, EmptyMessagesRoundTrip) {
-  EXPECT_TRUE(std::holds_alternative<overlay::Announce>(round_trip(overlay::Announce{}).value().msg));
+  EXPECT_TRUE(
+      std::holds_alternative<overlay::Announce>(round_trip(overlay::Announce{}).value().msg));
   EXPECT_TRUE(std::holds_alternative<overlay::Leave>(round_trip(overlay::Leave{}).value().msg));
   EXPECT_TRUE(std::holds_alternative<overlay::LeafHeartbeat>(
       round_trip(overlay::LeafHeartbeat{}).value().msg));
@@ -239,12 +240,15 @@ TEST_F(WireCodecTest, RejectsBadHandles) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error(), want) << to_string(r.error());
   };
-  expect_error([](::forestcast::wire::NodeHandle& h) { h.set_id("short"); }, DecodeError::kBadNodeId);
+  expect_error([](::forestcast::wire::NodeHandle& h) { h.set_id("short"); },
+               DecodeError::kBadNodeId);
   expect_error([](::forestcast::wire::NodeHandle& h) { h.clear_id(); }, DecodeError::kBadNodeId);
-  expect_error([](::forestcast::wire::NodeHandle& h) { h.set_ip("12345"); }, DecodeError::kBadAddress);
+  expect_error([](::forestcast::wire::NodeHandle& h) { h.set_ip("12345"); },
+               DecodeError::kBadAddress);
   expect_error([](::forestcast::wire::NodeHandle& h) { h.clear_ip(); }, DecodeError::kBadAddress);
   expect_error([](::forestcast::wire::NodeHandle& h) { h.set_port(0); }, DecodeError::kBadAddress);
-  expect_error([](::forestcast::wire::NodeHandle& h) { h.set_port(65536); }, DecodeError::kBadAddress);
+  expect_error([](::forestcast::wire::NodeHandle& h) { h.set_port(65536); },
+               DecodeError::kBadAddress);
 }
 
 TEST_F(WireCodecTest, RejectsBadStateFields) {
