@@ -12,7 +12,7 @@ HALF_LEAF_SET = 8
 RING = 1 << 128
 
 
-def free_ports(count, kind=socket.SOCK_DGRAM):
+def free_ports(count):
     """Ports free for both UDP and TCP right now: bind them all at once so none repeats."""
     held, ports = [], []
     try:
@@ -111,6 +111,17 @@ class Cluster:
                 p.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
+
+
+def bound_runtime(seconds):
+    """Turns SIGALRM after `seconds`, and SIGTERM/SIGINT (CTest or a user giving up), into an
+    exception, so the Cluster context manager still kills every node: they run in their own
+    sessions and would not get a signal sent to our process group."""
+    def stop(signo, _frame):
+        raise TimeoutError(f"stopped by signal {signo} (overall limit {seconds} s)")
+    for s in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, stop)
+    signal.alarm(seconds)
 
 
 def wait_for_status(node, deadline):

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-from cluster import Cluster, free_ports, wait_for_status
+from cluster import Cluster, bound_runtime, free_ports, wait_for_status
 
 FAILURES = []
 
@@ -52,6 +52,7 @@ def counters(node):
 
 def main():
     binary = os.path.abspath(sys.argv[1])
+    bound_runtime(90)
     with tempfile.TemporaryDirectory(prefix="forestcast-cli-") as work, \
             Cluster(binary, work) as cluster:
         os.chdir(work)

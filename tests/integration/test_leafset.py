@@ -9,7 +9,8 @@ import sys
 import tempfile
 import time
 
-from cluster import Cluster, free_ports, leaf_set_ids, oracle_leaf_set, wait_for_status
+from cluster import (Cluster, bound_runtime, free_ports, leaf_set_ids, oracle_leaf_set,
+                     wait_for_status)
 
 CONVERGE_S = 10.0
 
@@ -55,6 +56,7 @@ def main():
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     print(f"seed {seed} (replay with --seed {seed})", flush=True)
+    bound_runtime(90)
 
     with tempfile.TemporaryDirectory(prefix="forestcast-it-") as workdir, \
             Cluster(args.binary, workdir) as cluster:
@@ -95,7 +97,7 @@ def main():
                   f"{took:.2f} s after the kills", flush=True)
             print(f"total {time.monotonic() - t0:.1f} s")
             return 0
-        except AssertionError as e:
+        except (AssertionError, TimeoutError) as e:
             print(f"FAIL: {e}", flush=True)
             return 1
 
