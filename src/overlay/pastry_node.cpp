@@ -250,8 +250,8 @@ void PastryNode::cancel_app_timer(TimerId id) { timers_.cancel(id); }
 
 bool PastryNode::usable(const NodeId& id, const std::vector<NodeId>& exclude) const {
   if (contains_id(exclude, id)) return false;
-  auto it = peers_.find(id);
-  return it == peers_.end() || !it->second.suspected;
+  const Peer* p = peers_.find(id);
+  return p == nullptr || !p->suspected;
 }
 
 std::optional<NodeHandle> PastryNode::next_hop(const NodeId& key) const {
@@ -388,9 +388,8 @@ void PastryNode::on_ack_timeout(Time now, uint64_t hop_id) {
 }
 
 Duration PastryNode::rto_for(const NodeId& id) const {
-  auto it = peers_.find(id);
-  const Duration rtt =
-      (it != peers_.end() && it->second.rtt != kUnknownRtt) ? it->second.rtt : config_.default_rtt;
+  const Peer* p = peers_.find(id);
+  const Duration rtt = (p != nullptr && p->rtt != kUnknownRtt) ? p->rtt : config_.default_rtt;
   return std::clamp(rtt + rtt / 2 + ms(20), config_.min_rto, config_.max_rto);
 }
 
@@ -447,7 +446,7 @@ void PastryNode::on_state_transfer(Time now, const NodeHandle& from, const State
   for (const auto& h : st.nodes) {
     if (h.id == self_.id) continue;
     learn_candidate(now, h);
-    if (join_reply && st.kind == StateKind::kLeafSet && probing_.count(h.id) &&
+    if (join_reply && st.kind == StateKind::kLeafSet && probing_.contains(h.id) &&
         !contains_id(join_leaf_waiting_, h.id))
       join_leaf_waiting_.push_back(h.id);
   }
@@ -464,9 +463,9 @@ void PastryNode::learn_candidate(Time now, const NodeHandle& node) {
   if (node.id == self_.id || recently_dead(now, node.id)) return;
   // Skip the probe only for a node we heard from ourselves recently; a routing-table entry
   // can be long dead without our noticing, and must not re-enter the leaf set on hearsay.
-  auto it = peers_.find(node.id);
-  if (it != peers_.end() && !it->second.suspected && it->second.rtt != kUnknownRtt &&
-      now - it->second.last_heard < config_.silence_before_probe) {
+  const Peer* p = peers_.find(node.id);
+  if (p != nullptr && !p->suspected && p->rtt != kUnknownRtt &&
+      now - p->last_heard < config_.silence_before_probe) {
     adopt(now, node);  // second-hand news: no liveness credit
     return;
   }
@@ -520,23 +519,22 @@ void PastryNode::adopt(Time now, const NodeHandle& node) {
 }
 
 void PastryNode::note_heard(Time now, const NodeHandle& from, bool sender_joining) {
-  dead_until_.erase(from.id);
-  auto it = peers_.find(from.id);
-  if (it != peers_.end()) {
-    it->second.last_heard = now;
-    it->second.suspected = false;
-    it->second.endpoint = from.endpoint;
+  if (!dead_until_.empty()) dead_until_.erase(from.id);
+  if (Peer* p = peers_.find(from.id)) {
+    p->last_heard = now;
+    p->suspected = false;
+    p->endpoint = from.endpoint;
     return;
   }
   if (sender_joining || state_ != JoinState::kActive) return;
   // A node we did not know is talking to us, so it is alive: take it into the leaf set
   // right away if it belongs there, and measure it for the routing table.
   note_alive(now, from, kUnknownRtt);
-  if (peers_.count(from.id)) probe(now, from);
+  if (peers_.contains(from.id)) probe(now, from);
 }
 
 void PastryNode::probe(Time now, const NodeHandle& node) {
-  if (probing_.count(node.id)) return;
+  if (probing_.contains(node.id)) return;
   const uint64_t nonce = next_nonce_++;
   PendingProbe pp{node, now, 0, 0};
   pp.timer = schedule(now + rto_for(node.id), {TimerKind::kProbeTimeout, 0, nonce});
@@ -568,8 +566,8 @@ void PastryNode::on_probe_timeout(Time now, uint64_t nonce) {
   probes_.erase(it);
   probing_.erase(pp.node.id);
   // Heard from it some other way since the probe went out: alive after all.
-  if (auto p = peers_.find(pp.node.id); p != peers_.end() && p->second.last_heard > pp.sent) {
-    p->second.suspected = false;
+  if (Peer* p = peers_.find(pp.node.id); p != nullptr && p->last_heard > pp.sent) {
+    p->suspected = false;
     return;
   }
   if (pp.attempt + 1 < config_.probe_attempts) {
@@ -594,8 +592,7 @@ void PastryNode::on_probe_timeout(Time now, uint64_t nonce) {
 }
 
 void PastryNode::suspect(Time now, const NodeHandle& node) {
-  auto it = peers_.find(node.id);
-  if (it != peers_.end()) it->second.suspected = true;
+  if (Peer* p = peers_.find(node.id)) p->suspected = true;
   probe(now, node);
 }
 
@@ -625,16 +622,16 @@ void PastryNode::remove_node(Time now, const NodeId& id) {
 
 void PastryNode::forget_if_unused(const NodeId& id) {
   if (leaf_set_.contains(id) || routing_table_.contains(id) || neighborhood_.contains(id) ||
-      probing_.count(id))
+      probing_.contains(id))
     return;
   peers_.erase(id);
 }
 
 bool PastryNode::recently_dead(Time now, const NodeId& id) {
-  auto it = dead_until_.find(id);
-  if (it == dead_until_.end()) return false;
-  if (it->second > now) return true;
-  dead_until_.erase(it);
+  const Time* until = dead_until_.find(id);
+  if (until == nullptr) return false;
+  if (*until > now) return true;
+  dead_until_.erase(id);
   return false;
 }
 
@@ -648,13 +645,13 @@ void PastryNode::on_heartbeat(Time now) {
   schedule(now + config_.heartbeat_period, {TimerKind::kHeartbeat});
   for (const auto& h : leaf_set_.members()) {
     send(h.endpoint, LeafHeartbeat{});
-    auto it = peers_.find(h.id);
-    if (it == peers_.end() || now - it->second.last_heard >= config_.silence_before_probe)
+    const Peer* p = peers_.find(h.id);
+    if (p == nullptr || now - p->last_heard >= config_.silence_before_probe)
       probe(now, h);
   }
   // Expire the memory of dead nodes.
-  for (auto it = dead_until_.begin(); it != dead_until_.end();)
-    it = it->second <= now ? dead_until_.erase(it) : std::next(it);
+  if (!dead_until_.empty())
+    dead_until_.erase_if([&](const NodeId&, const Time& until) { return until <= now; });
 }
 
 void PastryNode::on_leafset_exchange(Time now) {
@@ -683,8 +680,8 @@ void PastryNode::on_routing_maintenance(Time now) {
   int budget = config_.stale_entry_probes;
   routing_table_.for_each([&](const RouteEntry& e) {
     if (budget <= 0) return;
-    auto p = peers_.find(e.node.id);
-    if (p == peers_.end() || now - p->second.last_heard > config_.routing_maintenance_period * 3) {
+    const Peer* p = peers_.find(e.node.id);
+    if (p == nullptr || now - p->last_heard > config_.routing_maintenance_period * 3) {
       probe(now, e.node);
       --budget;
     }

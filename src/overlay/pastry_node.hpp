@@ -13,6 +13,7 @@
 #include "base/timer_queue.hpp"
 #include "overlay/application.hpp"
 #include "overlay/environment.hpp"
+#include "overlay/id_map.hpp"
 #include "overlay/leaf_set.hpp"
 #include "overlay/messages.hpp"
 #include "overlay/neighborhood_set.hpp"
@@ -91,6 +92,10 @@ class PastryNode {
   const NeighborhoodSet& neighborhood_set() const { return neighborhood_; }
   const PastryCounters& counters() const { return counters_; }
   const PastryConfig& config() const { return config_; }
+  // Nodes we hold liveness/RTT records for (members of our sets and nodes being probed).
+  size_t known_peers() const { return peers_.size(); }
+  size_t pending_routes() const { return pending_hops_.size(); }
+  size_t pending_probes() const { return probes_.size(); }
 
   // The routing decision alone (exposed for tests): nullopt = deliver here.
   std::optional<NodeHandle> next_hop(const NodeId& key) const;
@@ -190,11 +195,11 @@ class PastryNode {
   TimerQueue<TimerEvent> timers_;
   std::vector<std::pair<uint16_t, Application*>> apps_;
 
-  std::unordered_map<NodeId, Peer> peers_;
-  std::unordered_map<NodeId, uint64_t> probing_;  // node -> nonce of its outstanding probe
+  IdMap<Peer> peers_;
+  IdMap<uint64_t> probing_;  // node -> nonce of its outstanding probe
   std::unordered_map<uint64_t, PendingProbe> probes_;
   std::unordered_map<uint64_t, PendingHop> pending_hops_;
-  std::unordered_map<NodeId, Time> dead_until_;
+  IdMap<Time> dead_until_;
   uint64_t next_nonce_ = 1;
   uint64_t next_hop_id_ = 1;
 
