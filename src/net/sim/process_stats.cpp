@@ -1,5 +1,7 @@
 #include "net/sim/process_stats.hpp"
 
+#include <sys/resource.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -17,6 +19,15 @@ double peak_rss_mb() {
     return kib / 1024.0;
   }
   return 0.0;
+}
+
+double cpu_seconds() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0.0;
+  auto secs = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return secs(usage.ru_utime) + secs(usage.ru_stime);
 }
 
 }  // namespace forestcast::sim

@@ -321,6 +321,13 @@ RoutingResult RoutingScenario::run() {
   result.events_per_s =
       result.wall_s > 0 ? static_cast<double>(result.events) / result.wall_s : 0.0;
   result.peak_rss_mb = peak_rss_mb();
+  report(format("sim: %llu events in %.2f s wall, %.2f s CPU since process start; %s",
+                static_cast<unsigned long long>(result.events), result.wall_s, cpu_seconds(),
+                format("%zu datagrams sent, %zu lost, %zu to dead nodes",
+                       static_cast<size_t>(sim_.counters().messages_sent),
+                       static_cast<size_t>(sim_.counters().messages_lost),
+                       static_cast<size_t>(sim_.counters().messages_to_dead))
+                    .c_str()));
   return result;
 }
 
