@@ -30,7 +30,7 @@ AdminResponse handle_admin(const net::UdpRuntime& rt, std::string_view method,
                            std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
   if (path != "/status" && path != "/metrics") return {404, "text/plain", "not found\n"};
-  if (method != "GET" && method != "HEAD") return {405, "text/plain", "method not allowed\n"};
+  if (method != "GET") return {405, "text/plain", "method not allowed\n"};
   if (path == "/status") return {200, "application/json", status_json(rt).dump(2) + "\n"};
   return {200, "text/plain; version=0.0.4", metrics_text(rt)};
 }
@@ -39,7 +39,7 @@ AdminResponse handle_admin(const net::UdpRuntime& rt, std::string_view method,
 
 int run_node(const NodeConfig& config) {
   // 1. Identity: a bad key file stops us before anything listens.
-  const NodeKey key = NodeKey::load_or_create(config.key_file);
+  NodeKey key = NodeKey::load_or_generate(config.key_file);
   const std::string short_id = key.node_id().short_hex();
   setup_logging(config.log_json, config.log_level, short_id);
   spdlog::logger& log = node_log();
@@ -67,7 +67,10 @@ int run_node(const NodeConfig& config) {
                         ec.message());
   }
 
-  // 3. Run.
+  // 3. Only now, with everything checked, does a first start write its key file.
+  key.save_if_new();
+
+  // 4. Run.
   int exit_code = 0;
   asio::steady_timer stop_timer(io);
   auto stop = [&] {

@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace forestcast::node {
 namespace {
@@ -93,7 +94,7 @@ NodeKey NodeKey::load(const std::string& path) {
   return NodeKey(key);
 }
 
-NodeKey NodeKey::load_or_create(const std::string& path) {
+NodeKey NodeKey::load_or_generate(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (!S_ISREG(st.st_mode)) throw NodeKeyError("key file " + path + " is not a regular file");
@@ -101,11 +102,17 @@ NodeKey NodeKey::load_or_create(const std::string& path) {
   }
   if (errno != ENOENT)
     throw NodeKeyError("cannot read key file " + path + ": " + std::strerror(errno));
-
   NodeKey key = generate();
+  key.unsaved_path_ = path;
+  return key;
+}
+
+void NodeKey::save_if_new() {
+  if (unsaved_path_.empty()) return;
+  const std::string path = std::exchange(unsaved_path_, {});
   BioPtr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key.key_.get(), nullptr, nullptr, 0, nullptr,
-                                       nullptr) != 1)
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
     throw NodeKeyError("cannot encode key: " + openssl_reason());
   char* data = nullptr;
   const long len = BIO_get_mem_data(bio.get(), &data);
@@ -114,7 +121,8 @@ NodeKey NodeKey::load_or_create(const std::string& path) {
   // mode is set at creation so the private key is never readable by others, not even briefly.
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) {
-    if (errno == EEXIST) return load(path);  // created concurrently: use that one
+    if (errno == EEXIST)
+      throw NodeKeyError("key file " + path + " was created by someone else while starting");
     throw NodeKeyError("cannot create key file " + path + ": " + std::strerror(errno));
   }
   const ssize_t written = ::write(fd, data, static_cast<size_t>(len));
@@ -125,7 +133,19 @@ NodeKey NodeKey::load_or_create(const std::string& path) {
     ::unlink(path.c_str());
     throw NodeKeyError("cannot write key file " + path + ": " + std::strerror(write_errno));
   }
-  key.created_ = true;
+  created_ = true;
+}
+
+NodeKey NodeKey::load_or_create(const std::string& path) {
+  NodeKey key = load_or_generate(path);
+  try {
+    key.save_if_new();
+  } catch (const NodeKeyError&) {
+    // Another process created it between our check and our write: that identity wins.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !key.created_) return load(path);
+    throw;
+  }
   return key;
 }
 

@@ -29,6 +29,10 @@ class NodeKey {
   // NodeKeyError with a one-line reason for any other problem (unreadable, corrupt, not
   // Ed25519, cannot create). Never overwrites an existing file.
   static NodeKey load_or_create(const std::string& path);
+  // Like load_or_create, but a new key is only written by save_if_new(): the daemon checks
+  // everything else (sockets) first, so a failed start leaves no file behind.
+  static NodeKey load_or_generate(const std::string& path);
+  void save_if_new();
   // Reads an existing key file; throws NodeKeyError if it is missing or bad.
   static NodeKey load(const std::string& path);
   // A fresh key that lives only in memory (tests, throwaway nodes).
@@ -36,7 +40,7 @@ class NodeKey {
 
   const std::array<uint8_t, kPublicKeyBytes>& public_key() const { return public_key_; }
   const overlay::NodeId& node_id() const { return node_id_; }
-  // True when this call created the key file (first start).
+  // True when the key file was created by this process (first start).
   bool created() const { return created_; }
 
   std::array<uint8_t, kSignatureBytes> sign(std::string_view data) const;
@@ -53,6 +57,7 @@ class NodeKey {
   std::array<uint8_t, kPublicKeyBytes> public_key_{};
   overlay::NodeId node_id_;
   bool created_ = false;
+  std::string unsaved_path_;  // set by load_or_generate for a key not yet written
 };
 
 }  // namespace forestcast::node

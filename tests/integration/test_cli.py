@@ -91,6 +91,7 @@ def main():
         busy_udp.bind(("127.0.0.1", p[1]))
         expect_usage_error(binary, ["node", "--bind", f"127.0.0.1:{p[1]}", "--key", "busy.key"],
                            "busy UDP port", "cannot bind")
+        check(not os.path.exists("busy.key"), "a start that failed wrote no key file")
         busy_udp.close()
         busy_tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         busy_tcp.bind(("127.0.0.1", p[2]))

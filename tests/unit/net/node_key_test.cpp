@@ -92,6 +92,25 @@ TEST_F(NodeKeyTest, MissingFileForLoadIsAnError) {
   EXPECT_THROW(NodeKey::load(path("nope.key")), NodeKeyError);
 }
 
+TEST_F(NodeKeyTest, GenerateWritesOnlyWhenSaved) {
+  const std::string p = path("later.key");
+  NodeKey k = NodeKey::load_or_generate(p);
+  EXPECT_FALSE(fs::exists(p)) << "nothing written before save_if_new()";
+  k.save_if_new();
+  EXPECT_TRUE(k.created());
+  EXPECT_EQ(NodeKey::load(p).node_id(), k.node_id());
+  k.save_if_new();  // idempotent
+  EXPECT_EQ(NodeKey::load_or_generate(p).node_id(), k.node_id());
+}
+
+TEST_F(NodeKeyTest, SaveRefusesToOverwrite) {
+  const std::string p = path("race.key");
+  NodeKey mine = NodeKey::load_or_generate(p);
+  NodeKey theirs = NodeKey::load_or_create(p);  // someone else got there first
+  EXPECT_THROW(mine.save_if_new(), NodeKeyError);
+  EXPECT_EQ(NodeKey::load(p).node_id(), theirs.node_id());
+}
+
 TEST_F(NodeKeyTest, SignAndVerify) {
   NodeKey k = NodeKey::generate();
   auto sig = k.sign("stream record");
