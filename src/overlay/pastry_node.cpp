@@ -120,6 +120,36 @@ void PastryNode::become_active(Time now) {
       for (const auto& h : routing_table_.row(r))
         send(h.endpoint, StateRequest{StateKind::kRoutingRow, static_cast<uint8_t>(r)});
   }
+  schedule(now + config_.first_proximity_round, {TimerKind::kProximityRound, 0,
+                                                 static_cast<uint64_t>(
+                                                     config_.first_proximity_round.count())});
+}
+
+// Our nearest known nodes know nodes near themselves, hence near us: their neighbourhood sets
+// and the routing rows we share with them are the best candidates for proximity. Asking the
+// nearest ones we have not asked yet, round after round, walks toward our true neighbours.
+void PastryNode::exchange_with_nearest(Time now, int count) {
+  (void)now;
+  for (const auto& e : neighborhood_.entries()) {
+    if (count <= 0) break;
+    if (contains_id(proximity_asked_, e.node.id)) continue;
+    proximity_asked_.push_back(e.node.id);
+    if (proximity_asked_.size() > 4 * config_.neighborhood_size)
+      proximity_asked_.erase(proximity_asked_.begin());
+    --count;
+    send(e.node.endpoint, StateRequest{StateKind::kNeighborhood, 0});
+    const int shared = std::min(self_.id.shared_prefix_length(e.node.id),
+                                routing_table_.rows_allocated() - 1);
+    for (int r = 0; r <= shared; ++r)
+      send(e.node.endpoint, StateRequest{StateKind::kRoutingRow, static_cast<uint8_t>(r)});
+  }
+}
+
+void PastryNode::on_proximity_round(Time now, Duration interval) {
+  exchange_with_nearest(now, config_.proximity_fanout);
+  const Duration next = interval * 2;
+  if (next < config_.routing_maintenance_period)
+    schedule(now + next, {TimerKind::kProximityRound, 0, static_cast<uint64_t>(next.count())});
 }
 
 // --- driver entry points ---------------------------------------------------------------------
@@ -138,6 +168,9 @@ void PastryNode::on_timer(Time now) {
       case TimerKind::kAckTimeout: on_ack_timeout(now, ev.arg); break;
       case TimerKind::kProbeTimeout: on_probe_timeout(now, ev.arg); break;
       case TimerKind::kJoinTimeout: on_join_timeout(now, ev.arg); break;
+      case TimerKind::kProximityRound:
+        on_proximity_round(now, Duration{static_cast<int64_t>(ev.arg)});
+        break;
       case TimerKind::kApp:
         if (Application* a = app(ev.app)) a->on_timer(now, ev.arg);
         break;
@@ -662,6 +695,7 @@ void PastryNode::on_leafset_exchange(Time now) {
 
 void PastryNode::on_routing_maintenance(Time now) {
   schedule(now + config_.routing_maintenance_period, {TimerKind::kRoutingMaintenance});
+  exchange_with_nearest(now, config_.proximity_fanout / 2);
   // Ask a random entry of each non-empty row for its version of that row: it holds
   // candidates for our own slots, which we measure and keep if nearer (proximity).
   for (int r = 0; r < routing_table_.rows_allocated(); ++r) {

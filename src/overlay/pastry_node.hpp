@@ -35,6 +35,10 @@ struct PastryConfig {
   Duration routing_maintenance_period = seconds(20);
   bool join_row_exchange = true;               // after joining, ask each row's entries for it
   int stale_entry_probes = 2;                  // routing entries re-probed per maintenance round
+  // Proximity rounds after joining (at 1, 2, 4, ... s until the maintenance period): ask this
+  // many of the nearest not-yet-asked nodes for their neighbourhood set and shared rows.
+  Duration first_proximity_round = seconds(1);
+  int proximity_fanout = 4;
   Duration join_timeout = seconds(3);          // per attempt, waiting for the root's leaf set
   int join_attempts = 4;
   Duration dead_memory = seconds(30);          // don't re-probe a node found dead for this long
@@ -108,6 +112,7 @@ class PastryNode {
     kAckTimeout,
     kProbeTimeout,
     kJoinTimeout,
+    kProximityRound,
     kApp,
   };
   struct TimerEvent {
@@ -177,6 +182,8 @@ class PastryNode {
   void on_leafset_exchange(Time now);
   void on_routing_maintenance(Time now);
   void request_leafset_repair(Time now);
+  void exchange_with_nearest(Time now, int count);
+  void on_proximity_round(Time now, Duration interval);
   void request_row_repair(Time now, int row, const NodeId& lost);
 
   void send(const Endpoint& to, const Message& msg);
@@ -208,6 +215,7 @@ class PastryNode {
   int join_attempt_ = 0;
   bool join_leafset_complete_ = false;
   std::vector<NodeId> join_leaf_waiting_;  // root's leaf set members still being probed
+  std::vector<NodeId> proximity_asked_;    // recently asked by exchange_with_nearest()
 };
 
 }  // namespace forestcast::overlay
