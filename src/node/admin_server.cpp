@@ -1,6 +1,5 @@
 #include "node/admin_server.hpp"
 
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>

@@ -40,8 +40,11 @@ def wait_converged(nodes, ids, deadline, started):
         if time.monotonic() > deadline:
             lines = [describe_mismatch(n, have, want[n.index]) + ("" if st else " (no status)")
                      + (f" state={st['state']}" if st else "") for n, have, st in bad]
+            logs = "".join(f"\n--- node {n.index} log tail ---\n{n.log_tail(8)}"
+                           for n, _, _ in bad[:2])
             raise AssertionError(f"{len(bad)}/{len(nodes)} leaf sets differ from the oracle "
-                                 f"after {CONVERGE_S:.0f} s:\n  " + "\n  ".join(lines[:12]))
+                                 f"after {CONVERGE_S:.0f} s:\n  " + "\n  ".join(lines[:12])
+                                 + logs)
         time.sleep(0.1)
 
 

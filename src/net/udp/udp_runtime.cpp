@@ -40,8 +40,7 @@ Endpoint from_asio(const asio::ip::address& addr, uint16_t port) {
 }
 
 UdpRuntime::UdpRuntime(asio::io_context& io, overlay::NodeId id, UdpRuntimeOptions options)
-    : io_(io),
-      id_(id),
+    : id_(id),
       options_(std::move(options)),
       epoch_(std::chrono::steady_clock::now()),
       socket_(io),

@@ -102,7 +102,6 @@ class UdpRuntime final : public overlay::Environment {
   void arm_timer(Time deadline);
   void on_timer(uint64_t generation);
 
-  boost::asio::io_context& io_;
   overlay::NodeId id_;
   UdpRuntimeOptions options_;
   std::chrono::steady_clock::time_point epoch_;
