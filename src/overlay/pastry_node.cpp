@@ -130,12 +130,29 @@ void PastryNode::become_active(Time now) {
 // nearest ones we have not asked yet, round after round, walks toward our true neighbours.
 void PastryNode::exchange_with_nearest(Time now, int count) {
   (void)now;
+  auto mark_asked = [&](const NodeId& id) {
+    proximity_asked_.push_back(id);
+    if (proximity_asked_.size() > 4 * config_.neighborhood_size)
+      proximity_asked_.erase(proximity_asked_.begin());
+  };
+  // Deeper rows: the nearest entry of row r not asked yet shares r digits with us, so its row r
+  // holds candidates for ours, and they are near it, hence near us.
+  for (int r = 1; r < routing_table_.rows_allocated(); ++r) {
+    const RouteEntry* nearest = nullptr;
+    for (int c = 0; c < NodeId::kBase; ++c) {
+      const RouteEntry* e = routing_table_.at(r, c);
+      if (e && e->rtt != kUnknownRtt && !contains_id(proximity_asked_, e->node.id) &&
+          (!nearest || e->rtt < nearest->rtt))
+        nearest = e;
+    }
+    if (!nearest) continue;
+    mark_asked(nearest->node.id);
+    send(nearest->node.endpoint, StateRequest{StateKind::kRoutingRow, static_cast<uint8_t>(r)});
+  }
   for (const auto& e : neighborhood_.entries()) {
     if (count <= 0) break;
     if (contains_id(proximity_asked_, e.node.id)) continue;
-    proximity_asked_.push_back(e.node.id);
-    if (proximity_asked_.size() > 4 * config_.neighborhood_size)
-      proximity_asked_.erase(proximity_asked_.begin());
+    mark_asked(e.node.id);
     --count;
     send(e.node.endpoint, StateRequest{StateKind::kNeighborhood, 0});
     const int shared = std::min(self_.id.shared_prefix_length(e.node.id),
@@ -483,10 +500,29 @@ void PastryNode::on_state_transfer(Time now, const NodeHandle& from, const State
         !contains_id(join_leaf_waiting_, h.id))
       join_leaf_waiting_.push_back(h.id);
   }
-  (void)from;
   if (join_reply && st.kind == StateKind::kLeafSet && st.last) {
     join_leafset_complete_ = true;
     maybe_finish_join(now);
+  }
+  if (!st.for_join && st.kind == StateKind::kLeafSet && st.last && state_ == JoinState::kActive)
+    compare_with_neighbor_view(now, from, st.nodes);
+}
+
+// A leaf of ours that lies inside a neighbour's leaf-set range but is missing from its leaf set
+// is either dead (the neighbour removed it) or new (the neighbour has not met it yet). Either
+// way a probe settles it. This is how a failure noticed by the dead node's adjacent neighbours
+// reaches every node holding it, without every node heartbeating every leaf.
+void PastryNode::compare_with_neighbor_view(Time now, const NodeHandle& neighbor,
+                                            const std::vector<NodeHandle>& its_leaves) {
+  if (its_leaves.size() >= kMaxHandlesPerMessage) return;  // chunked: not the whole view
+  LeafSet view(neighbor.id, config_.leaf_set_size);
+  for (const auto& h : its_leaves) view.insert(h);
+  view.insert(self_);
+  for (const auto* side : {&leaf_set_.left(), &leaf_set_.right()}) {
+    for (const auto& h : *side) {
+      if (h.id == neighbor.id || view.contains(h.id) || !view.covers(h.id)) continue;
+      probe(now, h);
+    }
   }
 }
 
@@ -648,7 +684,12 @@ void PastryNode::remove_node(Time now, const NodeId& id) {
     leaf_set_.remove(id);
     notify_leafset(*as_leaf, false);
     ++counters_.leaf_set_repairs;
-    if (state_ == JoinState::kActive) request_leafset_repair(now);
+    if (state_ == JoinState::kActive) {
+      request_leafset_repair(now);
+      // Our leaf set without it tells the other nodes holding it to check it themselves.
+      const auto members = leaf_set_.members();
+      for (const auto& h : members) send_state(h.endpoint, StateKind::kLeafSet, 0, false, members);
+    }
   }
   if (in_table && slot && state_ == JoinState::kActive) request_row_repair(now, slot->first, id);
 }
@@ -676,11 +717,22 @@ void PastryNode::notify_leafset(const NodeHandle& node, bool joined) {
 
 void PastryNode::on_heartbeat(Time now) {
   schedule(now + config_.heartbeat_period, {TimerKind::kHeartbeat});
-  for (const auto& h : leaf_set_.members()) {
-    send(h.endpoint, LeafHeartbeat{});
+  // Heartbeats go to the adjacent node on each side only; every other leaf is heard from at
+  // least once per leaf set exchange, and its failure reaches us through its own neighbours
+  // (compare_with_neighbor_view). A leaf silent past these bounds is probed.
+  auto check = [&](const NodeHandle& h, Duration allowed_silence) {
     const Peer* p = peers_.find(h.id);
-    if (p == nullptr || now - p->last_heard >= config_.silence_before_probe)
-      probe(now, h);
+    if (p == nullptr || now - p->last_heard >= allowed_silence) probe(now, h);
+  };
+  const NodeHandle* left = leaf_set_.left().empty() ? nullptr : &leaf_set_.left().front();
+  const NodeHandle* right = leaf_set_.right().empty() ? nullptr : &leaf_set_.right().front();
+  if (left) send(left->endpoint, LeafHeartbeat{});
+  if (right && (!left || right->id != left->id)) send(right->endpoint, LeafHeartbeat{});
+  for (const auto* side : {&leaf_set_.left(), &leaf_set_.right()}) {
+    for (const auto& h : *side) {
+      const bool adjacent = (left && h.id == left->id) || (right && h.id == right->id);
+      check(h, adjacent ? config_.silence_before_probe : config_.leafset_exchange_period * 5 / 2);
+    }
   }
   // Expire the memory of dead nodes.
   if (!dead_until_.empty())

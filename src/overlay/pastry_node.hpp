@@ -24,7 +24,7 @@ namespace forestcast::overlay {
 struct PastryConfig {
   size_t leaf_set_size = 16;     // total; half on each side
   size_t neighborhood_size = 32;
-  Duration heartbeat_period = seconds(1);      // leaf set heartbeats
+  Duration heartbeat_period = seconds(1);      // heartbeats to the adjacent leaf on each side
   Duration silence_before_probe = seconds(3);  // leaf silent this long is probed
   int probe_attempts = 3;                      // unanswered probes before a node is dead
   Duration default_rtt = ms(500);              // RTT assumed for a node never measured
@@ -164,6 +164,8 @@ class PastryNode {
   void send_state(const Endpoint& to, StateKind kind, uint8_t row, bool for_join,
                   const std::vector<NodeHandle>& nodes);
   void learn_candidate(Time now, const NodeHandle& node);
+  void compare_with_neighbor_view(Time now, const NodeHandle& neighbor,
+                                  const std::vector<NodeHandle>& its_leaves);
   void note_alive(Time now, const NodeHandle& node, Duration rtt);
   void adopt(Time now, const NodeHandle& node);
   void note_heard(Time now, const NodeHandle& from, bool sender_joining);
