@@ -32,7 +32,9 @@ TEST(IdMap, MatchesStdMapUnderRandomOperations) {
     const int* v = map.find(k);
     auto it = ref.find(k);
     ASSERT_EQ(v != nullptr, it != ref.end());
-    if (v) EXPECT_EQ(*v, it->second);
+    if (v) {
+      EXPECT_EQ(*v, it->second);
+    }
   }
   size_t seen = 0;
   map.for_each([&](const NodeId& k, const int& v) {
