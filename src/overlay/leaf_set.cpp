@@ -59,6 +59,13 @@ bool LeafSet::contains(const NodeId& id) const {
   return has(left_) || has(right_);
 }
 
+bool LeafSet::would_accept(const NodeId& id) const {
+  if (id == self_ || contains(id)) return false;
+  if (right_.size() < half_ || left_.size() < half_) return true;
+  return self_.clockwise_to(id) < self_.clockwise_to(right_.back().id) ||
+         self_.counterclockwise_to(id) < self_.counterclockwise_to(left_.back().id);
+}
+
 bool LeafSet::covers(const NodeId& key) const {
   if (empty()) return true;
   const u128 reach_right = right_.empty() ? 0 : self_.clockwise_to(right_.back().id);

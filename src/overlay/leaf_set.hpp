@@ -18,6 +18,8 @@ class LeafSet {
   bool insert(const NodeHandle& node);
   bool remove(const NodeId& id);
   bool contains(const NodeId& id) const;
+  // Whether insert(id) would make it a member (without inserting).
+  bool would_accept(const NodeId& id) const;
 
   // True when `key` lies between our farthest left and farthest right leaf (or anywhere, while
   // a side is not full), so the key's root is in L ∪ {self}.

@@ -112,14 +112,6 @@ void PastryNode::become_active(Time now) {
   for (const auto& h : leaf_set_.members()) announce(h);
   routing_table_.for_each([&](const RouteEntry& e) { announce(e.node); });
   for (const auto& e : neighborhood_.entries()) announce(e.node);
-  // Second phase of a proximity-aware join: every entry of row r shares r digits with us, so
-  // its own row r holds candidates for ours, and being near us, its entries tend to be near us
-  // too. Asking each of them once gives the table most of its final proximity right away.
-  if (config_.join_row_exchange) {
-    for (int r = 0; r < routing_table_.rows_allocated(); ++r)
-      for (const auto& h : routing_table_.row(r))
-        send(h.endpoint, StateRequest{StateKind::kRoutingRow, static_cast<uint8_t>(r)});
-  }
   schedule(now + config_.first_proximity_round, {TimerKind::kProximityRound, 0,
                                                  static_cast<uint64_t>(
                                                      config_.first_proximity_round.count())});
@@ -538,7 +530,37 @@ void PastryNode::learn_candidate(Time now, const NodeHandle& node) {
     adopt(now, node);  // second-hand news: no liveness credit
     return;
   }
+  // Measured before and found of no use: probe again only if it would now improve something.
+  if (const auto rtt = rejected_rtt(node.id); rtt && !p && !would_improve(node.id, *rtt)) return;
   probe(now, node);
+}
+
+std::optional<Duration> PastryNode::rejected_rtt(const NodeId& id) const {
+  const uint64_t key = std::hash<NodeId>{}(id);
+  for (const auto& [k, rtt_us] : rejected_)
+    if (k == key) return Duration{rtt_us};
+  return std::nullopt;
+}
+
+void PastryNode::remember_rejected(const NodeId& id, Duration rtt) {
+  const auto entry = std::pair{std::hash<NodeId>{}(id),
+                               static_cast<int32_t>(std::min<int64_t>(rtt.count(), INT32_MAX))};
+  if (rejected_.size() < config_.rejected_memory) {
+    rejected_.push_back(entry);
+  } else if (!rejected_.empty()) {
+    rejected_[rejected_next_] = entry;
+    rejected_next_ = (rejected_next_ + 1) % rejected_.size();
+  }
+}
+
+bool PastryNode::would_improve(const NodeId& id, Duration rtt) const {
+  if (leaf_set_.would_accept(id)) return true;
+  if (auto slot = RoutingTable::slot_for(self_.id, id)) {
+    const RouteEntry* e = routing_table_.at(slot->first, slot->second);
+    if (e == nullptr || rtt < e->rtt) return true;
+  }
+  const auto& m = neighborhood_.entries();
+  return m.size() < config_.neighborhood_size || (!m.empty() && rtt < m.back().rtt);
 }
 
 // Direct evidence that `node` is alive, with a fresh RTT when known.
@@ -621,6 +643,7 @@ void PastryNode::on_pong(Time now, const NodeHandle& from, const Pong& pong) {
   probes_.erase(it);
   probing_.erase(from.id);
   note_alive(now, from, std::max(rtt, Duration{1}));
+  if (!peers_.contains(from.id)) remember_rejected(from.id, rtt);
   if (auto w = std::find(join_leaf_waiting_.begin(), join_leaf_waiting_.end(), from.id);
       w != join_leaf_waiting_.end()) {
     join_leaf_waiting_.erase(w);

@@ -33,12 +33,12 @@ struct PastryConfig {
   int max_route_attempts = 6;                  // next hops tried for one hop before dropping
   Duration leafset_exchange_period = seconds(10);
   Duration routing_maintenance_period = seconds(20);
-  bool join_row_exchange = true;               // after joining, ask each row's entries for it
   int stale_entry_probes = 2;                  // routing entries re-probed per maintenance round
   // Proximity rounds after joining (at 1, 2, 4, ... s until the maintenance period): ask this
   // many of the nearest not-yet-asked nodes for their neighbourhood set and shared rows.
   Duration first_proximity_round = seconds(1);
   int proximity_fanout = 4;
+  size_t rejected_memory = 256;                // measured-but-useless nodes remembered
   Duration join_timeout = seconds(3);          // per attempt, waiting for the root's leaf set
   int join_attempts = 4;
   Duration dead_memory = seconds(30);          // don't re-probe a node found dead for this long
@@ -164,6 +164,9 @@ class PastryNode {
   void send_state(const Endpoint& to, StateKind kind, uint8_t row, bool for_join,
                   const std::vector<NodeHandle>& nodes);
   void learn_candidate(Time now, const NodeHandle& node);
+  std::optional<Duration> rejected_rtt(const NodeId& id) const;
+  void remember_rejected(const NodeId& id, Duration rtt);
+  bool would_improve(const NodeId& id, Duration rtt) const;
   void compare_with_neighbor_view(Time now, const NodeHandle& neighbor,
                                   const std::vector<NodeHandle>& its_leaves);
   void note_alive(Time now, const NodeHandle& node, Duration rtt);
@@ -218,6 +221,10 @@ class PastryNode {
   bool join_leafset_complete_ = false;
   std::vector<NodeId> join_leaf_waiting_;  // root's leaf set members still being probed
   std::vector<NodeId> proximity_asked_;    // recently asked by exchange_with_nearest()
+  // Nodes measured and found of no use (id hash, RTT in µs), so that hearing of them again from
+  // other nodes' rows does not cost another probe. A small ring buffer: cheap at 100k nodes.
+  std::vector<std::pair<uint64_t, int32_t>> rejected_;
+  size_t rejected_next_ = 0;
 };
 
 }  // namespace forestcast::overlay
