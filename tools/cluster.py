@@ -1,155 +1,184 @@
-"""A local ring of real `forestcast node` processes on loopback, and the oracle that says what
-their state should be. Used by `./run demo` and by the integration tests."""
-
+"""Helpers shared by the integration tests: start `forestcast node` processes on loopback, read
+their /status, compute the leaf-set oracle, and guarantee no process outlives the test."""
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
 
+HALF_LEAF_SET = 8
+RING = 1 << 128
+
 
 def free_ports(count):
-    """Ports the kernel says are free now (UDP and TCP both bound once to check)."""
-    ports, socks = [], []
-    while len(ports) < count:
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        port = u.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", port))
-        except OSError:
-            u.close()
-            t.close()
-            continue
-        socks += [u, t]
-        ports.append(port)
-    for s in socks:
-        s.close()
+    """Ports free for both UDP and TCP right now: bind them all at once so none repeats."""
+    held, ports = [], []
+    try:
+        while len(ports) < count:
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                t.bind(("127.0.0.1", port))
+            except OSError:
+                u.close()
+                t.close()
+                continue
+            held += [u, t]
+            ports.append(port)
+    finally:
+        for s in held:
+            s.close()
     return ports
 
 
-def ring_distance(a, b):
-    d = (a - b) % (1 << 128)
-    return min(d, (1 << 128) - d)
-
-
-def true_leaf_set(self_id, all_ids, half=8):
-    """The `half` numerically closest ids on each side of self_id (hex strings)."""
-    me = int(self_id, 16)
-    others = [int(x, 16) for x in all_ids if x != self_id]
-    cw = sorted(others, key=lambda x: (x - me) % (1 << 128))[:half]
-    ccw = sorted(others, key=lambda x: (me - x) % (1 << 128))[:half]
-    return {format(x, "032x") for x in cw + ccw}
-
-
 class Node:
-    def __init__(self, binary, workdir, index, port, admin_port, bootstrap=None, extra=()):
-        self.index = index
-        self.addr = f"127.0.0.1:{port}"
-        self.admin = f"127.0.0.1:{admin_port}"
-        self.key = os.path.join(workdir, f"node{index}.key")
-        self.log_path = os.path.join(workdir, f"node{index}.log")
-        args = [binary, "node", "--bind", self.addr, "--admin", self.admin, "--key", self.key]
-        if bootstrap:
-            args += ["--bootstrap", bootstrap]
-        args += list(extra)
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+    def __init__(self, proc, index, port, admin_port, key, log_path):
+        self.proc, self.index, self.port, self.admin_port = proc, index, port, admin_port
+        self.key, self.log_path = key, log_path
         self.node_id = None
 
+    @property
+    def addr(self):
+        return f"127.0.0.1:{self.port}"
+
     def status(self, timeout=1.0):
-        with urllib.request.urlopen(f"http://{self.admin}/status", timeout=timeout) as r:
-            return json.load(r)
+        url = f"http://127.0.0.1:{self.admin_port}/status"
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return json.loads(r.read())
+
+    def try_status(self):
+        try:
+            return self.status()
+        except (OSError, ValueError):
+            return None
 
     def alive(self):
         return self.proc.poll() is None
 
-    def kill(self, sig=signal.SIGKILL):
-        if self.alive():
-            self.proc.send_signal(sig)
-
-    def wait(self, timeout=5):
+    def log_tail(self, lines=15):
         try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-lines:])
+        except OSError:
+            return "<no log>"
 
 
 class Cluster:
-    """Starts nodes one after another, each bootstrapping through a random earlier node."""
+    """Owns every process it starts; close() kills them all (use as a context manager)."""
 
-    def __init__(self, binary, count, spacing=0.1, seed=1, extra=()):
-        self.binary = os.path.abspath(binary)
-        self.workdir = tempfile.mkdtemp(prefix="forestcast-")
+    def __init__(self, binary, workdir):
+        self.binary, self.workdir = binary, workdir
         self.nodes = []
-        rng = random.Random(seed)
-        ports = free_ports(2 * count)
-        try:
-            for i in range(count):
-                boot = self.nodes[rng.randrange(i)].addr if i else None
-                self.nodes.append(Node(self.binary, self.workdir, i, ports[2 * i],
-                                       ports[2 * i + 1], boot, extra))
-                self.wait_for_status(self.nodes[-1], 5.0)
-                time.sleep(spacing)
-            self.last_start = time.monotonic()
-        except BaseException:
-            self.stop()
-            raise
+        self.procs = []
 
-    @staticmethod
-    def wait_for_status(node, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            if not node.alive():
-                raise RuntimeError(f"node {node.index} exited: " + open(node.log_path).read()[-2000:])
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def start(self, index, port, admin_port, bootstraps=(), extra=()):
+        key = os.path.join(self.workdir, f"node{index}.key")
+        log_path = os.path.join(self.workdir, f"node{index}.log")
+        cmd = [self.binary, "node", "--bind", f"127.0.0.1:{port}",
+               "--admin", f"127.0.0.1:{admin_port}", "--key", key, *extra]
+        for b in bootstraps:
+            cmd += ["--bootstrap", b]
+        log = open(log_path, "w")
+        # Own process group: a stray child can't survive the group kill in close().
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        log.close()
+        self.procs.append(proc)
+        node = Node(proc, index, port, admin_port, key, log_path)
+        self.nodes.append(node)
+        return node
+
+    def close(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        for p in self.procs:
             try:
-                node.node_id = node.status()["node_id"]
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"node {node.index} has no admin API after {timeout}s")
-                time.sleep(0.05)
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
 
-    def live(self):
-        return [n for n in self.nodes if n.alive()]
 
-    def leaf_set_mismatches(self):
-        """Live nodes whose reported leaf set differs from the oracle's, with the difference."""
-        live = self.live()
-        ids = [n.node_id for n in live]
-        bad = []
-        for n in live:
-            try:
-                have = {e["node_id"] for e in n.status()["leaf_set"]}
-            except OSError as e:
-                bad.append((n, f"no status: {e}"))
-                continue
-            want = true_leaf_set(n.node_id, ids)
-            if have != want:
-                bad.append((n, f"missing {len(want - have)}, extra {len(have - want)}"))
-        return bad
+def bound_runtime(seconds):
+    """Turns SIGALRM after `seconds`, and SIGTERM/SIGINT (CTest or a user giving up), into an
+    exception, so the Cluster context manager still kills every node: they run in their own
+    sessions and would not get a signal sent to our process group."""
+    def stop(signo, _frame):
+        raise TimeoutError(f"stopped by signal {signo} (overall limit {seconds} s)")
+    for s in (signal.SIGALRM, signal.SIGTERM, signal.SIGINT):
+        signal.signal(s, stop)
+    signal.alarm(seconds)
 
-    def wait_converged(self, timeout):
-        """Seconds until every live node's leaf set matches the oracle, or None on timeout."""
-        start = time.monotonic()
-        while True:
-            bad = self.leaf_set_mismatches()
-            if not bad:
-                return time.monotonic() - start
-            if time.monotonic() - start > timeout:
-                self.last_mismatches = bad
-                return None
-            time.sleep(0.1)
 
-    def stop(self):
-        for n in self.nodes:
-            n.kill(signal.SIGTERM)
-        for n in self.nodes:
-            n.wait()
+def wait_for_status(node, deadline):
+    while time.monotonic() < deadline:
+        if not node.alive():
+            raise AssertionError(f"node {node.index} exited with {node.proc.returncode}:\n"
+                                 + node.log_tail())
+        st = node.try_status()
+        if st is not None:
+            return st
+        time.sleep(0.02)
+    raise AssertionError(f"node {node.index} never answered /status:\n" + node.log_tail())
+
+
+def oracle_leaf_set(self_id, all_ids, half=HALF_LEAF_SET):
+    """The `half` closest ids on each side of self_id on the ring, as one set (a node can be on
+    both sides in a small ring)."""
+    others = [i for i in all_ids if i != self_id]
+    right = sorted(others, key=lambda i: (i - self_id) % RING)[:half]
+    left = sorted(others, key=lambda i: (self_id - i) % RING)[:half]
+    return set(left) | set(right)
+
+
+def leaf_set_ids(status):
+    return {int(e["node_id"], 16) for e in status["leaf_set"]}
+
+
+def leaf_set_mismatches(nodes):
+    """(node, have, want, status) for every node whose reported leaf set differs from the
+    oracle's, computed over the ids of `nodes` (the live ones)."""
+    ids = [int(n.node_id, 16) for n in nodes]
+    bad = []
+    for n in nodes:
+        st = n.try_status()
+        have = leaf_set_ids(st) if st else set()
+        want = oracle_leaf_set(int(n.node_id, 16), ids)
+        if st is None or have != want:
+            bad.append((n, have, want, st))
+    return bad
+
+
+def describe_mismatch(node, have, want):
+    missing = sorted(f"{i:032x}"[:8] for i in want - have)
+    extra = sorted(f"{i:032x}"[:8] for i in have - want)
+    return f"node {node.index} ({node.node_id[:8]}): missing {missing} extra {extra}"
+
+
+def wait_converged(nodes, deadline, started):
+    """Seconds from `started` until every node's leaf set equals the oracle's, or None at
+    `deadline`. Raises if a node died."""
+    while True:
+        for n in nodes:
+            if not n.alive():
+                raise AssertionError(f"node {n.index} died (exit {n.proc.returncode}):\n"
+                                     + n.log_tail())
+        if not leaf_set_mismatches(nodes):
+            return time.monotonic() - started
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.1)

@@ -4,48 +4,29 @@ oracle's within 10 s of the last start, and again within 10 s after 4 nodes are 
 
 usage: test_leafset.py PATH/TO/forestcast [--nodes N] [--kill K] [--seed S]"""
 import argparse
+import os
 import random
 import sys
 import tempfile
 import time
 
-from cluster import (Cluster, bound_runtime, free_ports, leaf_set_ids, oracle_leaf_set,
-                     wait_for_status)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from cluster import (Cluster, bound_runtime, describe_mismatch, free_ports,  # noqa: E402
+                     leaf_set_mismatches, wait_converged, wait_for_status)
 
 CONVERGE_S = 10.0
 
 
-def describe_mismatch(node, have, want):
-    missing = sorted(f"{i:032x}"[:8] for i in want - have)
-    extra = sorted(f"{i:032x}"[:8] for i in have - want)
-    return f"node {node.index} ({node.node_id[:8]}): missing {missing} extra {extra}"
-
-
-def wait_converged(nodes, ids, deadline, started):
-    """Polls every live node until each leaf set equals the oracle; returns seconds taken or
-    raises with the remaining mismatches."""
-    want = {n.index: oracle_leaf_set(int(n.node_id, 16), ids) for n in nodes}
-    while True:
-        bad = []
-        for n in nodes:
-            if not n.alive():
-                raise AssertionError(f"node {n.index} died (exit {n.proc.returncode}):\n"
-                                     + n.log_tail())
-            st = n.try_status()
-            have = leaf_set_ids(st) if st else set()
-            if st is None or have != want[n.index]:
-                bad.append((n, have, st))
-        if not bad:
-            return time.monotonic() - started
-        if time.monotonic() > deadline:
-            lines = [describe_mismatch(n, have, want[n.index]) + ("" if st else " (no status)")
-                     + (f" state={st['state']}" if st else "") for n, have, st in bad]
-            logs = "".join(f"\n--- node {n.index} log tail ---\n{n.log_tail(8)}"
-                           for n, _, _ in bad[:2])
-            raise AssertionError(f"{len(bad)}/{len(nodes)} leaf sets differ from the oracle "
-                                 f"after {CONVERGE_S:.0f} s:\n  " + "\n  ".join(lines[:12])
-                                 + logs)
-        time.sleep(0.1)
+def converge_or_fail(nodes, deadline, started):
+    took = wait_converged(nodes, deadline, started)
+    if took is not None:
+        return took
+    bad = leaf_set_mismatches(nodes)
+    lines = [describe_mismatch(n, have, want) + ("" if st else " (no status)")
+             + (f" state={st['state']}" if st else "") for n, have, want, st in bad]
+    logs = "".join(f"\n--- node {n.index} log tail ---\n{n.log_tail(8)}" for n, *_ in bad[:2])
+    raise AssertionError(f"{len(bad)}/{len(nodes)} leaf sets differ from the oracle after "
+                         f"{CONVERGE_S:.0f} s:\n  " + "\n  ".join(lines[:12]) + logs)
 
 
 def main():
@@ -81,7 +62,7 @@ def main():
             ids = [int(n.node_id, 16) for n in nodes]
             assert len(set(ids)) == len(ids), "duplicate node ids"
 
-            took = wait_converged(nodes, ids, last_start + CONVERGE_S, last_start)
+            took = converge_or_fail(nodes, last_start + CONVERGE_S, last_start)
             print(f"PASS join: all {len(nodes)} leaf sets match the oracle "
                   f"{took:.2f} s after the last start", flush=True)
 
@@ -94,8 +75,7 @@ def main():
             print("killed " + ", ".join(f"{v.index} ({v.node_id[:8]})" for v in victims),
                   flush=True)
             survivors = [n for n in nodes if n not in victims]
-            live_ids = [int(n.node_id, 16) for n in survivors]
-            took = wait_converged(survivors, live_ids, killed_at + CONVERGE_S, killed_at)
+            took = converge_or_fail(survivors, killed_at + CONVERGE_S, killed_at)
             print(f"PASS failure: all {len(survivors)} survivors' leaf sets match the new oracle "
                   f"{took:.2f} s after the kills", flush=True)
             print(f"total {time.monotonic() - t0:.1f} s")
