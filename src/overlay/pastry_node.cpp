@@ -31,7 +31,7 @@ PastryNode::PastryNode(NodeHandle self, PastryConfig config, Environment& env, u
       env_(env),
       rng_(seed),
       leaf_set_(self.id, config.leaf_set_size),
-      routing_table_(self.id),
+      routing_table_(self.id, config.routing_slot_size),
       neighborhood_(config.neighborhood_size) {}
 
 PastryNode::~PastryNode() = default;
@@ -319,11 +319,22 @@ std::optional<NodeHandle> PastryNode::choose_next_hop(const NodeId& key,
     if (best == nullptr) return std::nullopt;
     return *best;
   }
-  // 2. Prefix routing: the entry sharing one more digit with the key.
+  // 2. Prefix routing: an entry sharing one more digit with the key. Of the slot's entries take
+  // the one sharing the most digits with the key (it may be the root itself, or skip a hop),
+  // then the nearest.
   const int l = self_.id.shared_prefix_length(key);
   if (l >= NodeId::kDigits) return std::nullopt;
-  if (const RouteEntry* e = routing_table_.at(l, key.digit(l)); e && usable(e->node.id, exclude))
-    return e->node;
+  const RouteEntry* chosen = nullptr;
+  int chosen_prefix = -1;
+  for (const auto& e : routing_table_.slot(l, key.digit(l))) {
+    if (!usable(e.node.id, exclude)) continue;
+    const int p = e.node.id.shared_prefix_length(key);
+    if (p > chosen_prefix) {  // entries come lowest RTT first: ties keep the nearer
+      chosen = &e;
+      chosen_prefix = p;
+    }
+  }
+  if (chosen) return chosen->node;
   // 3. Rare case: any known node sharing at least l digits with the key and numerically closer
   // to it than we are. Prefer the longest prefix, then the numerically closest.
   const NodeHandle* best = nullptr;
@@ -555,10 +566,7 @@ void PastryNode::remember_rejected(const NodeId& id, Duration rtt) {
 
 bool PastryNode::would_improve(const NodeId& id, Duration rtt) const {
   if (leaf_set_.would_accept(id)) return true;
-  if (auto slot = RoutingTable::slot_for(self_.id, id)) {
-    const RouteEntry* e = routing_table_.at(slot->first, slot->second);
-    if (e == nullptr || rtt < e->rtt) return true;
-  }
+  if (routing_table_.would_accept(id, rtt)) return true;
   const auto& m = neighborhood_.entries();
   return m.size() < config_.neighborhood_size || (!m.empty() && rtt < m.back().rtt);
 }
@@ -590,13 +598,9 @@ void PastryNode::adopt(Time now, const NodeHandle& node) {
     }
   }
   if (state_ != JoinState::kJoining || p.rtt != kUnknownRtt) {
-    // Proximity-aware slots need a measured RTT; an unmeasured node only fills an empty slot.
-    const RouteEntry* occupant = nullptr;
-    if (auto slot = RoutingTable::slot_for(self_.id, node.id))
-      occupant = routing_table_.at(slot->first, slot->second);
-    const NodeId displaced = occupant ? occupant->node.id : NodeId{};
-    if (routing_table_.consider(node, p.rtt) && occupant && displaced != node.id)
-      forget_if_unused(displaced);
+    // Proximity-aware slots need a measured RTT; an unmeasured node only fills free room.
+    if (const auto change = routing_table_.consider(node, p.rtt); change.evicted)
+      forget_if_unused(*change.evicted);
   }
   if (p.rtt != kUnknownRtt) {
     const NodeId farthest =

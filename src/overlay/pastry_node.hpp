@@ -24,6 +24,7 @@ namespace forestcast::overlay {
 struct PastryConfig {
   size_t leaf_set_size = 16;     // total; half on each side
   size_t neighborhood_size = 32;
+  size_t routing_slot_size = 3;  // nodes kept per routing table slot, nearest first
   Duration heartbeat_period = seconds(1);      // heartbeats to the adjacent leaf on each side
   Duration silence_before_probe = seconds(3);  // leaf silent this long is probed
   int probe_attempts = 3;                      // unanswered probes before a node is dead

@@ -1,6 +1,11 @@
 #include "overlay/routing_table.hpp"
 
+#include <algorithm>
+
 namespace forestcast::overlay {
+
+RoutingTable::RoutingTable(NodeId self, size_t slot_capacity)
+    : self_(self), capacity_(std::clamp<size_t>(slot_capacity, 1, kMaxSlotCapacity)) {}
 
 std::optional<std::pair<int, int>> RoutingTable::slot_for(const NodeId& self, const NodeId& node) {
   const int row = self.shared_prefix_length(node);
@@ -8,57 +13,99 @@ std::optional<std::pair<int, int>> RoutingTable::slot_for(const NodeId& self, co
   return std::pair{row, node.digit(row)};
 }
 
-const RouteEntry* RoutingTable::at(int row, int col) const {
+const RoutingTable::Slot* RoutingTable::find_slot(int row, int col) const {
   if (row < 0 || row >= rows_allocated() || col < 0 || col >= NodeId::kBase) return nullptr;
-  const auto& slot = rows_[static_cast<size_t>(row)][static_cast<size_t>(col)];
-  return slot ? &*slot : nullptr;
+  return &rows_[static_cast<size_t>(row)][static_cast<size_t>(col)];
 }
 
-bool RoutingTable::consider(const NodeHandle& node, Duration rtt) {
+const RouteEntry* RoutingTable::at(int row, int col) const {
+  const Slot* s = find_slot(row, col);
+  return s && s->size > 0 ? &s->entries[0] : nullptr;
+}
+
+std::span<const RouteEntry> RoutingTable::slot(int row, int col) const {
+  const Slot* s = find_slot(row, col);
+  if (!s) return {};
+  return std::span<const RouteEntry>(s->entries.data(), s->size);
+}
+
+namespace {
+
+// Keeps entries[0..size) ordered by RTT (unknown last) after entries[i] changed.
+void resort(std::array<RouteEntry, RoutingTable::kMaxSlotCapacity>& entries, size_t size) {
+  std::stable_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(size),
+                   [](const RouteEntry& a, const RouteEntry& b) { return a.rtt < b.rtt; });
+}
+
+}  // namespace
+
+RoutingTable::Change RoutingTable::consider(const NodeHandle& node, Duration rtt) {
+  Change change;
   const auto where = slot_for(self_, node.id);
-  if (!where) return false;
+  if (!where) return change;
   const auto [row, col] = *where;
   if (row >= rows_allocated()) rows_.resize(static_cast<size_t>(row) + 1);
-  auto& slot = rows_[static_cast<size_t>(row)][static_cast<size_t>(col)];
-  if (!slot) {
-    slot = RouteEntry{node, rtt};
+  Slot& s = rows_[static_cast<size_t>(row)][static_cast<size_t>(col)];
+  for (size_t i = 0; i < s.size; ++i) {
+    if (s.entries[i].node.id != node.id) continue;
+    s.entries[i].node.endpoint = node.endpoint;
+    if (rtt != kUnknownRtt) {
+      s.entries[i].rtt = rtt;
+      resort(s.entries, s.size);
+    }
+    return change;
+  }
+  if (s.size < capacity_) {
+    s.entries[s.size++] = RouteEntry{node, rtt};
     ++count_;
-    return true;
+  } else if (rtt < s.entries[s.size - 1].rtt) {
+    change.evicted = s.entries[s.size - 1].node.id;
+    s.entries[s.size - 1] = RouteEntry{node, rtt};
+  } else {
+    return change;
   }
-  if (slot->node.id == node.id) {
-    slot->node.endpoint = node.endpoint;
-    if (rtt != kUnknownRtt) slot->rtt = rtt;
-    return false;
-  }
-  if (rtt < slot->rtt) {
-    slot = RouteEntry{node, rtt};
-    return true;
-  }
-  return false;
+  resort(s.entries, s.size);
+  change.inserted = true;
+  return change;
+}
+
+bool RoutingTable::would_accept(const NodeId& id, Duration rtt) const {
+  const auto where = slot_for(self_, id);
+  if (!where) return false;
+  const Slot* s = find_slot(where->first, where->second);
+  if (!s) return true;
+  for (size_t i = 0; i < s->size; ++i)
+    if (s->entries[i].node.id == id) return false;
+  return s->size < capacity_ || rtt < s->entries[s->size - 1].rtt;
 }
 
 bool RoutingTable::remove(const NodeId& id) {
   const auto where = slot_for(self_, id);
   if (!where || where->first >= rows_allocated()) return false;
-  auto& slot = rows_[static_cast<size_t>(where->first)][static_cast<size_t>(where->second)];
-  if (!slot || slot->node.id != id) return false;
-  slot.reset();
-  --count_;
-  return true;
+  Slot& s = rows_[static_cast<size_t>(where->first)][static_cast<size_t>(where->second)];
+  for (size_t i = 0; i < s.size; ++i) {
+    if (s.entries[i].node.id != id) continue;
+    for (size_t j = i + 1; j < s.size; ++j) s.entries[j - 1] = s.entries[j];
+    s.entries[--s.size] = RouteEntry{};
+    --count_;
+    return true;
+  }
+  return false;
 }
 
 bool RoutingTable::contains(const NodeId& id) const {
   const auto where = slot_for(self_, id);
   if (!where) return false;
-  const RouteEntry* e = at(where->first, where->second);
-  return e != nullptr && e->node.id == id;
+  for (const auto& e : slot(where->first, where->second))
+    if (e.node.id == id) return true;
+  return false;
 }
 
 std::vector<NodeHandle> RoutingTable::row(int r) const {
   std::vector<NodeHandle> out;
   if (r < 0 || r >= rows_allocated()) return out;
-  for (const auto& slot : rows_[static_cast<size_t>(r)])
-    if (slot) out.push_back(slot->node);
+  for (const auto& s : rows_[static_cast<size_t>(r)])
+    if (s.size > 0) out.push_back(s.entries[0].node);
   return out;
 }
 
