@@ -54,7 +54,7 @@ class TimerQueue {
   };
 
   void drop_cancelled_top() {
-    while (!heap_.empty()) {
+    while (!heap_.empty() && !cancelled_.empty()) {
       auto it = cancelled_.find(heap_.top().id);
       if (it == cancelled_.end()) return;
       cancelled_.erase(it);

@@ -175,7 +175,7 @@ void PastryNode::on_timer(Time now) {
       case TimerKind::kLeafsetExchange: on_leafset_exchange(now); break;
       case TimerKind::kRoutingMaintenance: on_routing_maintenance(now); break;
       case TimerKind::kAckTimeout: on_ack_timeout(now, ev.arg); break;
-      case TimerKind::kProbeTimeout: on_probe_timeout(now, ev.arg); break;
+      case TimerKind::kProbeTimeout: on_probe_timeout(now, ev.node, ev.arg); break;
       case TimerKind::kJoinTimeout: on_join_timeout(now, ev.arg); break;
       case TimerKind::kProximityRound:
         on_proximity_round(now, Duration{static_cast<int64_t>(ev.arg)});
@@ -210,10 +210,8 @@ void PastryNode::on_message(Time now, const NodeHandle& from, const Message& msg
           handle_route(now, m);
         } else if constexpr (std::is_same_v<T, RouteAck>) {
           auto it = pending_hops_.find(m.hop_id);
-          if (it != pending_hops_.end() && it->second.next.id == from.id) {
-            timers_.cancel(it->second.timer);
-            pending_hops_.erase(it);
-          }
+          // Its timer stays armed and finds nothing when it fires: cheaper than cancelling.
+          if (it != pending_hops_.end() && it->second.next.id == from.id) pending_hops_.erase(it);
         } else if constexpr (std::is_same_v<T, StateTransfer>) {
           on_state_transfer(now, from, m);
         } else if constexpr (std::is_same_v<T, StateRequest>) {
@@ -402,8 +400,8 @@ void PastryNode::send_hop(Time now, RouteMsg msg, const NodeHandle& next,
   send(next.endpoint, msg);
   const uint64_t hop_id = msg.hop_id;
   const Duration rto = std::min(rto_for(next.id) * (1 << std::min(attempt, 10)), config_.max_rto);
-  const TimerId timer = schedule(now + rto, {TimerKind::kAckTimeout, 0, hop_id});
-  pending_hops_.emplace(hop_id, PendingHop{std::move(msg), next, std::move(tried), attempt, timer});
+  schedule(now + rto, {TimerKind::kAckTimeout, 0, hop_id});
+  pending_hops_.emplace(hop_id, PendingHop{std::move(msg), next, std::move(tried), attempt});
 }
 
 void PastryNode::on_ack_timeout(Time now, uint64_t hop_id) {
@@ -499,7 +497,7 @@ void PastryNode::on_state_transfer(Time now, const NodeHandle& from, const State
   for (const auto& h : st.nodes) {
     if (h.id == self_.id) continue;
     learn_candidate(now, h);
-    if (join_reply && st.kind == StateKind::kLeafSet && probing_.contains(h.id) &&
+    if (join_reply && st.kind == StateKind::kLeafSet && probes_.contains(h.id) &&
         !contains_id(join_leaf_waiting_, h.id))
       join_leaf_waiting_.push_back(h.id);
   }
@@ -546,22 +544,22 @@ void PastryNode::learn_candidate(Time now, const NodeHandle& node) {
   probe(now, node);
 }
 
+// A direct-mapped cache: a colliding node overwrites the older one, which costs at most one
+// extra probe later.
 std::optional<Duration> PastryNode::rejected_rtt(const NodeId& id) const {
+  if (rejected_.empty()) return std::nullopt;
   const uint64_t key = std::hash<NodeId>{}(id);
-  for (const auto& [k, rtt_us] : rejected_)
-    if (k == key) return Duration{rtt_us};
-  return std::nullopt;
+  const auto& [k, rtt_us] = rejected_[key % rejected_.size()];
+  if (k != key) return std::nullopt;
+  return Duration{rtt_us};
 }
 
 void PastryNode::remember_rejected(const NodeId& id, Duration rtt) {
-  const auto entry = std::pair{std::hash<NodeId>{}(id),
-                               static_cast<int32_t>(std::min<int64_t>(rtt.count(), INT32_MAX))};
-  if (rejected_.size() < config_.rejected_memory) {
-    rejected_.push_back(entry);
-  } else if (!rejected_.empty()) {
-    rejected_[rejected_next_] = entry;
-    rejected_next_ = (rejected_next_ + 1) % rejected_.size();
-  }
+  if (config_.rejected_memory == 0) return;
+  if (rejected_.empty()) rejected_.assign(config_.rejected_memory, {0, 0});
+  const uint64_t key = std::hash<NodeId>{}(id);
+  rejected_[key % rejected_.size()] = {key,
+                                       static_cast<int32_t>(std::min<int64_t>(rtt.count(), INT32_MAX))};
 }
 
 bool PastryNode::would_improve(const NodeId& id, Duration rtt) const {
@@ -628,24 +626,28 @@ void PastryNode::note_heard(Time now, const NodeHandle& from, bool sender_joinin
   if (peers_.contains(from.id)) probe(now, from);
 }
 
+// Probe timers are never cancelled: a timeout whose probe was answered (or replaced by a
+// retry with another nonce) finds nothing matching and does nothing.
 void PastryNode::probe(Time now, const NodeHandle& node) {
-  if (probing_.contains(node.id)) return;
-  const uint64_t nonce = next_nonce_++;
-  PendingProbe pp{node, now, 0, 0};
-  pp.timer = schedule(now + rto_for(node.id), {TimerKind::kProbeTimeout, 0, nonce});
-  probes_.emplace(nonce, pp);
-  probing_[node.id] = nonce;
+  if (probes_.contains(node.id)) return;
+  send_probe(now, PendingProbe{node, now, 0, 0});
+}
+
+void PastryNode::send_probe(Time now, PendingProbe pp) {
+  pp.nonce = next_nonce_++;
+  pp.sent = now;
+  const Duration timeout = std::min(rto_for(pp.node.id) * (1 << pp.attempt), config_.max_rto);
+  schedule(now + timeout, {TimerKind::kProbeTimeout, 0, pp.nonce, pp.node.id});
+  probes_[pp.node.id] = pp;
   ++counters_.probes_sent;
-  send(node.endpoint, Ping{nonce, state_ == JoinState::kJoining});
+  send(pp.node.endpoint, Ping{pp.nonce, state_ == JoinState::kJoining});
 }
 
 void PastryNode::on_pong(Time now, const NodeHandle& from, const Pong& pong) {
-  auto it = probes_.find(pong.nonce);
-  if (it == probes_.end() || it->second.node.id != from.id) return;
-  const Duration rtt = now - it->second.sent;
-  timers_.cancel(it->second.timer);
-  probes_.erase(it);
-  probing_.erase(from.id);
+  const PendingProbe* pp = probes_.find(from.id);
+  if (pp == nullptr || pp->nonce != pong.nonce) return;
+  const Duration rtt = now - pp->sent;
+  probes_.erase(from.id);
   note_alive(now, from, std::max(rtt, Duration{1}));
   if (!peers_.contains(from.id)) remember_rejected(from.id, rtt);
   if (auto w = std::find(join_leaf_waiting_.begin(), join_leaf_waiting_.end(), from.id);
@@ -655,28 +657,19 @@ void PastryNode::on_pong(Time now, const NodeHandle& from, const Pong& pong) {
   }
 }
 
-void PastryNode::on_probe_timeout(Time now, uint64_t nonce) {
-  auto it = probes_.find(nonce);
-  if (it == probes_.end()) return;
-  PendingProbe pp = it->second;
-  probes_.erase(it);
-  probing_.erase(pp.node.id);
+void PastryNode::on_probe_timeout(Time now, const NodeId& id, uint64_t nonce) {
+  const PendingProbe* found = probes_.find(id);
+  if (found == nullptr || found->nonce != nonce) return;
+  PendingProbe pp = *found;
+  probes_.erase(id);
   // Heard from it some other way since the probe went out: alive after all.
   if (Peer* p = peers_.find(pp.node.id); p != nullptr && p->last_heard > pp.sent) {
     p->suspected = false;
     return;
   }
   if (pp.attempt + 1 < config_.probe_attempts) {
-    const uint64_t next = next_nonce_++;
-    const Duration backoff = rto_for(pp.node.id) * (2 << pp.attempt);
-    pp.attempt += 1;
-    pp.sent = now;
-    pp.timer = schedule(now + std::min(backoff, config_.max_rto),
-                        {TimerKind::kProbeTimeout, 0, next});
-    probes_.emplace(next, pp);
-    probing_[pp.node.id] = next;
-    ++counters_.probes_sent;
-    send(pp.node.endpoint, Ping{next, state_ == JoinState::kJoining});
+    pp.attempt += 1;  // each retry waits twice as long
+    send_probe(now, pp);
     return;
   }
   declare_dead(now, pp.node.id);
@@ -723,7 +716,7 @@ void PastryNode::remove_node(Time now, const NodeId& id) {
 
 void PastryNode::forget_if_unused(const NodeId& id) {
   if (leaf_set_.contains(id) || routing_table_.contains(id) || neighborhood_.contains(id) ||
-      probing_.contains(id))
+      probes_.contains(id))
     return;
   peers_.erase(id);
 }

@@ -120,6 +120,7 @@ class PastryNode {
     TimerKind kind = TimerKind::kHeartbeat;
     uint16_t app = 0;
     uint64_t arg = 0;
+    NodeId node;  // the probed node, for kProbeTimeout
   };
   // What we know about a node we keep in our state or are probing.
   struct Peer {
@@ -132,7 +133,7 @@ class PastryNode {
     NodeHandle node;
     Time sent{0};
     int attempt = 0;
-    TimerId timer = 0;
+    uint64_t nonce = 0;
   };
   // A routed message sent to a next hop and not yet acknowledged.
   struct PendingHop {
@@ -140,7 +141,6 @@ class PastryNode {
     NodeHandle next;
     std::vector<NodeId> tried;  // next hops given up on
     int attempt = 0;            // transmissions to `next` so far, minus one
-    TimerId timer = 0;
   };
 
   // routing
@@ -174,7 +174,8 @@ class PastryNode {
   void adopt(Time now, const NodeHandle& node);
   void note_heard(Time now, const NodeHandle& from, bool sender_joining);
   void probe(Time now, const NodeHandle& node);
-  void on_probe_timeout(Time now, uint64_t nonce);
+  void send_probe(Time now, PendingProbe pp);
+  void on_probe_timeout(Time now, const NodeId& id, uint64_t nonce);
   void on_pong(Time now, const NodeHandle& from, const Pong& pong);
   void suspect(Time now, const NodeHandle& node);
   void declare_dead(Time now, const NodeId& id);
@@ -209,8 +210,7 @@ class PastryNode {
   std::vector<std::pair<uint16_t, Application*>> apps_;
 
   IdMap<Peer> peers_;
-  IdMap<uint64_t> probing_;  // node -> nonce of its outstanding probe
-  std::unordered_map<uint64_t, PendingProbe> probes_;
+  IdMap<PendingProbe> probes_;  // outstanding probe per node
   std::unordered_map<uint64_t, PendingHop> pending_hops_;
   IdMap<Time> dead_until_;
   uint64_t next_nonce_ = 1;
@@ -223,9 +223,8 @@ class PastryNode {
   std::vector<NodeId> join_leaf_waiting_;  // root's leaf set members still being probed
   std::vector<NodeId> proximity_asked_;    // recently asked by exchange_with_nearest()
   // Nodes measured and found of no use (id hash, RTT in µs), so that hearing of them again from
-  // other nodes' rows does not cost another probe. A small ring buffer: cheap at 100k nodes.
+  // other nodes' rows does not cost another probe. Small and direct-mapped: cheap at 100k nodes.
   std::vector<std::pair<uint64_t, int32_t>> rejected_;
-  size_t rejected_next_ = 0;
 };
 
 }  // namespace forestcast::overlay

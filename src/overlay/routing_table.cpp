@@ -31,10 +31,12 @@ std::span<const RouteEntry> RoutingTable::slot(int row, int col) const {
 
 namespace {
 
-// Keeps entries[0..size) ordered by RTT (unknown last) after entries[i] changed.
+// Keeps entries[0..size) ordered by RTT (unknown last) after one entry changed: an insertion
+// sort pass, stable, and all a three-entry slot needs.
 void resort(std::array<RouteEntry, RoutingTable::kMaxSlotCapacity>& entries, size_t size) {
-  std::stable_sort(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(size),
-                   [](const RouteEntry& a, const RouteEntry& b) { return a.rtt < b.rtt; });
+  for (size_t i = 1; i < size; ++i)
+    for (size_t j = i; j > 0 && entries[j].rtt < entries[j - 1].rtt; --j)
+      std::swap(entries[j], entries[j - 1]);
 }
 
 }  // namespace
