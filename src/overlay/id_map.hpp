@@ -62,6 +62,8 @@ class IdMap {
     slots_[hole].used = false;
     slots_[hole].value = V{};
     --size_;
+    // Give memory back after a burst (a join probes hundreds of nodes, then keeps ~100).
+    if (slots_.size() > kMinCapacity && size_ * 8 < slots_.size()) rehash(slots_.size() / 2);
     return true;
   }
 
@@ -90,9 +92,14 @@ class IdMap {
   size_t mask() const { return slots_.size() - 1; }
   size_t home(const NodeId& id) const { return std::hash<NodeId>{}(id) & mask(); }
 
-  void grow() {
+  static constexpr size_t kMinCapacity = 16;
+
+  void grow() { rehash(slots_.empty() ? kMinCapacity : slots_.size() * 2); }
+
+  void rehash(size_t capacity) {
     std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 16 : old.size() * 2, Slot{});
+    slots_.assign(capacity, Slot{});
+    slots_.shrink_to_fit();
     size_ = 0;
     for (auto& s : old)
       if (s.used) (*this)[s.key] = std::move(s.value);

@@ -54,7 +54,10 @@ struct StateTransfer {
   bool for_join = false;     // part of a join reply
   bool last = true;          // last chunk of this set
   std::vector<NodeHandle> nodes;
+  // The sender's RTT to each node in µs, 0 when unmeasured; empty or nodes.size() long.
+  std::vector<uint32_t> rtt_us;
 };
+inline constexpr uint32_t kMaxRttHintUs = 60'000'000;
 struct StateRequest {
   StateKind kind = StateKind::kLeafSet;
   uint8_t row = 0;

@@ -485,6 +485,14 @@ void PastryNode::send_state(const Endpoint& to, StateKind kind, uint8_t row, boo
     const size_t end = std::min(nodes.size(), i + kMaxHandlesPerMessage);
     st.nodes.assign(nodes.begin() + static_cast<std::ptrdiff_t>(i),
                     nodes.begin() + static_cast<std::ptrdiff_t>(end));
+    st.rtt_us.reserve(st.nodes.size());
+    for (const auto& h : st.nodes) {
+      const Peer* p = peers_.find(h.id);
+      const bool known = p != nullptr && p->rtt != kUnknownRtt;
+      st.rtt_us.push_back(known ? static_cast<uint32_t>(std::clamp<int64_t>(
+                                      p->rtt.count(), 1, kMaxRttHintUs))
+                                : 0);
+    }
     st.last = end == nodes.size();
     i = end;
     send(to, st);
@@ -494,9 +502,20 @@ void PastryNode::send_state(const Endpoint& to, StateKind kind, uint8_t row, boo
 void PastryNode::on_state_transfer(Time now, const NodeHandle& from, const StateTransfer& st) {
   // Join replies arriving after we became active (rows from a slow hop) are still useful.
   const bool join_reply = st.for_join && state_ == JoinState::kJoining;
-  for (const auto& h : st.nodes) {
+  // Triangle inequality: our RTT to a node it names is at least |RTT(us, it) - RTT(it, node)|.
+  const Peer* sender = peers_.find(from.id);
+  const bool hints = sender != nullptr && sender->rtt != kUnknownRtt &&
+                     st.rtt_us.size() == st.nodes.size();
+  for (size_t i = 0; i < st.nodes.size(); ++i) {
+    const NodeHandle& h = st.nodes[i];
     if (h.id == self_.id) continue;
-    learn_candidate(now, h);
+    Duration lower_bound{0};
+    if (hints && st.rtt_us[i] != 0) {
+      const int64_t theirs = st.rtt_us[i];
+      const int64_t ours = sender->rtt.count();
+      lower_bound = Duration{theirs > ours ? theirs - ours : ours - theirs};
+    }
+    learn_candidate(now, h, lower_bound);
     if (join_reply && st.kind == StateKind::kLeafSet && probes_.contains(h.id) &&
         !contains_id(join_leaf_waiting_, h.id))
       join_leaf_waiting_.push_back(h.id);
@@ -529,18 +548,24 @@ void PastryNode::compare_with_neighbor_view(Time now, const NodeHandle& neighbor
 
 // A node someone told us about: use it if we already know it is alive, otherwise probe it
 // first (dead nodes linger in other nodes' state, and proximity needs an RTT anyway).
-void PastryNode::learn_candidate(Time now, const NodeHandle& node) {
+void PastryNode::learn_candidate(Time now, const NodeHandle& node, Duration rtt_lower_bound) {
   if (node.id == self_.id || recently_dead(now, node.id)) return;
-  // Skip the probe only for a node we heard from ourselves recently; a routing-table entry
-  // can be long dead without our noticing, and must not re-enter the leaf set on hearsay.
   const Peer* p = peers_.find(node.id);
-  if (p != nullptr && !p->suspected && p->rtt != kUnknownRtt &&
-      now - p->last_heard < config_.silence_before_probe) {
-    adopt(now, node);  // second-hand news: no liveness credit
-    return;
+  if (p != nullptr && !p->suspected && p->rtt != kUnknownRtt) {
+    // Already in our state with a measured RTT: hearsay can only move it into the leaf set.
+    if (!leaf_set_.would_accept(node.id)) return;
+    // Skip the probe only if we heard from it ourselves recently; a routing-table entry can be
+    // long dead without our noticing, and must not re-enter the leaf set on hearsay.
+    if (now - p->last_heard < config_.silence_before_probe) {
+      adopt(now, node);  // second-hand news: no liveness credit
+      return;
+    }
   }
-  // Measured before and found of no use: probe again only if it would now improve something.
-  if (const auto rtt = rejected_rtt(node.id); rtt && !p && !would_improve(node.id, *rtt)) return;
+  if (p == nullptr) {
+    // Measured before and found of no use, or provably too far: probe only if it could help.
+    if (const auto rtt = rejected_rtt(node.id); rtt && !would_improve(node.id, *rtt)) return;
+    if (rtt_lower_bound > Duration{0} && !would_improve(node.id, rtt_lower_bound)) return;
+  }
   probe(now, node);
 }
 

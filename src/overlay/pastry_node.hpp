@@ -164,7 +164,7 @@ class PastryNode {
   void on_state_transfer(Time now, const NodeHandle& from, const StateTransfer& st);
   void send_state(const Endpoint& to, StateKind kind, uint8_t row, bool for_join,
                   const std::vector<NodeHandle>& nodes);
-  void learn_candidate(Time now, const NodeHandle& node);
+  void learn_candidate(Time now, const NodeHandle& node, Duration rtt_lower_bound = Duration{0});
   std::optional<Duration> rejected_rtt(const NodeId& id) const;
   void remember_rejected(const NodeId& id, Duration rtt);
   bool would_improve(const NodeId& id, Duration rtt) const;

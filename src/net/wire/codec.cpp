@@ -72,6 +72,7 @@ void put_body(const overlay::Message& msg, pb::Envelope& env) {
           s->set_for_join(m.for_join);
           s->set_last(m.last);
           for (const auto& h : m.nodes) put_handle(h, s->add_nodes());
+          for (uint32_t rtt : m.rtt_us) s->add_rtt_us(rtt);
         } else if constexpr (std::is_same_v<T, overlay::StateRequest>) {
           auto* s = env.mutable_state_request();
           s->set_kind(to_pb(m.kind));
@@ -195,6 +196,11 @@ Checked<overlay::Message> get_state_transfer(const pb::StateTransfer& s) {
   for (const auto& h : s.nodes()) {
     FORESTCAST_TRY(handle, get_handle(h));
     m.nodes.push_back(handle);
+  }
+  if (s.rtt_us_size() != 0 && s.rtt_us_size() != s.nodes_size()) return DecodeError::kBadField;
+  for (uint32_t rtt : s.rtt_us()) {
+    if (rtt > overlay::kMaxRttHintUs) return DecodeError::kBadField;
+    m.rtt_us.push_back(rtt);
   }
   return overlay::Message{std::move(m)};
 }

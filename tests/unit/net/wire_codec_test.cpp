@@ -130,6 +130,7 @@ TEST_F(WireCodecTest, StateTransferRoundTrip) {
     m.last = false;
     for (uint16_t i = 0; i < 12; ++i) m.nodes.push_back(v4_handle(i, uint16_t(1000 + i)));
     for (uint16_t i = 0; i < 12; ++i) m.nodes.push_back(v6_handle(i, uint16_t(2000 + i)));
+    for (uint32_t i = 0; i < 24; ++i) m.rtt_us.push_back(i * 1000);
     auto r = round_trip(m);
     ASSERT_TRUE(r.ok()) << to_string(r.error());
     const auto& got = std::get<overlay::StateTransfer>(r.value().msg);
@@ -138,7 +139,23 @@ TEST_F(WireCodecTest, StateTransferRoundTrip) {
     EXPECT_TRUE(got.for_join);
     EXPECT_FALSE(got.last);
     EXPECT_EQ(got.nodes, m.nodes);
+    EXPECT_EQ(got.rtt_us, m.rtt_us);
   }
+}
+
+TEST_F(WireCodecTest, StateTransferRttHintsMustMatchNodesAndStayBounded) {
+  overlay::StateTransfer m;
+  m.nodes = {v4_handle(1, 1000), v4_handle(2, 1001)};
+  m.rtt_us = {5000};  // one hint for two nodes
+  auto r = round_trip(m);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), DecodeError::kBadField);
+  m.rtt_us = {5000, overlay::kMaxRttHintUs + 1};
+  r = round_trip(m);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), DecodeError::kBadField);
+  m.rtt_us = {};
+  EXPECT_TRUE(round_trip(m).ok());
 }
 
 TEST_F(WireCodecTest, StateRequestRoundTrip) {
