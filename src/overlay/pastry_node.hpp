@@ -117,6 +117,9 @@ class PastryNode {
     kApp,
   };
   struct TimerEvent {
+    TimerEvent() = default;
+    TimerEvent(TimerKind k, uint16_t a = 0, uint64_t g = 0, NodeId n = NodeId{})
+        : kind(k), app(a), arg(g), node(n) {}
     TimerKind kind = TimerKind::kHeartbeat;
     uint16_t app = 0;
     uint64_t arg = 0;
