@@ -4,6 +4,8 @@
 #include <charconv>
 #include <fstream>
 
+#include "overlay/messages.hpp"
+
 namespace forestcast::node {
 namespace {
 
@@ -130,8 +132,10 @@ NodeConfig make_node_config(NodeOptions o) {
   if (!o.advertise.empty()) c.advertise = parse_endpoint("advertise", o.advertise);
   if (o.key.empty()) throw ConfigError("--key must name a file");
   c.key_file = o.key;
-  if (o.leaf_set < 2 || o.leaf_set > 128 || o.leaf_set % 2 != 0)
-    throw ConfigError("--leaf-set must be an even number between 2 and 128, got " +
+  if (o.leaf_set < 2 || o.leaf_set > static_cast<int>(overlay::kMaxLeafSetSize) ||
+      o.leaf_set % 2 != 0)
+    throw ConfigError("--leaf-set must be an even number between 2 and " +
+                      std::to_string(overlay::kMaxLeafSetSize) + ", got " +
                       std::to_string(o.leaf_set));
   c.leaf_set_size = o.leaf_set;
   c.log_json = o.log_json;

@@ -15,6 +15,8 @@ namespace forestcast::overlay {
 // Sets of handles are sent in chunks of at most this many, which keeps every datagram under the
 // 1400-byte limit even with IPv6 endpoints (about 45 bytes per encoded handle).
 inline constexpr size_t kMaxHandlesPerMessage = 24;
+// A whole leaf set fits one datagram, so a neighbour's view always arrives in one piece.
+inline constexpr size_t kMaxLeafSetSize = kMaxHandlesPerMessage;
 inline constexpr uint32_t kWireVersion = 1;
 inline constexpr size_t kMaxDatagramBytes = 1400;
 

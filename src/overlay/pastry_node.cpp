@@ -534,7 +534,6 @@ void PastryNode::on_state_transfer(Time now, const NodeHandle& from, const State
 // reaches every node holding it, without every node heartbeating every leaf.
 void PastryNode::compare_with_neighbor_view(Time now, const NodeHandle& neighbor,
                                             const std::vector<NodeHandle>& its_leaves) {
-  if (its_leaves.size() >= kMaxHandlesPerMessage) return;  // chunked: not the whole view
   LeafSet view(neighbor.id, config_.leaf_set_size);
   for (const auto& h : its_leaves) view.insert(h);
   view.insert(self_);

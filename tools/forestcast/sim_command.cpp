@@ -26,6 +26,7 @@ struct SimOptions {
   double loss = 0.0;
   double join_interval_ms = 5.0;
   double settle_s = 30.0;
+  int leaf_set = 16;
   bool quiet = false;
   bool verbose = false;
 };
@@ -58,6 +59,11 @@ int run_sim(const SimOptions& o) {
   config.loss = o.loss;
   config.join_interval = from_seconds(o.join_interval_ms / 1000.0);
   config.settle = from_seconds(o.settle_s);
+  if (o.leaf_set < 2 || o.leaf_set > static_cast<int>(overlay::kMaxLeafSetSize) ||
+      o.leaf_set % 2 != 0)
+    return usage_error("--leaf-set must be an even number between 2 and " +
+                       std::to_string(overlay::kMaxLeafSetSize));
+  config.pastry.leaf_set_size = static_cast<size_t>(o.leaf_set);
   // Per-node info logs (every join) would cost more than the simulation at 10,000 nodes.
   if (!o.verbose) spdlog::set_level(spdlog::level::warn);
   if (!o.quiet) config.progress = [](const std::string& line) { std::cerr << line << "\n"; };
@@ -93,6 +99,8 @@ CommandMain add_sim_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--settle-s", options->settle_s,
                   "Simulated seconds after the last join before measuring")
+      ->capture_default_str();
+  sub->add_option("--leaf-set", options->leaf_set, "Leaf set size (even, both sides together)")
       ->capture_default_str();
   sub->add_flag("--quiet", options->quiet, "No progress lines on stderr");
   sub->add_flag("--verbose", options->verbose, "Keep the nodes' info-level logs");
