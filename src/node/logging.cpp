@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/log.hpp"
+
 namespace forestcast::node {
 namespace {
 
@@ -72,12 +74,7 @@ void setup_logging(bool json, spdlog::level::level_enum level, const std::string
 }
 
 spdlog::logger& node_log() {
-  static std::shared_ptr<spdlog::logger> logger = [] {
-    if (auto existing = spdlog::get("node")) return existing;
-    auto made = spdlog::default_logger()->clone("node");
-    spdlog::register_logger(made);
-    return made;
-  }();
+  static const std::shared_ptr<spdlog::logger> logger = module_logger("node");
   return *logger;
 }
 

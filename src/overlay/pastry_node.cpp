@@ -1,20 +1,15 @@
 #include "overlay/pastry_node.hpp"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+
+#include "base/log.hpp"
 
 namespace forestcast::overlay {
 
 namespace {
 
 spdlog::logger& log() {
-  static std::shared_ptr<spdlog::logger> logger = [] {
-    if (auto existing = spdlog::get("pastry")) return existing;
-    auto made = spdlog::default_logger()->clone("pastry");
-    spdlog::register_logger(made);
-    return made;
-  }();
+  static const std::shared_ptr<spdlog::logger> logger = module_logger("pastry");
   return *logger;
 }
 

@@ -4,6 +4,8 @@
 
 #include <boost/asio/ip/v6_only.hpp>
 
+#include "base/log.hpp"
+
 namespace forestcast::net {
 namespace {
 
@@ -12,12 +14,7 @@ using asio::ip::udp;
 using overlay::Endpoint;
 
 spdlog::logger& log() {
-  static std::shared_ptr<spdlog::logger> logger = [] {
-    if (auto existing = spdlog::get("net")) return existing;
-    auto made = spdlog::default_logger()->clone("net");
-    spdlog::register_logger(made);
-    return made;
-  }();
+  static const std::shared_ptr<spdlog::logger> logger = module_logger("net");
   return *logger;
 }
 
