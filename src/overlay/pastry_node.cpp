@@ -602,32 +602,42 @@ void PastryNode::note_alive(Time now, const NodeHandle& node, Duration rtt) {
 void PastryNode::adopt(Time now, const NodeHandle& node) {
   (void)now;
   const Peer& p = peers_[node.id];
-  if (!leaf_set_.contains(node.id)) {
+  bool kept = false;
+  if (leaf_set_.would_accept(node.id)) {
     // An insertion can push the farthest member of a side out; report that departure too.
     const auto before = leaf_set_.members();
-    if (leaf_set_.insert(node)) {
-      for (const auto& h : before)
-        if (!leaf_set_.contains(h.id)) {
-          notify_leafset(h, false);
-          forget_if_unused(h.id);
-        }
-      notify_leafset(node, true);
-    }
+    leaf_set_.insert(node);
+    for (const auto& h : before)
+      if (!leaf_set_.contains(h.id)) {
+        notify_leafset(h, false);
+        forget_if_unused(h.id);
+      }
+    notify_leafset(node, true);
+    kept = true;
+  } else {
+    kept = leaf_set_.contains(node.id);
   }
   if (state_ != JoinState::kJoining || p.rtt != kUnknownRtt) {
     // Proximity-aware slots need a measured RTT; an unmeasured node only fills free room.
-    if (const auto change = routing_table_.consider(node, p.rtt); change.evicted)
-      forget_if_unused(*change.evicted);
+    const auto change = routing_table_.consider(node, p.rtt);
+    if (change.evicted) forget_if_unused(*change.evicted);
+    kept = kept || change.inserted || routing_table_.contains(node.id);
+  } else {
+    kept = kept || routing_table_.contains(node.id);
   }
   if (p.rtt != kUnknownRtt) {
     const NodeId farthest =
         neighborhood_.size() > 0 ? neighborhood_.entries().back().node.id : NodeId{};
     const size_t size_before = neighborhood_.size();
-    if (neighborhood_.consider(node, p.rtt) && size_before == neighborhood_.size() &&
-        size_before > 0 && farthest != node.id && !neighborhood_.contains(farthest))
+    const bool member = neighborhood_.consider(node, p.rtt);
+    if (member && size_before == neighborhood_.size() && size_before > 0 &&
+        farthest != node.id && !neighborhood_.contains(farthest))
       forget_if_unused(farthest);
+    kept = kept || member;
+  } else {
+    kept = kept || neighborhood_.contains(node.id);
   }
-  forget_if_unused(node.id);
+  if (!kept && !probes_.contains(node.id)) peers_.erase(node.id);
 }
 
 void PastryNode::note_heard(Time now, const NodeHandle& from, bool sender_joining) {
