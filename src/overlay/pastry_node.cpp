@@ -105,7 +105,8 @@ void PastryNode::become_active(Time now) {
     send(h.endpoint, Announce{});
   };
   for (const auto& h : leaf_set_.members()) announce(h);
-  routing_table_.for_each([&](const RouteEntry& e) { announce(e.node); });
+  for (int r = 0; r < routing_table_.rows_allocated(); ++r)
+    for (const auto& h : routing_table_.row(r)) announce(h);  // primary entries
   for (const auto& e : neighborhood_.entries()) announce(e.node);
   schedule(now + config_.first_proximity_round, {TimerKind::kProximityRound, 0,
                                                  static_cast<uint64_t>(
