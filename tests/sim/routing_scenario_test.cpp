@@ -12,12 +12,6 @@
 namespace forestcast::sim {
 namespace {
 
-// Thousands of nodes logging every join at info level would drown the test output and time.
-class QuietLogs : public ::testing::Environment {
- public:
-  void SetUp() override { spdlog::set_level(spdlog::level::warn); }
-};
-const auto* const quiet_logs = ::testing::AddGlobalTestEnvironment(new QuietLogs);
 
 RoutingScenarioConfig config_for(size_t nodes, uint64_t seed, size_t lookups) {
   RoutingScenarioConfig c;

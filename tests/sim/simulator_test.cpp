@@ -8,12 +8,6 @@
 namespace forestcast::sim {
 namespace {
 
-// Thousands of nodes logging every join at info level would drown the test output and time.
-class QuietLogs : public ::testing::Environment {
- public:
-  void SetUp() override { spdlog::set_level(spdlog::level::warn); }
-};
-const auto* const quiet_logs = ::testing::AddGlobalTestEnvironment(new QuietLogs);
 
 overlay::NodeId id_for(uint64_t seed, uint32_t i) {
   Rng rng(seed * 1000003 + i);

@@ -40,16 +40,14 @@ std::optional<uint32_t> Simulator::index_of(const Endpoint& endpoint) {
 }
 
 uint32_t Simulator::add_node(const overlay::NodeId& id, uint64_t node_seed) {
-  const uint32_t i = topology_.add_random(position_rng_);
-  auto& n = nodes_.emplace_back(*this, i);
-  n.handle = NodeHandle{id, endpoint_of(i)};
-  n.pastry = std::make_unique<PastryNode>(n.handle, config_.pastry, n.env, node_seed);
-  ++alive_count_;
-  return i;
+  return place_node(topology_.add_random(position_rng_), id, node_seed);
 }
 
 uint32_t Simulator::add_node(const overlay::NodeId& id, uint64_t node_seed, Position position) {
-  const uint32_t i = topology_.add(position);
+  return place_node(topology_.add(position), id, node_seed);
+}
+
+uint32_t Simulator::place_node(uint32_t i, const overlay::NodeId& id, uint64_t node_seed) {
   auto& n = nodes_.emplace_back(*this, i);
   n.handle = NodeHandle{id, endpoint_of(i)};
   n.pastry = std::make_unique<PastryNode>(n.handle, config_.pastry, n.env, node_seed);

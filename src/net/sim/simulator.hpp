@@ -110,6 +110,8 @@ class Simulator {
   bool step();
 
  private:
+  // Creates node i, whose position topology_ just added.
+  uint32_t place_node(uint32_t i, const overlay::NodeId& id, uint64_t node_seed);
   class NodeEnvironment final : public overlay::Environment {
    public:
     NodeEnvironment(Simulator& sim, uint32_t index) : sim_(sim), index_(index) {}
