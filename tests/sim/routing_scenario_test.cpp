@@ -29,10 +29,11 @@ TEST(RoutingScenario, ThousandNodesRouteCorrectlyInFewHops) {
   EXPECT_EQ(r.routing.lookups, 2000u);
   EXPECT_EQ(r.routing.delivered, 2000u);
   EXPECT_EQ(r.routing.correct_fraction, 1.0);
-  EXPECT_LT(r.routing.hops_mean, std::log(1000.0) / std::log(16.0) + 1.0);
+  EXPECT_LT(r.routing.hops_mean, std::log(1000.0) / std::log(16.0));  // O(log16 N)
   EXPECT_GT(r.routing.hops_mean, 1.0);  // a real multi-hop overlay, not a full mesh
   EXPECT_GE(r.routing.rdp_mean, 1.0);   // no path beats the direct one
-  EXPECT_LT(r.routing.rdp_mean, 10.0);
+  // Proximity-aware tables: join-time PNS alone (no proximity rounds) measured 1.73 here.
+  EXPECT_LT(r.routing.rdp_mean, 1.5);
   EXPECT_EQ(r.leaf_set_mismatches, 0u);
   EXPECT_EQ(r.leaf_sets_checked, 1000u);
   EXPECT_FALSE(r.churn);
