@@ -15,6 +15,13 @@ bool NeighborhoodSet::consider(const NodeHandle& node, Duration rtt) {
   return true;
 }
 
+std::vector<NodeHandle> NeighborhoodSet::nodes() const {
+  std::vector<NodeHandle> out;
+  out.reserve(entries_.size());
+  for (const auto& e : entries_) out.push_back(e.node);
+  return out;
+}
+
 bool NeighborhoodSet::remove(const NodeId& id) {
   auto it = std::find_if(entries_.begin(), entries_.end(),
                          [&](const RouteEntry& e) { return e.node.id == id; });

@@ -221,12 +221,9 @@ void PastryNode::on_message(Time now, const NodeHandle& from, const Message& msg
                 send_state(from.endpoint, StateKind::kRoutingRow, m.row, false,
                            routing_table_.row(m.row));
               break;
-            case StateKind::kNeighborhood: {
-              std::vector<NodeHandle> nodes;
-              for (const auto& e : neighborhood_.entries()) nodes.push_back(e.node);
-              send_state(from.endpoint, StateKind::kNeighborhood, 0, false, nodes);
+            case StateKind::kNeighborhood:
+              send_state(from.endpoint, StateKind::kNeighborhood, 0, false, neighborhood_.nodes());
               break;
-            }
           }
         } else if constexpr (std::is_same_v<T, Announce>) {
           // note_heard() already considered the sender; give it our leaf set when it is one
@@ -446,8 +443,7 @@ void PastryNode::answer_join(Time now, const RouteMsg& msg, bool rows, bool leaf
   (void)now;
   const Endpoint& joiner = msg.origin.endpoint;
   if (rows && msg.hops == 0) {
-    std::vector<NodeHandle> nodes;
-    for (const auto& e : neighborhood_.entries()) nodes.push_back(e.node);
+    std::vector<NodeHandle> nodes = neighborhood_.nodes();
     nodes.push_back(self_);
     send_state(joiner, StateKind::kNeighborhood, 0, true, nodes);
   }
@@ -680,11 +676,7 @@ void PastryNode::on_pong(Time now, const NodeHandle& from, const Pong& pong) {
   probes_.erase(from.id);
   note_alive(now, from, std::max(rtt, Duration{1}));
   if (!peers_.contains(from.id)) remember_rejected(from.id, rtt);
-  if (auto w = std::find(join_leaf_waiting_.begin(), join_leaf_waiting_.end(), from.id);
-      w != join_leaf_waiting_.end()) {
-    join_leaf_waiting_.erase(w);
-    maybe_finish_join(now);
-  }
+  probe_settled(now, from.id);
 }
 
 void PastryNode::on_probe_timeout(Time now, const NodeId& id, uint64_t nonce) {
@@ -695,6 +687,7 @@ void PastryNode::on_probe_timeout(Time now, const NodeId& id, uint64_t nonce) {
   // Heard from it some other way since the probe went out: alive after all.
   if (Peer* p = peers_.find(pp.node.id); p != nullptr && p->last_heard > pp.sent) {
     p->suspected = false;
+    probe_settled(now, pp.node.id);
     return;
   }
   if (pp.attempt + 1 < config_.probe_attempts) {
@@ -703,11 +696,15 @@ void PastryNode::on_probe_timeout(Time now, const NodeId& id, uint64_t nonce) {
     return;
   }
   declare_dead(now, pp.node.id);
-  if (auto w = std::find(join_leaf_waiting_.begin(), join_leaf_waiting_.end(), pp.node.id);
-      w != join_leaf_waiting_.end()) {
-    join_leaf_waiting_.erase(w);
-    maybe_finish_join(now);
-  }
+  probe_settled(now, pp.node.id);
+}
+
+// A joining node waits for every member of the root's leaf set to be found alive or dead.
+void PastryNode::probe_settled(Time now, const NodeId& id) {
+  auto w = std::find(join_leaf_waiting_.begin(), join_leaf_waiting_.end(), id);
+  if (w == join_leaf_waiting_.end()) return;
+  join_leaf_waiting_.erase(w);
+  maybe_finish_join(now);
 }
 
 void PastryNode::suspect(Time now, const NodeHandle& node) {
@@ -737,8 +734,7 @@ void PastryNode::remove_node(Time now, const NodeId& id) {
     if (state_ == JoinState::kActive) {
       request_leafset_repair(now);
       // Our leaf set without it tells the other nodes holding it to check it themselves.
-      const auto members = leaf_set_.members();
-      for (const auto& h : members) send_state(h.endpoint, StateKind::kLeafSet, 0, false, members);
+      send_leaf_set_to_leaves();
     }
   }
   if (in_table && slot && state_ == JoinState::kActive) request_row_repair(now, slot->first, id);
@@ -791,6 +787,10 @@ void PastryNode::on_heartbeat(Time now) {
 
 void PastryNode::on_leafset_exchange(Time now) {
   schedule(now + config_.leafset_exchange_period, {TimerKind::kLeafsetExchange});
+  send_leaf_set_to_leaves();
+}
+
+void PastryNode::send_leaf_set_to_leaves() {
   const auto members = leaf_set_.members();
   for (const auto& h : members) send_state(h.endpoint, StateKind::kLeafSet, 0, false, members);
 }

@@ -97,10 +97,6 @@ class PastryNode {
   const NeighborhoodSet& neighborhood_set() const { return neighborhood_; }
   const PastryCounters& counters() const { return counters_; }
   const PastryConfig& config() const { return config_; }
-  // Nodes we hold liveness/RTT records for (members of our sets and nodes being probed).
-  size_t known_peers() const { return peers_.size(); }
-  size_t pending_routes() const { return pending_hops_.size(); }
-  size_t pending_probes() const { return probes_.size(); }
 
   // The routing decision alone (exposed for tests): nullopt = deliver here.
   std::optional<NodeHandle> next_hop(const NodeId& key) const;
@@ -179,6 +175,7 @@ class PastryNode {
   void probe(Time now, const NodeHandle& node);
   void send_probe(Time now, PendingProbe pp);
   void on_probe_timeout(Time now, const NodeId& id, uint64_t nonce);
+  void probe_settled(Time now, const NodeId& id);
   void on_pong(Time now, const NodeHandle& from, const Pong& pong);
   void suspect(Time now, const NodeHandle& node);
   void declare_dead(Time now, const NodeId& id);
@@ -190,6 +187,7 @@ class PastryNode {
   // maintenance
   void on_heartbeat(Time now);
   void on_leafset_exchange(Time now);
+  void send_leaf_set_to_leaves();
   void on_routing_maintenance(Time now);
   void request_leafset_repair(Time now);
   void exchange_with_nearest(Time now, int count);

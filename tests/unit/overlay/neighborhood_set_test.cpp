@@ -18,6 +18,11 @@ TEST(NeighborhoodSet, KeepsLowestRtts) {
   EXPECT_EQ(m.entries()[0].node.id, NodeId(5));
   EXPECT_EQ(m.entries()[2].node.id, NodeId(3));
   EXPECT_FALSE(m.contains(NodeId(1)));
+  const auto nodes = m.nodes();
+  ASSERT_EQ(nodes.size(), 3u);
+  EXPECT_EQ(nodes[0].id, NodeId(5));
+  EXPECT_EQ(nodes[1].id, NodeId(2));
+  EXPECT_EQ(nodes[2].id, NodeId(3));
   EXPECT_FALSE(m.consider(node(6), kUnknownRtt));  // unmeasured nodes never enter
   // A member whose RTT grew is re-ranked.
   EXPECT_TRUE(m.consider(node(5), ms(25)));
