@@ -80,7 +80,18 @@ class UdpRuntimeTest : public ::testing::Test {
         << node::to_string(b.node().join_state());
   }
 
+  // Two nodes in one ring, each with a NoteApp registered (app_a_, app_b_).
+  std::pair<UdpRuntime&, UdpRuntime&> ring_of_two_with_apps() {
+    UdpRuntime& a = make(1);
+    UdpRuntime& b = make(2);
+    a.node().register_app(kApp, &app_a_);
+    b.node().register_app(kApp, &app_b_);
+    form_ring(a, b);
+    return {a, b};
+  }
+
   asio::io_context io_;
+  NoteApp app_a_, app_b_;  // declared before the runtimes so they outlive them
   std::vector<std::unique_ptr<UdpRuntime>> runtimes_;
 };
 
@@ -106,30 +117,20 @@ TEST_F(UdpRuntimeTest, TwoNodesFormARing) {
 }
 
 TEST_F(UdpRuntimeTest, AppMessagesCrossTheWire) {
-  UdpRuntime& a = make(1);
-  UdpRuntime& b = make(2);
-  NoteApp app_a, app_b;
-  a.node().register_app(kApp, &app_a);
-  b.node().register_app(kApp, &app_b);
-  form_ring(a, b);
+  auto [a, b] = ring_of_two_with_apps();
 
   a.with_node([&](overlay::PastryNode& n, Time now) {
     n.send_direct(now, b.node().self(), std::make_shared<Note>("direct hello"));
     n.route(now, b.id(), std::make_shared<Note>("routed to b"));
   });
-  ASSERT_TRUE(run_until([&] { return !app_b.direct.empty() && !app_b.delivered.empty(); }));
-  EXPECT_EQ(app_b.direct[0].first, a.id());
-  EXPECT_EQ(app_b.direct[0].second, "direct hello");
-  EXPECT_EQ(app_b.delivered[0], "routed to b");
+  ASSERT_TRUE(run_until([&] { return !app_b_.direct.empty() && !app_b_.delivered.empty(); }));
+  EXPECT_EQ(app_b_.direct[0].first, a.id());
+  EXPECT_EQ(app_b_.direct[0].second, "direct hello");
+  EXPECT_EQ(app_b_.delivered[0], "routed to b");
 }
 
 TEST_F(UdpRuntimeTest, OversizeSendIsDroppedAndCounted) {
-  UdpRuntime& a = make(1);
-  UdpRuntime& b = make(2);
-  NoteApp app_a, app_b;
-  a.node().register_app(kApp, &app_a);
-  b.node().register_app(kApp, &app_b);
-  form_ring(a, b);
+  auto [a, b] = ring_of_two_with_apps();
   a.with_node([&](overlay::PastryNode& n, Time now) {
     n.send_direct(now, b.node().self(), std::make_shared<Note>(std::string(2000, 'x')));
   });
