@@ -116,8 +116,7 @@ void PastryNode::become_active(Time now) {
 // Our nearest known nodes know nodes near themselves, hence near us: their neighbourhood sets
 // and the routing rows we share with them are the best candidates for proximity. Asking the
 // nearest ones we have not asked yet, round after round, walks toward our true neighbours.
-void PastryNode::exchange_with_nearest(Time now, int count) {
-  (void)now;
+void PastryNode::exchange_with_nearest(int count) {
   auto mark_asked = [&](const NodeId& id) {
     proximity_asked_.push_back(id);
     if (proximity_asked_.size() > 4 * config_.neighborhood_size)
@@ -151,7 +150,7 @@ void PastryNode::exchange_with_nearest(Time now, int count) {
 }
 
 void PastryNode::on_proximity_round(Time now, Duration interval) {
-  exchange_with_nearest(now, config_.proximity_fanout);
+  exchange_with_nearest(config_.proximity_fanout);
   const Duration next = interval * 2;
   if (next < config_.routing_maintenance_period)
     schedule(now + next, {TimerKind::kProximityRound, 0, static_cast<uint64_t>(next.count())});
@@ -231,7 +230,7 @@ void PastryNode::on_message(Time now, const NodeHandle& from, const Message& msg
           if (state_ == JoinState::kActive && leaf_set_.contains(from.id))
             send_state(from.endpoint, StateKind::kLeafSet, 0, false, leaf_set_.members());
         } else if constexpr (std::is_same_v<T, Leave>) {
-          remove_node(now, from.id);
+          remove_node(from.id);
           dead_until_[from.id] = now + config_.dead_memory;
         } else if constexpr (std::is_same_v<T, LeafHeartbeat>) {
           // Liveness only; note_heard() did the work.
@@ -354,7 +353,7 @@ void PastryNode::handle_route(Time now, RouteMsg msg) {
     if (next && next->id == msg.origin.id) next.reset();  // never route a join to the joiner
     // Every hop answers a joiner with its routing rows; the bootstrap (first hop) also with
     // its neighbourhood set, the root with its leaf set.
-    answer_join(now, msg, true, !next.has_value());
+    answer_join(msg, true, !next.has_value());
     if (!next) return;
   } else if (msg.app) {
     if (Application* a = app(msg.app->app_id())) {
@@ -366,7 +365,7 @@ void PastryNode::handle_route(Time now, RouteMsg msg) {
     }
   }
   if (!next) {
-    deliver_here(now, msg);
+    deliver_here(msg);
     return;
   }
   ++msg.hops;
@@ -374,11 +373,11 @@ void PastryNode::handle_route(Time now, RouteMsg msg) {
   send_hop(now, std::move(msg), *next, {}, 0);
 }
 
-void PastryNode::deliver_here(Time now, const RouteMsg& msg) {
+void PastryNode::deliver_here(const RouteMsg& msg) {
   if (msg.join) {
     // Only reached when a retry finds no live node closer to the joiner than us: the rows
     // went out when the message first arrived, the leaf set is still owed.
-    if (msg.origin.id != self_.id) answer_join(now, msg, false, true);
+    if (msg.origin.id != self_.id) answer_join(msg, false, true);
     return;
   }
   ++counters_.routed_delivered;
@@ -425,7 +424,7 @@ void PastryNode::on_ack_timeout(Time now, uint64_t hop_id) {
   std::optional<NodeHandle> next = choose_next_hop(hop.msg.key, hop.tried);
   if (hop.msg.join && next && next->id == hop.msg.origin.id) next.reset();
   if (!next) {
-    deliver_here(now, hop.msg);
+    deliver_here(hop.msg);
     return;
   }
   send_hop(now, std::move(hop.msg), *next, std::move(hop.tried), 0);
@@ -439,8 +438,7 @@ Duration PastryNode::rto_for(const NodeId& id) const {
 
 // --- join ------------------------------------------------------------------------------------
 
-void PastryNode::answer_join(Time now, const RouteMsg& msg, bool rows, bool leaf_set) {
-  (void)now;
+void PastryNode::answer_join(const RouteMsg& msg, bool rows, bool leaf_set) {
   const Endpoint& joiner = msg.origin.endpoint;
   if (rows && msg.hops == 0) {
     std::vector<NodeHandle> nodes = neighborhood_.nodes();
@@ -548,7 +546,7 @@ void PastryNode::learn_candidate(Time now, const NodeHandle& node, Duration rtt_
     // Skip the probe only if we heard from it ourselves recently; a routing-table entry can be
     // long dead without our noticing, and must not re-enter the leaf set on hearsay.
     if (now - p->last_heard < config_.silence_before_probe) {
-      adopt(now, node);  // second-hand news: no liveness credit
+      adopt(node);  // second-hand news: no liveness credit
       return;
     }
   }
@@ -592,12 +590,11 @@ void PastryNode::note_alive(Time now, const NodeHandle& node, Duration rtt) {
   p.last_heard = now;
   p.suspected = false;
   if (rtt != kUnknownRtt) p.rtt = rtt;
-  adopt(now, node);
+  adopt(node);
 }
 
 // Offers a node we believe alive to the leaf set, routing table and neighbourhood set.
-void PastryNode::adopt(Time now, const NodeHandle& node) {
-  (void)now;
+void PastryNode::adopt(const NodeHandle& node) {
   const Peer& p = peers_[node.id];
   bool kept = false;
   if (leaf_set_.would_accept(node.id)) {
@@ -716,10 +713,10 @@ void PastryNode::declare_dead(Time now, const NodeId& id) {
   ++counters_.nodes_declared_dead;
   dead_until_[id] = now + config_.dead_memory;
   log().debug("{} declares {} dead", self_.id.short_hex(), id.short_hex());
-  remove_node(now, id);
+  remove_node(id);
 }
 
-void PastryNode::remove_node(Time now, const NodeId& id) {
+void PastryNode::remove_node(const NodeId& id) {
   std::optional<NodeHandle> as_leaf;
   for (const auto& h : leaf_set_.members())
     if (h.id == id) as_leaf = h;
@@ -732,12 +729,12 @@ void PastryNode::remove_node(Time now, const NodeId& id) {
     notify_leafset(*as_leaf, false);
     ++counters_.leaf_set_repairs;
     if (state_ == JoinState::kActive) {
-      request_leafset_repair(now);
+      request_leafset_repair();
       // Our leaf set without it tells the other nodes holding it to check it themselves.
       send_leaf_set_to_leaves();
     }
   }
-  if (in_table && slot && state_ == JoinState::kActive) request_row_repair(now, slot->first, id);
+  if (in_table && slot && state_ == JoinState::kActive) request_row_repair(slot->first, id);
 }
 
 void PastryNode::forget_if_unused(const NodeId& id) {
@@ -797,7 +794,7 @@ void PastryNode::send_leaf_set_to_leaves() {
 
 void PastryNode::on_routing_maintenance(Time now) {
   schedule(now + config_.routing_maintenance_period, {TimerKind::kRoutingMaintenance});
-  exchange_with_nearest(now, config_.proximity_fanout / 2);
+  exchange_with_nearest(config_.proximity_fanout / 2);
   // Ask a random entry of each non-empty row for its version of that row: it holds
   // candidates for our own slots, which we measure and keep if nearer (proximity).
   for (int r = 0; r < routing_table_.rows_allocated(); ++r) {
@@ -824,8 +821,7 @@ void PastryNode::on_routing_maintenance(Time now) {
   });
 }
 
-void PastryNode::request_leafset_repair(Time now) {
-  (void)now;
+void PastryNode::request_leafset_repair() {
   // The farthest live leaf on each side knows the nodes just beyond our reach.
   for (const auto* side : {&leaf_set_.left(), &leaf_set_.right()}) {
     for (auto it = side->rbegin(); it != side->rend(); ++it) {
@@ -837,8 +833,7 @@ void PastryNode::request_leafset_repair(Time now) {
   }
 }
 
-void PastryNode::request_row_repair(Time now, int row, const NodeId& lost) {
-  (void)now;
+void PastryNode::request_row_repair(int row, const NodeId& lost) {
   ++counters_.routing_table_repairs;
   // Another node of the same row shares our prefix up to `row`, so its row `row` holds
   // candidates for the hole; failing that, a node of the next row down.

@@ -144,7 +144,7 @@ class PastryNode {
 
   // routing
   void handle_route(Time now, RouteMsg msg);
-  void deliver_here(Time now, const RouteMsg& msg);
+  void deliver_here(const RouteMsg& msg);
   void send_hop(Time now, RouteMsg msg, const NodeHandle& next, std::vector<NodeId> tried,
                 int attempt);
   void on_ack_timeout(Time now, uint64_t hop_id);
@@ -155,7 +155,7 @@ class PastryNode {
   // join
   void start_join_attempt(Time now);
   void on_join_timeout(Time now, uint64_t attempt);
-  void answer_join(Time now, const RouteMsg& msg, bool rows, bool leaf_set);
+  void answer_join(const RouteMsg& msg, bool rows, bool leaf_set);
   void maybe_finish_join(Time now);
   void become_active(Time now);
 
@@ -170,7 +170,7 @@ class PastryNode {
   void compare_with_neighbor_view(Time now, const NodeHandle& neighbor,
                                   const std::vector<NodeHandle>& its_leaves);
   void note_alive(Time now, const NodeHandle& node, Duration rtt);
-  void adopt(Time now, const NodeHandle& node);
+  void adopt(const NodeHandle& node);
   void note_heard(Time now, const NodeHandle& from, bool sender_joining);
   void probe(Time now, const NodeHandle& node);
   void send_probe(Time now, PendingProbe pp);
@@ -179,7 +179,7 @@ class PastryNode {
   void on_pong(Time now, const NodeHandle& from, const Pong& pong);
   void suspect(Time now, const NodeHandle& node);
   void declare_dead(Time now, const NodeId& id);
-  void remove_node(Time now, const NodeId& id);
+  void remove_node(const NodeId& id);
   void forget_if_unused(const NodeId& id);
   bool recently_dead(Time now, const NodeId& id);
   Duration rto_for(const NodeId& id) const;
@@ -189,10 +189,10 @@ class PastryNode {
   void on_leafset_exchange(Time now);
   void send_leaf_set_to_leaves();
   void on_routing_maintenance(Time now);
-  void request_leafset_repair(Time now);
-  void exchange_with_nearest(Time now, int count);
+  void request_leafset_repair();
+  void exchange_with_nearest(int count);
   void on_proximity_round(Time now, Duration interval);
-  void request_row_repair(Time now, int row, const NodeId& lost);
+  void request_row_repair(int row, const NodeId& lost);
 
   void send(const Endpoint& to, const Message& msg);
   TimerId schedule(Time at, TimerEvent ev) { return timers_.schedule(at, ev); }
