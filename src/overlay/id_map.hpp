@@ -90,7 +90,7 @@ class IdMap {
   };
 
   size_t mask() const { return slots_.size() - 1; }
-  size_t home(const NodeId& id) const { return std::hash<NodeId>{}(id) & mask(); }
+  size_t home(const NodeId& id) const { return std::hash<NodeId>{}(id)&mask(); }
 
   static constexpr size_t kMinCapacity = 16;
 

@@ -52,9 +52,9 @@ struct RouteAck {
 enum class StateKind : uint8_t { kRoutingRow = 0, kLeafSet = 1, kNeighborhood = 2 };
 struct StateTransfer {
   StateKind kind = StateKind::kLeafSet;
-  uint8_t row = 0;           // for kRoutingRow
-  bool for_join = false;     // part of a join reply
-  bool last = true;          // last chunk of this set
+  uint8_t row = 0;        // for kRoutingRow
+  bool for_join = false;  // part of a join reply
+  bool last = true;       // last chunk of this set
   std::vector<NodeHandle> nodes;
   // The sender's RTT to each node in µs, 0 when unmeasured; empty or nodes.size() long.
   std::vector<uint32_t> rtt_us;
@@ -79,7 +79,7 @@ struct DirectMsg {
   AppMessagePtr app;
 };
 
-using Message = std::variant<Ping, Pong, RouteMsg, RouteAck, StateTransfer, StateRequest,
-                             Announce, Leave, LeafHeartbeat, DirectMsg>;
+using Message = std::variant<Ping, Pong, RouteMsg, RouteAck, StateTransfer, StateRequest, Announce,
+                             Leave, LeafHeartbeat, DirectMsg>;
 
 }  // namespace forestcast::overlay

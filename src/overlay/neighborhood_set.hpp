@@ -16,7 +16,7 @@ class NeighborhoodSet {
   bool remove(const NodeId& id);
   bool contains(const NodeId& id) const;
   const std::vector<RouteEntry>& entries() const { return entries_; }  // ascending RTT
-  std::vector<NodeHandle> nodes() const;                                // same order
+  std::vector<NodeHandle> nodes() const;                               // same order
   size_t size() const { return entries_.size(); }
 
  private:

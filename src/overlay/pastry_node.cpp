@@ -108,9 +108,10 @@ void PastryNode::become_active(Time now) {
   for (int r = 0; r < routing_table_.rows_allocated(); ++r)
     for (const auto& h : routing_table_.row(r)) announce(h);  // primary entries
   for (const auto& e : neighborhood_.entries()) announce(e.node);
-  schedule(now + config_.first_proximity_round, {TimerKind::kProximityRound, 0,
-                                                 static_cast<uint64_t>(
-                                                     config_.first_proximity_round.count())});
+  schedule(now + config_.first_proximity_round,
+           {TimerKind::kProximityRound, 0,
+            static_cast<uint64_t>(config_.first_proximity_round.count())});
+  for (auto& [id, a] : apps_) a->became_active(now);
 }
 
 // Our nearest known nodes know nodes near themselves, hence near us: their neighbourhood sets
@@ -142,8 +143,8 @@ void PastryNode::exchange_with_nearest(int count) {
     mark_asked(e.node.id);
     --count;
     send(e.node.endpoint, StateRequest{StateKind::kNeighborhood, 0});
-    const int shared = std::min(self_.id.shared_prefix_length(e.node.id),
-                                routing_table_.rows_allocated() - 1);
+    const int shared =
+        std::min(self_.id.shared_prefix_length(e.node.id), routing_table_.rows_allocated() - 1);
     for (int r = 0; r <= shared; ++r)
       send(e.node.endpoint, StateRequest{StateKind::kRoutingRow, static_cast<uint8_t>(r)});
   }
@@ -166,16 +167,29 @@ void PastryNode::on_timer(Time now) {
   while (timers_.pop_due(now, id, ev)) {
     if (state_ == JoinState::kLeft || state_ == JoinState::kFailed) continue;
     switch (ev.kind) {
-      case TimerKind::kHeartbeat: on_heartbeat(now); break;
-      case TimerKind::kLeafsetExchange: on_leafset_exchange(now); break;
-      case TimerKind::kRoutingMaintenance: on_routing_maintenance(now); break;
-      case TimerKind::kAckTimeout: on_ack_timeout(now, ev.arg); break;
-      case TimerKind::kProbeTimeout: on_probe_timeout(now, ev.node, ev.arg); break;
-      case TimerKind::kJoinTimeout: on_join_timeout(now, ev.arg); break;
+      case TimerKind::kHeartbeat:
+        on_heartbeat(now);
+        break;
+      case TimerKind::kLeafsetExchange:
+        on_leafset_exchange(now);
+        break;
+      case TimerKind::kRoutingMaintenance:
+        on_routing_maintenance(now);
+        break;
+      case TimerKind::kAckTimeout:
+        on_ack_timeout(now, ev.arg);
+        break;
+      case TimerKind::kProbeTimeout:
+        on_probe_timeout(now, ev.node, ev.arg);
+        break;
+      case TimerKind::kJoinTimeout:
+        on_join_timeout(now, ev.arg);
+        break;
       case TimerKind::kProximityRound:
         on_proximity_round(now, Duration{static_cast<int64_t>(ev.arg)});
         break;
       case TimerKind::kApp:
+        app_timers_.erase(id);
         if (Application* a = app(ev.app)) a->on_timer(now, ev.arg);
         break;
     }
@@ -202,7 +216,7 @@ void PastryNode::on_message(Time now, const NodeHandle& from, const Message& msg
           // Not acknowledged until we can route: the sender then retries elsewhere.
           if (state_ != JoinState::kActive) return;
           send(from.endpoint, RouteAck{m.hop_id});
-          handle_route(now, m);
+          handle_route(now, m, from);
         } else if constexpr (std::is_same_v<T, RouteAck>) {
           auto it = pending_hops_.find(m.hop_id);
           // Its timer stays armed and finds nothing when it fires: cheaper than cancelling.
@@ -230,13 +244,14 @@ void PastryNode::on_message(Time now, const NodeHandle& from, const Message& msg
           if (state_ == JoinState::kActive && leaf_set_.contains(from.id))
             send_state(from.endpoint, StateKind::kLeafSet, 0, false, leaf_set_.members());
         } else if constexpr (std::is_same_v<T, Leave>) {
-          remove_node(from.id);
+          remove_node(now, from.id);
           dead_until_[from.id] = now + config_.dead_memory;
+          notify_dead(now, from);
         } else if constexpr (std::is_same_v<T, LeafHeartbeat>) {
           // Liveness only; note_heard() did the work.
         } else if constexpr (std::is_same_v<T, DirectMsg>) {
           if (m.app && state_ == JoinState::kActive)
-            if (Application* a = app(m.app->app_id())) a->receive_direct(from, m.app);
+            if (Application* a = app(m.app->app_id())) a->receive_direct(now, from, m.app);
         }
       },
       msg);
@@ -264,7 +279,7 @@ void PastryNode::route(Time now, const NodeId& key, AppMessagePtr msg) {
   m.key = key;
   m.origin = self_;
   m.app = std::move(msg);
-  handle_route(now, std::move(m));
+  handle_route(now, std::move(m), self_);
 }
 
 void PastryNode::send_direct(Time now, const NodeHandle& to, AppMessagePtr msg) {
@@ -273,10 +288,46 @@ void PastryNode::send_direct(Time now, const NodeHandle& to, AppMessagePtr msg) 
 }
 
 TimerId PastryNode::schedule_app_timer(uint16_t app_id, Time at, uint64_t token) {
-  return schedule(at, {TimerKind::kApp, app_id, token});
+  const TimerId id = schedule(at, {TimerKind::kApp, app_id, token});
+  app_timers_.emplace(id, app_id);
+  return id;
 }
 
-void PastryNode::cancel_app_timer(TimerId id) { timers_.cancel(id); }
+void PastryNode::cancel_app_timer(uint16_t app_id, TimerId id) {
+  auto it = app_timers_.find(id);
+  if (it == app_timers_.end() || it->second != app_id) return;  // not this application's
+  app_timers_.erase(it);
+  timers_.cancel(id);
+}
+
+std::vector<NodeHandle> PastryNode::replica_set(const NodeId& key, size_t k) const {
+  std::vector<NodeHandle> known;
+  auto add = [&](const NodeHandle& h) {
+    const Peer* p = peers_.find(h.id);
+    if (p != nullptr && p->suspected) return;
+    if (std::find(known.begin(), known.end(), h) == known.end()) known.push_back(h);
+  };
+  add(self_);
+  for (const auto& h : leaf_set_.left()) add(h);
+  for (const auto& h : leaf_set_.right()) add(h);
+  routing_table_.for_each([&](const RouteEntry& e) { add(e.node); });
+  for (const auto& e : neighborhood_.entries()) add(e.node);
+  const size_t n = std::min(k, known.size());
+  std::partial_sort(
+      known.begin(), known.begin() + static_cast<std::ptrdiff_t>(n), known.end(),
+      [&](const NodeHandle& a, const NodeHandle& b) { return key.closer(a.id, b.id); });
+  known.resize(n);
+  return known;
+}
+
+void PastryNode::check_alive(Time now, const NodeHandle& node) {
+  if (node.id == self_.id || state_ != JoinState::kActive) return;
+  if (recently_dead(now, node.id)) {
+    notify_dead(now, node);
+    return;
+  }
+  probe(now, node);
+}
 
 // --- routing ---------------------------------------------------------------------------------
 
@@ -347,7 +398,7 @@ std::optional<NodeHandle> PastryNode::choose_next_hop(const NodeId& key,
   return *best;
 }
 
-void PastryNode::handle_route(Time now, RouteMsg msg) {
+void PastryNode::handle_route(Time now, RouteMsg msg, const NodeHandle& previous) {
   std::optional<NodeHandle> next = choose_next_hop(msg.key, {});
   if (msg.join) {
     if (next && next->id == msg.origin.id) next.reset();  // never route a join to the joiner
@@ -357,23 +408,23 @@ void PastryNode::handle_route(Time now, RouteMsg msg) {
     if (!next) return;
   } else if (msg.app) {
     if (Application* a = app(msg.app->app_id())) {
-      ForwardContext ctx{msg.key, msg.origin, msg.hops, next, msg.app, false};
-      a->forward(ctx);
+      ForwardContext ctx{msg.key, msg.origin, previous, msg.hops, next, msg.app, false, false};
+      a->forward(now, ctx);
       if (ctx.consumed) return;
       next = ctx.next_hop;
       msg.app = std::move(ctx.message);
     }
   }
   if (!next) {
-    deliver_here(msg);
+    deliver_here(now, msg, previous);
     return;
   }
   ++msg.hops;
   ++counters_.routed_forwarded;
-  send_hop(now, std::move(msg), *next, {}, 0);
+  send_hop(now, std::move(msg), previous, *next, {}, 0);
 }
 
-void PastryNode::deliver_here(const RouteMsg& msg) {
+void PastryNode::deliver_here(Time now, const RouteMsg& msg, const NodeHandle& previous) {
   if (msg.join) {
     // Only reached when a retry finds no live node closer to the joiner than us: the rows
     // went out when the message first arrived, the leaf set is still owed.
@@ -383,17 +434,18 @@ void PastryNode::deliver_here(const RouteMsg& msg) {
   ++counters_.routed_delivered;
   if (!msg.app) return;
   if (Application* a = app(msg.app->app_id()))
-    a->deliver(RouteInfo{msg.key, msg.origin, msg.hops}, msg.app);
+    a->deliver(now, RouteInfo{msg.key, msg.origin, previous, msg.hops}, msg.app);
 }
 
-void PastryNode::send_hop(Time now, RouteMsg msg, const NodeHandle& next,
-                          std::vector<NodeId> tried, int attempt) {
+void PastryNode::send_hop(Time now, RouteMsg msg, const NodeHandle& previous,
+                          const NodeHandle& next, std::vector<NodeId> tried, int attempt) {
   msg.hop_id = next_hop_id_++;
   send(next.endpoint, msg);
   const uint64_t hop_id = msg.hop_id;
   const Duration rto = std::min(rto_for(next.id) * (1 << std::min(attempt, 10)), config_.max_rto);
   schedule(now + rto, {TimerKind::kAckTimeout, 0, hop_id});
-  pending_hops_.emplace(hop_id, PendingHop{std::move(msg), next, std::move(tried), attempt});
+  pending_hops_.emplace(hop_id,
+                        PendingHop{std::move(msg), next, previous, std::move(tried), attempt});
 }
 
 void PastryNode::on_ack_timeout(Time now, uint64_t hop_id) {
@@ -417,17 +469,17 @@ void PastryNode::on_ack_timeout(Time now, uint64_t hop_id) {
   // A silent routing-table hop is simply routed around.
   if (leaf_set_.covers(hop.msg.key) && leaf_set_.contains(hop.next.id)) {
     const NodeHandle next = hop.next;
-    send_hop(now, std::move(hop.msg), next, std::move(hop.tried), hop.attempt + 1);
+    send_hop(now, std::move(hop.msg), hop.previous, next, std::move(hop.tried), hop.attempt + 1);
     return;
   }
   hop.tried.push_back(hop.next.id);
   std::optional<NodeHandle> next = choose_next_hop(hop.msg.key, hop.tried);
   if (hop.msg.join && next && next->id == hop.msg.origin.id) next.reset();
   if (!next) {
-    deliver_here(hop.msg);
+    deliver_here(now, hop.msg, hop.previous);
     return;
   }
-  send_hop(now, std::move(hop.msg), *next, std::move(hop.tried), 0);
+  send_hop(now, std::move(hop.msg), hop.previous, *next, std::move(hop.tried), 0);
 }
 
 Duration PastryNode::rto_for(const NodeId& id) const {
@@ -448,7 +500,8 @@ void PastryNode::answer_join(const RouteMsg& msg, bool rows, bool leaf_set) {
   const int shared = self_.id.shared_prefix_length(msg.origin.id);
   for (int r = 0; rows && r <= shared && r < routing_table_.rows_allocated(); ++r) {
     auto row = routing_table_.row(r);
-    if (!row.empty()) send_state(joiner, StateKind::kRoutingRow, static_cast<uint8_t>(r), true, row);
+    if (!row.empty())
+      send_state(joiner, StateKind::kRoutingRow, static_cast<uint8_t>(r), true, row);
   }
   if (leaf_set) {
     auto members = leaf_set_.members();
@@ -479,9 +532,8 @@ void PastryNode::send_state(const Endpoint& to, StateKind kind, uint8_t row, boo
     for (const auto& h : st.nodes) {
       const Peer* p = peers_.find(h.id);
       const bool known = p != nullptr && p->rtt != kUnknownRtt;
-      st.rtt_us.push_back(known ? static_cast<uint32_t>(std::clamp<int64_t>(
-                                      p->rtt.count(), 1, kMaxRttHintUs))
-                                : 0);
+      st.rtt_us.push_back(
+          known ? static_cast<uint32_t>(std::clamp<int64_t>(p->rtt.count(), 1, kMaxRttHintUs)) : 0);
     }
     st.last = end == nodes.size();
     i = end;
@@ -494,8 +546,8 @@ void PastryNode::on_state_transfer(Time now, const NodeHandle& from, const State
   const bool join_reply = st.for_join && state_ == JoinState::kJoining;
   // Triangle inequality: our RTT to a node it names is at least |RTT(us, it) - RTT(it, node)|.
   const Peer* sender = peers_.find(from.id);
-  const bool hints = sender != nullptr && sender->rtt != kUnknownRtt &&
-                     st.rtt_us.size() == st.nodes.size();
+  const bool hints =
+      sender != nullptr && sender->rtt != kUnknownRtt && st.rtt_us.size() == st.nodes.size();
   for (size_t i = 0; i < st.nodes.size(); ++i) {
     const NodeHandle& h = st.nodes[i];
     if (h.id == self_.id) continue;
@@ -546,7 +598,7 @@ void PastryNode::learn_candidate(Time now, const NodeHandle& node, Duration rtt_
     // Skip the probe only if we heard from it ourselves recently; a routing-table entry can be
     // long dead without our noticing, and must not re-enter the leaf set on hearsay.
     if (now - p->last_heard < config_.silence_before_probe) {
-      adopt(node);  // second-hand news: no liveness credit
+      adopt(now, node);  // second-hand news: no liveness credit
       return;
     }
   }
@@ -572,8 +624,8 @@ void PastryNode::remember_rejected(const NodeId& id, Duration rtt) {
   if (config_.rejected_memory == 0) return;
   if (rejected_.empty()) rejected_.assign(config_.rejected_memory, {0, 0});
   const uint64_t key = std::hash<NodeId>{}(id);
-  rejected_[key % rejected_.size()] = {key,
-                                       static_cast<int32_t>(std::min<int64_t>(rtt.count(), INT32_MAX))};
+  rejected_[key % rejected_.size()] = {
+      key, static_cast<int32_t>(std::min<int64_t>(rtt.count(), INT32_MAX))};
 }
 
 bool PastryNode::would_improve(const NodeId& id, Duration rtt) const {
@@ -590,11 +642,11 @@ void PastryNode::note_alive(Time now, const NodeHandle& node, Duration rtt) {
   p.last_heard = now;
   p.suspected = false;
   if (rtt != kUnknownRtt) p.rtt = rtt;
-  adopt(node);
+  adopt(now, node);
 }
 
 // Offers a node we believe alive to the leaf set, routing table and neighbourhood set.
-void PastryNode::adopt(const NodeHandle& node) {
+void PastryNode::adopt(Time now, const NodeHandle& node) {
   const Peer& p = peers_[node.id];
   bool kept = false;
   if (leaf_set_.would_accept(node.id)) {
@@ -603,10 +655,10 @@ void PastryNode::adopt(const NodeHandle& node) {
     leaf_set_.insert(node);
     for (const auto& h : before)
       if (!leaf_set_.contains(h.id)) {
-        notify_leafset(h, false);
+        notify_leafset(now, h, false);
         forget_if_unused(h.id);
       }
-    notify_leafset(node, true);
+    notify_leafset(now, node, true);
     kept = true;
   } else {
     kept = leaf_set_.contains(node.id);
@@ -624,8 +676,8 @@ void PastryNode::adopt(const NodeHandle& node) {
         neighborhood_.size() > 0 ? neighborhood_.entries().back().node.id : NodeId{};
     const size_t size_before = neighborhood_.size();
     const bool member = neighborhood_.consider(node, p.rtt);
-    if (member && size_before == neighborhood_.size() && size_before > 0 &&
-        farthest != node.id && !neighborhood_.contains(farthest))
+    if (member && size_before == neighborhood_.size() && size_before > 0 && farthest != node.id &&
+        !neighborhood_.contains(farthest))
       forget_if_unused(farthest);
     kept = kept || member;
   } else {
@@ -692,7 +744,7 @@ void PastryNode::on_probe_timeout(Time now, const NodeId& id, uint64_t nonce) {
     send_probe(now, pp);
     return;
   }
-  declare_dead(now, pp.node.id);
+  declare_dead(now, pp.node);
   probe_settled(now, pp.node.id);
 }
 
@@ -709,14 +761,15 @@ void PastryNode::suspect(Time now, const NodeHandle& node) {
   probe(now, node);
 }
 
-void PastryNode::declare_dead(Time now, const NodeId& id) {
+void PastryNode::declare_dead(Time now, const NodeHandle& node) {
   ++counters_.nodes_declared_dead;
-  dead_until_[id] = now + config_.dead_memory;
-  log().debug("{} declares {} dead", self_.id.short_hex(), id.short_hex());
-  remove_node(id);
+  dead_until_[node.id] = now + config_.dead_memory;
+  log().debug("{} declares {} dead", self_.id.short_hex(), node.id.short_hex());
+  remove_node(now, node.id);
+  notify_dead(now, node);
 }
 
-void PastryNode::remove_node(const NodeId& id) {
+void PastryNode::remove_node(Time now, const NodeId& id) {
   std::optional<NodeHandle> as_leaf;
   for (const auto& h : leaf_set_.members())
     if (h.id == id) as_leaf = h;
@@ -726,7 +779,7 @@ void PastryNode::remove_node(const NodeId& id) {
   peers_.erase(id);
   if (as_leaf) {
     leaf_set_.remove(id);
-    notify_leafset(*as_leaf, false);
+    notify_leafset(now, *as_leaf, false);
     ++counters_.leaf_set_repairs;
     if (state_ == JoinState::kActive) {
       request_leafset_repair();
@@ -752,8 +805,12 @@ bool PastryNode::recently_dead(Time now, const NodeId& id) {
   return false;
 }
 
-void PastryNode::notify_leafset(const NodeHandle& node, bool joined) {
-  for (auto& [id, a] : apps_) a->leafset_changed(node, joined);
+void PastryNode::notify_leafset(Time now, const NodeHandle& node, bool joined) {
+  for (auto& [id, a] : apps_) a->leafset_changed(now, node, joined);
+}
+
+void PastryNode::notify_dead(Time now, const NodeHandle& node) {
+  for (auto& [id, a] : apps_) a->node_dead(now, node);
 }
 
 // --- maintenance -----------------------------------------------------------------------------
@@ -839,9 +896,10 @@ void PastryNode::request_row_repair(int row, const NodeId& lost) {
   // candidates for the hole; failing that, a node of the next row down.
   for (int r = row; r < routing_table_.rows_allocated(); ++r) {
     auto candidates = routing_table_.row(r);
-    candidates.erase(std::remove_if(candidates.begin(), candidates.end(),
-                                    [&](const NodeHandle& h) { return h.id == lost || !usable(h.id, {}); }),
-                     candidates.end());
+    candidates.erase(
+        std::remove_if(candidates.begin(), candidates.end(),
+                       [&](const NodeHandle& h) { return h.id == lost || !usable(h.id, {}); }),
+        candidates.end());
     if (candidates.empty()) continue;
     const NodeHandle& peer = candidates[rng_.below(candidates.size())];
     send(peer.endpoint, StateRequest{StateKind::kRoutingRow, static_cast<uint8_t>(row)});

@@ -17,32 +17,33 @@
 #include "overlay/leaf_set.hpp"
 #include "overlay/messages.hpp"
 #include "overlay/neighborhood_set.hpp"
+#include "overlay/overlay.hpp"
 #include "overlay/routing_table.hpp"
 
 namespace forestcast::overlay {
 
 struct PastryConfig {
-  size_t leaf_set_size = 16;     // total; half on each side
+  size_t leaf_set_size = 16;  // total; half on each side
   size_t neighborhood_size = 32;
-  size_t routing_slot_size = 3;  // nodes kept per routing table slot, nearest first
+  size_t routing_slot_size = 3;                // nodes kept per routing table slot, nearest first
   Duration heartbeat_period = seconds(1);      // heartbeats to the adjacent leaf on each side
   Duration silence_before_probe = seconds(3);  // leaf silent this long is probed
   int probe_attempts = 3;                      // unanswered probes before a node is dead
   Duration default_rtt = ms(500);              // RTT assumed for a node never measured
   Duration min_rto = ms(50);
   Duration max_rto = seconds(2);
-  int max_route_attempts = 6;                  // next hops tried for one hop before dropping
+  int max_route_attempts = 6;  // next hops tried for one hop before dropping
   Duration leafset_exchange_period = seconds(10);
   Duration routing_maintenance_period = seconds(20);
-  int stale_entry_probes = 2;                  // routing entries re-probed per maintenance round
+  int stale_entry_probes = 2;  // routing entries re-probed per maintenance round
   // Proximity rounds after joining (at 1, 2, 4, ... s until the maintenance period): ask this
   // many of the nearest not-yet-asked nodes for their neighbourhood set and shared rows.
   Duration first_proximity_round = seconds(1);
   int proximity_fanout = 4;
-  size_t rejected_memory = 256;                // measured-but-useless nodes remembered
-  Duration join_timeout = seconds(3);          // per attempt, waiting for the root's leaf set
+  size_t rejected_memory = 256;        // measured-but-useless nodes remembered
+  Duration join_timeout = seconds(3);  // per attempt, waiting for the root's leaf set
   int join_attempts = 4;
-  Duration dead_memory = seconds(30);          // don't re-probe a node found dead for this long
+  Duration dead_memory = seconds(30);  // don't re-probe a node found dead for this long
 };
 
 struct PastryCounters {
@@ -60,10 +61,10 @@ struct PastryCounters {
 
 enum class JoinState { kIdle, kJoining, kActive, kFailed, kLeft };
 
-class PastryNode {
+class PastryNode final : public Overlay {
  public:
   PastryNode(NodeHandle self, PastryConfig config, Environment& env, uint64_t seed);
-  ~PastryNode();
+  ~PastryNode() override;
   PastryNode(const PastryNode&) = delete;
   PastryNode& operator=(const PastryNode&) = delete;
 
@@ -77,29 +78,31 @@ class PastryNode {
 
   // --- driver entry points -----------------------------------------------------------------
   void on_message(Time now, const NodeHandle& from, const Message& msg);
-  void on_timer(Time now);                 // run every timer due at `now`
-  Time next_deadline();                    // when on_timer must next be called (kNever: never)
+  void on_timer(Time now);  // run every timer due at `now`
+  Time next_deadline();     // when on_timer must next be called (kNever: never)
 
-  // --- upward interface --------------------------------------------------------------------
+  // --- upward interface (overlay.hpp) --------------------------------------------------------
   void register_app(uint16_t app_id, Application* app);
   Application* app(uint16_t app_id) const;
-  void route(Time now, const NodeId& key, AppMessagePtr msg);
-  void send_direct(Time now, const NodeHandle& to, AppMessagePtr msg);
-  TimerId schedule_app_timer(uint16_t app_id, Time at, uint64_t token);
-  void cancel_app_timer(TimerId id);
+  const NodeHandle& self() const override { return self_; }
+  bool active() const override { return state_ == JoinState::kActive; }
+  void route(Time now, const NodeId& key, AppMessagePtr msg) override;
+  void send_direct(Time now, const NodeHandle& to, AppMessagePtr msg) override;
+  TimerId schedule_app_timer(uint16_t app_id, Time at, uint64_t token) override;
+  void cancel_app_timer(uint16_t app_id, TimerId id) override;
+  std::vector<NodeHandle> replica_set(const NodeId& key, size_t k) const override;
+  // The routing decision alone: nullopt = deliver here.
+  std::optional<NodeHandle> next_hop(const NodeId& key) const override;
+  void check_alive(Time now, const NodeHandle& node) override;
+  uint64_t random() override { return rng_.next(); }
 
   // --- observation -------------------------------------------------------------------------
-  const NodeHandle& self() const { return self_; }
   JoinState join_state() const { return state_; }
-  bool active() const { return state_ == JoinState::kActive; }
   const LeafSet& leaf_set() const { return leaf_set_; }
   const RoutingTable& routing_table() const { return routing_table_; }
   const NeighborhoodSet& neighborhood_set() const { return neighborhood_; }
   const PastryCounters& counters() const { return counters_; }
   const PastryConfig& config() const { return config_; }
-
-  // The routing decision alone (exposed for tests): nullopt = deliver here.
-  std::optional<NodeHandle> next_hop(const NodeId& key) const;
 
  private:
   enum class TimerKind : uint8_t {
@@ -138,15 +141,16 @@ class PastryNode {
   struct PendingHop {
     RouteMsg msg;
     NodeHandle next;
+    NodeHandle previous;        // who handed it to us (self at the origin)
     std::vector<NodeId> tried;  // next hops given up on
     int attempt = 0;            // transmissions to `next` so far, minus one
   };
 
   // routing
-  void handle_route(Time now, RouteMsg msg);
-  void deliver_here(const RouteMsg& msg);
-  void send_hop(Time now, RouteMsg msg, const NodeHandle& next, std::vector<NodeId> tried,
-                int attempt);
+  void handle_route(Time now, RouteMsg msg, const NodeHandle& previous);
+  void deliver_here(Time now, const RouteMsg& msg, const NodeHandle& previous);
+  void send_hop(Time now, RouteMsg msg, const NodeHandle& previous, const NodeHandle& next,
+                std::vector<NodeId> tried, int attempt);
   void on_ack_timeout(Time now, uint64_t hop_id);
   std::optional<NodeHandle> choose_next_hop(const NodeId& key,
                                             const std::vector<NodeId>& exclude) const;
@@ -170,7 +174,7 @@ class PastryNode {
   void compare_with_neighbor_view(Time now, const NodeHandle& neighbor,
                                   const std::vector<NodeHandle>& its_leaves);
   void note_alive(Time now, const NodeHandle& node, Duration rtt);
-  void adopt(const NodeHandle& node);
+  void adopt(Time now, const NodeHandle& node);
   void note_heard(Time now, const NodeHandle& from, bool sender_joining);
   void probe(Time now, const NodeHandle& node);
   void send_probe(Time now, PendingProbe pp);
@@ -178,8 +182,8 @@ class PastryNode {
   void probe_settled(Time now, const NodeId& id);
   void on_pong(Time now, const NodeHandle& from, const Pong& pong);
   void suspect(Time now, const NodeHandle& node);
-  void declare_dead(Time now, const NodeId& id);
-  void remove_node(const NodeId& id);
+  void declare_dead(Time now, const NodeHandle& node);
+  void remove_node(Time now, const NodeId& id);
   void forget_if_unused(const NodeId& id);
   bool recently_dead(Time now, const NodeId& id);
   Duration rto_for(const NodeId& id) const;
@@ -196,7 +200,8 @@ class PastryNode {
 
   void send(const Endpoint& to, const Message& msg);
   TimerId schedule(Time at, TimerEvent ev) { return timers_.schedule(at, ev); }
-  void notify_leafset(const NodeHandle& node, bool joined);
+  void notify_leafset(Time now, const NodeHandle& node, bool joined);
+  void notify_dead(Time now, const NodeHandle& node);
 
   NodeHandle self_;
   PastryConfig config_;
@@ -209,6 +214,7 @@ class PastryNode {
   PastryCounters counters_;
   TimerQueue<TimerEvent> timers_;
   std::vector<std::pair<uint16_t, Application*>> apps_;
+  std::unordered_map<TimerId, uint16_t> app_timers_;  // live application timers and their owner
 
   IdMap<Peer> peers_;
   IdMap<PendingProbe> probes_;  // outstanding probe per node

@@ -37,8 +37,8 @@ class RoutingTable {
   static std::optional<std::pair<int, int>> slot_for(const NodeId& self, const NodeId& node);
 
   struct Change {
-    bool inserted = false;            // `node` was not in the table and now is
-    std::optional<NodeId> evicted;    // pushed out to make room
+    bool inserted = false;          // `node` was not in the table and now is
+    std::optional<NodeId> evicted;  // pushed out to make room
   };
   // Inserts `node` if its slot has room or `rtt` beats the slot's worst entry (which is then
   // evicted). Refreshes RTT and endpoint when `node` is already there.

@@ -1,7 +1,5 @@
 #include "net/sim/lookup_app.hpp"
 
-#include "net/sim/simulator.hpp"
-
 namespace forestcast::sim {
 
 void LookupMessage::encode(std::string& out) const {
@@ -24,14 +22,14 @@ void LookupLog::delivered(uint64_t index, uint32_t node, Time at, int hops) {
   r.hops = hops;
 }
 
-void LookupApp::deliver(const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) {
-  const auto* lookup = dynamic_cast<const LookupMessage*>(msg.get());
-  if (lookup == nullptr) return;
-  log_.delivered(lookup->index(), node_, sim_.now(), info.hops);
+void LookupApp::deliver(Time now, const overlay::RouteInfo& info,
+                        const overlay::AppMessagePtr& msg) {
+  if (msg->type() != LookupMessage::kType) return;
+  log_.delivered(static_cast<const LookupMessage&>(*msg).index(), node_, now, info.hops);
 }
 
-overlay::AppMessagePtr LookupApp::decode(std::string_view body) const {
-  if (body.size() != 8) return nullptr;
+overlay::AppMessagePtr LookupApp::decode(uint16_t type, std::string_view body) const {
+  if (type != LookupMessage::kType || body.size() != 8) return nullptr;
   uint64_t index = 0;
   for (char c : body) index = (index << 8) | static_cast<uint8_t>(c);
   return std::make_shared<LookupMessage>(index);

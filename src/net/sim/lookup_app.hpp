@@ -13,14 +13,14 @@
 
 namespace forestcast::sim {
 
-class Simulator;
-
 inline constexpr uint16_t kLookupAppId = 100;
 
 class LookupMessage final : public overlay::AppMessage {
  public:
   explicit LookupMessage(uint64_t index) : index_(index) {}
+  static constexpr uint16_t kType = 1;
   uint16_t app_id() const override { return kLookupAppId; }
+  uint16_t type() const override { return kType; }
   void encode(std::string& out) const override;
   uint64_t index() const { return index_; }
 
@@ -62,13 +62,12 @@ class LookupLog {
 
 class LookupApp final : public overlay::Application {
  public:
-  LookupApp(const Simulator& sim, uint32_t node, LookupLog& log)
-      : sim_(sim), node_(node), log_(log) {}
-  void deliver(const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) override;
-  overlay::AppMessagePtr decode(std::string_view body) const override;
+  LookupApp(uint32_t node, LookupLog& log) : node_(node), log_(log) {}
+  void deliver(Time now, const overlay::RouteInfo& info,
+               const overlay::AppMessagePtr& msg) override;
+  overlay::AppMessagePtr decode(uint16_t type, std::string_view body) const override;
 
  private:
-  const Simulator& sim_;
   uint32_t node_;
   LookupLog& log_;
 };

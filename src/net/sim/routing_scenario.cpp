@@ -83,7 +83,7 @@ uint32_t RoutingScenario::create_node() {
     for (size_t b = 0; b < 8; ++b) key[w * 8 + b] = static_cast<uint8_t>(v >> (8 * b));
   }
   const uint32_t i = sim_.add_node(overlay::NodeId::sha1_of(key), node_seed_rng_.next());
-  sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(sim_, i, log_));
+  sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
   return i;
 }
 

@@ -30,6 +30,7 @@ void put_handle(const NodeHandle& h, pb::NodeHandle* out) {
 
 void put_app(const overlay::AppMessagePtr& app, pb::AppPayload* out) {
   out->set_app_id(app->app_id());
+  out->set_type(app->type());
   app->encode(*out->mutable_body());
 }
 
@@ -153,7 +154,8 @@ Checked<overlay::AppMessagePtr> get_app(const pb::AppPayload& p, const AppDecode
   if (p.app_id() > std::numeric_limits<uint16_t>::max()) return DecodeError::kUnknownApp;
   const overlay::Application* app = apps ? apps(static_cast<uint16_t>(p.app_id())) : nullptr;
   if (app == nullptr) return DecodeError::kUnknownApp;
-  overlay::AppMessagePtr msg = app->decode(p.body());
+  if (p.type() > std::numeric_limits<uint16_t>::max()) return DecodeError::kBadAppBody;
+  overlay::AppMessagePtr msg = app->decode(static_cast<uint16_t>(p.type()), p.body());
   if (!msg) return DecodeError::kBadAppBody;
   return msg;
 }

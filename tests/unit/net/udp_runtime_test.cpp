@@ -23,19 +23,22 @@ class Note : public overlay::AppMessage {
  public:
   explicit Note(std::string text) : text_(std::move(text)) {}
   uint16_t app_id() const override { return kApp; }
+  uint16_t type() const override { return 1; }
   void encode(std::string& out) const override { out += text_; }
   std::string text_;
 };
 
 class NoteApp : public overlay::Application {
  public:
-  void deliver(const overlay::RouteInfo&, const overlay::AppMessagePtr& m) override {
-    delivered.push_back(dynamic_cast<const Note&>(*m).text_);
+  void deliver(Time, const overlay::RouteInfo&, const overlay::AppMessagePtr& m) override {
+    delivered.push_back(static_cast<const Note&>(*m).text_);
   }
-  void receive_direct(const overlay::NodeHandle& from, const overlay::AppMessagePtr& m) override {
-    direct.emplace_back(from.id, dynamic_cast<const Note&>(*m).text_);
+  void receive_direct(Time, const overlay::NodeHandle& from,
+                      const overlay::AppMessagePtr& m) override {
+    direct.emplace_back(from.id, static_cast<const Note&>(*m).text_);
   }
-  overlay::AppMessagePtr decode(std::string_view body) const override {
+  overlay::AppMessagePtr decode(uint16_t type, std::string_view body) const override {
+    if (type != 1) return nullptr;
     return std::make_shared<Note>(std::string(body));
   }
   std::vector<std::string> delivered;

@@ -21,6 +21,7 @@ class TextMessage : public overlay::AppMessage {
  public:
   explicit TextMessage(std::string text) : text_(std::move(text)) {}
   uint16_t app_id() const override { return kTestApp; }
+  uint16_t type() const override { return 5; }
   void encode(std::string& out) const override { out += text_; }
   const std::string& text() const { return text_; }
 
@@ -30,9 +31,9 @@ class TextMessage : public overlay::AppMessage {
 
 class TextApp : public overlay::Application {
  public:
-  void deliver(const overlay::RouteInfo&, const overlay::AppMessagePtr&) override {}
-  overlay::AppMessagePtr decode(std::string_view body) const override {
-    if (body == "reject") return nullptr;
+  void deliver(Time, const overlay::RouteInfo&, const overlay::AppMessagePtr&) override {}
+  overlay::AppMessagePtr decode(uint16_t type, std::string_view body) const override {
+    if (type != 5 || body == "reject") return nullptr;
     return std::make_shared<TextMessage>(std::string(body));
   }
 };
@@ -338,6 +339,17 @@ TEST_F(WireCodecTest, RejectsBadRouteFields) {
 
   // No application registered at all.
   EXPECT_EQ(decode(good.SerializeAsString(), AppDecoder{}).error(), DecodeError::kUnknownApp);
+}
+
+TEST_F(WireCodecTest, AppTypeTravelsAndTheApplicationJudgesIt) {
+  overlay::DirectMsg d{std::make_shared<TextMessage>("typed")};
+  Envelope env;
+  ASSERT_TRUE(env.ParseFromString(encode(sender_, d)));
+  EXPECT_EQ(env.direct().app().type(), 5u);          // TextMessage::type()
+  env.mutable_direct()->mutable_app()->set_type(6);  // a type TextApp does not know
+  EXPECT_EQ(decode(env.SerializeAsString(), apps()).error(), DecodeError::kBadAppBody);
+  env.mutable_direct()->mutable_app()->set_type(0x10005);  // past uint16: not truncated to 5
+  EXPECT_EQ(decode(env.SerializeAsString(), apps()).error(), DecodeError::kBadAppBody);
 }
 
 TEST_F(WireCodecTest, RejectsDirectWithoutApp) {

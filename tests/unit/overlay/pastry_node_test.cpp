@@ -91,6 +91,58 @@ TEST(PastryRouting, PrefixRoutingThenRareCase) {
   EXPECT_EQ(hop->id, hex("50010000000000000000000000000000"));
 }
 
+// An application that records the upcalls it gets.
+struct UpcallRecorder : Application {
+  std::vector<uint64_t> timers;
+  std::vector<NodeId> dead;
+  int activations = 0;
+  void deliver(Time, const RouteInfo&, const AppMessagePtr&) override {}
+  void on_timer(Time, uint64_t token) override { timers.push_back(token); }
+  void node_dead(Time, const NodeHandle& node) override { dead.push_back(node.id); }
+  void became_active(Time) override { ++activations; }
+  AppMessagePtr decode(uint16_t, std::string_view) const override { return nullptr; }
+};
+
+TEST(PastryUpcalls, AnApplicationCancelsOnlyItsOwnTimers) {
+  RecordingEnv env;
+  PastryNode node(handle(hex("50000000000000000000000000000000"), 1), PastryConfig{}, env, 1);
+  UpcallRecorder a, b;
+  node.register_app(1, &a);
+  node.register_app(2, &b);
+  node.start_ring(Time{0});
+  EXPECT_EQ(a.activations, 1);
+  const TimerId ta = node.schedule_app_timer(1, ms(10), 11);
+  const TimerId tb = node.schedule_app_timer(2, ms(10), 22);
+  node.cancel_app_timer(2, ta);  // b cannot cancel a's timer
+  node.cancel_app_timer(2, tb);
+  node.on_timer(ms(10));
+  EXPECT_EQ(a.timers, std::vector<uint64_t>{11});
+  EXPECT_TRUE(b.timers.empty());
+}
+
+TEST(PastryUpcalls, ReplicaSetIsTheClosestKnownNodesIncludingSelf) {
+  const std::vector<NodeId> known = {
+      hex("40000000000000000000000000000000"), hex("48000000000000000000000000000000"),
+      hex("58000000000000000000000000000000"), hex("90000000000000000000000000000000")};
+  LoneNode n(hex("50000000000000000000000000000000"), 16, known);
+  const auto set = n.node.replica_set(hex("57000000000000000000000000000000"), 3);
+  ASSERT_EQ(set.size(), 3u);
+  EXPECT_EQ(set[0].id, known[2]);
+  EXPECT_EQ(set[1].id, n.node.self().id);
+  EXPECT_EQ(set[2].id, known[1]);
+  EXPECT_EQ(n.node.replica_set(hex("57000000000000000000000000000000"), 99).size(), 5u);
+}
+
+TEST(PastryUpcalls, CheckAliveReportsASilentNodeDead) {
+  LoneNode n(hex("50000000000000000000000000000000"), 16, {});
+  UpcallRecorder rec;
+  n.node.register_app(1, &rec);
+  const NodeHandle silent = handle(hex("a0000000000000000000000000000000"), 9);
+  n.node.check_alive(Time{0}, silent);
+  for (Time t{0}; t < seconds(10); t += ms(50)) n.node.on_timer(t);
+  EXPECT_EQ(rec.dead, std::vector<NodeId>{silent.id});
+}
+
 // --- a small network ------------------------------------------------------------------------
 
 class MiniNet {
@@ -210,6 +262,7 @@ class MiniNet {
 struct Probe : AppMessage {
   explicit Probe(int i) : index(i) {}
   uint16_t app_id() const override { return 100; }
+  uint16_t type() const override { return 1; }
   void encode(std::string& out) const override { out += std::to_string(index); }
   int index;
 };
@@ -217,10 +270,10 @@ struct Probe : AppMessage {
 struct Recorder : Application {
   size_t node = 0;
   std::map<int, std::vector<size_t>>* deliveries = nullptr;
-  void deliver(const RouteInfo&, const AppMessagePtr& msg) override {
+  void deliver(Time, const RouteInfo&, const AppMessagePtr& msg) override {
     (*deliveries)[static_cast<const Probe&>(*msg).index].push_back(node);
   }
-  AppMessagePtr decode(std::string_view) const override { return nullptr; }
+  AppMessagePtr decode(uint16_t, std::string_view) const override { return nullptr; }
 };
 
 class PastryNetwork : public ::testing::Test {
