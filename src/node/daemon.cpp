@@ -9,8 +9,10 @@
 #include "net/udp/udp_runtime.hpp"
 #include "node/admin_server.hpp"
 #include "node/logging.hpp"
+#include "node/metrics.hpp"
 #include "node/node_key.hpp"
 #include "node/status.hpp"
+#include "node/status_page.hpp"
 
 namespace forestcast::node {
 namespace {
@@ -26,13 +28,16 @@ std::string join_endpoints(const std::vector<overlay::Endpoint>& endpoints) {
   return out;
 }
 
-AdminResponse handle_admin(const net::UdpRuntime& rt, std::string_view method,
-                           std::string_view target) {
+AdminResponse handle_admin(const net::UdpRuntime& rt, const AdminLinks& links,
+                           std::string_view method, std::string_view target) {
   const std::string_view path = target.substr(0, target.find('?'));
-  if (path != "/status" && path != "/metrics") return {404, "text/plain", "not found\n"};
+  if (path != "/status" && path != "/metrics" && path != "/")
+    return {404, "text/plain", "not found\n"};
   if (method != "GET") return {405, "text/plain", "method not allowed\n"};
-  if (path == "/status") return {200, "application/json", status_json(rt).dump(2) + "\n"};
-  return {200, "text/plain; version=0.0.4", metrics_text(rt)};
+  if (path == "/status")
+    return {200, "application/json", status_json(rt, links).dump(2) + "\n"};
+  if (path == "/") return {200, "text/html; charset=utf-8", std::string(status_page_html())};
+  return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(rt)};
 }
 
 }  // namespace
@@ -41,7 +46,7 @@ int run_node(const NodeConfig& config) {
   // 1. Identity: a bad key file stops us before anything listens.
   NodeKey key = NodeKey::load_or_generate(config.key_file);
   const std::string short_id = key.node_id().short_hex();
-  setup_logging(config.log_json, config.log_level, short_id);
+  setup_logging(config.log_json, config.log_level, config.module_log_levels, short_id);
   spdlog::logger& log = node_log();
 
   // 2. Sockets: bind both before starting anything, so a busy port is a clean exit 2.
@@ -49,6 +54,7 @@ int run_node(const NodeConfig& config) {
   net::UdpRuntimeOptions options;
   options.pastry.leaf_set_size = config.leaf_set_size;
   options.advertise = config.advertise;
+  options.emulation = config.emulation;
   // Randomness is chosen here, once; the node id mixes in so two nodes started in the same
   // instant still differ.
   options.seed =
@@ -58,13 +64,16 @@ int run_node(const NodeConfig& config) {
     throw ConfigError("cannot bind UDP " + config.bind.to_string() + ": " + ec.message());
 
   std::optional<AdminServer> admin;
+  AdminLinks links;
+  links.peer_port_offset = config.peer_admin_offset;
   if (config.admin) {
-    admin.emplace(io, [&runtime](std::string_view method, std::string_view target) {
-      return handle_admin(runtime, method, target);
+    admin.emplace(io, [&runtime, &links](std::string_view method, std::string_view target) {
+      return handle_admin(runtime, links, method, target);
     });
     if (auto ec = admin->open(*config.admin))
       throw ConfigError("cannot listen for admin HTTP on " + config.admin->to_string() + ": " +
                         ec.message());
+    links.self = admin->local_endpoint();
   }
 
   // 3. Only now, with everything checked, does a first start write its key file.

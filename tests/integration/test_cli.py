@@ -16,8 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from cluster import Cluster, bound_runtime, free_ports, wait_for_status  # noqa: E402
+from single_node import Cluster, bound_runtime, free_ports, wait_for_status
 
 FAILURES = []
 
