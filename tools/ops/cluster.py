@@ -155,7 +155,7 @@ class Cluster:
             base = self.state["base_port"]
             if self.state["netns"]:
                 ns = netns.create_node_netns(self.state["tag"], i)
-                host = netns.node_ip(i)
+                host = netns.node_ip(self.state["tag"], i)
             else:
                 ns, host = None, "127.0.0.1"
             existing = {"index": i, "addr": f"{host}:{base + i}",

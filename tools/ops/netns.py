@@ -5,7 +5,10 @@ import os
 import shutil
 import subprocess
 
-SUBNET = "10.201"  # node i: 10.201.x.y/16 with x.y = i + 2; the bridge (host) is 10.201.0.1
+# Node i: 10.S.x.y/16 with x.y = i + 2, the bridge (host side) 10.S.0.1; S comes from the
+# cluster's tag so two clusters' bridges do not claim the same subnet.
+def subnet(tag):
+    return f"10.{200 + int(tag, 16) % 50}"
 
 
 class NetnsError(Exception):
@@ -16,9 +19,9 @@ def names(tag):
     return {"bridge": f"fc{tag}br", "netns_prefix": f"fc{tag}n", "veth_prefix": f"fc{tag}v"}
 
 
-def node_ip(i):
+def node_ip(tag, i):
     n = i + 2
-    return f"{SUBNET}.{n // 256}.{n % 256}"
+    return f"{subnet(tag)}.{n // 256}.{n % 256}"
 
 
 def check_privileges():
@@ -38,7 +41,7 @@ def _ip(*args):
 def create_bridge(tag):
     br = names(tag)["bridge"]
     _ip("link", "add", br, "type", "bridge")
-    _ip("addr", "add", f"{SUBNET}.0.1/16", "dev", br)
+    _ip("addr", "add", f"{subnet(tag)}.0.1/16", "dev", br)
     _ip("link", "set", br, "up")
 
 
@@ -48,7 +51,7 @@ def create_node_netns(tag, i):
     _ip("netns", "add", ns)
     _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", ns)
     _ip("link", "set", veth, "master", n["bridge"], "up")
-    _ip("-n", ns, "addr", "add", f"{node_ip(i)}/16", "dev", "eth0")
+    _ip("-n", ns, "addr", "add", f"{node_ip(tag, i)}/16", "dev", "eth0")
     _ip("-n", ns, "link", "set", "eth0", "up")
     _ip("-n", ns, "link", "set", "lo", "up")
     return ns
