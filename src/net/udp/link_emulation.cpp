@@ -3,8 +3,10 @@
 namespace forestcast::net {
 
 sim::Position position_of(const overlay::NodeId& id, sim::TopologyKind kind) {
-  // The id is already uniformly distributed; the Rng only turns it into a uniform position.
-  Rng rng(id.hi() ^ (id.lo() * 0x9e3779b97f4a7c15ULL));
+  // Both halves of the id go through the seeding mix, so ids that differ anywhere get
+  // unrelated positions; the Rng then turns that into a uniform position.
+  Rng rng(id.hi());
+  rng.reseed(rng.next() ^ id.lo());
   return sim::random_position(kind, rng);
 }
 
