@@ -9,6 +9,7 @@
 #include "net/udp/udp_runtime.hpp"
 #include "node/admin_server.hpp"
 #include "node/logging.hpp"
+#include "node/lookup_service.hpp"
 #include "node/metrics.hpp"
 #include "node/node_key.hpp"
 #include "node/status.hpp"
@@ -28,16 +29,38 @@ std::string join_endpoints(const std::vector<overlay::Endpoint>& endpoints) {
   return out;
 }
 
-AdminResponse handle_admin(const net::UdpRuntime& rt, const AdminLinks& links,
-                           std::string_view method, std::string_view target) {
+constexpr auto kLookupTimeout = std::chrono::seconds(5);
+
+nlohmann::json lookup_json(const LookupResult& r) {
+  if (!r.answered) return {{"answered", false}};
+  nlohmann::json j = {{"answered", true},         {"root", r.root.id.hex()},
+                      {"root_addr", r.root.endpoint.to_string()}, {"hops", r.hops},
+                      {"route_ms", r.route_ms},   {"round_trip_ms", r.round_trip_ms}};
+  if (r.direct_ms) j["direct_ms"] = *r.direct_ms;
+  return j;
+}
+
+void handle_admin(const net::UdpRuntime& rt, const AdminLinks& links, LookupService& lookups,
+                  std::string_view method, std::string_view target, AdminResponder respond) {
   const std::string_view path = target.substr(0, target.find('?'));
-  if (path != "/status" && path != "/metrics" && path != "/")
-    return {404, "text/plain", "not found\n"};
-  if (method != "GET") return {405, "text/plain", "method not allowed\n"};
+  if (path != "/status" && path != "/metrics" && path != "/" && path != "/lookup")
+    return respond({404, "text/plain", "not found\n"});
+  if (method != "GET") return respond({405, "text/plain", "method not allowed\n"});
   if (path == "/status")
-    return {200, "application/json", status_json(rt, links).dump(2) + "\n"};
-  if (path == "/") return {200, "text/html; charset=utf-8", std::string(status_page_html())};
-  return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(rt)};
+    return respond({200, "application/json", status_json(rt, links).dump(2) + "\n"});
+  if (path == "/") return respond({200, "text/html; charset=utf-8", std::string(status_page_html())});
+  if (path == "/metrics")
+    return respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(rt)});
+  // /lookup?key=<32 hex digits>
+  const auto query = target.find("?key=");
+  const auto key = query == std::string_view::npos
+                       ? std::nullopt
+                       : overlay::NodeId::from_hex(target.substr(query + 5));
+  if (!key) return respond({400, "text/plain", "usage: /lookup?key=<32 hex digits>\n"});
+  if (!rt.node().active()) return respond({503, "text/plain", "not active in the ring\n"});
+  lookups.lookup(*key, kLookupTimeout, [respond](const LookupResult& r) {
+    respond({r.answered ? 200u : 504u, "application/json", lookup_json(r).dump() + "\n"});
+  });
 }
 
 }  // namespace
@@ -63,12 +86,17 @@ int run_node(const NodeConfig& config) {
   if (auto ec = runtime.open(config.bind))
     throw ConfigError("cannot bind UDP " + config.bind.to_string() + ": " + ec.message());
 
+  LookupService lookups(io, runtime);
+  runtime.node().register_app(kLookupServiceAppId, &lookups);
+
   std::optional<AdminServer> admin;
   AdminLinks links;
   links.peer_port_offset = config.peer_admin_offset;
   if (config.admin) {
-    admin.emplace(io, [&runtime, &links](std::string_view method, std::string_view target) {
-      return handle_admin(runtime, links, method, target);
+    admin.emplace(io, [&runtime, &links, &lookups](std::string_view method,
+                                                   std::string_view target,
+                                                   AdminResponder respond) {
+      handle_admin(runtime, links, lookups, method, target, std::move(respond));
     });
     if (auto ec = admin->open(*config.admin))
       throw ConfigError("cannot listen for admin HTTP on " + config.admin->to_string() + ": " +

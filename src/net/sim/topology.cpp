@@ -29,6 +29,14 @@ Position random_position(TopologyKind kind, Rng& rng) {
   return Position{x, y, 0.0};
 }
 
+Position position_from_id(TopologyKind kind, uint64_t id_hi, uint64_t id_lo) {
+  // Both halves go through the seeding mix, so ids that differ anywhere get unrelated
+  // positions; the Rng then turns that into a uniform position.
+  Rng rng(id_hi);
+  rng.reseed(rng.next() ^ id_lo);
+  return random_position(kind, rng);
+}
+
 Duration one_way_latency(TopologyKind kind, const Position& p, const Position& q, Duration min,
                          Duration max) {
   double fraction;  // 0 for the same place, 1 for the farthest possible pair

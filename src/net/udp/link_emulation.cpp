@@ -3,11 +3,7 @@
 namespace forestcast::net {
 
 sim::Position position_of(const overlay::NodeId& id, sim::TopologyKind kind) {
-  // Both halves of the id go through the seeding mix, so ids that differ anywhere get
-  // unrelated positions; the Rng then turns that into a uniform position.
-  Rng rng(id.hi());
-  rng.reseed(rng.next() ^ id.lo());
-  return sim::random_position(kind, rng);
+  return sim::position_from_id(kind, id.hi(), id.lo());
 }
 
 LinkEmulation::LinkEmulation(LinkEmulationConfig config, const overlay::NodeId& self,

@@ -96,6 +96,8 @@ class UdpRuntime final : public overlay::Environment {
   const overlay::NodeId& id() const { return id_; }
   overlay::Endpoint local_endpoint() const { return local_; }
   const WireCounters& counters() const { return counters_; }
+  // The test-only link emulation, when on.
+  const std::optional<LinkEmulation>& emulation() const { return emulation_; }
   Time now() const;
 
   // overlay::Environment
