@@ -56,14 +56,14 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="forestcast-bench-") as work:
         d = os.path.join(work, "cluster")
-        run = lambda *a, **kw: subprocess.run([binary, "cluster", "--dir", d, *a],  # noqa: E731
+        run = lambda *a, **kw: subprocess.run([binary, "cluster", "--dir", d, "--quiet", *a],  # noqa: E731
                                               text=True, **kw)
         try:
             t0 = time.monotonic()
             r = run("up", "--nodes", str(args.nodes), "--base-port",
                     str(find_free_base(args.nodes)), "--latency-ms", args.latency_ms, "--loss",
                     str(args.loss), "--seed", str(args.seed), "--spacing", str(args.spacing),
-                    "--timeout", "300", "--quiet", capture_output=True)
+                    "--timeout", "300", capture_output=True)
             if r.returncode != 0:
                 print(f"cluster up failed: {r.stderr.strip()}")
                 return 1
@@ -83,6 +83,11 @@ def main():
                 results = list(pool.map(lambda j: (j, lookup(j[0]["admin"], j[1])), jobs))
             lookup_s = time.monotonic() - t1
             answered = [(j, res) for j, res in results if res.get("answered")]
+            errors = {}
+            for _, res in results:
+                if not res.get("answered"):
+                    errors[res.get("error", "timed out in the node")] = errors.get(res.get("error", "timed out in the node"), 0) + 1
+            print(f"unanswered lookups by reason: {errors}", flush=True)
             correct = sum(1 for (n, key), res in answered if int(res["root"], 16) == closest(ids, key))
             hops = [res["hops"] for _, res in answered]
             remote = [(j, res) for j, res in answered if res["root"] != j[0]["node_id"]]

@@ -83,7 +83,12 @@ void LookupService::deliver(const overlay::RouteInfo& info, const overlay::AppMe
   answer->hops = static_cast<uint16_t>(info.hops);
   if (runtime_.emulation())
     answer->direct_us = runtime_.emulation()->latency_to(info.origin.id).count();
-  // Answer after the core finished delivering: no call back into the node from inside it.
+  // Answer after the core finished delivering: no call back into the node from inside it. A
+  // datagram to ourselves would be dropped as claiming our id, so a local root answers here.
+  if (info.origin.id == runtime_.id()) {
+    boost::asio::post(io_, [this, origin = info.origin, answer] { receive_direct(origin, answer); });
+    return;
+  }
   boost::asio::post(io_, [this, origin = info.origin, answer] {
     runtime_.with_node(
         [&](overlay::PastryNode& node, Time now) { node.send_direct(now, origin, answer); });

@@ -117,9 +117,7 @@ class Cluster:
             progress = Progress(quiet)
             t0 = time.monotonic()
             for i in range(nodes):
-                live = [n for n in self.state["nodes"]]
-                boot = rng.choice(live)["addr"] if live else None
-                self.start_node(i, boot)
+                self.start_node(i, self.pick_bootstrap(rng))
                 if i == 0:
                     self.wait_answering(self.state["nodes"][0], time.monotonic() + 10)
                 progress.show("starting nodes", i + 1, nodes)
@@ -132,6 +130,17 @@ class Cluster:
             self.down(quiet=True)
             raise
         return took
+
+    def pick_bootstrap(self, rng):
+        """A random node that is already active in the ring (a node still joining, over an
+        emulated WAN, may not answer a join yet); node 0 when none says so."""
+        started = list(self.state["nodes"])
+        rng.shuffle(started)
+        for n in started:
+            st = admin_api.try_status(n["admin"], timeout=0.3)
+            if st and st["state"] == "active":
+                return n["addr"]
+        return self.state["nodes"][0]["addr"] if self.state["nodes"] else None
 
     def node_command(self, node):
         cmd = [self.binary, "node", "--bind", node["addr"], "--admin", node["admin"],
@@ -260,9 +269,7 @@ class Cluster:
         node = self.find(ref)
         if node in self.live_nodes():
             raise ClusterError(f"node {ref} is running; kill it first")
-        others = [n for n in self.live_nodes() if n is not node]
-        boot = random.choice(others)["addr"] if others else None
-        self.start_node(node["index"], boot)
+        self.start_node(node["index"], self.pick_bootstrap(random.Random()))
         self.wait_answering(node, time.monotonic() + 10)
         return self.wait_stable(time.monotonic() + timeout)
 
@@ -282,9 +289,11 @@ class Cluster:
 
 
 def last_line(path):
+    """The last error line of a node's log (else its last line): why it stopped."""
     try:
         with open(path, errors="replace") as f:
             lines = [ln.strip() for ln in f if ln.strip()]
-        return lines[-1] if lines else "(no output)"
     except OSError:
         return "(no log)"
+    errors = [ln for ln in lines if " error " in ln or '"error"' in ln or "forestcast:" in ln]
+    return (errors or lines or ["(no output)"])[-1]
