@@ -50,6 +50,16 @@ overlay::Endpoint parse_endpoint(const std::string& flag, const std::string& tex
   return *e;
 }
 
+// A whole-string integer; `what` names the file, line and key for the error.
+template <typename T>
+T parse_number(const std::string& value, const std::string& what) {
+  T n{};
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc{} || end != value.data() + value.size())
+    throw ConfigError(what + " must be a number, got '" + value + "'");
+  return n;
+}
+
 spdlog::level::level_enum parse_level(const std::string& text, const std::string& item) {
   const auto level = spdlog::level::from_str(text);
   // from_str maps anything unknown to "off": only accept "off" when it was asked for.
@@ -179,11 +189,7 @@ void apply_config_file(const std::string& path, NodeOptions& o) {
     } else if (key == "key") {
       o.key = value;
     } else if (key == "leaf-set") {
-      size_t n = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc{} || end != value.data() + value.size())
-        throw ConfigError(where + ": leaf-set must be a number, got '" + value + "'");
-      o.leaf_set = n;
+      o.leaf_set = parse_number<size_t>(value, where + ": leaf-set");
     } else if (key == "log-json") {
       if (value == "true" || value == "1" || value == "yes" || value == "on")
         o.log_json = true;
@@ -194,11 +200,7 @@ void apply_config_file(const std::string& path, NodeOptions& o) {
     } else if (key == "log-level") {
       o.log_level = value;
     } else if (key == "peer-admin-offset") {
-      int n = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc{} || end != value.data() + value.size())
-        throw ConfigError(where + ": peer-admin-offset must be a number, got '" + value + "'");
-      o.peer_admin_offset = n;
+      o.peer_admin_offset = parse_number<int>(value, where + ": peer-admin-offset");
     }
   }
 }

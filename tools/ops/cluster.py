@@ -259,7 +259,7 @@ class Cluster:
             if not 0 < k <= len(live):
                 raise ClusterError(f"cannot kill {k} of {len(live)} running nodes")
             victims = random.Random(seed).sample(live, k)
-        cluster_state.stop([v["pid"] for v in victims], grace=0)  # SIGKILL: a crash
+        cluster_state.stop([v["pid"] for v in victims], graceful=False)  # a crash
         for v in victims:
             v["killed"] = True
         self.save()

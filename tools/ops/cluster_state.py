@@ -55,16 +55,19 @@ def proc_start_time(pid):
         return None
 
 
-def is_ours(node):
-    """The recorded process still runs (same pid and start time) and is not a zombie."""
-    pid, started = node.get("pid"), node.get("started")
-    if not pid or proc_start_time(pid) != started:
-        return False
+def _alive(pid):
+    """pid exists and is not a zombie."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+    except (OSError, IndexError):
         return False
+
+
+def is_ours(node):
+    """The recorded process still runs (same pid and start time) and is not a zombie."""
+    pid, started = node.get("pid"), node.get("started")
+    return bool(pid) and proc_start_time(pid) == started and _alive(pid)
 
 
 def strays(directory):
@@ -87,9 +90,12 @@ def strays(directory):
     return found
 
 
-def stop(pids, grace=1.0):
-    """SIGTERM (a graceful leave), then SIGKILL whatever is left after `grace` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)):
+def stop(pids, grace=1.0, graceful=True):
+    """SIGTERM (a graceful leave), then SIGKILL whatever is left after `grace` seconds; with
+    graceful=False SIGKILL only (a crash: the node tells nobody)."""
+    steps = ((signal.SIGTERM, grace), (signal.SIGKILL, 2.0)) if graceful else \
+        ((signal.SIGKILL, 2.0),)
+    for sig, wait in steps:
         alive = []
         for pid in pids:
             try:
@@ -115,11 +121,4 @@ def _running(pid):
             return False
     except ChildProcessError:
         pass
-    st = proc_start_time(pid)
-    if st is None:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return _alive(pid)

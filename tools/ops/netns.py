@@ -61,39 +61,9 @@ def exec_prefix(ns):
     return ["ip", "netns", "exec", ns]
 
 
-def remove_all(tag):
-    """Deletes every namespace, veth and the bridge of this tag; returns how many namespaces
-    went. Deleting a namespace deletes its veth end, and with it the pair."""
-    if shutil.which("ip") is None or os.geteuid() != 0:
-        return 0
-    n = names(tag)
-    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
-    gone = 0
-    for line in r.stdout.splitlines():
-        ns = line.split()[0] if line.split() else ""
-        if ns.startswith(n["netns_prefix"]):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-            gone += 1
+def _tagged_links(n):
     r = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True)
-    for line in r.stdout.splitlines():
-        parts = line.split(":")
-        if len(parts) > 1:
-            name = parts[1].strip().split("@")[0]
-            if name.startswith(n["veth_prefix"]) or name == n["bridge"]:
-                subprocess.run(["ip", "link", "del", name], capture_output=True)
-    return gone
-
-
-def leftovers(tag):
-    """Namespaces and links of this tag that still exist (for tests and `down`'s report)."""
-    if shutil.which("ip") is None:
-        return []
-    n = names(tag)
     out = []
-    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
-    out += [ln.split()[0] for ln in r.stdout.splitlines()
-            if ln.split() and ln.split()[0].startswith(n["netns_prefix"])]
-    r = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True)
     for line in r.stdout.splitlines():
         parts = line.split(":")
         if len(parts) > 1:
@@ -101,3 +71,31 @@ def leftovers(tag):
             if name.startswith(n["veth_prefix"]) or name == n["bridge"]:
                 out.append(name)
     return out
+
+
+def _tagged_namespaces(n):
+    r = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    return [ln.split()[0] for ln in r.stdout.splitlines()
+            if ln.split() and ln.split()[0].startswith(n["netns_prefix"])]
+
+
+def remove_all(tag):
+    """Deletes every namespace, veth and the bridge of this tag; returns how many namespaces
+    went. Deleting a namespace deletes its veth end, and with it the pair."""
+    if shutil.which("ip") is None or os.geteuid() != 0:
+        return 0
+    n = names(tag)
+    namespaces = _tagged_namespaces(n)
+    for ns in namespaces:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    for link in _tagged_links(n):
+        subprocess.run(["ip", "link", "del", link], capture_output=True)
+    return len(namespaces)
+
+
+def leftovers(tag):
+    """Namespaces and links of this tag that still exist (for tests and `down`'s report)."""
+    if shutil.which("ip") is None:
+        return []
+    n = names(tag)
+    return _tagged_namespaces(n) + _tagged_links(n)
