@@ -115,10 +115,12 @@ function draw(s) {
     const tr = ct.insertRow(); tr.insertCell().textContent = k; tr.insertCell().textContent = s.counters[k];
   }
 }
+let refreshes = 0;
 async function refresh() {
   try {
     const r = await fetch("/status", {cache: "no-store"});
     draw(await r.json());
+    document.body.dataset.refreshes = ++refreshes;
   } catch (e) {
     const d = document.getElementById("summary");
     d.className = "err"; d.textContent = "cannot read /status: " + e;

@@ -148,6 +148,10 @@ def main():
         check(leaves == want, f"the page draws the leaf set ({len(leaves)} of {len(want)} dots; "
               f"chromium exit {r.returncode} {r.stderr.strip()[-200:] if not dom else ''})")
         check(f'id="node-id">{st["node_id"]}<' in dom, "the page shows this node's id")
+        refreshes = re.search(r'data-refreshes="(\d+)"', dom)
+        check(refreshes and int(refreshes.group(1)) >= 2,
+              f"the page polls /status again (every 2 s; {refreshes and refreshes.group(1)} "
+              "reads in 4 s of virtual time)")
         links = re.findall(r'<a href="(http://[^"]+/)" class="peer">', dom)
         check(len(links) >= len(want), f"the page links to the neighbours' pages ({len(links)})")
         if links:

@@ -60,6 +60,14 @@ def main():
                     time.sleep(0.3)
                 print(f"PASS failure: all {len(st['nodes'])} survivors' leaf sets match the new "
                       f"oracle {took:.2f} s after the kills", flush=True)
+                # Info level logs what happens to a node, never per datagram: after the join,
+                # thousands of messages and a repair, each log still has a handful of lines.
+                lengths = {}
+                for n in cluster.state()["nodes"]:
+                    with open(n["log"], errors="replace") as f:
+                        lengths[n["index"]] = sum(1 for _ in f)
+                assert max(lengths.values()) <= 12, f"info logs grow with traffic: {lengths}"
+                print(f"PASS logs: at most {max(lengths.values())} info lines per node", flush=True)
             left = cluster_state.strays(workdir)
             assert not left, f"processes left after down: {left}"
             print("PASS down: no node process left", flush=True)
