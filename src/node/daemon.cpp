@@ -33,9 +33,9 @@ constexpr auto kLookupTimeout = std::chrono::seconds(5);
 
 nlohmann::json lookup_json(const LookupResult& r) {
   if (!r.answered) return {{"answered", false}};
-  nlohmann::json j = {{"answered", true},         {"root", r.root.id.hex()},
-                      {"root_addr", r.root.endpoint.to_string()}, {"hops", r.hops},
-                      {"route_ms", r.route_ms},   {"round_trip_ms", r.round_trip_ms}};
+  nlohmann::json j = {
+      {"answered", true}, {"root", r.root.id.hex()}, {"root_addr", r.root.endpoint.to_string()},
+      {"hops", r.hops},   {"route_ms", r.route_ms},  {"round_trip_ms", r.round_trip_ms}};
   if (r.direct_ms) j["direct_ms"] = *r.direct_ms;
   return j;
 }
@@ -48,7 +48,8 @@ void handle_admin(const net::UdpRuntime& rt, const AdminLinks& links, LookupServ
   if (method != "GET") return respond({405, "text/plain", "method not allowed\n"});
   if (path == "/status")
     return respond({200, "application/json", status_json(rt, links).dump(2) + "\n"});
-  if (path == "/") return respond({200, "text/html; charset=utf-8", std::string(status_page_html())});
+  if (path == "/")
+    return respond({200, "text/html; charset=utf-8", std::string(status_page_html())});
   if (path == "/metrics")
     return respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(rt)});
   // /lookup?key=<32 hex digits>
@@ -93,8 +94,7 @@ int run_node(const NodeConfig& config) {
   AdminLinks links;
   links.peer_port_offset = config.peer_admin_offset;
   if (config.admin) {
-    admin.emplace(io, [&runtime, &links, &lookups](std::string_view method,
-                                                   std::string_view target,
+    admin.emplace(io, [&runtime, &links, &lookups](std::string_view method, std::string_view target,
                                                    AdminResponder respond) {
       handle_admin(runtime, links, lookups, method, target, std::move(respond));
     });

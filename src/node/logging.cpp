@@ -50,7 +50,7 @@ std::shared_ptr<spdlog::logger> get_or_create(const std::string& name) {
 }  // namespace
 
 const std::vector<std::string>& log_modules() {
-  static const std::vector<std::string> modules = {"node",   "net",        "pastry",
+  static const std::vector<std::string> modules = {"node",   "net",         "pastry",
                                                    "scribe", "splitstream", "media"};
   return modules;
 }

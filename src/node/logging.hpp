@@ -1,7 +1,7 @@
 #pragma once
 // Log setup for the daemon (STYLE.md 8): one logger per module ("node", "net", the core's
-// "pastry", and the layers to come), all to stderr, each line carrying the short node id; human-readable by default,
-// one JSON object per line with --log-json.
+// "pastry", and the layers to come), all to stderr, each line carrying the short node id;
+// human-readable by default, one JSON object per line with --log-json.
 #include <spdlog/spdlog.h>
 
 #include <map>

@@ -19,10 +19,10 @@ class LookupProbe final : public overlay::AppMessage {
  public:
   bool answer = false;
   uint64_t nonce = 0;
-  int64_t sent_ns = 0;       // query
-  int64_t route_ns = 0;      // answer
-  int64_t direct_us = -1;    // answer; -1 when not emulated
-  uint16_t hops = 0;         // answer
+  int64_t sent_ns = 0;     // query
+  int64_t route_ns = 0;    // answer
+  int64_t direct_us = -1;  // answer; -1 when not emulated
+  uint16_t hops = 0;       // answer
 
   uint16_t app_id() const override { return kLookupServiceAppId; }
   void encode(std::string& out) const override {
@@ -86,7 +86,8 @@ void LookupService::deliver(const overlay::RouteInfo& info, const overlay::AppMe
   // Answer after the core finished delivering: no call back into the node from inside it. A
   // datagram to ourselves would be dropped as claiming our id, so a local root answers here.
   if (info.origin.id == runtime_.id()) {
-    boost::asio::post(io_, [this, origin = info.origin, answer] { receive_direct(origin, answer); });
+    boost::asio::post(io_,
+                      [this, origin = info.origin, answer] { receive_direct(origin, answer); });
     return;
   }
   boost::asio::post(io_, [this, origin = info.origin, answer] {

@@ -20,11 +20,11 @@ namespace forestcast::node {
 inline constexpr uint16_t kLookupServiceAppId = 20;
 
 struct LookupResult {
-  bool answered = false;   // false: timed out
+  bool answered = false;  // false: timed out
   overlay::NodeHandle root;
   int hops = 0;
-  double route_ms = 0;       // origin's route() to the root's deliver(), same-host clocks
-  double round_trip_ms = 0;  // route() to the answer's arrival here
+  double route_ms = 0;              // origin's route() to the root's deliver(), same-host clocks
+  double round_trip_ms = 0;         // route() to the answer's arrival here
   std::optional<double> direct_ms;  // emulated one-way latency origin -> root, when emulated
 };
 

@@ -39,10 +39,14 @@ const std::map<std::string, std::string>& counter_help() {
 std::string escape(const std::string& s, bool quote) {
   std::string out;
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (quote && c == '"') out += "\\\"";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (quote && c == '"')
+      out += "\\\"";
+    else
+      out += c;
   }
   return out;
 }
@@ -89,9 +93,8 @@ std::string metrics_text(const net::UdpRuntime& rt) {
     const auto help = counter_help().find(name);
     const std::string reason = name.rfind("dropped_", 0) == 0 ? name.substr(8) : name;
     w.family(name + "_total", "counter",
-             help != counter_help().end()
-                 ? help->second
-                 : "Datagrams dropped by the decoder as " + reason + ".");
+             help != counter_help().end() ? help->second
+                                          : "Datagrams dropped by the decoder as " + reason + ".");
     w.sample(value);
   }
   w.family("leaf_set_size", "gauge", "Nodes in the leaf set (both sides).");

@@ -33,7 +33,7 @@ struct NodeOptions {
   size_t leaf_set = 16;
   bool log_json = false;
   std::string log_level = "info";  // "LEVEL" and/or "MODULE=LEVEL" items, comma-separated
-  int peer_admin_offset = 0;        // 0: unknown (no links between admin pages)
+  int peer_admin_offset = 0;       // 0: unknown (no links between admin pages)
   // Test-only link emulation (see net/udp/link_emulation.hpp); empty: off.
   std::string emulate_latency_ms;  // "A-B"
   double emulate_loss = 0.0;

@@ -55,15 +55,14 @@ int exec_ops_tool(const std::string& command, const std::vector<std::string>& ar
   raw.push_back(nullptr);
   ::setenv("FORESTCAST_BINARY", exe.c_str(), 1);
   ::execvp("python3", raw.data());
-  std::cerr << "forestcast " << command << ": cannot run python3: " << std::strerror(errno)
-            << "\n";
+  std::cerr << "forestcast " << command << ": cannot run python3: " << std::strerror(errno) << "\n";
   return 2;
 }
 
 CommandMain add_forwarded(CLI::App& app, const std::string& name, const std::string& what) {
   CLI::App* sub = app.add_subcommand(name, what);
-  sub->prefix_command();   // everything after the name goes to the tool untouched
-  sub->set_help_flag();    // ... including --help, which the tool answers
+  sub->prefix_command();  // everything after the name goes to the tool untouched
+  sub->set_help_flag();   // ... including --help, which the tool answers
   return [sub, name] { return exec_ops_tool(name, sub->remaining()); };
 }
 

@@ -6,8 +6,7 @@ sim::Position position_of(const overlay::NodeId& id, sim::TopologyKind kind) {
   return sim::position_from_id(kind, id.hi(), id.lo());
 }
 
-LinkEmulation::LinkEmulation(LinkEmulationConfig config, const overlay::NodeId& self,
-                             uint64_t seed)
+LinkEmulation::LinkEmulation(LinkEmulationConfig config, const overlay::NodeId& self, uint64_t seed)
     : config_(config), self_(position_of(self, config.topology)), rng_(seed) {}
 
 Duration LinkEmulation::latency_to(const overlay::NodeId& other) const {

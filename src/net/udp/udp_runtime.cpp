@@ -42,13 +42,12 @@ UdpRuntime::UdpRuntime(asio::io_context& io, overlay::NodeId id, UdpRuntimeOptio
       epoch_(std::chrono::steady_clock::now()),
       socket_(io),
       timer_(io),
-      limiter_(options_.peer_rate_per_second, options_.peer_burst,
-               options_.max_rate_limited_peers),
+      limiter_(options_.peer_rate_per_second, options_.peer_burst, options_.max_rate_limited_peers),
       hold_timer_(io) {
   if (options_.emulation) {
     emulation_.emplace(*options_.emulation, id_, options_.seed ^ 0x5bd1e995ULL);
-    log().warn("{} link emulation on: {}-{} ms one way, {:.1f} % loss (test only)",
-               id_.short_hex(), options_.emulation->min_latency.count() / 1000,
+    log().warn("{} link emulation on: {}-{} ms one way, {:.1f} % loss (test only)", id_.short_hex(),
+               options_.emulation->min_latency.count() / 1000,
                options_.emulation->max_latency.count() / 1000, options_.emulation->loss * 100);
   }
 }

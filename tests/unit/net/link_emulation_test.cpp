@@ -68,7 +68,8 @@ TEST(LinkEmulation, RuntimeHoldsReceivedMessages) {
     const auto start = std::chrono::steady_clock::now();
     a.start_ring();
     b.join({a.local_endpoint()});
-    while (!b.node().active() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    while (!b.node().active() &&
+           std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
       io.run_for(std::chrono::milliseconds(5));
       io.restart();
     }

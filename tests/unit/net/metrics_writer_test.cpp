@@ -1,10 +1,10 @@
 // The Prometheus 0.0.4 writer: HELP and TYPE before samples, the forestcast_ prefix, label
 // values and help text escaped as the format requires, floats in Go's spelling.
-#include "node/metrics.hpp"
-
 #include <gtest/gtest.h>
 
 #include <limits>
+
+#include "node/metrics.hpp"
 
 namespace forestcast::node {
 namespace {
