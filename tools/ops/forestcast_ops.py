@@ -92,6 +92,11 @@ def build_parser():
     s.add_argument("--json", action="store_true", help="machine-readable summary")
 
     cs.add_parser("down", help="stop everything this cluster started")
+    # --dir and --quiet also after the action (`cluster up --dir X`), where people type them.
+    for action in cs.choices.values():
+        action.add_argument("--dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        action.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                            help=argparse.SUPPRESS)
     return p
 
 
