@@ -44,9 +44,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::end_of_stream) return shutdown();
     if (ec) return;  // timeout, oversize request, garbage: just drop the connection
     const auto& req = parser_->get();
-    AdminResponse r =
-        (*handler_)(std::string_view(req.method_string().data(), req.method_string().size()),
-                    std::string_view(req.target().data(), req.target().size()));
+    (*handler_)(std::string_view(req.method_string().data(), req.method_string().size()),
+                std::string_view(req.target().data(), req.target().size()),
+                [self = shared_from_this()](AdminResponse r) { self->write(std::move(r)); });
+  }
+
+  void write(AdminResponse r) {
+    const auto& req = parser_->get();
     response_ = {};
     response_.version(req.version());
     response_.result(r.status);

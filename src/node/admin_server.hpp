@@ -18,8 +18,12 @@ struct AdminResponse {
   std::string body;
 };
 
-// Maps (method, target) to a response; runs on the io_context thread.
-using AdminHandler = std::function<AdminResponse(std::string_view method, std::string_view target)>;
+// Answers a request, at once or later (a lookup waits for the overlay); called once, on the
+// io_context thread.
+using AdminResponder = std::function<void(AdminResponse)>;
+// Maps (method, target) to a response given to `respond`; runs on the io_context thread.
+using AdminHandler =
+    std::function<void(std::string_view method, std::string_view target, AdminResponder respond)>;
 
 class AdminServer {
  public:

@@ -9,8 +9,11 @@
 #include "net/udp/udp_runtime.hpp"
 #include "node/admin_server.hpp"
 #include "node/logging.hpp"
+#include "node/lookup_service.hpp"
+#include "node/metrics.hpp"
 #include "node/node_key.hpp"
 #include "node/status.hpp"
+#include "node/status_page.hpp"
 
 namespace forestcast::node {
 namespace {
@@ -26,13 +29,39 @@ std::string join_endpoints(const std::vector<overlay::Endpoint>& endpoints) {
   return out;
 }
 
-AdminResponse handle_admin(const net::UdpRuntime& rt, std::string_view method,
-                           std::string_view target) {
+constexpr auto kLookupTimeout = std::chrono::seconds(5);
+
+nlohmann::json lookup_json(const LookupResult& r) {
+  if (!r.answered) return {{"answered", false}};
+  nlohmann::json j = {
+      {"answered", true}, {"root", r.root.id.hex()}, {"root_addr", r.root.endpoint.to_string()},
+      {"hops", r.hops},   {"route_ms", r.route_ms},  {"round_trip_ms", r.round_trip_ms}};
+  if (r.direct_ms) j["direct_ms"] = *r.direct_ms;
+  return j;
+}
+
+void handle_admin(const net::UdpRuntime& rt, const AdminLinks& links, LookupService& lookups,
+                  std::string_view method, std::string_view target, AdminResponder respond) {
   const std::string_view path = target.substr(0, target.find('?'));
-  if (path != "/status" && path != "/metrics") return {404, "text/plain", "not found\n"};
-  if (method != "GET") return {405, "text/plain", "method not allowed\n"};
-  if (path == "/status") return {200, "application/json", status_json(rt).dump(2) + "\n"};
-  return {200, "text/plain; version=0.0.4", metrics_text(rt)};
+  if (path != "/status" && path != "/metrics" && path != "/" && path != "/lookup")
+    return respond({404, "text/plain", "not found\n"});
+  if (method != "GET") return respond({405, "text/plain", "method not allowed\n"});
+  if (path == "/status")
+    return respond({200, "application/json", status_json(rt, links).dump(2) + "\n"});
+  if (path == "/")
+    return respond({200, "text/html; charset=utf-8", std::string(status_page_html())});
+  if (path == "/metrics")
+    return respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(rt)});
+  // /lookup?key=<32 hex digits>
+  const auto query = target.find("?key=");
+  const auto key = query == std::string_view::npos
+                       ? std::nullopt
+                       : overlay::NodeId::from_hex(target.substr(query + 5));
+  if (!key) return respond({400, "text/plain", "usage: /lookup?key=<32 hex digits>\n"});
+  if (!rt.node().active()) return respond({503, "text/plain", "not active in the ring\n"});
+  lookups.lookup(*key, kLookupTimeout, [respond](const LookupResult& r) {
+    respond({r.answered ? 200u : 504u, "application/json", lookup_json(r).dump() + "\n"});
+  });
 }
 
 }  // namespace
@@ -41,7 +70,7 @@ int run_node(const NodeConfig& config) {
   // 1. Identity: a bad key file stops us before anything listens.
   NodeKey key = NodeKey::load_or_generate(config.key_file);
   const std::string short_id = key.node_id().short_hex();
-  setup_logging(config.log_json, config.log_level, short_id);
+  setup_logging(config.log_json, config.log_level, config.module_log_levels, short_id);
   spdlog::logger& log = node_log();
 
   // 2. Sockets: bind both before starting anything, so a busy port is a clean exit 2.
@@ -49,6 +78,7 @@ int run_node(const NodeConfig& config) {
   net::UdpRuntimeOptions options;
   options.pastry.leaf_set_size = config.leaf_set_size;
   options.advertise = config.advertise;
+  options.emulation = config.emulation;
   // Randomness is chosen here, once; the node id mixes in so two nodes started in the same
   // instant still differ.
   options.seed =
@@ -57,14 +87,21 @@ int run_node(const NodeConfig& config) {
   if (auto ec = runtime.open(config.bind))
     throw ConfigError("cannot bind UDP " + config.bind.to_string() + ": " + ec.message());
 
+  LookupService lookups(io, runtime);
+  runtime.node().register_app(kLookupServiceAppId, &lookups);
+
   std::optional<AdminServer> admin;
+  AdminLinks links;
+  links.peer_port_offset = config.peer_admin_offset;
   if (config.admin) {
-    admin.emplace(io, [&runtime](std::string_view method, std::string_view target) {
-      return handle_admin(runtime, method, target);
+    admin.emplace(io, [&runtime, &links, &lookups](std::string_view method, std::string_view target,
+                                                   AdminResponder respond) {
+      handle_admin(runtime, links, lookups, method, target, std::move(respond));
     });
     if (auto ec = admin->open(*config.admin))
       throw ConfigError("cannot listen for admin HTTP on " + config.admin->to_string() + ": " +
                         ec.message());
+    links.self = admin->local_endpoint();
   }
 
   // 3. Only now, with everything checked, does a first start write its key file.

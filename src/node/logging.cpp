@@ -49,16 +49,24 @@ std::shared_ptr<spdlog::logger> get_or_create(const std::string& name) {
 
 }  // namespace
 
-void setup_logging(bool json, spdlog::level::level_enum level, const std::string& short_id) {
+const std::vector<std::string>& log_modules() {
+  static const std::vector<std::string> modules = {"node",   "net",         "pastry",
+                                                   "scribe", "splitstream", "media"};
+  return modules;
+}
+
+void setup_logging(bool json, spdlog::level::level_enum level,
+                   const std::map<std::string, spdlog::level::level_enum>& module_levels,
+                   const std::string& short_id) {
   // Loggers may already exist (a module logged before setup): reconfigure them in place, so
   // every holder of the pointer sees the new sink and format.
-  for (const char* name : {"node", "net", "pastry"}) {
+  for (const std::string& name : log_modules()) {
     auto logger = get_or_create(name);
     // A sink holds the formatter, so each logger needs its own to keep its own line format.
     logger->sinks() = {std::make_shared<spdlog::sinks::stderr_sink_mt>()};
     if (json) {
       logger->set_formatter(std::make_unique<JsonFormatter>(short_id));
-    } else if (std::string_view(name) == "pastry") {
+    } else if (name == "pastry") {
       // The core already starts each line with its short id.
       logger->set_formatter(
           std::make_unique<spdlog::pattern_formatter>("%Y-%m-%d %H:%M:%S.%e %-5l [%n] %v"));
@@ -66,7 +74,8 @@ void setup_logging(bool json, spdlog::level::level_enum level, const std::string
       logger->set_formatter(std::make_unique<spdlog::pattern_formatter>(
           "%Y-%m-%d %H:%M:%S.%e %-5l [%n] " + short_id + " %v"));
     }
-    logger->set_level(level);
+    const auto own = module_levels.find(name);
+    logger->set_level(own != module_levels.end() ? own->second : level);
     logger->flush_on(spdlog::level::warn);
   }
   auto fallback = get_or_create("node")->clone("forestcast");

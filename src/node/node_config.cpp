@@ -4,13 +4,14 @@
 #include <charconv>
 #include <fstream>
 
+#include "node/logging.hpp"
 #include "overlay/messages.hpp"
 
 namespace forestcast::node {
 namespace {
 
-constexpr const char* kKeys[] = {"bind", "bootstrap", "admin",    "advertise",
-                                 "key",  "leaf-set",  "log-json", "log-level"};
+constexpr const char* kKeys[] = {"bind",     "bootstrap", "admin",     "advertise",        "key",
+                                 "leaf-set", "log-json",  "log-level", "peer-admin-offset"};
 
 std::string trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r");
@@ -49,6 +50,74 @@ overlay::Endpoint parse_endpoint(const std::string& flag, const std::string& tex
   return *e;
 }
 
+// A whole-string integer; `what` names the file, line and key for the error.
+template <typename T>
+T parse_number(const std::string& value, const std::string& what) {
+  T n{};
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc{} || end != value.data() + value.size())
+    throw ConfigError(what + " must be a number, got '" + value + "'");
+  return n;
+}
+
+spdlog::level::level_enum parse_level(const std::string& text, const std::string& item) {
+  const auto level = spdlog::level::from_str(text);
+  // from_str maps anything unknown to "off": only accept "off" when it was asked for.
+  if (level == spdlog::level::off && text != "off")
+    throw ConfigError("invalid --log-level '" + item +
+                      "' (trace, debug, info, warn, error, critical or off, optionally per "
+                      "module as MODULE=LEVEL)");
+  return level;
+}
+
+// "info", "pastry=debug,net=warn" or "warn,pastry=debug": a bare level is the default.
+void parse_log_levels(const std::string& spec, NodeConfig& c) {
+  for (const auto& item : split_list(spec)) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos) {
+      c.log_level = parse_level(item, item);
+      continue;
+    }
+    const std::string module = trim(item.substr(0, eq));
+    const auto& known = log_modules();
+    if (std::find(known.begin(), known.end(), module) == known.end()) {
+      std::string names;
+      for (const auto& k : known) names += (names.empty() ? "" : ", ") + k;
+      throw ConfigError("unknown module '" + module + "' in --log-level (known: " + names + ")");
+    }
+    c.module_log_levels[module] = parse_level(trim(item.substr(eq + 1)), item);
+  }
+}
+
+// "A-B" milliseconds, 0 <= A <= B.
+net::LinkEmulationConfig parse_emulation(const NodeOptions& o) {
+  net::LinkEmulationConfig e;
+  const auto dash = o.emulate_latency_ms.find('-');
+  double lo = -1, hi = -1;
+  if (dash != std::string::npos) {
+    const std::string a = o.emulate_latency_ms.substr(0, dash);
+    const std::string b = o.emulate_latency_ms.substr(dash + 1);
+    auto [ea, eca] = std::from_chars(a.data(), a.data() + a.size(), lo);
+    auto [eb, ecb] = std::from_chars(b.data(), b.data() + b.size(), hi);
+    if (eca != std::errc{} || ea != a.data() + a.size() || ecb != std::errc{} ||
+        eb != b.data() + b.size())
+      lo = hi = -1;
+  }
+  if (!(lo >= 0 && hi >= lo && hi <= 10000))
+    throw ConfigError("invalid --emulate-latency-ms '" + o.emulate_latency_ms +
+                      "' (expected A-B in milliseconds, 0 <= A <= B <= 10000)");
+  if (!(o.emulate_loss >= 0 && o.emulate_loss < 1))
+    throw ConfigError("--emulate-loss must be in [0, 1)");
+  const auto topology = sim::parse_topology(o.emulate_topology);
+  if (!topology)
+    throw ConfigError("unknown --emulate-topology '" + o.emulate_topology + "' (sphere or plane)");
+  e.topology = *topology;
+  e.min_latency = Duration{static_cast<int64_t>(lo * 1000)};
+  e.max_latency = Duration{static_cast<int64_t>(hi * 1000)};
+  e.loss = o.emulate_loss;
+  return e;
+}
+
 }  // namespace
 
 void add_node_options(CLI::App& cmd, NodeOptions& o) {
@@ -66,7 +135,22 @@ void add_node_options(CLI::App& cmd, NodeOptions& o) {
   cmd.add_option("--leaf-set", o.leaf_set, "Leaf set size (even, both sides together)")
       ->capture_default_str();
   cmd.add_flag("--log-json", o.log_json, "Log one JSON object per line");
-  cmd.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical or off")
+  cmd.add_option("--log-level", o.log_level,
+                 "trace, debug, info, warn, error, critical or off; per module as "
+                 "MODULE=LEVEL items, e.g. info,pastry=debug,net=warn")
+      ->capture_default_str();
+  cmd.add_option("--peer-admin-offset", o.peer_admin_offset,
+                 "Other nodes' admin API listens on their UDP port + this (same host); lets "
+                 "/status and the page link to neighbours. 0: unknown");
+  auto* test_only = "Test only (emulated WAN)";
+  cmd.add_option("--emulate-latency-ms", o.emulate_latency_ms,
+                 "Hold each received message for the one-way delay A-B ms of the latency model, "
+                 "from both node ids")
+      ->group(test_only);
+  cmd.add_option("--emulate-loss", o.emulate_loss, "Drop this fraction of received messages")
+      ->group(test_only);
+  cmd.add_option("--emulate-topology", o.emulate_topology, "sphere or plane")
+      ->group(test_only)
       ->capture_default_str();
   cmd.parse_complete_callback([&cmd, &o] {
     for (const char* key : kKeys)
@@ -105,11 +189,7 @@ void apply_config_file(const std::string& path, NodeOptions& o) {
     } else if (key == "key") {
       o.key = value;
     } else if (key == "leaf-set") {
-      size_t n = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (ec != std::errc{} || end != value.data() + value.size())
-        throw ConfigError(where + ": leaf-set must be a number, got '" + value + "'");
-      o.leaf_set = n;
+      o.leaf_set = parse_number<size_t>(value, where + ": leaf-set");
     } else if (key == "log-json") {
       if (value == "true" || value == "1" || value == "yes" || value == "on")
         o.log_json = true;
@@ -119,6 +199,8 @@ void apply_config_file(const std::string& path, NodeOptions& o) {
         throw ConfigError(where + ": log-json must be true or false, got '" + value + "'");
     } else if (key == "log-level") {
       o.log_level = value;
+    } else if (key == "peer-admin-offset") {
+      o.peer_admin_offset = parse_number<int>(value, where + ": peer-admin-offset");
     }
   }
 }
@@ -139,11 +221,15 @@ NodeConfig make_node_config(NodeOptions o) {
                       std::to_string(o.leaf_set));
   c.leaf_set_size = o.leaf_set;
   c.log_json = o.log_json;
-  c.log_level = spdlog::level::from_str(o.log_level);
-  // from_str maps anything unknown to "off": only accept "off" when it was asked for.
-  if (c.log_level == spdlog::level::off && o.log_level != "off")
-    throw ConfigError("invalid --log-level '" + o.log_level +
-                      "' (trace, debug, info, warn, error, critical or off)");
+  parse_log_levels(o.log_level, c);
+  if (o.peer_admin_offset < -65535 || o.peer_admin_offset > 65535)
+    throw ConfigError("--peer-admin-offset must be between -65535 and 65535");
+  if (o.peer_admin_offset != 0) c.peer_admin_offset = o.peer_admin_offset;
+  if (!o.emulate_latency_ms.empty() || o.emulate_loss != 0) {
+    if (o.emulate_latency_ms.empty())
+      throw ConfigError("--emulate-loss needs --emulate-latency-ms (use 0-0 for loss alone)");
+    c.emulation = parse_emulation(o);
+  }
   for (const auto& b : c.bootstraps)
     if (b == c.bind || (c.advertise && b == *c.advertise))
       throw ConfigError("--bootstrap " + b.to_string() + " is this node's own address");

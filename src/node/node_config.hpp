@@ -7,12 +7,14 @@
 #include <spdlog/common.h>
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "net/udp/link_emulation.hpp"
 #include "overlay/endpoint.hpp"
 
 namespace forestcast::node {
@@ -30,7 +32,12 @@ struct NodeOptions {
   std::string key = "forestcast.key";
   size_t leaf_set = 16;
   bool log_json = false;
-  std::string log_level = "info";
+  std::string log_level = "info";  // "LEVEL" and/or "MODULE=LEVEL" items, comma-separated
+  int peer_admin_offset = 0;       // 0: unknown (no links between admin pages)
+  // Test-only link emulation (see net/udp/link_emulation.hpp); empty: off.
+  std::string emulate_latency_ms;  // "A-B"
+  double emulate_loss = 0.0;
+  std::string emulate_topology = "sphere";
   std::string config;           // config file path, empty: none
   std::set<std::string> given;  // keys set on the command line (they override the file)
 };
@@ -44,6 +51,9 @@ struct NodeConfig {
   size_t leaf_set_size = 16;
   bool log_json = false;
   spdlog::level::level_enum log_level = spdlog::level::info;
+  std::map<std::string, spdlog::level::level_enum> module_log_levels;  // override log_level
+  std::optional<int> peer_admin_offset;
+  std::optional<net::LinkEmulationConfig> emulation;
 };
 
 // Registers every option (and --config) on the `node` subcommand, writing into `options`.

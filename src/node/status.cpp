@@ -6,11 +6,42 @@
 namespace forestcast::node {
 namespace {
 
-nlohmann::json handles_json(const std::vector<overlay::NodeHandle>& nodes) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& n : nodes)
-    out.push_back({{"node_id", n.id.hex()}, {"addr", n.endpoint.to_string()}});
+nlohmann::json handle_json(const overlay::NodeHandle& n, const AdminLinks& links) {
+  nlohmann::json out = {{"node_id", n.id.hex()}, {"addr", n.endpoint.to_string()}};
+  if (auto admin = links.admin_of(n.endpoint)) out["admin"] = admin->to_string();
   return out;
+}
+
+nlohmann::json handles_json(const std::vector<overlay::NodeHandle>& nodes,
+                            const AdminLinks& links) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& n : nodes) out.push_back(handle_json(n, links));
+  return out;
+}
+
+// Primary entries, row by row: 16 columns each, null where the slot is empty.
+nlohmann::json routing_table_json(const overlay::RoutingTable& table, const AdminLinks& links) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (int r = 0; r < table.rows_allocated(); ++r) {
+    nlohmann::json row = nlohmann::json::array();
+    for (int c = 0; c < 16; ++c) {
+      const overlay::RouteEntry* e = table.at(r, c);
+      row.push_back(e ? handle_json(e->node, links) : nlohmann::json());
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace
+
+std::optional<overlay::Endpoint> AdminLinks::admin_of(const overlay::Endpoint& peer) const {
+  if (!peer_port_offset) return std::nullopt;
+  const int port = int{peer.port} + *peer_port_offset;
+  if (port < 1 || port > 65535) return std::nullopt;
+  overlay::Endpoint admin = peer;
+  admin.port = static_cast<uint16_t>(port);
+  return admin;
 }
 
 // Every counter once, by name: both /status and /metrics are generated from this list so they
@@ -39,14 +70,13 @@ std::vector<std::pair<std::string, uint64_t>> counter_list(const net::UdpRuntime
       {"send_oversize", w.send_oversize},
       {"send_errors", w.send_errors},
       {"receive_errors", w.receive_errors},
+      {"dropped_emulated_loss", w.dropped_emulated_loss},
   };
   for (size_t i = 0; i < wire::kDecodeErrorCount; ++i)
     c.emplace_back("dropped_" + std::string(wire::to_string(static_cast<wire::DecodeError>(i))),
                    w.dropped_decode[i]);
   return c;
 }
-
-}  // namespace
 
 std::string_view to_string(overlay::JoinState state) {
   switch (state) {
@@ -64,45 +94,28 @@ std::string_view to_string(overlay::JoinState state) {
   return "unknown";
 }
 
-nlohmann::json status_json(const net::UdpRuntime& rt) {
+nlohmann::json status_json(const net::UdpRuntime& rt, const AdminLinks& links) {
   const overlay::PastryNode& node = rt.node();
   const overlay::LeafSet& leaves = node.leaf_set();
   nlohmann::json counters = nlohmann::json::object();
   for (const auto& [name, value] : counter_list(rt)) counters[name] = value;
-  return {
+  nlohmann::json out = {
       {"node_id", node.self().id.hex()},
       {"bind", rt.local_endpoint().to_string()},
       {"advertised", node.self().endpoint.to_string()},
       {"state", to_string(node.join_state())},
       {"uptime_s", static_cast<double>(rt.now().count()) / 1e6},
-      {"leaf_set", handles_json(leaves.members())},
-      {"leaf_set_left", handles_json(leaves.left())},
-      {"leaf_set_right", handles_json(leaves.right())},
+      {"leaf_set", handles_json(leaves.members(), links)},
+      {"leaf_set_left", handles_json(leaves.left(), links)},
+      {"leaf_set_right", handles_json(leaves.right(), links)},
       {"routing_table_entries", node.routing_table().entry_count()},
       {"routing_table_rows", node.routing_table().rows_allocated()},
+      {"routing_table", routing_table_json(node.routing_table(), links)},
       {"neighborhood_set", node.neighborhood_set().size()},
+      {"neighborhood", handles_json(node.neighborhood_set().nodes(), links)},
       {"counters", counters},
   };
-}
-
-std::string metrics_text(const net::UdpRuntime& rt) {
-  const overlay::PastryNode& node = rt.node();
-  std::string out;
-  auto metric = [&out](const std::string& name, const char* type, const std::string& value) {
-    out += "# TYPE forestcast_" + name + " " + type + "\n";
-    out += "forestcast_" + name + " " + value + "\n";
-  };
-  for (const auto& [name, value] : counter_list(rt))
-    metric(name + "_total", "counter", std::to_string(value));
-  metric("leaf_set_size", "gauge", std::to_string(node.leaf_set().members().size()));
-  metric("routing_table_entries", "gauge", std::to_string(node.routing_table().entry_count()));
-  metric("routing_table_rows", "gauge", std::to_string(node.routing_table().rows_allocated()));
-  metric("neighborhood_set_size", "gauge", std::to_string(node.neighborhood_set().size()));
-  metric("active", "gauge", node.active() ? "1" : "0");
-  metric("uptime_seconds", "gauge", std::to_string(static_cast<double>(rt.now().count()) / 1e6));
-  out += "# TYPE forestcast_node_info gauge\nforestcast_node_info{node_id=\"" +
-         node.self().id.hex() + "\",state=\"" + std::string(to_string(node.join_state())) +
-         "\"} 1\n";
+  if (links.self) out["admin"] = links.self->to_string();
   return out;
 }
 

@@ -16,8 +16,7 @@ import time
 import urllib.error
 import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
-from cluster import Cluster, bound_runtime, free_ports, wait_for_status  # noqa: E402
+from single_node import Cluster, bound_runtime, free_ports, wait_for_status
 
 FAILURES = []
 
@@ -66,6 +65,14 @@ def main():
         expect_usage_error(binary, ["node", "--bootstrap", "1.2.3.4"], "bootstrap without port",
                            "--bootstrap")
         expect_usage_error(binary, ["node", "--leaf-set", "7"], "odd leaf set", "--leaf-set")
+        expect_usage_error(binary, ["node", "--log-level", "pastry=loud"], "bad module level",
+                           "pastry=loud")
+        expect_usage_error(binary, ["node", "--log-level", "gossip=debug"], "unknown log module",
+                           "gossip")
+        expect_usage_error(binary, ["node", "--emulate-latency-ms", "5"], "bad latency range",
+                           "--emulate-latency-ms")
+        expect_usage_error(binary, ["node", "--emulate-loss", "0.1"], "loss without latency",
+                           "--emulate-latency-ms")
         expect_usage_error(binary, ["node", "--config", "missing.conf"], "missing config file",
                            "missing.conf")
         with open("bad.conf", "w") as f:
@@ -179,7 +186,8 @@ def main():
         # --- config file with the same keys as the flags ----------------------------------
         with open("node.conf", "w") as f:
             f.write(f"# test config\nbind = 127.0.0.1:{p[5]}\nadmin = \"127.0.0.1:{p[6]}\"\n"
-                    f"key = {again.key}\nleaf_set = 8\nlog-json = true\n")
+                    f"key = {again.key}\nleaf_set = 8\nlog-json = true\n"
+                    "log-level = warn,node=info\n")
         proc = subprocess.Popen([binary, "node", "--config", "node.conf"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                 start_new_session=True)
@@ -202,6 +210,15 @@ def main():
             check(True, "log-json from the config file gives JSON lines")
         except ValueError:
             check(False, f"log-json from the config file gives JSON lines ({first_line!r})")
+        try:
+            lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+        except ValueError:
+            lines = []
+        by_logger = {(ln["logger"], ln["level"]) for ln in lines}
+        check(lines and all(set(ln) >= {"ts", "level", "logger", "node", "msg"} for ln in lines)
+              and ("node", "info") in by_logger and ("pastry", "info") not in by_logger,
+              f"every line one JSON object; log-level warn,node=info keeps node's info lines "
+              f"and drops pastry's ({sorted(by_logger)})")
 
         # --- unreachable bootstrap: one clear error line and exit 1 -----------------------
         t = time.monotonic()

@@ -11,5 +11,8 @@ using CommandMain = std::function<int()>;
 
 CommandMain add_node_command(CLI::App& app);
 CommandMain add_sim_command(CLI::App& app);
+// Forwarded to the Python operator tool installed next to the binary (ops_command.cpp).
+CommandMain add_cluster_command(CLI::App& app);
+CommandMain add_status_command(CLI::App& app);
 
 }  // namespace forestcast::tools

@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "forestcast 0.1.0");
   auto node = forestcast::tools::add_node_command(app);
   auto sim = forestcast::tools::add_sim_command(app);
+  auto cluster = forestcast::tools::add_cluster_command(app);
+  auto status = forestcast::tools::add_status_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -24,6 +26,8 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("node")) return node();
     if (app.got_subcommand("sim")) return sim();
+    if (app.got_subcommand("cluster")) return cluster();
+    if (app.got_subcommand("status")) return status();
   } catch (const std::exception& e) {
     std::cerr << "forestcast: " << e.what() << "\n";
     return 2;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -29,6 +30,7 @@ struct SimOptions {
   int leaf_set = 16;
   bool quiet = false;
   bool verbose = false;
+  std::string ids_file;
 };
 
 int usage_error(const std::string& message) {
@@ -64,6 +66,18 @@ int run_sim(const SimOptions& o) {
     return usage_error("--leaf-set must be an even number between 2 and " +
                        std::to_string(overlay::kMaxLeafSetSize));
   config.pastry.leaf_set_size = static_cast<size_t>(o.leaf_set);
+  if (!o.ids_file.empty()) {
+    std::ifstream in(o.ids_file);
+    if (!in) return usage_error("cannot read --ids file " + o.ids_file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      const auto id = overlay::NodeId::from_hex(line.substr(0, 32));
+      if (!id) return usage_error("--ids file " + o.ids_file + ": not a node id: '" + line + "'");
+      config.ids.push_back(*id);
+    }
+    config.nodes = config.ids.size();
+  }
   // Per-node info logs (every join) would cost more than the simulation at 10,000 nodes.
   if (!o.verbose) spdlog::set_level(spdlog::level::warn);
   if (!o.quiet) config.progress = [](const std::string& line) { std::cerr << line << "\n"; };
@@ -102,6 +116,9 @@ CommandMain add_sim_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--leaf-set", options->leaf_set, "Leaf set size (even, both sides together)")
       ->capture_default_str();
+  sub->add_option("--ids", options->ids_file,
+                  "File of node ids (32 hex digits a line), joined in that order and placed "
+                  "where the UDP runtime's link emulation puts them; sets --nodes");
   sub->add_flag("--quiet", options->quiet, "No progress lines on stderr");
   sub->add_flag("--verbose", options->verbose, "Keep the nodes' info-level logs");
   return [options] { return run_sim(*options); };

@@ -73,9 +73,17 @@ class RoutingScenario {
   Simulator sim_;
   LookupLog log_;
   size_t bootstrap_missing_ = 0;
+  size_t created_ = 0;
 };
 
 uint32_t RoutingScenario::create_node() {
+  if (!config_.ids.empty()) {
+    const overlay::NodeId& id = config_.ids[created_++];
+    const uint32_t i = sim_.add_node(id, node_seed_rng_.next(),
+                                     position_from_id(config_.topology, id.hi(), id.lo()));
+    sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(sim_, i, log_));
+    return i;
+  }
   // 32 random bytes stand in for the Ed25519 public key the real node id is hashed from.
   std::array<uint8_t, 32> key{};
   for (size_t w = 0; w < 4; ++w) {
@@ -338,6 +346,7 @@ std::optional<std::string> validate(const RoutingScenarioConfig& c) {
   // Node addresses are 10.0.0.1 upward; beyond 2^24 they would leave 10/8.
   if (c.nodes > (size_t{1} << 24)) return "--nodes must be at most 16777216";
   if (c.lookups < 1) return "--lookups must be at least 1";
+  if (!c.ids.empty() && c.ids.size() != c.nodes) return "--nodes must equal the number of --ids";
   if (c.kill_fraction && !(*c.kill_fraction >= 0.0 && *c.kill_fraction < 1.0))
     return "--kill-fraction must be in [0, 1)";
   if (!(c.loss >= 0.0 && c.loss < 1.0)) return "--loss must be in [0, 1)";

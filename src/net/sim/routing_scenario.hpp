@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/time.hpp"
 #include "net/sim/topology.hpp"
@@ -28,6 +29,10 @@ struct RoutingScenarioConfig {
   Duration churn_lookup_spread = seconds(5);  // "during" lookups: the first seconds after kill
   Duration repair_wait = seconds(60);         // "after repair" lookups start this long after
   overlay::PastryConfig pastry;
+  // When set: these node ids (in join order, `nodes` must equal their count), each placed at
+  // position_from_id() instead of a random place, so a run compares with real nodes of the
+  // same ids under the UDP runtime's link emulation.
+  std::vector<overlay::NodeId> ids;
   // Human-readable progress (the command prints it to stderr); may be empty.
   std::function<void(const std::string&)> progress;
 };

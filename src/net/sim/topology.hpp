@@ -23,6 +23,17 @@ struct Position {
   double x = 0, y = 0, z = 0;  // z stays 0 on the plane
 };
 
+// A uniformly random position of the model (sphere surface or unit square).
+Position random_position(TopologyKind kind, Rng& rng);
+// The position a node with the 128-bit id (hi, lo) takes when positions follow from ids: real
+// nodes under the UDP runtime's link emulation, and simulations of the same ids.
+Position position_from_id(TopologyKind kind, uint64_t id_hi, uint64_t id_lo);
+// The one-way latency between two positions: `min` for the same place, `max` for the farthest
+// pair (antipodes, opposite corners), linear in distance between. Whole microseconds; exactly
+// symmetric (only commutative products and squared differences).
+Duration one_way_latency(TopologyKind kind, const Position& p, const Position& q, Duration min,
+                         Duration max);
+
 class Topology {
  public:
   // The fastest and slowest one-way latencies: 2 ms between co-located nodes, 200 ms between

@@ -42,8 +42,15 @@ UdpRuntime::UdpRuntime(asio::io_context& io, overlay::NodeId id, UdpRuntimeOptio
       epoch_(std::chrono::steady_clock::now()),
       socket_(io),
       timer_(io),
-      limiter_(options_.peer_rate_per_second, options_.peer_burst,
-               options_.max_rate_limited_peers) {}
+      limiter_(options_.peer_rate_per_second, options_.peer_burst, options_.max_rate_limited_peers),
+      hold_timer_(io) {
+  if (options_.emulation) {
+    emulation_.emplace(*options_.emulation, id_, options_.seed ^ 0x5bd1e995ULL);
+    log().warn("{} link emulation on: {}-{} ms one way, {:.1f} % loss (test only)", id_.short_hex(),
+               options_.emulation->min_latency.count() / 1000,
+               options_.emulation->max_latency.count() / 1000, options_.emulation->loss * 100);
+  }
+}
 
 UdpRuntime::~UdpRuntime() { close(); }
 
@@ -116,6 +123,7 @@ void UdpRuntime::close() {
   closed_ = true;
   boost::system::error_code ignored;
   timer_.cancel();
+  hold_timer_.cancel();
   socket_.close(ignored);
 }
 
@@ -179,11 +187,51 @@ void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
                 wire::to_string(decoded.error()));
   } else if (decoded.value().sender == id_) {
     ++counters_.dropped_own_id;
-  } else if (node_->join_state() != overlay::JoinState::kLeft) {
-    node_->on_message(t, overlay::NodeHandle{decoded.value().sender, from}, decoded.value().msg);
-    after_node_call();
+  } else if (emulation_) {
+    const auto delay = emulation_->delay_from(decoded.value().sender);
+    if (!delay)
+      ++counters_.dropped_emulated_loss;
+    else
+      hold(t + *delay, overlay::NodeHandle{decoded.value().sender, from},
+           std::move(decoded.value().msg));
+  } else {
+    deliver(t, overlay::NodeHandle{decoded.value().sender, from}, decoded.value().msg);
   }
   start_receive();
+}
+
+void UdpRuntime::deliver(Time t, const overlay::NodeHandle& from, const overlay::Message& msg) {
+  if (node_->join_state() == overlay::JoinState::kLeft) return;
+  node_->on_message(t, from, msg);
+  after_node_call();
+}
+
+// ---- link emulation -------------------------------------------------------------------------
+
+void UdpRuntime::hold(Time due, overlay::NodeHandle from, overlay::Message msg) {
+  held_.push(Held{due, held_sequence_++, from, std::move(msg)});
+  if (due < hold_armed_) arm_hold_timer(due);
+}
+
+void UdpRuntime::arm_hold_timer(Time due) {
+  hold_armed_ = due;
+  hold_timer_.expires_at(epoch_ + due);
+  hold_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec == asio::error::operation_aborted || closed_) return;
+    on_hold_timer();
+  });
+}
+
+void UdpRuntime::on_hold_timer() {
+  hold_armed_ = kNever;
+  const Time t = now();
+  while (!held_.empty() && held_.top().due <= t) {
+    Held h = held_.top();  // priority_queue::top is const: copy, then pop
+    held_.pop();
+    deliver(t, h.from, h.msg);
+    if (closed_) return;
+  }
+  if (!held_.empty()) arm_hold_timer(held_.top().due);
 }
 
 // ---- timer ----------------------------------------------------------------------------------

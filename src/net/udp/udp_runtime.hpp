@@ -12,8 +12,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <vector>
 
+#include "net/udp/link_emulation.hpp"
 #include "net/udp/rate_limiter.hpp"
 #include "net/wire/codec.hpp"
 #include "overlay/environment.hpp"
@@ -31,6 +33,7 @@ struct WireCounters {
   uint64_t send_oversize = 0;   // encoded message over kMaxDatagramBytes, not sent
   uint64_t send_errors = 0;     // send_to failed (incl. full socket buffer)
   uint64_t receive_errors = 0;
+  uint64_t dropped_emulated_loss = 0;  // test-only link emulation (LinkEmulation)
   std::array<uint64_t, wire::kDecodeErrorCount> dropped_decode{};  // by wire::DecodeError
 
   uint64_t dropped_malformed() const {
@@ -51,6 +54,9 @@ struct UdpRuntimeOptions {
   uint64_t peer_rate_per_second = 5000;
   uint64_t peer_burst = 10000;
   size_t max_rate_limited_peers = 4096;
+  // Test-only: hold every received message for the emulated one-way delay from its sender and
+  // drop a fraction (see link_emulation.hpp). Unset in production.
+  std::optional<LinkEmulationConfig> emulation;
 };
 
 class UdpRuntime final : public overlay::Environment {
@@ -90,6 +96,8 @@ class UdpRuntime final : public overlay::Environment {
   const overlay::NodeId& id() const { return id_; }
   overlay::Endpoint local_endpoint() const { return local_; }
   const WireCounters& counters() const { return counters_; }
+  // The test-only link emulation, when on.
+  const std::optional<LinkEmulation>& emulation() const { return emulation_; }
   Time now() const;
 
   // overlay::Environment
@@ -101,6 +109,10 @@ class UdpRuntime final : public overlay::Environment {
   void after_node_call();
   void arm_timer(Time deadline);
   void on_timer(uint64_t generation);
+  void deliver(Time t, const overlay::NodeHandle& from, const overlay::Message& msg);
+  void hold(Time due, overlay::NodeHandle from, overlay::Message msg);
+  void arm_hold_timer(Time due);
+  void on_hold_timer();
 
   overlay::NodeId id_;
   UdpRuntimeOptions options_;
@@ -124,6 +136,22 @@ class UdpRuntime final : public overlay::Environment {
   wire::AppDecoder app_decoder_;
   RateLimiter<overlay::Endpoint> limiter_;
   WireCounters counters_;
+
+  // Link emulation: messages received but not yet due, earliest first.
+  struct Held {
+    Time due;
+    uint64_t sequence;  // ties keep arrival order
+    overlay::NodeHandle from;
+    overlay::Message msg;
+    bool operator>(const Held& o) const {
+      return due != o.due ? due > o.due : sequence > o.sequence;
+    }
+  };
+  std::optional<LinkEmulation> emulation_;
+  std::priority_queue<Held, std::vector<Held>, std::greater<>> held_;
+  uint64_t held_sequence_ = 0;
+  boost::asio::steady_timer hold_timer_;
+  Time hold_armed_ = kNever;
 };
 
 // Conversions between the core's Endpoint and Asio's.

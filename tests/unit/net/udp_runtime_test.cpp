@@ -8,6 +8,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <set>
 
+#include "node/metrics.hpp"
 #include "node/status.hpp"
 
 namespace forestcast::net {

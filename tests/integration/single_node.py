@@ -1,5 +1,6 @@
-"""Helpers shared by the integration tests: start `forestcast node` processes on loopback, read
-their /status, compute the leaf-set oracle, and guarantee no process outlives the test."""
+"""Single `forestcast node` processes for test_cli.py, which tests the daemon's own flags and
+errors: started directly, each in its own session, and all killed when the test ends. (Whole
+clusters come from `forestcast cluster`, see launcher.py.)"""
 import json
 import os
 import signal
@@ -7,9 +8,6 @@ import socket
 import subprocess
 import time
 import urllib.request
-
-HALF_LEAF_SET = 8
-RING = 1 << 128
 
 
 def free_ports(count):
@@ -134,51 +132,3 @@ def wait_for_status(node, deadline):
             return st
         time.sleep(0.02)
     raise AssertionError(f"node {node.index} never answered /status:\n" + node.log_tail())
-
-
-def oracle_leaf_set(self_id, all_ids, half=HALF_LEAF_SET):
-    """The `half` closest ids on each side of self_id on the ring, as one set (a node can be on
-    both sides in a small ring)."""
-    others = [i for i in all_ids if i != self_id]
-    right = sorted(others, key=lambda i: (i - self_id) % RING)[:half]
-    left = sorted(others, key=lambda i: (self_id - i) % RING)[:half]
-    return set(left) | set(right)
-
-
-def leaf_set_ids(status):
-    return {int(e["node_id"], 16) for e in status["leaf_set"]}
-
-
-def leaf_set_mismatches(nodes):
-    """(node, have, want, status) for every node whose reported leaf set differs from the
-    oracle's, computed over the ids of `nodes` (the live ones)."""
-    ids = [int(n.node_id, 16) for n in nodes]
-    bad = []
-    for n in nodes:
-        st = n.try_status()
-        have = leaf_set_ids(st) if st else set()
-        want = oracle_leaf_set(int(n.node_id, 16), ids)
-        if st is None or have != want:
-            bad.append((n, have, want, st))
-    return bad
-
-
-def describe_mismatch(node, have, want):
-    missing = sorted(f"{i:032x}"[:8] for i in want - have)
-    extra = sorted(f"{i:032x}"[:8] for i in have - want)
-    return f"node {node.index} ({node.node_id[:8]}): missing {missing} extra {extra}"
-
-
-def wait_converged(nodes, deadline, started):
-    """Seconds from `started` until every node's leaf set equals the oracle's, or None at
-    `deadline`. Raises if a node died."""
-    while True:
-        for n in nodes:
-            if not n.alive():
-                raise AssertionError(f"node {n.index} died (exit {n.proc.returncode}):\n"
-                                     + n.log_tail())
-        if not leaf_set_mismatches(nodes):
-            return time.monotonic() - started
-        if time.monotonic() > deadline:
-            return None
-        time.sleep(0.1)
