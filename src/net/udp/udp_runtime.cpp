@@ -42,8 +42,9 @@ UdpRuntime::UdpRuntime(asio::io_context& io, overlay::NodeId id, UdpRuntimeOptio
       epoch_(std::chrono::steady_clock::now()),
       socket_(io),
       timer_(io),
-      limiter_(options_.peer_rate_per_second, options_.peer_burst,
-               options_.max_rate_limited_peers) {}
+      limiter_(options_.peer_rate_per_second, options_.peer_burst, options_.max_rate_limited_peers),
+      global_params_(options_.global_rate_per_second, options_.global_burst),
+      global_bucket_(global_params_, Time{0}) {}
 
 UdpRuntime::~UdpRuntime() { close(); }
 
@@ -169,8 +170,8 @@ void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
   counters_.bytes_in += bytes;
   const Time t = now();
   const Endpoint from = from_asio(rx_from_.address(), rx_from_.port());
-  if (!limiter_.allow(from, t)) {
-    ++counters_.dropped_rate_limited;
+  if (!admit(from, t)) {
+    // counted by admit()
   } else if (auto decoded =
                  wire::decode(std::span<const uint8_t>(rx_buffer_.data(), bytes), app_decoder_);
              !decoded) {
@@ -179,11 +180,33 @@ void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
                 wire::to_string(decoded.error()));
   } else if (decoded.value().sender == id_) {
     ++counters_.dropped_own_id;
-  } else if (node_->join_state() != overlay::JoinState::kLeft) {
+  } else if (node_->join_state() == overlay::JoinState::kLeft) {
+    ++counters_.dropped_after_leave;
+  } else {
+    ++counters_.datagrams_accepted;
     node_->on_message(t, overlay::NodeHandle{decoded.value().sender, from}, decoded.value().msg);
     after_node_call();
   }
   start_receive();
+}
+
+bool UdpRuntime::admit(const Endpoint& from, Time now) {
+  // Per peer first, so a single flooding peer's excess does not eat the node-wide budget.
+  const Admission a = limiter_.admit(from, now);
+  counters_.rate_limiter_evictions = limiter_.evicted();
+  if (a == Admission::kPeerLimited) {
+    ++counters_.dropped_rate_limited;
+    return false;
+  }
+  if (a == Admission::kUntrackedLimited) {
+    ++counters_.dropped_untracked_limited;
+    return false;
+  }
+  if (!global_bucket_.take(global_params_, now)) {
+    ++counters_.dropped_global_limit;
+    return false;
+  }
+  return true;
 }
 
 // ---- timer ----------------------------------------------------------------------------------
