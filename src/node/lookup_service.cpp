@@ -24,7 +24,9 @@ class LookupProbe final : public overlay::AppMessage {
   int64_t direct_us = -1;  // answer; -1 when not emulated
   uint16_t hops = 0;       // answer
 
+  static constexpr uint16_t kType = 1;
   uint16_t app_id() const override { return kLookupServiceAppId; }
+  uint16_t type() const override { return kType; }
   void encode(std::string& out) const override {
     out.push_back(answer ? 'A' : 'Q');
     for (uint64_t v : {nonce, static_cast<uint64_t>(sent_ns), static_cast<uint64_t>(route_ns),
@@ -40,8 +42,10 @@ constexpr size_t kProbeBytes = 1 + 5 * 8;
 LookupService::LookupService(boost::asio::io_context& io, net::UdpRuntime& runtime)
     : io_(io), runtime_(runtime) {}
 
-overlay::AppMessagePtr LookupService::decode(std::string_view body) const {
-  if (body.size() != kProbeBytes || (body[0] != 'Q' && body[0] != 'A')) return nullptr;
+overlay::AppMessagePtr LookupService::decode(uint16_t type, std::string_view body) const {
+  if (type != LookupProbe::kType || body.size() != kProbeBytes ||
+      (body[0] != 'Q' && body[0] != 'A'))
+    return nullptr;
   uint64_t v[5];
   for (size_t i = 0; i < 5; ++i) {
     v[i] = 0;
@@ -73,9 +77,10 @@ void LookupService::lookup(const overlay::NodeId& key, Duration timeout, Done do
   runtime_.with_node([&](overlay::PastryNode& node, Time now) { node.route(now, key, query); });
 }
 
-void LookupService::deliver(const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) {
-  const auto* query = dynamic_cast<const LookupProbe*>(msg.get());
-  if (query == nullptr || query->answer) return;
+void LookupService::deliver(Time, const overlay::RouteInfo& info,
+                            const overlay::AppMessagePtr& msg) {
+  const auto* query = static_cast<const LookupProbe*>(msg.get());
+  if (query->answer) return;
   auto answer = std::make_shared<LookupProbe>();
   answer->answer = true;
   answer->nonce = query->nonce;
@@ -86,8 +91,9 @@ void LookupService::deliver(const overlay::RouteInfo& info, const overlay::AppMe
   // Answer after the core finished delivering: no call back into the node from inside it. A
   // datagram to ourselves would be dropped as claiming our id, so a local root answers here.
   if (info.origin.id == runtime_.id()) {
-    boost::asio::post(io_,
-                      [this, origin = info.origin, answer] { receive_direct(origin, answer); });
+    boost::asio::post(io_, [this, origin = info.origin, answer] {
+      receive_direct(runtime_.now(), origin, answer);
+    });
     return;
   }
   boost::asio::post(io_, [this, origin = info.origin, answer] {
@@ -96,10 +102,10 @@ void LookupService::deliver(const overlay::RouteInfo& info, const overlay::AppMe
   });
 }
 
-void LookupService::receive_direct(const overlay::NodeHandle& from,
+void LookupService::receive_direct(Time, const overlay::NodeHandle& from,
                                    const overlay::AppMessagePtr& msg) {
-  const auto* answer = dynamic_cast<const LookupProbe*>(msg.get());
-  if (answer == nullptr || !answer->answer) return;
+  const auto* answer = static_cast<const LookupProbe*>(msg.get());
+  if (!answer->answer) return;
   const auto it = pending_.find(answer->nonce);
   if (it == pending_.end()) return;  // late, after the timeout
   LookupResult r;

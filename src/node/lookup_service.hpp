@@ -38,9 +38,11 @@ class LookupService final : public overlay::Application {
   void lookup(const overlay::NodeId& key, Duration timeout, Done done);
 
   // overlay::Application
-  void deliver(const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) override;
-  void receive_direct(const overlay::NodeHandle& from, const overlay::AppMessagePtr& msg) override;
-  overlay::AppMessagePtr decode(std::string_view body) const override;
+  void deliver(Time now, const overlay::RouteInfo& info,
+               const overlay::AppMessagePtr& msg) override;
+  void receive_direct(Time now, const overlay::NodeHandle& from,
+                      const overlay::AppMessagePtr& msg) override;
+  overlay::AppMessagePtr decode(uint16_t type, std::string_view body) const override;
 
  private:
   struct Pending {

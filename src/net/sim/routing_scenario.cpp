@@ -81,7 +81,7 @@ uint32_t RoutingScenario::create_node() {
     const overlay::NodeId& id = config_.ids[created_++];
     const uint32_t i = sim_.add_node(id, node_seed_rng_.next(),
                                      position_from_id(config_.topology, id.hi(), id.lo()));
-    sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(sim_, i, log_));
+    sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
     return i;
   }
   // 32 random bytes stand in for the Ed25519 public key the real node id is hashed from.

@@ -1,75 +1,99 @@
 #pragma once
-// Per-source receive rate limit: one token bucket per key (a peer's address), in a bounded map,
-// so one flooding peer cannot monopolise a node's single control-plane thread. Time is an
-// argument, as everywhere else.
-#include <algorithm>
+// Per-source receive rate limit: one token bucket per key (a peer's address) in a table of at
+// most `max_keys`, so one flooding peer cannot monopolise a node's single control-plane thread.
+//
+// The table is bounded without ever handing a busy source fresh tokens. When it is full, a new
+// source takes the place of an idle one: a bucket that has refilled to its burst behaves exactly
+// like a fresh bucket, so forgetting it loses nothing. Candidates are looked at from the least
+// recently used end (the sources most likely to be idle), a few per admission, so the cost stays
+// O(1). If none of them is idle (the table is full of sources that are all sending hard), the
+// newcomer is not tracked and shares one bucket with every other untracked source. A flood from
+// many spoofed addresses therefore costs the established peers nothing: their depleted buckets
+// stay depleted, and the flood as a whole gets one peer's share. Time is an argument.
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <list>
 #include <unordered_map>
 
 #include "base/time.hpp"
+#include "net/udp/token_bucket.hpp"
 
 namespace forestcast::net {
+
+enum class Admission : uint8_t {
+  kAllowed,
+  kPeerLimited,       // this source's own bucket is empty
+  kUntrackedLimited,  // the table is full of busy sources and the shared bucket is empty
+};
 
 template <typename Key>
 class RateLimiter {
  public:
-  // `per_second` tokens refill continuously up to `burst`; each datagram costs one.
-  RateLimiter(uint64_t per_second, uint64_t burst, size_t max_keys)
-      : per_second_(std::max<uint64_t>(per_second, 1)),
-        burst_(std::max<uint64_t>(burst, 1) * kUnit),
-        max_keys_(max_keys) {}
+  // Least recently used buckets examined per new source when the table is full.
+  static constexpr int kEvictionScan = 4;
 
-  bool allow(const Key& key, Time now) {
-    auto it = buckets_.find(key);
-    if (it == buckets_.end()) {
-      if (buckets_.size() >= max_keys_) make_room(now);
-      it = buckets_.emplace(key, Bucket{burst_, now}).first;
-    }
-    Bucket& b = it->second;
-    refill(b, now);
-    if (b.tokens < kUnit) return false;
-    b.tokens -= kUnit;
-    return true;
+  RateLimiter(uint64_t per_second, uint64_t burst, size_t max_keys)
+      : params_(per_second, burst),
+        max_keys_(max_keys == 0 ? 1 : max_keys),
+        untracked_bucket_(params_, Time{0}) {
+    index_.reserve(max_keys_);
   }
 
-  size_t tracked() const { return buckets_.size(); }
+  Admission admit(const Key& key, Time now) {
+    if (auto it = index_.find(key); it != index_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second);  // most recently used first
+      return it->second->bucket.take(params_, now) ? Admission::kAllowed : Admission::kPeerLimited;
+    }
+    if (index_.size() < max_keys_) {
+      lru_.push_front(Entry{key, TokenBucket(params_, now)});
+    } else if (!reuse_idle_entry(key, now)) {
+      ++untracked_;
+      return untracked_bucket_.take(params_, now) ? Admission::kAllowed
+                                                  : Admission::kUntrackedLimited;
+    }
+    index_.emplace(key, lru_.begin());
+    return lru_.front().bucket.take(params_, now) ? Admission::kAllowed : Admission::kPeerLimited;
+  }
+
+  bool allow(const Key& key, Time now) { return admit(key, now) == Admission::kAllowed; }
+
+  size_t tracked() const { return index_.size(); }
+  // Idle buckets forgotten to make room for a new source.
+  uint64_t evicted() const { return evicted_; }
+  // Datagrams from new sources charged to the shared bucket because no tracked one was idle.
+  uint64_t untracked() const { return untracked_; }
 
  private:
-  // Tokens are counted in millionths, so refill per microsecond is exact integer arithmetic.
-  static constexpr uint64_t kUnit = 1'000'000;
-
-  struct Bucket {
-    uint64_t tokens;
-    Time last;
+  struct Entry {
+    Key key;
+    TokenBucket bucket;
   };
+  using EntryList = std::list<Entry>;
 
-  void refill(Bucket& b, Time now) const {
-    if (now <= b.last) return;
-    const auto elapsed_us = static_cast<uint64_t>((now - b.last).count());
-    // Anything longer than a full refill fills the bucket; the cap also prevents overflow.
-    if (elapsed_us >= burst_ / per_second_ + 1)
-      b.tokens = burst_;
-    else
-      b.tokens = std::min(burst_, b.tokens + elapsed_us * per_second_);
-    b.last = now;
-  }
-
-  // A full bucket behaves exactly like a fresh one, so forgetting it loses nothing. If every
-  // tracked source is busy (a spoofed-source flood) start over: cheap, bounded, and honest
-  // peers only ever gain tokens from it.
-  void make_room(Time now) {
-    for (auto it = buckets_.begin(); it != buckets_.end();) {
-      refill(it->second, now);
-      it = it->second.tokens >= burst_ ? buckets_.erase(it) : std::next(it);
+  // Looks at up to kEvictionScan buckets from the least recently used end. The first idle one
+  // becomes `key`'s (its list node is reused, so a flood allocates nothing); busy ones move to
+  // the front so the next scan looks at others. True if `key` now has the front entry.
+  bool reuse_idle_entry(const Key& key, Time now) {
+    for (int i = 0; i < kEvictionScan && !lru_.empty(); ++i) {
+      auto last = std::prev(lru_.end());
+      lru_.splice(lru_.begin(), lru_, last);
+      if (!last->bucket.full(params_, now)) continue;
+      index_.erase(last->key);
+      *last = Entry{key, TokenBucket(params_, now)};
+      ++evicted_;
+      return true;
     }
-    if (buckets_.size() >= max_keys_) buckets_.clear();
+    return false;
   }
 
-  uint64_t per_second_;
-  uint64_t burst_;  // in millionths of a token
+  TokenBucket::Params params_;
   size_t max_keys_;
-  std::unordered_map<Key, Bucket> buckets_;
+  EntryList lru_;
+  std::unordered_map<Key, typename EntryList::iterator> index_;
+  TokenBucket untracked_bucket_;
+  uint64_t evicted_ = 0;
+  uint64_t untracked_ = 0;
 };
 
 }  // namespace forestcast::net

@@ -43,6 +43,8 @@ UdpRuntime::UdpRuntime(asio::io_context& io, overlay::NodeId id, UdpRuntimeOptio
       socket_(io),
       timer_(io),
       limiter_(options_.peer_rate_per_second, options_.peer_burst, options_.max_rate_limited_peers),
+      global_params_(options_.global_rate_per_second, options_.global_burst),
+      global_bucket_(global_params_, Time{0}),
       hold_timer_(io) {
   if (options_.emulation) {
     emulation_.emplace(*options_.emulation, id_, options_.seed ^ 0x5bd1e995ULL);
@@ -177,8 +179,8 @@ void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
   counters_.bytes_in += bytes;
   const Time t = now();
   const Endpoint from = from_asio(rx_from_.address(), rx_from_.port());
-  if (!limiter_.allow(from, t)) {
-    ++counters_.dropped_rate_limited;
+  if (!admit(from, t)) {
+    // counted by admit()
   } else if (auto decoded =
                  wire::decode(std::span<const uint8_t>(rx_buffer_.data(), bytes), app_decoder_);
              !decoded) {
@@ -187,15 +189,18 @@ void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
                 wire::to_string(decoded.error()));
   } else if (decoded.value().sender == id_) {
     ++counters_.dropped_own_id;
-  } else if (emulation_) {
-    const auto delay = emulation_->delay_from(decoded.value().sender);
-    if (!delay)
-      ++counters_.dropped_emulated_loss;
-    else
-      hold(t + *delay, overlay::NodeHandle{decoded.value().sender, from},
-           std::move(decoded.value().msg));
+  } else if (node_->join_state() == overlay::JoinState::kLeft) {
+    ++counters_.dropped_after_leave;
   } else {
-    deliver(t, overlay::NodeHandle{decoded.value().sender, from}, decoded.value().msg);
+    ++counters_.datagrams_accepted;
+    const overlay::NodeHandle sender{decoded.value().sender, from};
+    if (!emulation_) {
+      deliver(t, sender, decoded.value().msg);
+    } else if (const auto delay = emulation_->delay_from(sender.id)) {
+      hold(t + *delay, sender, std::move(decoded.value().msg));  // the emulated link (tests)
+    } else {
+      ++counters_.dropped_emulated_loss;  // the emulated link's loss, after acceptance
+    }
   }
   start_receive();
 }
@@ -232,6 +237,25 @@ void UdpRuntime::on_hold_timer() {
     if (closed_) return;
   }
   if (!held_.empty()) arm_hold_timer(held_.top().due);
+}
+
+bool UdpRuntime::admit(const Endpoint& from, Time now) {
+  // Per peer first, so a single flooding peer's excess does not eat the node-wide budget.
+  const Admission a = limiter_.admit(from, now);
+  counters_.rate_limiter_evictions = limiter_.evicted();
+  if (a == Admission::kPeerLimited) {
+    ++counters_.dropped_rate_limited;
+    return false;
+  }
+  if (a == Admission::kUntrackedLimited) {
+    ++counters_.dropped_untracked_limited;
+    return false;
+  }
+  if (!global_bucket_.take(global_params_, now)) {
+    ++counters_.dropped_global_limit;
+    return false;
+  }
+  return true;
 }
 
 // ---- timer ----------------------------------------------------------------------------------

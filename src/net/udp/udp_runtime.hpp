@@ -17,21 +17,30 @@
 
 #include "net/udp/link_emulation.hpp"
 #include "net/udp/rate_limiter.hpp"
+#include "net/udp/token_bucket.hpp"
 #include "net/wire/codec.hpp"
 #include "overlay/environment.hpp"
 #include "overlay/pastry_node.hpp"
 
 namespace forestcast::net {
 
+// Every datagram received is either accepted (handed to the core) or dropped for exactly one
+// counted reason: datagrams_in == datagrams_accepted + dropped_total().
 struct WireCounters {
   uint64_t datagrams_in = 0;
+  uint64_t datagrams_accepted = 0;
   uint64_t datagrams_out = 0;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
-  uint64_t dropped_rate_limited = 0;
-  uint64_t dropped_own_id = 0;  // claims our id: a reflection or an impostor
-  uint64_t send_oversize = 0;   // encoded message over kMaxDatagramBytes, not sent
-  uint64_t send_errors = 0;     // send_to failed (incl. full socket buffer)
+  uint64_t dropped_rate_limited = 0;       // this source's own bucket was empty
+  uint64_t dropped_untracked_limited = 0;  // a new source while the per-peer table was full
+                                           // of busy sources, and their shared bucket empty
+  uint64_t dropped_global_limit = 0;       // over the node-wide receive rate
+  uint64_t rate_limiter_evictions = 0;     // idle per-peer buckets forgotten to make room
+  uint64_t dropped_own_id = 0;             // claims our id: a reflection or an impostor
+  uint64_t dropped_after_leave = 0;        // arrived after a graceful leave
+  uint64_t send_oversize = 0;              // encoded message over kMaxDatagramBytes, not sent
+  uint64_t send_errors = 0;                // send_to failed (incl. full socket buffer)
   uint64_t receive_errors = 0;
   uint64_t dropped_emulated_loss = 0;  // test-only link emulation (LinkEmulation)
   std::array<uint64_t, wire::kDecodeErrorCount> dropped_decode{};  // by wire::DecodeError
@@ -40,6 +49,10 @@ struct WireCounters {
     uint64_t total = 0;
     for (uint64_t c : dropped_decode) total += c;
     return total;
+  }
+  uint64_t dropped_total() const {
+    return dropped_rate_limited + dropped_untracked_limited + dropped_global_limit +
+           dropped_own_id + dropped_after_leave + dropped_malformed();
   }
 };
 
@@ -57,6 +70,11 @@ struct UdpRuntimeOptions {
   // Test-only: hold every received message for the emulated one-way delay from its sender and
   // drop a fraction (see link_emulation.hpp). Unset in production.
   std::optional<LinkEmulationConfig> emulation;
+  // Node-wide cap on datagrams handed to the decoder and the core, whatever their source: bounds
+  // the CPU a flood from many (spoofed) addresses can take. A video relay receives a few
+  // hundred datagrams per second; this is far above that.
+  uint64_t global_rate_per_second = 20000;
+  uint64_t global_burst = 40000;
 };
 
 class UdpRuntime final : public overlay::Environment {
@@ -106,6 +124,8 @@ class UdpRuntime final : public overlay::Environment {
  private:
   void start_receive();
   void on_receive(const boost::system::error_code& ec, size_t bytes);
+  // Applies the per-peer and global limits, counting a drop; true if the datagram may be read.
+  bool admit(const overlay::Endpoint& from, Time now);
   void after_node_call();
   void arm_timer(Time deadline);
   void on_timer(uint64_t generation);
@@ -135,6 +155,8 @@ class UdpRuntime final : public overlay::Environment {
   StateObserver observer_;
   wire::AppDecoder app_decoder_;
   RateLimiter<overlay::Endpoint> limiter_;
+  TokenBucket::Params global_params_;
+  TokenBucket global_bucket_;
   WireCounters counters_;
 
   // Link emulation: messages received but not yet due, earliest first.

@@ -50,8 +50,7 @@ Endpoint loopback_any_port() { return Endpoint::ipv4(0x7f000001, 0); }
 
 class UdpRuntimeTest : public ::testing::Test {
  protected:
-  UdpRuntime& make(uint64_t id_lo) {
-    UdpRuntimeOptions options;
+  UdpRuntime& make(uint64_t id_lo, UdpRuntimeOptions options = {}) {
     options.seed = id_lo;
     runtimes_.push_back(
         std::make_unique<UdpRuntime>(io_, NodeId::from_parts(0x1234, id_lo), options));
@@ -159,8 +158,41 @@ TEST_F(UdpRuntimeTest, BadDatagramsAreCountedNotDelivered) {
   EXPECT_EQ(c.dropped_decode[size_t(wire::DecodeError::kOversize)], 1u);
   EXPECT_EQ(c.dropped_decode[size_t(wire::DecodeError::kMalformed)], 1u);
   EXPECT_EQ(c.dropped_own_id, 1u);
+  EXPECT_EQ(c.datagrams_in, c.datagrams_accepted + c.dropped_total());
   EXPECT_EQ(a.node().counters().messages_in, 0u);
   EXPECT_TRUE(a.node().active());
+}
+
+TEST_F(UdpRuntimeTest, LimitsDropAndCountEveryDatagram) {
+  UdpRuntimeOptions options;
+  options.peer_rate_per_second = 1;  // whole tokens refill only after the test is over
+  options.peer_burst = 3;
+  options.global_rate_per_second = 1;
+  options.global_burst = 5;
+  UdpRuntime& a = make(1, options);
+  a.start_ring();
+  const auto to = to_asio(a.local_endpoint());
+  const std::string heartbeat = wire::encode(NodeId::from_parts(7, 7), overlay::LeafHeartbeat{});
+  // One source sends 10: its own bucket passes 3.
+  asio::ip::udp::socket flooder(io_, asio::ip::udp::v4());
+  for (int i = 0; i < 10; ++i) flooder.send_to(asio::buffer(heartbeat), to);
+  ASSERT_TRUE(run_until([&] { return a.counters().datagrams_in == 10; }));
+  EXPECT_EQ(a.counters().dropped_rate_limited, 7u);
+  EXPECT_EQ(a.counters().datagrams_accepted, 3u);
+  // Three more sources send 2 each: the node-wide bucket has 2 of its 5 tokens left.
+  std::vector<std::unique_ptr<asio::ip::udp::socket>> others;
+  for (int s = 0; s < 3; ++s) {
+    others.push_back(std::make_unique<asio::ip::udp::socket>(io_, asio::ip::udp::v4()));
+    for (int i = 0; i < 2; ++i) others.back()->send_to(asio::buffer(heartbeat), to);
+  }
+  ASSERT_TRUE(run_until([&] { return a.counters().datagrams_in == 16; }));
+  const WireCounters& c = a.counters();
+  EXPECT_EQ(c.datagrams_accepted, 5u);
+  EXPECT_EQ(c.dropped_global_limit, 4u);
+  EXPECT_EQ(c.datagrams_in, c.datagrams_accepted + c.dropped_total());
+  EXPECT_EQ(node::status_json(a)["counters"]["dropped_global_limit"], 4u);
+  EXPECT_NE(node::metrics_text(a).find("forestcast_dropped_global_limit_total 4\n"),
+            std::string::npos);
 }
 
 TEST_F(UdpRuntimeTest, StatusAndMetricsRender) {
