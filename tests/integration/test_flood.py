@@ -150,7 +150,7 @@ def main():
             time.sleep(2.0)  # let post-join proximity rounds settle before measuring memory
 
             before = [n.status()["counters"] for n in nodes]
-            rss_before = [vm_rss_kb(n.proc.pid) for n in nodes]
+            rss_before = [vm_rss_kb(n.pid) for n in nodes]
             sent, kinds, worst_status, status_failures = flood(
                 nodes, args.seconds, args.rate, seed)
             total = sum(sent)
@@ -189,7 +189,7 @@ def main():
             bad = [n["node_id"][:8] for n in st["nodes"] if not n["leaf_set_ok"]]
             check(took is not None, f"every leaf set matches the oracle after the flood {bad[:8]}")
 
-            rss_after = [vm_rss_kb(n.proc.pid) for n in nodes]
+            rss_after = [vm_rss_kb(n.pid) for n in nodes]
             growth = [(a - b) / b for a, b in zip(rss_after, rss_before)]
             worst = max(range(len(nodes)), key=lambda i: growth[i])
             print(f"VmRSS before {min(rss_before)}-{max(rss_before)} kB, after "
