@@ -38,6 +38,7 @@ void to_pb(const JoinBody& b, pb::Join& m) {
   if (b.has_avoid) m.set_avoid(b.avoid.to_byte_string());
   m.set_pushdown_left(b.pushdown_left);
   if (b.has_child) put_handle(b.child, m.mutable_child());
+  m.set_control(b.control);
 }
 void to_pb(const PathBody& b, pb::Path& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -207,6 +208,7 @@ JoinBody from_pb(const pb::Join& m, Reader& r) {
     b.has_child = true;
     b.child = r.handle(m.child());
   }
+  b.control = m.control();
   return b;
 }
 PathBody from_pb(const pb::Path& m, Reader& r) {

@@ -69,6 +69,8 @@ struct JoinBody {
   // adopts (otherwise the previous hop).
   bool has_child = false;
   NodeHandle child;
+  // A control group (no data: adopting costs no upload, liveness at the slow interval).
+  bool control = false;
 };
 
 struct PathBody {  // kAccept and kHeartbeat

@@ -1,6 +1,8 @@
 #include "multicast/scribe.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 
 namespace forestcast::multicast {
@@ -62,10 +64,11 @@ void Scribe::create(Time now, const CreateBody& credentials) {
   overlay_.route(now, credentials.topic, std::make_shared<const CreateMsg>(credentials));
 }
 
-void Scribe::subscribe(Time now, const NodeId& id) {
+void Scribe::subscribe(Time now, const NodeId& id, bool control) {
   TopicState* t = ensure_topic(now, id);
   if (t == nullptr) return;
   t->member = true;
+  t->slow = t->slow || control;
   if (t->root || t->parent || t->joining) return;
   route_join(now, *t);
 }
@@ -75,13 +78,10 @@ void Scribe::unsubscribe(Time now, const NodeId& id) {
   if (TopicState* t = topic(id)) t->member = false;  // pruned by the next tick when childless
 }
 
-void Scribe::set_slow(const NodeId& id, bool slow) {
-  if (TopicState* t = topic(id)) t->slow = slow;
-}
-
 void Scribe::route_join(Time now, TopicState& t) {
   JoinBody j;
   j.topic = t.id;
+  j.control = t.slow;
   if (t.avoid) {
     j.has_avoid = true;
     j.avoid = *t.avoid;
@@ -101,6 +101,7 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   ++counters_.joins_direct;
   JoinBody j;
   j.topic = id;
+  j.control = t->slow;
   j.pushdown_left = pushdown_left;
   send(now, node, std::make_shared<const JoinMsg>(std::move(j)));
 }
@@ -134,6 +135,9 @@ void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child) {
       return;
     }
   t.children.push_back(Child{child, now, now});
+  if (std::getenv("FOREST_TRACE") && t.root && !t.meta)
+    std::fprintf(stderr, "noncreated-root %s adopts %s t=%.3f\n", self().id.short_hex().c_str(),
+                 child.id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6);
   ++counters_.children_adopted;
   PathBody p{t.id, t.path};
   p.path.push_back(self().id);
@@ -233,6 +237,7 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   if (would_cycle(TopicState{}, child.id)) return;
   TopicState* t = ensure_topic(now, j.topic);
   if (t == nullptr) return;
+  t->slow = j.control;
   if (client_ && !client_->admit(now, *t, child, false)) {
     topics_.erase(j.topic);
     if (!j.has_child) {
@@ -246,7 +251,7 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   adopt(now, *t, child);
   t->joining = true;
   t->join_sent = now;
-  JoinBody mine{j.topic, j.has_avoid, j.avoid, 0, false, NodeHandle{}};
+  JoinBody mine{j.topic, j.has_avoid, j.avoid, 0, false, NodeHandle{}, j.control};
   ctx.message = std::make_shared<const JoinMsg>(std::move(mine));
 }
 
@@ -256,6 +261,7 @@ void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::Ap
       const auto& j = as<JoinMsg>(msg).body;
       TopicState* t = ensure_topic(now, j.topic);
       if (t == nullptr) return;
+      t->slow = t->slow || j.control;
       become_root(now, *t);
       const NodeHandle child = j.has_child ? j.child : info.previous_hop;
       if (child.id != self().id) handle_join_here(now, *t, child, false, config_.pushdown_depth);
@@ -272,6 +278,11 @@ void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::Ap
       if (topic(a.topic) != nullptr) {
         walk_anycast(now, a);
       } else {
+        if (std::getenv("FOREST_TRACE"))
+          std::fprintf(stderr, "anycast at root %s t=%.3f: no state (hops %d)\n",
+                       self().id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6,
+                       info.hops);
+        ++counters_.anycast_fail_no_state;
         ++counters_.anycasts_failed;
         send(now, a.requester, std::make_shared<const AnycastFailMsg>(TopicBody{a.want}));
       }
@@ -495,11 +506,20 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
         t->join_attempts = std::max(t->join_attempts, 1);
       }
       if (client_ && client_->on_refused(now, *t, r)) return;
-      route_join(now, *t);
+      // Plain Scribe: try again by routing once the back-off allows (the tick does it), never
+      // in a tight loop with whoever refused us.
+      t->joining = true;
+      t->join_sent = now;
+      ++t->join_attempts;
       return;
     }
     case MsgType::kLeave: {
-      if (TopicState* t = topic(as<LeaveMsg>(msg).body.topic)) remove_child(now, *t, from.id);
+      if (TopicState* t = topic(as<LeaveMsg>(msg).body.topic)) {
+        if (std::getenv("FOREST_TRACE") && t->root && t->slow)
+          std::fprintf(stderr, "scgroot %s leave from %s t=%.3f\n", self().id.short_hex().c_str(),
+                       from.id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6);
+        remove_child(now, *t, from.id);
+      }
       return;
     }
     case MsgType::kRefresh: {
@@ -549,7 +569,14 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a) {
     ++counters_.anycasts_failed;
     send(now, a.requester, std::make_shared<const AnycastFailMsg>(TopicBody{a.want}));
   };
-  if (t == nullptr || a.visited.size() >= config_.anycast_max_visits) return fail();
+  if (t == nullptr) {
+    ++counters_.anycast_fail_no_state;
+    return fail();
+  }
+  if (a.visited.size() >= config_.anycast_max_visits) {
+    ++counters_.anycast_fail_exhausted;
+    return fail();
+  }
   if (t->member && a.requester.id != self().id && !contains(a.visited, self().id) && client_ &&
       client_->anycast_accepts(now, a))
     return;
@@ -563,7 +590,14 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a) {
       break;
     }
   if (to == nullptr && t->parent) to = &*t->parent;
-  if (to == nullptr) return fail();
+  if (to == nullptr) {
+    if (std::getenv("FOREST_TRACE"))
+      std::fprintf(stderr, "anycast at %s t=%.3f: tree done after %zu visits (member %d root %d children %zu)\n",
+                   self().id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6,
+                   next.visited.size(), t->member, t->root, t->children.size());
+    ++counters_.anycast_fail_tree_done;
+    return fail();
+  }
   ++counters_.control_sent;
   overlay_.send_direct(now, *to, std::make_shared<const AnycastMsg>(std::move(next)));
 }
@@ -661,6 +695,10 @@ void Scribe::tick(Time now) {
     for (size_t i = 0; i < t->children.size();) {
       if (now - t->children[i].last_refresh > expiry) {
         ++counters_.children_expired;
+        if (std::getenv("FOREST_TRACE") && t->root)
+          std::fprintf(stderr, "root %s expired %s t=%.3f\n", self().id.short_hex().c_str(),
+                       t->children[i].node.id.short_hex().c_str(),
+                       static_cast<double>(now.count()) / 1e6);
         t->children.erase(t->children.begin() + static_cast<std::ptrdiff_t>(i));
         changed = true;
       } else {

@@ -65,6 +65,11 @@ struct ScribeCounters {
   uint64_t root_takeovers = 0;
   uint64_t anycasts_sent = 0;
   uint64_t anycasts_failed = 0;
+  // Where walks ended without an acceptor: at a node without the group, out of visits, or
+  // after the whole tree.
+  uint64_t anycast_fail_no_state = 0;
+  uint64_t anycast_fail_exhausted = 0;
+  uint64_t anycast_fail_tree_done = 0;
   uint64_t topics_refused = 0;  // state limit reached
   std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> malformed{};
   uint64_t malformed_total() const {
@@ -84,7 +89,8 @@ struct Child {
 struct TopicState {
   NodeId id;
   bool member = false;  // subscribed locally
-  bool slow = false;    // kept alive at the slow interval (no data expected)
+  // A control group (no data): kept alive at the slow interval, and adopting costs no upload.
+  bool slow = false;
   bool root = false;    // believes it is the topic's root
   std::optional<NodeHandle> parent;
   bool attached = false;     // accepted by `parent` (or root): `path` is meaningful
@@ -147,9 +153,9 @@ class Scribe final : public overlay::Application {
   // --- local commands ------------------------------------------------------------------------
   // Routes the creator's credentials to the topic's root.
   void create(Time now, const CreateBody& credentials);
-  void subscribe(Time now, const NodeId& topic);
+  // `control`: a group that carries no data (SplitStream's SCG), see TopicState::slow.
+  void subscribe(Time now, const NodeId& topic, bool control = false);
   void unsubscribe(Time now, const NodeId& topic);
-  void set_slow(const NodeId& topic, bool slow);
   // Asks `node` directly to adopt us in `topic` (push-down).
   void join_via(Time now, const NodeId& topic, const NodeHandle& node, uint32_t pushdown_left);
   // Routes a fresh JOIN for `topic` (after a refusal or a failure).

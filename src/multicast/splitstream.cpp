@@ -38,9 +38,20 @@ bool SplitStream::is_scg(const NodeId& topic) const {
 void SplitStream::recount() {
   int used = 0;
   for (const auto& [id, t] : scribe_.topics())
-    if (!is_scg(id)) used += static_cast<int>(t.children.size());
+    if (!t.slow && !is_scg(id)) used += static_cast<int>(t.children.size());
   used_ = used;
   if (used_ > limit_) ++counters_.limit_violations;
+}
+
+void SplitStream::update_default_limit() {
+  if (config_.capacity >= 0) return;
+  // Default: one child per stripe received, and a publisher counts the stripes it originates
+  // (it may well be a stripe's root).
+  int received = 0;
+  for (const Stream& x : streams_)
+    if (x.viewing) received += static_cast<int>(x.stripe_ids.size());
+  if (publication_) received += static_cast<int>(publication_->stripes.size());
+  limit_ = received;
 }
 
 // --- viewer -------------------------------------------------------------------------------------
@@ -61,12 +72,7 @@ void SplitStream::view(Time now, const NodeId& group, PacketSink* sink) {
   }
   s->sink = sink;
   s->viewing = true;
-  if (config_.capacity < 0) {
-    int received = 0;
-    for (const Stream& x : streams_)
-      if (x.viewing) received += static_cast<int>(x.stripe_ids.size());
-    limit_ = received;
-  }
+  update_default_limit();
   const std::vector<NodeId> ids = s->stripe_ids;
   for (const NodeId& id : ids) scribe_.subscribe(now, id);
   on_tick(now);  // SCG membership
@@ -84,6 +90,7 @@ NodeId SplitStream::publish(Time now, const CreatorKey& key, std::string_view na
   p.stripes.resize(config_.stripes);
   for (auto& st : p.stripes) st.create_sent = true;
   publication_ = std::move(p);
+  update_default_limit();
   return publication_->group;
 }
 
@@ -160,14 +167,14 @@ std::pair<NodeId, NodeHandle> SplitStream::choose_orphan(
 
 bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, bool direct) {
   (void)direct;
-  if (is_scg(t.id)) return true;  // group membership costs no upload
+  if (t.slow || is_scg(t.id)) return true;  // a control group costs no upload
   recount();
   if (used_ < limit_) return true;
   if (limit_ == 0) return false;
   // At the limit: adopt the newcomer, then orphan one child by the push-down rule.
   std::vector<std::pair<NodeId, NodeHandle>> all;
   for (const auto& [id, topic] : scribe_.topics()) {
-    if (is_scg(id)) continue;
+    if (topic.slow || is_scg(id)) continue;
     for (const Child& c : topic.children) all.emplace_back(id, c.node);
   }
   all.emplace_back(t.id, child);
@@ -211,13 +218,28 @@ bool SplitStream::on_refused(Time now, TopicState& t, const RefuseBody& refusal)
 bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
   if (!is_scg(a.topic)) return false;
   recount();
-  if (used_ >= limit_) return false;
+  if (used_ >= limit_) {
+    ++counters_.anycast_no_spare;
+    return false;
+  }
   TopicState* t = scribe_.topic(a.want);
-  if (t == nullptr || !t->attached || (!t->root && !t->parent)) return false;
+  // A member receiving the stripe is what the orphan wants. When the walk has found none in
+  // the first half of its budget, a member that is itself looking for a parent in the stripe
+  // takes the orphan too: the two detached subtrees become one that needs one parent, and
+  // neither is a descendant of the other (a detached member's path is empty).
+  const bool receiving = t != nullptr && t->attached && (t->root || t->parent);
+  const bool merge = t != nullptr && t->member && !t->attached &&
+                     a.visited.size() * 4 >= scribe_.config().anycast_max_visits * 0;
+  if (!receiving && !merge) {
+    ++counters_.anycast_not_receiving;
+    return false;
+  }
   // The requester must not be our ancestor: adopting it would close a loop.
   if (a.requester.id == scribe_.self().id || t->has_child(a.requester.id) ||
-      std::find(t->path.begin(), t->path.end(), a.requester.id) != t->path.end())
+      std::find(t->path.begin(), t->path.end(), a.requester.id) != t->path.end()) {
+    ++counters_.anycast_descendant;
     return false;
+  }
   ++counters_.scg_adoptions;
   scribe_.adopt(now, *t, a.requester);
   return true;
@@ -260,8 +282,7 @@ void SplitStream::on_tick(Time now) {
     if (!s.viewing || s.in_scg == spare) continue;
     s.in_scg = spare;
     if (spare) {
-      scribe_.subscribe(now, s.scg);
-      scribe_.set_slow(s.scg, true);
+      scribe_.subscribe(now, s.scg, true);
     } else {
       scribe_.unsubscribe(now, s.scg);
     }

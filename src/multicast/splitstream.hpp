@@ -32,6 +32,10 @@ struct SplitStreamCounters {
   uint64_t scg_anycasts = 0;
   uint64_t scg_adoptions = 0;  // orphans adopted through the SCG
   uint64_t anycast_failures = 0;
+  // Why this member passed an anycast walk on.
+  uint64_t anycast_no_spare = 0;
+  uint64_t anycast_not_receiving = 0;
+  uint64_t anycast_descendant = 0;
   uint64_t limit_violations = 0;  // must stay 0: a node never exceeds its limit
   uint64_t packets_received = 0;
   uint64_t packets_sent = 0;   // publisher
@@ -141,6 +145,7 @@ class SplitStream final : public ScribeClient {
   Stream* stream_of_scg(const NodeId& topic);
   bool is_scg(const NodeId& topic) const;
   void recount();
+  void update_default_limit();
 
   Scribe& scribe_;
   SplitStreamConfig config_;

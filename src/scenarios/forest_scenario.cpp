@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -442,9 +443,148 @@ ForestResult ForestScenario::run() {
 
   check_limits();
   for (const ForestNode& n : nodes_) r.outdegree_violations += n.violated ? 1 : 0;
-  uint64_t pkts = 0;
-  for (const ForestNode& n : nodes_) pkts += n.splitstream->counters().packets_received;
-  report(format("sim: packets received by viewers %llu", static_cast<unsigned long long>(pkts)));
+  {
+    int64_t spare = 0;
+    size_t missing = 0, joining = 0, attached_silent = 0, no_state = 0;
+    for (uint32_t i = 1; i < nodes_.size(); ++i) {
+      if (!sim_.alive(i)) continue;
+      spare += nodes_[i].splitstream->limit() - nodes_[i].splitstream->used();
+      for (uint32_t st = 0; st < config_.stripes; ++st) {
+        const auto* t = nodes_[i].scribe->topic(group_.with_digit(0, static_cast<int>(st)));
+        if (t == nullptr) {
+          ++no_state;
+          ++missing;
+        } else if (!t->attached) {
+          if (missing < 40 && std::getenv("FOREST_DEBUG"))
+            report(format("  detached node %u digit %d stripe %u spare %d children here %zu "
+                          "attempts %d",
+                          i, sim_.handle(i).id.digit(0), st,
+                          nodes_[i].splitstream->limit() - nodes_[i].splitstream->used(),
+                          t->children.size(), t->join_attempts));
+          ++missing;
+          joining += t->joining ? 1 : 0;
+        } else if (!t->root && t->parent) {
+          const auto idx = Simulator::index_of(t->parent->endpoint);
+          (void)idx;
+        }
+      }
+    }
+    (void)attached_silent;
+    size_t with_spare = 0, members = 0, full_members = 0, scg_nodes = 0;
+    const auto scg = SplitStream::scg_of(group_);
+    for (uint32_t i = 1; i < nodes_.size(); ++i) {
+      if (!sim_.alive(i)) continue;
+      const bool sp = nodes_[i].splitstream->limit() > nodes_[i].splitstream->used();
+      with_spare += sp;
+      const auto* t = nodes_[i].scribe->topic(scg);
+      if (t) ++scg_nodes;
+      if (t && t->member) {
+        ++members;
+        full_members += !sp;
+      }
+    }
+    size_t pairs_with_acceptor = 0, checked = 0;
+    for (uint32_t i = 1; i < nodes_.size() && checked < 2000; ++i) {
+      if (!sim_.alive(i)) continue;
+      for (uint32_t st = 0; st < config_.stripes; ++st) {
+        const auto sid = group_.with_digit(0, static_cast<int>(st));
+        const auto* t = nodes_[i].scribe->topic(sid);
+        if (t == nullptr || t->attached) continue;
+        ++checked;
+        for (uint32_t z = 1; z < nodes_.size(); ++z) {
+          if (z == i || !sim_.alive(z)) continue;
+          const auto* g = nodes_[z].scribe->topic(scg);
+          const auto* zt = nodes_[z].scribe->topic(sid);
+          if (!g || !g->member || !zt || !zt->attached) continue;
+          if (nodes_[z].splitstream->limit() <= nodes_[z].splitstream->used()) continue;
+          if (std::find(zt->path.begin(), zt->path.end(), sim_.handle(i).id) != zt->path.end())
+            continue;
+          ++pairs_with_acceptor;
+          break;
+        }
+      }
+    }
+    size_t not_child = 0, cycles = 0, reach_root = 0, starving = 0;
+    for (uint32_t i = 1; i < nodes_.size(); ++i) {
+      if (!sim_.alive(i)) continue;
+      for (uint32_t st = 0; st < config_.stripes; ++st) {
+        const auto sid = group_.with_digit(0, static_cast<int>(st));
+        const auto* t = nodes_[i].scribe->topic(sid);
+        if (t == nullptr || !t->attached || t->root) continue;
+        const auto p = Simulator::index_of(t->parent->endpoint);
+        const auto* pt = nodes_[*p].scribe->topic(sid);
+        if (!pt || !pt->has_child(sim_.handle(i).id)) ++not_child;
+        uint32_t cur = i;
+        size_t steps = 0;
+        bool ok = false;
+        while (steps++ < 64) {
+          const auto* ct = nodes_[cur].scribe->topic(sid);
+          if (!ct) break;
+          if (ct->root) {
+            ok = true;
+            break;
+          }
+          if (!ct->parent) break;
+          cur = *Simulator::index_of(ct->parent->endpoint);
+        }
+        if (steps >= 64) ++cycles;
+        if (ok) ++reach_root;
+        else ++starving;
+      }
+    }
+    {
+      const auto views = nodes_[5].splitstream->stripes(group_);
+      std::string line = "sim: node 5 packets per stripe:";
+      for (const auto& v : views)
+        line += format(" %llu/%.1fs", static_cast<unsigned long long>(v.packets_received),
+                       seconds_of(v.last_receive));
+      report(line);
+      std::vector<size_t> recv(config_.stripes, 0), roots(config_.stripes, 0);
+      for (uint32_t i = 1; i < nodes_.size(); ++i)
+        for (const auto& v : nodes_[i].splitstream->stripes(group_)) {
+          if (sim_.now() - v.last_receive < seconds(1)) ++recv[v.index];
+          if (v.root) ++roots[v.index];
+        }
+      line = "sim: receiving per stripe (roots):";
+      for (uint32_t st = 0; st < config_.stripes; ++st) line += format(" %zu(%zu)", recv[st], roots[st]);
+      report(line);
+      const auto& pc = nodes_[0].splitstream->counters();
+      report(format("sim: publisher sent %llu, reroutes %llu", static_cast<unsigned long long>(pc.packets_sent),
+                    static_cast<unsigned long long>(pc.root_reroutes)));
+    }
+    report(format("sim: attached pairs: parent lacks child %zu, in cycles %zu, reach root %zu, "
+                  "cut off %zu",
+                  not_child, cycles, reach_root, starving));
+    report(format("sim: detached pairs with an attached acceptor in the SCG: %zu/%zu",
+                  pairs_with_acceptor, checked));
+    report(format("sim: nodes with spare %zu, SCG members %zu (full %zu), SCG tree nodes %zu",
+                  with_spare, members, full_members, scg_nodes));
+    report(format("sim: spare outdegree %lld, detached (node,stripe) pairs %zu (joining %zu, "
+                  "no state %zu)",
+                  static_cast<long long>(spare), missing, joining, no_state));
+  }
+  uint64_t fail_no_state = 0, fail_exhausted = 0, fail_done = 0;
+  uint64_t pkts = 0, no_spare = 0, not_receiving = 0, descendant = 0, visits_exhausted = 0;
+  for (const ForestNode& n : nodes_) {
+    pkts += n.splitstream->counters().packets_received;
+    no_spare += n.splitstream->counters().anycast_no_spare;
+    not_receiving += n.splitstream->counters().anycast_not_receiving;
+    descendant += n.splitstream->counters().anycast_descendant;
+    visits_exhausted += n.scribe->counters().anycasts_failed;
+    fail_no_state += n.scribe->counters().anycast_fail_no_state;
+    fail_exhausted += n.scribe->counters().anycast_fail_exhausted;
+    fail_done += n.scribe->counters().anycast_fail_tree_done;
+  }
+  report(format("sim: packets received by viewers %llu; anycast passes: no spare %llu, not "
+                "receiving %llu, descendant %llu; walks failed %llu",
+                static_cast<unsigned long long>(pkts), static_cast<unsigned long long>(no_spare),
+                static_cast<unsigned long long>(not_receiving),
+                static_cast<unsigned long long>(descendant),
+                static_cast<unsigned long long>(visits_exhausted)));
+  report(format("sim: walks ended: no group state %llu, out of visits %llu, tree done %llu",
+                static_cast<unsigned long long>(fail_no_state),
+                static_cast<unsigned long long>(fail_exhausted),
+                static_cast<unsigned long long>(fail_done)));
   uint64_t pushdowns = 0, anycasts = 0, adoptions = 0, failures = 0, malformed = 0;
   for (const ForestNode& n : nodes_) {
     pushdowns += n.splitstream->counters().pushdown_orphans;
