@@ -215,7 +215,8 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   const auto type = static_cast<MsgType>(ctx.message->type());
   if (type == MsgType::kAnycast) {
     const auto& a = as<AnycastMsg>(ctx.message).body;
-    if (topic(a.topic) != nullptr) {  // any member or forwarder of the group starts the walk
+    const TopicState* g = topic(a.topic);
+    if (g != nullptr && (g->attached || g->root)) {  // a node in the group's tree starts the walk
       ctx.consumed = true;
       walk_anycast(now, a);
     }
@@ -275,13 +276,10 @@ void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::Ap
       return;
     case MsgType::kAnycast: {
       const auto& a = as<AnycastMsg>(msg).body;
-      if (topic(a.topic) != nullptr) {
+      const TopicState* g = topic(a.topic);
+      if (g != nullptr && (g->attached || g->root)) {
         walk_anycast(now, a);
       } else {
-        if (std::getenv("FOREST_TRACE"))
-          std::fprintf(stderr, "anycast at root %s t=%.3f: no state (hops %d)\n",
-                       self().id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6,
-                       info.hops);
         ++counters_.anycast_fail_no_state;
         ++counters_.anycasts_failed;
         send(now, a.requester, std::make_shared<const AnycastFailMsg>(TopicBody{a.want}));
@@ -569,13 +567,19 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a) {
     ++counters_.anycasts_failed;
     send(now, a.requester, std::make_shared<const AnycastFailMsg>(TopicBody{a.want}));
   };
-  if (t == nullptr) {
-    ++counters_.anycast_fail_no_state;
-    return fail();
-  }
   if (a.visited.size() >= config_.anycast_max_visits) {
     ++counters_.anycast_fail_exhausted;
     return fail();
+  }
+  if (t == nullptr || (!t->attached && !t->root)) {
+    // Not (or no longer) in the group's tree, or cut off from it: route the walk on toward the
+    // group's root, where it resumes at the first tree node (this visit counts toward the bound).
+    ++counters_.anycast_fail_no_state;
+    AnycastBody next = a;
+    next.visited.push_back(self().id);
+    ++counters_.control_sent;
+    overlay_.route(now, a.topic, std::make_shared<const AnycastMsg>(std::move(next)));
+    return;
   }
   if (t->member && a.requester.id != self().id && !contains(a.visited, self().id) && client_ &&
       client_->anycast_accepts(now, a))
