@@ -63,12 +63,12 @@ struct CreateBody {
 struct JoinBody {
   NodeId topic;
   bool has_avoid = false;
-  NodeId avoid;  // the dead parent: it must not take the child back
+  NodeId avoid{};  // the dead parent: it must not take the child back
   uint32_t pushdown_left = 0;
   // Set by a hop that could not adopt the joiner and passed the JOIN on: whom the next member
   // adopts (otherwise the previous hop).
   bool has_child = false;
-  NodeHandle child;
+  NodeHandle child{};
   // A control group (no data: adopting costs no upload, liveness at the slow interval).
   bool control = false;
 };
@@ -99,7 +99,7 @@ struct DataBody {
   int64_t sent_at_us = 0;
   // Real bytes (the media layer) or null with only a size (the simulator's synthetic stream):
   // a 10,000-node simulation never allocates a payload per packet.
-  std::shared_ptr<const std::string> payload;
+  std::shared_ptr<const std::string> payload{};
   uint32_t payload_size = 0;
 };
 

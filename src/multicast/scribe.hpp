@@ -36,7 +36,7 @@ struct ScribeConfig {
   Duration join_timeout = ms(800);
   Duration join_backoff_cap = seconds(5);
   // Anycast walk: at most this many members visited (with revisits while backtracking).
-  size_t anycast_max_visits = 32;
+  size_t anycast_max_visits = 48;
   size_t max_topics = 1024;  // topics this node keeps state for (including forwarding)
   // Push-down steps a refused child may take through former siblings before it anycasts.
   uint32_t pushdown_depth = 6;

@@ -41,6 +41,14 @@ void SplitStream::recount() {
     if (!t.slow && !is_scg(id)) used += static_cast<int>(t.children.size());
   used_ = used;
   if (used_ > limit_) ++counters_.limit_violations;
+  if (used_ >= limit_) {
+    // Leave the SCG at once (only a flag: safe inside any upcall); joining waits for on_tick().
+    for (Stream& s : streams_)
+      if (s.in_scg) {
+        s.in_scg = false;
+        scribe_.unsubscribe(Time{0}, s.scg);
+      }
+  }
 }
 
 void SplitStream::update_default_limit() {
@@ -228,10 +236,16 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
   // takes the orphan too: the two detached subtrees become one that needs one parent, and
   // neither is a descendant of the other (a detached member's path is empty).
   const bool receiving = t != nullptr && t->attached && (t->root || t->parent);
-  const bool merge = t != nullptr && t->member && !t->attached &&
-                     a.visited.size() * 4 >= scribe_.config().anycast_max_visits * 0;
+  const bool merge = t != nullptr && t->member && !t->attached;
   if (!receiving && !merge) {
     ++counters_.anycast_not_receiving;
+    return false;
+  }
+  // Keep the forest interior-node-disjoint where capacity allows: during the first half of the
+  // walk only a member whose first digit is the stripe's adopts; after it, anyone with spare.
+  const bool late = a.visited.size() * 2 >= scribe_.config().anycast_max_visits;
+  if (!late && scribe_.self().id.digit(0) != a.want.digit(0)) {
+    ++counters_.anycast_foreign_deferred;
     return false;
   }
   // The requester must not be our ancestor: adopting it would close a loop.

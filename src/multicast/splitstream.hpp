@@ -36,6 +36,7 @@ struct SplitStreamCounters {
   uint64_t anycast_no_spare = 0;
   uint64_t anycast_not_receiving = 0;
   uint64_t anycast_descendant = 0;
+  uint64_t anycast_foreign_deferred = 0;
   uint64_t limit_violations = 0;  // must stay 0: a node never exceeds its limit
   uint64_t packets_received = 0;
   uint64_t packets_sent = 0;   // publisher
