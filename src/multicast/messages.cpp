@@ -39,6 +39,7 @@ void to_pb(const JoinBody& b, pb::Join& m) {
   m.set_pushdown_left(b.pushdown_left);
   if (b.has_child) put_handle(b.child, m.mutable_child());
   m.set_control(b.control);
+  m.set_spare(b.spare);
 }
 void to_pb(const PathBody& b, pb::Path& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -209,6 +210,8 @@ JoinBody from_pb(const pb::Join& m, Reader& r) {
     b.child = r.handle(m.child());
   }
   b.control = m.control();
+  b.spare = m.spare();
+  if (b.spare > 65535) r.fail(DecodeError::kTooMany);
   return b;
 }
 PathBody from_pb(const pb::Path& m, Reader& r) {

@@ -71,6 +71,8 @@ struct JoinBody {
   NodeHandle child{};
   // A control group (no data: adopting costs no upload, liveness at the slow interval).
   bool control = false;
+  // The joiner's unused outdegree when it sent the JOIN (SplitStream; 0 for plain Scribe).
+  uint32_t spare = 0;
 };
 
 struct PathBody {  // kAccept and kHeartbeat

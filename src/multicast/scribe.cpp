@@ -82,6 +82,9 @@ void Scribe::route_join(Time now, TopicState& t) {
   JoinBody j;
   j.topic = t.id;
   j.control = t.slow;
+  // Spare outdegree is announced only after a failed attempt: then it is what lets a full
+  // node keep us (see SplitStream::admit); on a first JOIN it would only displace others.
+  if (client_ && !t.slow && t.join_attempts >= 2) j.spare = client_->spare();
   if (t.avoid) {
     j.has_avoid = true;
     j.avoid = *t.avoid;
@@ -102,6 +105,7 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   JoinBody j;
   j.topic = id;
   j.control = t->slow;
+  if (client_ && !t->slow && t->join_attempts >= 2) j.spare = client_->spare();
   j.pushdown_left = pushdown_left;
   send(now, node, std::make_shared<const JoinMsg>(std::move(j)));
 }
@@ -145,14 +149,18 @@ void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child) {
   if (client_) client_->children_changed(now, t);
 }
 
-void Scribe::orphan(Time now, TopicState& t, const NodeId& child, uint32_t pushdown_left) {
+void Scribe::orphan(Time now, TopicState& t, const NodeId& child, uint32_t pushdown_left,
+                    const NodeHandle* first) {
   auto it = std::find_if(t.children.begin(), t.children.end(),
                          [&](const Child& c) { return c.node.id == child; });
   if (it == t.children.end()) return;
   const NodeHandle node = it->node;
   t.children.erase(it);
   RefuseBody r{t.id, {}, pushdown_left};
-  if (client_) r.candidates = client_->refusal_candidates(t, child);
+  if (first != nullptr) r.candidates.push_back(*first);
+  if (client_)
+    for (const NodeHandle& h : client_->refusal_candidates(t, child))
+      if (first == nullptr || h.id != first->id) r.candidates.push_back(h);
   if (r.candidates.size() > kMaxCandidates) r.candidates.resize(kMaxCandidates);
   send(now, node, std::make_shared<const RefuseMsg>(std::move(r)));
   if (client_) client_->children_changed(now, t);
@@ -191,8 +199,8 @@ void Scribe::refuse(Time now, const TopicState& t, const NodeHandle& child,
   send(now, child, std::make_shared<const RefuseMsg>(std::move(r)));
 }
 
-bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child, bool direct,
-                              uint32_t pushdown_left) {
+bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child,
+                              uint32_t child_spare, uint32_t pushdown_left) {
   if (child.id == self().id) return false;
   if (t.has_child(child.id)) {
     adopt(now, t, child);  // refresh only
@@ -202,7 +210,7 @@ bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child, 
     send(now, child, std::make_shared<const AcceptMsg>(std::move(p)));
     return true;
   }
-  if (would_cycle(t, child.id) || (client_ && !client_->admit(now, t, child, direct))) {
+  if (would_cycle(t, child.id) || (client_ && !client_->admit(now, t, child, child_spare))) {
     refuse(now, t, child, pushdown_left);
     return false;
   }
@@ -230,7 +238,7 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   if (TopicState* t = topic(j.topic)) {
     // Already in the tree (or joining it): the JOIN stops here.
     ctx.consumed = true;
-    handle_join_here(now, *t, child, false, config_.pushdown_depth);
+    handle_join_here(now, *t, child, j.spare, config_.pushdown_depth);
     return;
   }
   // Not in the tree: become a forwarder if the client lets us adopt the child, and let the
@@ -239,7 +247,7 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   TopicState* t = ensure_topic(now, j.topic);
   if (t == nullptr) return;
   t->slow = j.control;
-  if (client_ && !client_->admit(now, *t, child, false)) {
+  if (client_ && !client_->admit(now, *t, child, j.spare)) {
     topics_.erase(j.topic);
     if (!j.has_child) {
       JoinBody pass = j;
@@ -252,7 +260,7 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   adopt(now, *t, child);
   t->joining = true;
   t->join_sent = now;
-  JoinBody mine{j.topic, j.has_avoid, j.avoid, 0, false, NodeHandle{}, j.control};
+  JoinBody mine{j.topic, j.has_avoid, j.avoid, 0, false, NodeHandle{}, j.control, 0};
   ctx.message = std::make_shared<const JoinMsg>(std::move(mine));
 }
 
@@ -265,7 +273,7 @@ void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::Ap
       t->slow = t->slow || j.control;
       become_root(now, *t);
       const NodeHandle child = j.has_child ? j.child : info.previous_hop;
-      if (child.id != self().id) handle_join_here(now, *t, child, false, config_.pushdown_depth);
+      if (child.id != self().id) handle_join_here(now, *t, child, j.spare, config_.pushdown_depth);
       return;
     }
     case MsgType::kCreate:
@@ -489,7 +497,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
         refuse(now, t ? *t : unknown, from, 0);
         return;
       }
-      handle_join_here(now, *t, from, true, j.pushdown_left);
+      handle_join_here(now, *t, from, j.spare, j.pushdown_left);
       return;
     }
     case MsgType::kRefuse: {
@@ -596,9 +604,11 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a) {
   if (to == nullptr && t->parent) to = &*t->parent;
   if (to == nullptr) {
     if (std::getenv("FOREST_TRACE"))
-      std::fprintf(stderr, "anycast at %s t=%.3f: tree done after %zu visits (member %d root %d children %zu)\n",
-                   self().id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6,
-                   next.visited.size(), t->member, t->root, t->children.size());
+      std::fprintf(
+          stderr,
+          "anycast at %s t=%.3f: tree done after %zu visits (member %d root %d children %zu)\n",
+          self().id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6,
+          next.visited.size(), t->member, t->root, t->children.size());
     ++counters_.anycast_fail_tree_done;
     return fail();
   }

@@ -33,8 +33,8 @@ struct ScribeConfig {
   // Nodes holding the root's topic metadata besides the root.
   size_t replicas = 4;
   // An unanswered JOIN is retried after this, doubling per attempt up to the cap.
-  Duration join_timeout = ms(800);
-  Duration join_backoff_cap = seconds(5);
+  Duration join_timeout = ms(500);
+  Duration join_backoff_cap = seconds(2);
   // Anycast walk: at most this many members visited (with revisits while backtracking).
   size_t anycast_max_visits = 48;
   size_t max_topics = 1024;  // topics this node keeps state for (including forwarding)
@@ -91,7 +91,7 @@ struct TopicState {
   bool member = false;  // subscribed locally
   // A control group (no data): kept alive at the slow interval, and adopting costs no upload.
   bool slow = false;
-  bool root = false;    // believes it is the topic's root
+  bool root = false;  // believes it is the topic's root
   std::optional<NodeHandle> parent;
   bool attached = false;     // accepted by `parent` (or root): `path` is meaningful
   std::vector<NodeId> path;  // root first, parent last; empty at the root
@@ -121,7 +121,9 @@ class ScribeClient {
   // A JOIN for `t` from `child` reached this node (routed, or direct for push-down). The client
   // returns whether to adopt; it may orphan another child through Scribe::orphan(). Cycles are
   // refused by Scribe before the client is asked.
-  virtual bool admit(Time now, TopicState& t, const NodeHandle& child, bool direct) = 0;
+  virtual bool admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) = 0;
+  // This node's unused outdegree, announced in its JOINs.
+  virtual uint32_t spare() const = 0;
   // Candidates sent with a refusal of `child` in `t` (push-down siblings).
   virtual std::vector<NodeHandle> refusal_candidates(const TopicState& t, const NodeId& child) = 0;
   // `parent` refused or orphaned this node in `t`. Return true when the client arranges the
@@ -165,7 +167,10 @@ class Scribe final : public overlay::Application {
   // Adopts `child` in `topic` (anycast acceptance) and sends it our path.
   void adopt(Time now, TopicState& t, const NodeHandle& child);
   // Drops `child` from `topic` and tells it, with push-down candidates.
-  void orphan(Time now, TopicState& t, const NodeId& child, uint32_t pushdown_left);
+  // `first`: a candidate to offer ahead of the push-down siblings (the newcomer that took the
+  // orphan's place with spare capacity).
+  void orphan(Time now, TopicState& t, const NodeId& child, uint32_t pushdown_left,
+              const NodeHandle* first = nullptr);
   // Publisher side: data to a root (direct) or toward a topic (routed, first packet).
   void publish_direct(Time now, const NodeHandle& root, std::shared_ptr<const DataMsg> data);
   void publish_routed(Time now, std::shared_ptr<const DataMsg> data);
@@ -191,7 +196,7 @@ class Scribe final : public overlay::Application {
   void send(Time now, const NodeHandle& to, overlay::AppMessagePtr msg);
   void route_join(Time now, TopicState& t);
   // A JOIN reached a member (or the root): adopt or refuse `child`. True when adopted.
-  bool handle_join_here(Time now, TopicState& t, const NodeHandle& child, bool direct,
+  bool handle_join_here(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare,
                         uint32_t pushdown_left);
   bool would_cycle(const TopicState& t, const NodeId& child) const;
   void refuse(Time now, const TopicState& t, const NodeHandle& child, uint32_t pushdown_left);

@@ -173,8 +173,7 @@ std::pair<NodeId, NodeHandle> SplitStream::choose_orphan(
                            [&](const auto& a, const auto& b) { return key(a) < key(b); });
 }
 
-bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, bool direct) {
-  (void)direct;
+bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) {
   if (t.slow || is_scg(t.id)) return true;  // a control group costs no upload
   recount();
   if (used_ < limit_) return true;
@@ -185,12 +184,18 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, bool d
     if (topic.slow || is_scg(id)) continue;
     for (const Child& c : topic.children) all.emplace_back(id, c.node);
   }
-  all.emplace_back(t.id, child);
+  // A newcomer that brings spare outdegree is kept: capacity is only useful inside the stripe
+  // trees, and a node with spare but without the stripe could otherwise never bring it in (the
+  // feasibility condition of the SplitStream paper). The orphan is pointed at it first.
+  const bool keep_newcomer = child_spare > 0 && !all.empty();
+  if (!keep_newcomer) all.emplace_back(t.id, child);
   const auto [stripe, victim] = choose_orphan(scribe_.self().id, all);
   if (stripe == t.id && victim.id == child.id) return false;
   TopicState* vt = scribe_.topic(stripe);
   ++counters_.pushdown_orphans;
-  scribe_.orphan(now, *vt, victim.id, scribe_.config().pushdown_depth);
+  const bool point_at_newcomer = keep_newcomer && stripe == t.id;
+  scribe_.orphan(now, *vt, victim.id, scribe_.config().pushdown_depth,
+                 point_at_newcomer ? &child : nullptr);
   return true;
 }
 
@@ -231,13 +236,10 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
     return false;
   }
   TopicState* t = scribe_.topic(a.want);
-  // A member receiving the stripe is what the orphan wants. When the walk has found none in
-  // the first half of its budget, a member that is itself looking for a parent in the stripe
-  // takes the orphan too: the two detached subtrees become one that needs one parent, and
-  // neither is a descendant of the other (a detached member's path is empty).
+  // Only a member that receives the stripe adopts: one that is itself looking for a parent
+  // there would only hang the orphan's subtree on another cut-off one (measured: worse).
   const bool receiving = t != nullptr && t->attached && (t->root || t->parent);
-  const bool merge = t != nullptr && t->member && !t->attached;
-  if (!receiving && !merge) {
+  if (!receiving) {
     ++counters_.anycast_not_receiving;
     return false;
   }

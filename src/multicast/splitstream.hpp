@@ -101,7 +101,10 @@ class SplitStream final : public ScribeClient {
   std::optional<NodeHandle> publisher_root(uint32_t stripe) const;
 
   // --- ScribeClient ------------------------------------------------------------------------------
-  bool admit(Time now, TopicState& t, const NodeHandle& child, bool direct) override;
+  bool admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) override;
+  uint32_t spare() const override {
+    return used_ < limit_ ? static_cast<uint32_t>(limit_ - used_) : 0;
+  }
   std::vector<NodeHandle> refusal_candidates(const TopicState& t, const NodeId& child) override;
   bool on_refused(Time now, TopicState& t, const RefuseBody& refusal) override;
   bool anycast_accepts(Time now, const AnycastBody& a) override;

@@ -456,11 +456,12 @@ ForestResult ForestScenario::run() {
           ++missing;
         } else if (!t->attached) {
           if (missing < 40 && std::getenv("FOREST_DEBUG"))
-            report(format("  detached node %u digit %d stripe %u spare %d children here %zu "
-                          "attempts %d",
-                          i, sim_.handle(i).id.digit(0), st,
-                          nodes_[i].splitstream->limit() - nodes_[i].splitstream->used(),
-                          t->children.size(), t->join_attempts));
+            report(
+                format("  detached node %u digit %d stripe %u spare %d children here %zu "
+                       "attempts %d",
+                       i, sim_.handle(i).id.digit(0), st,
+                       nodes_[i].splitstream->limit() - nodes_[i].splitstream->used(),
+                       t->children.size(), t->join_attempts));
           ++missing;
           joining += t->joining ? 1 : 0;
         } else if (!t->root && t->parent) {
@@ -528,8 +529,10 @@ ForestResult ForestScenario::run() {
           cur = *Simulator::index_of(ct->parent->endpoint);
         }
         if (steps >= 64) ++cycles;
-        if (ok) ++reach_root;
-        else ++starving;
+        if (ok)
+          ++reach_root;
+        else
+          ++starving;
       }
     }
     {
@@ -546,22 +549,26 @@ ForestResult ForestScenario::run() {
           if (v.root) ++roots[v.index];
         }
       line = "sim: receiving per stripe (roots):";
-      for (uint32_t st = 0; st < config_.stripes; ++st) line += format(" %zu(%zu)", recv[st], roots[st]);
+      for (uint32_t st = 0; st < config_.stripes; ++st)
+        line += format(" %zu(%zu)", recv[st], roots[st]);
       report(line);
       const auto& pc = nodes_[0].splitstream->counters();
-      report(format("sim: publisher sent %llu, reroutes %llu", static_cast<unsigned long long>(pc.packets_sent),
+      report(format("sim: publisher sent %llu, reroutes %llu",
+                    static_cast<unsigned long long>(pc.packets_sent),
                     static_cast<unsigned long long>(pc.root_reroutes)));
     }
-    report(format("sim: attached pairs: parent lacks child %zu, in cycles %zu, reach root %zu, "
-                  "cut off %zu",
-                  not_child, cycles, reach_root, starving));
+    report(
+        format("sim: attached pairs: parent lacks child %zu, in cycles %zu, reach root %zu, "
+               "cut off %zu",
+               not_child, cycles, reach_root, starving));
     report(format("sim: detached pairs with an attached acceptor in the SCG: %zu/%zu",
                   pairs_with_acceptor, checked));
     report(format("sim: nodes with spare %zu, SCG members %zu (full %zu), SCG tree nodes %zu",
                   with_spare, members, full_members, scg_nodes));
-    report(format("sim: spare outdegree %lld, detached (node,stripe) pairs %zu (joining %zu, "
-                  "no state %zu)",
-                  static_cast<long long>(spare), missing, joining, no_state));
+    report(
+        format("sim: spare outdegree %lld, detached (node,stripe) pairs %zu (joining %zu, "
+               "no state %zu)",
+               static_cast<long long>(spare), missing, joining, no_state));
   }
   uint64_t fail_no_state = 0, fail_exhausted = 0, fail_done = 0;
   uint64_t pkts = 0, no_spare = 0, not_receiving = 0, descendant = 0, visits_exhausted = 0;
@@ -575,12 +582,12 @@ ForestResult ForestScenario::run() {
     fail_exhausted += n.scribe->counters().anycast_fail_exhausted;
     fail_done += n.scribe->counters().anycast_fail_tree_done;
   }
-  report(format("sim: packets received by viewers %llu; anycast passes: no spare %llu, not "
-                "receiving %llu, descendant %llu; walks failed %llu",
-                static_cast<unsigned long long>(pkts), static_cast<unsigned long long>(no_spare),
-                static_cast<unsigned long long>(not_receiving),
-                static_cast<unsigned long long>(descendant),
-                static_cast<unsigned long long>(visits_exhausted)));
+  report(format(
+      "sim: packets received by viewers %llu; anycast passes: no spare %llu, not "
+      "receiving %llu, descendant %llu; walks failed %llu",
+      static_cast<unsigned long long>(pkts), static_cast<unsigned long long>(no_spare),
+      static_cast<unsigned long long>(not_receiving), static_cast<unsigned long long>(descendant),
+      static_cast<unsigned long long>(visits_exhausted)));
   report(format("sim: walks ended: no group state %llu, out of visits %llu, tree done %llu",
                 static_cast<unsigned long long>(fail_no_state),
                 static_cast<unsigned long long>(fail_exhausted),

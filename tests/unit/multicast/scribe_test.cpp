@@ -24,7 +24,9 @@ class ScribeTest : public ::testing::Test {
   ModelledCredentials credentials_;
   Scribe scribe_{overlay_, ScribeConfig{}, credentials_};
 
-  std::shared_ptr<const JoinMsg> join() { return std::make_shared<const JoinMsg>(JoinBody{topic_}); }
+  std::shared_ptr<const JoinMsg> join() {
+    return std::make_shared<const JoinMsg>(JoinBody{topic_});
+  }
   // Makes this node a member attached below parent_ at `now`.
   void attach(Time now) {
     overlay_.next = handle(0x3900000000000000ULL, 9);
@@ -234,9 +236,7 @@ TEST(ScribeDecode, MalformedMessagesAreCountedPerReasonAndDropped) {
   FakeOverlay overlay(handle(0x1000000000000000ULL, 1));
   ModelledCredentials credentials;
   Scribe scribe(overlay, ScribeConfig{}, credentials);
-  auto count = [&](DecodeError e) {
-    return scribe.counters().malformed[static_cast<size_t>(e)];
-  };
+  auto count = [&](DecodeError e) { return scribe.counters().malformed[static_cast<size_t>(e)]; };
   EXPECT_EQ(scribe.decode(999, ""), nullptr);
   EXPECT_EQ(count(DecodeError::kUnknownType), 1u);
   EXPECT_EQ(scribe.decode(static_cast<uint16_t>(MsgType::kJoin), "\xff\xff\xff"), nullptr);

@@ -33,14 +33,16 @@ class SplitStreamTest : public ::testing::Test {
   }
   NodeId stripe(int i) const { return group_.with_digit(0, i); }
   void attach(int s) {
-    scribe_.receive_direct(ms(1), parent_, std::make_shared<const AcceptMsg>(PathBody{
-                                               stripe(s), {grandparent_.id, parent_.id}}));
+    scribe_.receive_direct(
+        ms(1), parent_,
+        std::make_shared<const AcceptMsg>(PathBody{stripe(s), {grandparent_.id, parent_.id}}));
   }
   // A routed JOIN for stripe s from `child` passing through this node.
   bool join(int s, const NodeHandle& child) {
-    overlay::ForwardContext ctx{stripe(s), child, child, 1, overlay_.next,
-                                std::make_shared<const JoinMsg>(JoinBody{stripe(s)}), false,
-                                false};
+    overlay::ForwardContext ctx{stripe(s),     child,
+                                child,         1,
+                                overlay_.next, std::make_shared<const JoinMsg>(JoinBody{stripe(s)}),
+                                false,         false};
     scribe_.forward(ms(5), ctx);
     return scribe_.topic(stripe(s))->has_child(child.id);
   }
