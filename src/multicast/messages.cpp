@@ -44,6 +44,7 @@ void to_pb(const JoinBody& b, pb::Join& m) {
 void to_pb(const PathBody& b, pb::Path& m) {
   m.set_topic(b.topic.to_byte_string());
   for (const auto& id : b.path) m.add_path(id.to_byte_string());
+  if (b.has_parent) put_handle(b.parent, m.mutable_parent());
 }
 void to_pb(const RefuseBody& b, pb::Refuse& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -63,11 +64,13 @@ void to_pb(const DataBody& b, pb::Data& m) {
     m.set_payload(*b.payload);
   else
     m.set_payload(std::string(b.payload_size, '\0'));  // synthetic: zeros of the stated size
+  if (b.has_dead_root) m.set_dead_root(b.dead_root.to_byte_string());
 }
 void to_pb(const RootAckBody& b, pb::RootAck& m) {
   m.set_topic(b.topic.to_byte_string());
   m.set_seq(b.seq);
   m.set_not_root(b.not_root);
+  if (b.has_successor) put_handle(b.successor, m.mutable_successor());
 }
 void to_pb(const AnycastBody& b, pb::Anycast& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -218,6 +221,10 @@ PathBody from_pb(const pb::Path& m, Reader& r) {
   PathBody b;
   b.topic = r.id(m.topic());
   b.path = r.ids(m.path(), kMaxPathLength);
+  if (m.has_parent()) {
+    b.has_parent = true;
+    b.parent = r.handle(m.parent());
+  }
   return b;
 }
 RefuseBody from_pb(const pb::Refuse& m, Reader& r) {
@@ -246,10 +253,19 @@ DataBody from_pb(const pb::Data& m, Reader& r) {
   if (m.payload().size() > kMaxPayloadBytes) r.fail(DecodeError::kPayloadTooLarge);
   b.payload = std::make_shared<const std::string>(m.payload());
   b.payload_size = static_cast<uint32_t>(m.payload().size());
+  if (!m.dead_root().empty()) {
+    b.has_dead_root = true;
+    b.dead_root = r.id(m.dead_root());
+  }
   return b;
 }
 RootAckBody from_pb(const pb::RootAck& m, Reader& r) {
-  return RootAckBody{r.id(m.topic()), m.seq(), m.not_root()};
+  RootAckBody b{r.id(m.topic()), m.seq(), m.not_root()};
+  if (m.has_successor()) {
+    b.has_successor = true;
+    b.successor = r.handle(m.successor());
+  }
+  return b;
 }
 AnycastBody from_pb(const pb::Anycast& m, Reader& r) {
   AnycastBody b;
@@ -290,7 +306,8 @@ size_t Message<T, Body>::encoded_size() const {
     // Closed form, so a simulated stream never encodes: tags, a 16-byte topic, fixed seq and
     // time, stripe varint and the payload with its length prefix.
     const size_t payload = body.payload ? body.payload->size() : body.payload_size;
-    return 2 + 16 + 9 + 2 + 9 + 1 + (payload >= 128 ? 2 : 1) + payload;
+    return 2 + 16 + 9 + 2 + 9 + 1 + (payload >= 128 ? 2 : 1) + payload +
+           (body.has_dead_root ? 18 : 0);
   } else {
     std::string out;
     encode(out);

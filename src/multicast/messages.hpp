@@ -78,6 +78,10 @@ struct JoinBody {
 struct PathBody {  // kAccept and kHeartbeat
   NodeId topic;
   std::vector<NodeId> path;  // root first, the sender last
+  // The sender's parent (the receiver's grandparent), where the receiver re-joins first if the
+  // sender dies; absent at the root's children.
+  bool has_parent = false;
+  NodeHandle parent{};
 };
 
 struct RefuseBody {
@@ -103,12 +107,17 @@ struct DataBody {
   // a 10,000-node simulation never allocates a payload per packet.
   std::shared_ptr<const std::string> payload{};
   uint32_t payload_size = 0;
+  // Publisher -> the root's successor when the root went silent: whom the successor replaces.
+  bool has_dead_root = false;
+  NodeId dead_root{};
 };
 
 struct RootAckBody {
   NodeId topic;
   uint64_t seq = 0;
   bool not_root = false;  // "I am no longer the root: route again"
+  bool has_successor = false;
+  NodeHandle successor{};  // who takes over if this root dies
 };
 
 struct AnycastBody {

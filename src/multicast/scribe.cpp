@@ -57,6 +57,35 @@ void Scribe::send(Time now, const NodeHandle& to, overlay::AppMessagePtr msg) {
   overlay_.send_direct(now, to, std::move(msg));
 }
 
+PathBody Scribe::path_for_children(const TopicState& t) const {
+  PathBody p{t.id, t.path};
+  p.path.push_back(self().id);
+  if (t.parent) {
+    p.has_parent = true;
+    p.parent = *t.parent;
+  }
+  return p;
+}
+
+std::optional<NodeHandle> Scribe::successor(const NodeId& topic) const {
+  for (const NodeHandle& h : overlay_.replica_set(topic, 2))
+    if (h.id != self().id) return h;
+  return std::nullopt;
+}
+
+bool Scribe::take_over_from(Time now, const NodeId& topic, const NodeId& dead) {
+  // Someone saw `dead` fall silent; if it is where we would route the topic and we hold the
+  // topic's credentials, we are its successor: take over now rather than wait for Pastry.
+  const auto hop = overlay_.next_hop(topic);
+  if (!hop || hop->id != dead || replicas_.count(topic) == 0) return false;
+  TopicState* t = ensure_topic(now, topic);
+  if (t == nullptr) return false;
+  overlay_.check_alive(now, *hop);
+  become_root(now, *t);
+  t->replaced = dead;
+  return true;
+}
+
 // --- local commands ---------------------------------------------------------------------------
 
 void Scribe::create(Time now, const CreateBody& credentials) {
@@ -105,6 +134,10 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   JoinBody j;
   j.topic = id;
   j.control = t->slow;
+  if (t->avoid) {
+    j.has_avoid = true;
+    j.avoid = *t->avoid;
+  }
   if (client_ && !t->slow && t->join_attempts >= 2) j.spare = client_->spare();
   j.pushdown_left = pushdown_left;
   send(now, node, std::make_shared<const JoinMsg>(std::move(j)));
@@ -143,8 +176,7 @@ void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child) {
     std::fprintf(stderr, "noncreated-root %s adopts %s t=%.3f\n", self().id.short_hex().c_str(),
                  child.id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6);
   ++counters_.children_adopted;
-  PathBody p{t.id, t.path};
-  p.path.push_back(self().id);
+  PathBody p = path_for_children(t);
   send(now, child, std::make_shared<const AcceptMsg>(std::move(p)));
   if (client_) client_->children_changed(now, t);
 }
@@ -205,8 +237,7 @@ bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child,
   if (t.has_child(child.id)) {
     adopt(now, t, child);  // refresh only
     // Our ACCEPT may have been lost: say it again.
-    PathBody p{t.id, t.path};
-    p.path.push_back(self().id);
+    PathBody p = path_for_children(t);
     send(now, child, std::make_shared<const AcceptMsg>(std::move(p)));
     return true;
   }
@@ -324,6 +355,10 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     t->parent = from;
     if (t->join_attempts > 0 || t->avoid) ++t->repairs;
   }
+  if (p.has_parent)
+    t->grandparent = p.parent;
+  else
+    t->grandparent.reset();
   const bool changed = !t->attached || t->path != p.path;
   t->attached = true;
   t->last_from_parent = now;
@@ -340,8 +375,7 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
 
 void Scribe::push_path(Time now, TopicState& t) {
   if (t.children.empty()) return;
-  PathBody p{t.id, t.path};
-  p.path.push_back(self().id);
+  PathBody p = path_for_children(t);
   auto msg = std::make_shared<const HeartbeatMsg>(std::move(p));
   for (Child& c : t.children) {
     c.last_sent = now;
@@ -360,6 +394,16 @@ void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
   t.attached = false;
   t.path.clear();
   t.join_attempts = 1;  // counts as a repair once re-attached
+  if (t.grandparent && t.grandparent->id != self().id) {
+    // Straight to the grandparent: alive far more often than not, and no routing through the
+    // dead node while Pastry still believes in it. A refusal continues with push-down / SCG;
+    // silence with a routed JOIN at the join timeout.
+    const NodeHandle gp = *t.grandparent;
+    t.grandparent.reset();
+    ++counters_.grandparent_rejoins;
+    join_via(now, t.id, gp, config_.pushdown_depth);
+    return;
+  }
   route_join(now, t);
 }
 
@@ -415,7 +459,11 @@ void Scribe::on_publisher_data(Time now, const NodeHandle& from,
                                const std::shared_ptr<const DataMsg>& d) {
   const NodeId& id = d->body.topic;
   TopicState* t = topic(id);
-  if (overlay_.next_hop(id)) {
+  const auto hop = overlay_.next_hop(id);
+  // Pastry may still route to a root we replaced because it fell silent; until it declares it
+  // dead (or it answers), we stay the root.
+  const bool replaced_hop = hop && t && t->root && t->replaced && *t->replaced == hop->id;
+  if (hop && !replaced_hop) {
     // Not (or no longer) the root: tell the publisher to route again, and hang our subtree
     // under the new root.
     if (t && t->root) {
@@ -441,7 +489,12 @@ void Scribe::on_publisher_data(Time now, const NodeHandle& from,
   forward_data(now, *t, d);
   if (now - t->last_ack_sent >= config_.root_ack_interval) {
     t->last_ack_sent = now;
-    send(now, from, std::make_shared<const RootAckMsg>(RootAckBody{id, d->body.seq, false}));
+    RootAckBody ack{id, d->body.seq, false};
+    if (auto s = successor(id)) {
+      ack.has_successor = true;
+      ack.successor = *s;
+    }
+    send(now, from, std::make_shared<const RootAckMsg>(std::move(ack)));
   }
 }
 
@@ -471,6 +524,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       const bool from_creator = (t && t->meta && t->meta->creator == from.id) ||
                                 (rep != replicas_.end() && rep->second.creator == from.id);
       if (from_creator) {
+        if (d->body.has_dead_root) take_over_from(now, d->body.topic, d->body.dead_root);
         on_publisher_data(now, from, d);
       } else if (t && t->root) {
         ++counters_.data_refused;  // only the verified creator feeds a root
@@ -705,6 +759,17 @@ void Scribe::tick(Time now) {
     } else if (!t->root && !t->parent && !t->joining && (t->member || !t->children.empty())) {
       route_join(now, *t);  // detached without a pending attempt (e.g. after a cycle)
     }
+    if (t->root) {
+      // Still the root? Pastry may have learned of a closer node (or a JOIN was delivered here
+      // while routing was in flux): hang our tree below the real root instead of starving it.
+      const auto hop = overlay_.next_hop(id);
+      if (hop && !(t->replaced && *t->replaced == hop->id)) {
+        t->root = false;
+        t->attached = false;
+        t->replaced.reset();
+        route_join(now, *t);
+      }
+    }
     bool changed = false;
     for (size_t i = 0; i < t->children.size();) {
       if (now - t->children[i].last_refresh > expiry) {
@@ -726,8 +791,7 @@ void Scribe::tick(Time now) {
     for (Child& c : t->children) {
       if (now - c.last_sent < interval) continue;
       if (!hb) {
-        PathBody p{t->id, t->path};
-        p.path.push_back(self().id);
+        PathBody p = path_for_children(*t);
         hb = std::make_shared<const HeartbeatMsg>(std::move(p));
       }
       c.last_sent = now;

@@ -56,7 +56,8 @@ struct ScribeCounters {
   uint64_t children_refused = 0;
   uint64_t children_expired = 0;
   uint64_t parent_failures = 0;  // parents declared dead by silence
-  uint64_t cycles_broken = 0;    // a path update that contained this node
+  uint64_t grandparent_rejoins = 0;
+  uint64_t cycles_broken = 0;  // a path update that contained this node
   uint64_t heartbeats_sent = 0;
   uint64_t creates_accepted = 0;
   uint64_t creates_refused = 0;  // bad credentials
@@ -101,8 +102,10 @@ struct TopicState {
   bool joining = false;
   Time join_sent{0};
   int join_attempts = 0;
-  std::optional<NodeId> avoid;     // dead parent to route around
-  std::optional<CreateBody> meta;  // creator credentials (root)
+  std::optional<NodeId> avoid;            // dead parent to route around
+  std::optional<NodeId> replaced;         // the silent root this node took over from
+  std::optional<NodeHandle> grandparent;  // parent's parent, from its last path message
+  std::optional<CreateBody> meta;         // creator credentials (root)
   // Root: the verified publisher feeding us, and when we last acknowledged it.
   std::optional<NodeHandle> publisher;
   Time last_ack_sent{0};
@@ -203,6 +206,9 @@ class Scribe final : public overlay::Application {
   void remove_child(Time now, TopicState& t, const NodeId& child);
   void on_path(Time now, const NodeHandle& from, const PathBody& p, bool accept);
   void push_path(Time now, TopicState& t);
+  PathBody path_for_children(const TopicState& t) const;
+  std::optional<NodeHandle> successor(const NodeId& topic) const;
+  bool take_over_from(Time now, const NodeId& topic, const NodeId& dead);
   void lose_parent(Time now, TopicState& t, bool dead);
   void maybe_prune(Time now, TopicState& t);
   void on_create_delivered(Time now, const CreateBody& c, const NodeHandle& origin);

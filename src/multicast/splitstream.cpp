@@ -116,7 +116,17 @@ uint64_t SplitStream::send(Time now, uint32_t stripe, std::shared_ptr<const std:
   auto msg = std::make_shared<const DataMsg>(std::move(d));
   ++counters_.packets_sent;
   if (ps.root && now - ps.last_ack > config_.root_silence) {
-    ++counters_.root_reroutes;  // the root went quiet: find the current one
+    ++counters_.root_reroutes;  // the root went quiet: its successor takes over, or we route
+    if (ps.successor && ps.successor->id != ps.root->id) {
+      DataBody failover = msg->body;
+      failover.has_dead_root = true;
+      failover.dead_root = ps.root->id;
+      ps.root = ps.successor;
+      ps.successor.reset();
+      ps.last_ack = now;  // give it one silence period to answer
+      scribe_.publish_direct(now, *ps.root, std::make_shared<const DataMsg>(std::move(failover)));
+      return ps.seq;
+    }
     ps.root.reset();
     ps.create_sent = false;
   }
@@ -144,6 +154,8 @@ void SplitStream::on_root_ack(Time now, const NodeHandle& from, const RootAckBod
     } else {
       ps.root = from;
       ps.last_ack = now;
+      // ack.successor is not used yet: taking over on the publisher's word split the tree
+      // (docs/multicast.md, "root fail-over").
     }
     return;
   }

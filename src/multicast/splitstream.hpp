@@ -135,6 +135,7 @@ class SplitStream final : public ScribeClient {
   };
   struct PublishedStripe {
     std::optional<NodeHandle> root;
+    std::optional<NodeHandle> successor;  // from the root's acknowledgements
     Time last_ack{0};
     uint64_t seq = 0;
     bool create_sent = false;

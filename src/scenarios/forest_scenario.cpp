@@ -98,20 +98,23 @@ class ViewerSink final : public multicast::PacketSink {
   uint64_t window_received() const { return window_received_; }
 
  private:
+  // One packet round (the same sequence number on every stripe) is sampled at a time, every
+  // kSampleEvery rounds: rounds interleave on arrival, since stripes take different paths.
+  static constexpr uint64_t kSampleEvery = 4;
   void record_round(const Packet& p, Time now) {
-    if (p.seq != round_) {
-      if (round_count_ == round_delay_.size()) finish_round();
-      round_ = p.seq;
+    if (round_ == 0) round_ = (p.seq / kSampleEvery + 1) * kSampleEvery;
+    if (p.seq >= round_ + 3) {  // the sampled round lost a packet: sample a later one
+      round_ = (p.seq / kSampleEvery + 1) * kSampleEvery;
       round_count_ = 0;
+      return;
     }
-    round_delay_[round_count_++ % round_delay_.size()] = (now - p.sent_at).count();
-    if (round_count_ == round_delay_.size()) finish_round();
-  }
-  void finish_round() {
+    if (p.seq != round_) return;
+    round_delay_[p.stripe] = (now - p.sent_at).count();
+    if (++round_count_ < round_delay_.size()) return;
     const auto [lo, hi] = std::minmax_element(round_delay_.begin(), round_delay_.end());
     phase_.skews_ms.push_back(static_cast<double>(*hi - *lo) / 1000.0);
     round_count_ = 0;
-    round_ = 0;
+    round_ += kSampleEvery;
   }
 
   Phase& phase_;
@@ -520,7 +523,11 @@ ForestResult ForestScenario::run() {
         bool ok = false;
         while (steps++ < 64) {
           const auto* ct = nodes_[cur].scribe->topic(sid);
-          if (!ct) break;
+          if (!ct || !sim_.alive(cur)) {
+            if (!sim_.alive(cur) && st == 8 && std::getenv("FOREST_DEBUG"))
+              report(format("  stripe 8: node %u reaches dead node %u", i, cur));
+            break;
+          }
           if (ct->root) {
             ok = true;
             break;
@@ -545,6 +552,7 @@ ForestResult ForestScenario::run() {
       std::vector<size_t> recv(config_.stripes, 0), roots(config_.stripes, 0);
       for (uint32_t i = 1; i < nodes_.size(); ++i)
         for (const auto& v : nodes_[i].splitstream->stripes(group_)) {
+          if (!sim_.alive(i)) continue;
           if (sim_.now() - v.last_receive < seconds(1)) ++recv[v.index];
           if (v.root) ++roots[v.index];
         }
