@@ -267,6 +267,18 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   if (j.has_avoid && ctx.next_hop->id == j.avoid && !ctx.reroute)
     overlay_.check_alive(now, *ctx.next_hop);  // a silent hop is routed around on its timeout
   if (TopicState* t = topic(j.topic)) {
+    // A member that can adopt nobody here and has no children to push the joiner down to (a
+    // pure leaf, say) passes the JOIN on rather than sending the joiner to the SCG.
+    if (client_ && t->children.empty() && !would_cycle(*t, child.id) && !t->has_child(child.id) &&
+        !client_->admit(now, *t, child, j.spare)) {
+      if (!j.has_child) {
+        JoinBody pass = j;
+        pass.has_child = true;
+        pass.child = child;
+        ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
+      }
+      return;
+    }
     // Already in the tree (or joining it): the JOIN stops here.
     ctx.consumed = true;
     handle_join_here(now, *t, child, j.spare, config_.pushdown_depth);
