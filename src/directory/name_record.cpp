@@ -1,5 +1,6 @@
 #include "directory/name_record.hpp"
 
+#include "multicast/credentials.hpp"
 #include "node/node_key.hpp"
 
 namespace forestcast::directory {
@@ -36,9 +37,7 @@ overlay::NodeId NameRecord::key_for(std::string_view name) {
 }
 
 overlay::NodeId NameRecord::group_id_for(std::string_view name, const PublicKey& key) {
-  std::string data(name);
-  data.append(as_chars(key));
-  return overlay::NodeId::sha1_of(data);
+  return multicast::group_id_of(name, key);  // the one derivation the stripe roots check too
 }
 
 std::string NameRecord::signed_bytes() const {

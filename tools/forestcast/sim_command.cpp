@@ -12,6 +12,7 @@
 
 #include "commands.hpp"
 #include "net/sim/routing_scenario.hpp"
+#include "scenarios/forest_scenario.hpp"
 
 namespace forestcast::tools {
 
@@ -31,6 +32,14 @@ struct SimOptions {
   bool quiet = false;
   bool verbose = false;
   std::string ids_file;
+  // forest scenario
+  int64_t stripes = 16;
+  int64_t capacity = -1;
+  std::string capacity_mix;
+  bool kill_roots = false;
+  double stream_kbps = 1000;
+  std::optional<double> build_s;
+  std::optional<double> churn_s;
 };
 
 int usage_error(const std::string& message) {
@@ -40,9 +49,44 @@ int usage_error(const std::string& message) {
 
 Duration from_seconds(double s) { return Duration{std::llround(s * 1e6)}; }
 
+int run_forest(const SimOptions& o) {
+  if (o.nodes < 2) return usage_error("--nodes must be at least 2");
+  const auto topology = sim::parse_topology(o.topology);
+  if (!topology) return usage_error("unknown --topology '" + o.topology + "' (sphere or plane)");
+  sim::ForestScenarioConfig config;
+  config.nodes = static_cast<size_t>(o.nodes);
+  config.seed = o.seed;
+  if (o.stripes < 1 || o.stripes > 16) return usage_error("--stripes must be in [1, 16]");
+  config.stripes = static_cast<uint32_t>(o.stripes);
+  if (o.capacity < -1 || o.capacity > 4096) return usage_error("--capacity must be in [0, 4096]");
+  config.capacity = static_cast<int>(o.capacity);
+  if (!o.capacity_mix.empty()) {
+    auto mix = sim::parse_capacity_mix(o.capacity_mix);
+    if (!mix)
+      return usage_error(
+          "--capacity-mix must look like \"16:0.4,8:0.2,32:0.3,0:0.1\" "
+          "(shares summing to 1)");
+    config.capacity_mix = *mix;
+  }
+  config.kill_fraction = o.kill_fraction;
+  config.kill_roots = o.kill_roots;
+  config.stream_kbps = o.stream_kbps;
+  config.topology = *topology;
+  if (o.nodes > 10000) config.join_interval = ms(1);
+  if (o.build_s) config.build = from_seconds(*o.build_s);
+  if (o.churn_s) config.churn = from_seconds(*o.churn_s);
+  if (!o.verbose) spdlog::set_level(spdlog::level::warn);
+  if (!o.quiet) config.progress = [](const std::string& line) { std::cerr << line << "\n"; };
+  if (auto error = sim::validate(config)) return usage_error(*error);
+  const sim::ForestResult result = sim::run_forest_scenario(config);
+  std::cout << sim::to_json(result).dump() << std::endl;
+  return 0;
+}
+
 int run_sim(const SimOptions& o) {
+  if (o.scenario == "forest") return run_forest(o);
   if (o.scenario != "routing")
-    return usage_error("unknown --scenario '" + o.scenario + "' (known: routing)");
+    return usage_error("unknown --scenario '" + o.scenario + "' (known: routing, forest)");
   if (o.nodes < 1) return usage_error("--nodes must be at least 1");
   if (o.lookups < 1) return usage_error("--lookups must be at least 1");
   const auto topology = sim::parse_topology(o.topology);
@@ -97,7 +141,8 @@ CommandMain add_sim_command(CLI::App& app) {
       "Prints one JSON object as the last line of stdout. Everything in it except \"perf\" "
       "(wall-clock time, event rate, peak memory) is byte-identical for the same flags and "
       "seed.");
-  sub->add_option("--scenario", options->scenario, "Scenario to run: routing")->required();
+  sub->add_option("--scenario", options->scenario, "Scenario to run: routing or forest")
+      ->required();
   sub->add_option("--nodes", options->nodes, "Number of nodes")->capture_default_str();
   sub->add_option("--seed", options->seed, "Master random seed")->capture_default_str();
   sub->add_option("--lookups", options->lookups, "Lookups per measurement phase")
@@ -119,6 +164,20 @@ CommandMain add_sim_command(CLI::App& app) {
   sub->add_option("--ids", options->ids_file,
                   "File of node ids (32 hex digits a line), joined in that order and placed "
                   "where the UDP runtime's link emulation puts them; sets --nodes");
+  sub->add_option("--stripes", options->stripes, "forest: stripes per stream (1 = plain Scribe)")
+      ->capture_default_str();
+  sub->add_option("--capacity", options->capacity,
+                  "forest: outdegree limit per node (-1 = stripes received, 0 = pure leaf)")
+      ->capture_default_str();
+  sub->add_option("--capacity-mix", options->capacity_mix,
+                  "forest: capacities and shares, e.g. 16:0.4,8:0.2,32:0.3,0:0.1");
+  sub->add_flag("--kill-roots", options->kill_roots, "forest: kill every stripe root");
+  sub->add_option("--stream-kbps", options->stream_kbps, "forest: stream bitrate")
+      ->capture_default_str();
+  sub->add_option("--build-s", options->build_s,
+                  "forest: simulated seconds of stream before measuring (default 20)");
+  sub->add_option("--churn-s", options->churn_s,
+                  "forest: simulated seconds after the kill before measuring (default 10)");
   sub->add_flag("--quiet", options->quiet, "No progress lines on stderr");
   sub->add_flag("--verbose", options->verbose, "Keep the nodes' info-level logs");
   return [options] { return run_sim(*options); };

@@ -1,0 +1,850 @@
+#include "multicast/scribe.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+namespace forestcast::multicast {
+
+namespace {
+
+constexpr uint64_t kTickToken = 1;
+
+template <typename M>
+const M& as(const overlay::AppMessagePtr& msg) {
+  return static_cast<const M&>(*msg);
+}
+
+bool contains(const std::vector<NodeId>& ids, const NodeId& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+}  // namespace
+
+bool TopicState::has_child(const NodeId& node) const {
+  return std::any_of(children.begin(), children.end(),
+                     [&](const Child& c) { return c.node.id == node; });
+}
+
+Scribe::Scribe(overlay::Overlay& overlay, ScribeConfig config, Credentials& credentials)
+    : overlay_(overlay), config_(config), credentials_(credentials) {}
+
+TopicState* Scribe::topic(const NodeId& id) {
+  auto it = topics_.find(id);
+  return it == topics_.end() ? nullptr : &it->second;
+}
+
+const TopicState* Scribe::topic(const NodeId& id) const {
+  auto it = topics_.find(id);
+  return it == topics_.end() ? nullptr : &it->second;
+}
+
+TopicState* Scribe::ensure_topic(Time now, const NodeId& id) {
+  if (TopicState* t = topic(id)) return t;
+  if (topics_.size() >= config_.max_topics) {
+    ++counters_.topics_refused;
+    return nullptr;
+  }
+  TopicState& t = topics_[id];
+  t.id = id;
+  arm_tick(now);
+  return &t;
+}
+
+void Scribe::send(Time now, const NodeHandle& to, overlay::AppMessagePtr msg) {
+  if (msg->type() != static_cast<uint16_t>(MsgType::kData)) ++counters_.control_sent;
+  overlay_.send_direct(now, to, std::move(msg));
+}
+
+PathBody Scribe::path_for_children(const TopicState& t) const {
+  PathBody p{t.id, t.path};
+  p.path.push_back(self().id);
+  if (t.parent) {
+    p.has_parent = true;
+    p.parent = *t.parent;
+  }
+  return p;
+}
+
+std::optional<NodeHandle> Scribe::successor(const NodeId& topic) const {
+  for (const NodeHandle& h : overlay_.replica_set(topic, 2))
+    if (h.id != self().id) return h;
+  return std::nullopt;
+}
+
+bool Scribe::take_over_from(Time now, const NodeId& topic, const NodeId& dead) {
+  // Someone saw `dead` fall silent; if it is where we would route the topic and we hold the
+  // topic's credentials, we are its successor: take over now rather than wait for Pastry.
+  const auto hop = overlay_.next_hop(topic);
+  if (!hop || hop->id != dead || replicas_.count(topic) == 0) return false;
+  TopicState* t = ensure_topic(now, topic);
+  if (t == nullptr) return false;
+  overlay_.check_alive(now, *hop);
+  become_root(now, *t);
+  t->replaced = dead;
+  return true;
+}
+
+// --- local commands ---------------------------------------------------------------------------
+
+void Scribe::create(Time now, const CreateBody& credentials) {
+  ++counters_.control_sent;
+  overlay_.route(now, credentials.topic, std::make_shared<const CreateMsg>(credentials));
+}
+
+void Scribe::subscribe(Time now, const NodeId& id, bool control) {
+  TopicState* t = ensure_topic(now, id);
+  if (t == nullptr) return;
+  t->member = true;
+  t->slow = t->slow || control;
+  if (t->root || t->parent || t->joining) return;
+  route_join(now, *t);
+}
+
+void Scribe::unsubscribe(Time now, const NodeId& id) {
+  (void)now;
+  if (TopicState* t = topic(id)) t->member = false;  // pruned by the next tick when childless
+}
+
+void Scribe::route_join(Time now, TopicState& t) {
+  JoinBody j;
+  j.topic = t.id;
+  j.control = t.slow;
+  // Spare outdegree is announced only after a failed attempt: then it is what lets a full
+  // node keep us (see SplitStream::admit); on a first JOIN it would only displace others.
+  if (client_ && !t.slow && t.join_attempts >= 2) j.spare = client_->spare();
+  if (t.avoid) {
+    j.has_avoid = true;
+    j.avoid = *t.avoid;
+  }
+  t.joining = true;
+  t.join_sent = now;
+  ++counters_.joins_routed;
+  ++counters_.control_sent;
+  overlay_.route(now, t.id, std::make_shared<const JoinMsg>(std::move(j)));
+}
+
+void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32_t pushdown_left) {
+  TopicState* t = topic(id);
+  if (t == nullptr) return;
+  t->joining = true;
+  t->join_sent = now;
+  ++counters_.joins_direct;
+  JoinBody j;
+  j.topic = id;
+  j.control = t->slow;
+  if (t->avoid) {
+    j.has_avoid = true;
+    j.avoid = *t->avoid;
+  }
+  if (client_ && !t->slow && t->join_attempts >= 2) j.spare = client_->spare();
+  j.pushdown_left = pushdown_left;
+  send(now, node, std::make_shared<const JoinMsg>(std::move(j)));
+}
+
+void Scribe::rejoin(Time now, const NodeId& id) {
+  TopicState* t = topic(id);
+  if (t == nullptr || t->root) return;
+  t->parent.reset();
+  t->attached = false;
+  route_join(now, *t);
+}
+
+void Scribe::anycast(Time now, const NodeId& group, const NodeId& want) {
+  if (TopicState* t = topic(want)) {
+    t->joining = true;
+    t->join_sent = now;
+  }
+  AnycastBody a;
+  a.topic = group;
+  a.requester = self();
+  a.want = want;
+  ++counters_.anycasts_sent;
+  ++counters_.control_sent;
+  overlay_.route(now, group, std::make_shared<const AnycastMsg>(std::move(a)));
+}
+
+void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child) {
+  for (Child& c : t.children)
+    if (c.node.id == child.id) {
+      c.last_refresh = now;
+      return;
+    }
+  t.children.push_back(Child{child, now, now});
+  if (std::getenv("FOREST_TRACE") && t.root && !t.meta)
+    std::fprintf(stderr, "noncreated-root %s adopts %s t=%.3f\n", self().id.short_hex().c_str(),
+                 child.id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6);
+  ++counters_.children_adopted;
+  PathBody p = path_for_children(t);
+  send(now, child, std::make_shared<const AcceptMsg>(std::move(p)));
+  if (client_) client_->children_changed(now, t);
+}
+
+void Scribe::orphan(Time now, TopicState& t, const NodeId& child, uint32_t pushdown_left,
+                    const NodeHandle* first) {
+  auto it = std::find_if(t.children.begin(), t.children.end(),
+                         [&](const Child& c) { return c.node.id == child; });
+  if (it == t.children.end()) return;
+  const NodeHandle node = it->node;
+  t.children.erase(it);
+  RefuseBody r{t.id, {}, pushdown_left};
+  if (first != nullptr) r.candidates.push_back(*first);
+  if (client_)
+    for (const NodeHandle& h : client_->refusal_candidates(t, child))
+      if (first == nullptr || h.id != first->id) r.candidates.push_back(h);
+  if (r.candidates.size() > kMaxCandidates) r.candidates.resize(kMaxCandidates);
+  send(now, node, std::make_shared<const RefuseMsg>(std::move(r)));
+  if (client_) client_->children_changed(now, t);
+}
+
+void Scribe::remove_child(Time now, TopicState& t, const NodeId& child) {
+  auto it = std::find_if(t.children.begin(), t.children.end(),
+                         [&](const Child& c) { return c.node.id == child; });
+  if (it == t.children.end()) return;
+  t.children.erase(it);
+  if (client_) client_->children_changed(now, t);
+}
+
+void Scribe::publish_direct(Time now, const NodeHandle& root, std::shared_ptr<const DataMsg> data) {
+  overlay_.send_direct(now, root, std::move(data));
+}
+
+void Scribe::publish_routed(Time now, std::shared_ptr<const DataMsg> data) {
+  const NodeId key = data->body.topic;
+  overlay_.route(now, key, std::move(data));
+}
+
+// --- joins ------------------------------------------------------------------------------------
+
+bool Scribe::would_cycle(const TopicState& t, const NodeId& child) const {
+  // Adopting an ancestor closes a loop: the path lists every ancestor up to the root.
+  return child == self().id || contains(t.path, child);
+}
+
+void Scribe::refuse(Time now, const TopicState& t, const NodeHandle& child,
+                    uint32_t pushdown_left) {
+  ++counters_.children_refused;
+  RefuseBody r{t.id, {}, pushdown_left};
+  if (client_) r.candidates = client_->refusal_candidates(t, child.id);
+  if (r.candidates.size() > kMaxCandidates) r.candidates.resize(kMaxCandidates);
+  send(now, child, std::make_shared<const RefuseMsg>(std::move(r)));
+}
+
+bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child,
+                              uint32_t child_spare, uint32_t pushdown_left) {
+  if (child.id == self().id) return false;
+  if (t.has_child(child.id)) {
+    adopt(now, t, child);  // refresh only
+    // Our ACCEPT may have been lost: say it again.
+    PathBody p = path_for_children(t);
+    send(now, child, std::make_shared<const AcceptMsg>(std::move(p)));
+    return true;
+  }
+  if (would_cycle(t, child.id) || (client_ && !client_->admit(now, t, child, child_spare))) {
+    refuse(now, t, child, pushdown_left);
+    return false;
+  }
+  adopt(now, t, child);
+  return true;
+}
+
+void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
+  if (!ctx.message || ctx.previous_hop.id == self().id) return;  // our own message leaving
+  const auto type = static_cast<MsgType>(ctx.message->type());
+  if (type == MsgType::kAnycast) {
+    const auto& a = as<AnycastMsg>(ctx.message).body;
+    const TopicState* g = topic(a.topic);
+    if (g != nullptr && (g->attached || g->root)) {  // a node in the group's tree starts the walk
+      ctx.consumed = true;
+      walk_anycast(now, a);
+    }
+    return;
+  }
+  if (type != MsgType::kJoin || !ctx.next_hop) return;  // the root handles it in deliver()
+  const auto& j = as<JoinMsg>(ctx.message).body;
+  const NodeHandle child = j.has_child ? j.child : ctx.previous_hop;
+  if (j.has_avoid && ctx.next_hop->id == j.avoid && !ctx.reroute)
+    overlay_.check_alive(now, *ctx.next_hop);  // a silent hop is routed around on its timeout
+  if (TopicState* t = topic(j.topic)) {
+    // A member that can adopt nobody here and has no children to push the joiner down to (a
+    // pure leaf, say) passes the JOIN on rather than sending the joiner to the SCG.
+    if (client_ && t->children.empty() && !would_cycle(*t, child.id) && !t->has_child(child.id) &&
+        !client_->admit(now, *t, child, j.spare)) {
+      if (!j.has_child) {
+        JoinBody pass = j;
+        pass.has_child = true;
+        pass.child = child;
+        ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
+      }
+      return;
+    }
+    // Already in the tree (or joining it): the JOIN stops here.
+    ctx.consumed = true;
+    handle_join_here(now, *t, child, j.spare, config_.pushdown_depth);
+    return;
+  }
+  // Not in the tree: become a forwarder if the client lets us adopt the child, and let the
+  // JOIN continue on our behalf; otherwise pass it on for the child untouched.
+  if (would_cycle(TopicState{}, child.id)) return;
+  TopicState* t = ensure_topic(now, j.topic);
+  if (t == nullptr) return;
+  t->slow = j.control;
+  if (client_ && !client_->admit(now, *t, child, j.spare)) {
+    topics_.erase(j.topic);
+    if (!j.has_child) {
+      JoinBody pass = j;
+      pass.has_child = true;
+      pass.child = child;
+      ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
+    }
+    return;
+  }
+  adopt(now, *t, child);
+  t->joining = true;
+  t->join_sent = now;
+  JoinBody mine{j.topic, j.has_avoid, j.avoid, 0, false, NodeHandle{}, j.control, 0};
+  ctx.message = std::make_shared<const JoinMsg>(std::move(mine));
+}
+
+void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) {
+  switch (static_cast<MsgType>(msg->type())) {
+    case MsgType::kJoin: {
+      const auto& j = as<JoinMsg>(msg).body;
+      TopicState* t = ensure_topic(now, j.topic);
+      if (t == nullptr) return;
+      t->slow = t->slow || j.control;
+      become_root(now, *t);
+      const NodeHandle child = j.has_child ? j.child : info.previous_hop;
+      if (child.id != self().id) handle_join_here(now, *t, child, j.spare, config_.pushdown_depth);
+      return;
+    }
+    case MsgType::kCreate:
+      on_create_delivered(now, as<CreateMsg>(msg).body, info.origin);
+      return;
+    case MsgType::kData:
+      on_publisher_data(now, info.origin, std::static_pointer_cast<const DataMsg>(msg));
+      return;
+    case MsgType::kAnycast: {
+      const auto& a = as<AnycastMsg>(msg).body;
+      const TopicState* g = topic(a.topic);
+      if (g != nullptr && (g->attached || g->root)) {
+        walk_anycast(now, a);
+      } else {
+        ++counters_.anycast_fail_no_state;
+        ++counters_.anycasts_failed;
+        send(now, a.requester, std::make_shared<const AnycastFailMsg>(TopicBody{a.want}));
+      }
+      return;
+    }
+    default:
+      return;  // other types are never routed; ignore
+  }
+}
+
+// --- tree maintenance -------------------------------------------------------------------------
+
+void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool accept) {
+  TopicState* t = topic(p.topic);
+  const bool from_parent = t && t->parent && t->parent->id == from.id;
+  const bool wanted = t && !t->root && (from_parent || (accept && !t->parent && t->joining));
+  if (!wanted) {
+    // An ACCEPT we no longer need (another parent was faster) or a stale parent's heartbeat.
+    send(now, from, std::make_shared<const LeaveMsg>(TopicBody{p.topic}));
+    return;
+  }
+  if (contains(p.path, self().id) || p.path.size() >= kMaxPathLength) {
+    // A loop formed through concurrent changes: leave it and join again from the outside.
+    ++counters_.cycles_broken;
+    send(now, from, std::make_shared<const LeaveMsg>(TopicBody{p.topic}));
+    t->parent.reset();
+    t->attached = false;
+    t->path.clear();
+    route_join(now, *t);
+    return;
+  }
+  if (!from_parent) {
+    t->parent = from;
+    if (t->join_attempts > 0 || t->avoid) ++t->repairs;
+  }
+  if (p.has_parent)
+    t->grandparent = p.parent;
+  else
+    t->grandparent.reset();
+  const bool changed = !t->attached || t->path != p.path;
+  t->attached = true;
+  t->last_from_parent = now;
+  if (accept) {
+    t->joining = false;
+    t->join_attempts = 0;
+    t->avoid.reset();
+  }
+  if (changed) {
+    t->path = p.path;
+    push_path(now, *t);
+  }
+}
+
+void Scribe::push_path(Time now, TopicState& t) {
+  if (t.children.empty()) return;
+  PathBody p = path_for_children(t);
+  auto msg = std::make_shared<const HeartbeatMsg>(std::move(p));
+  for (Child& c : t.children) {
+    c.last_sent = now;
+    send(now, c.node, msg);
+  }
+}
+
+void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
+  if (!t.parent) return;
+  if (dead) {
+    ++counters_.parent_failures;
+    overlay_.check_alive(now, *t.parent);
+  }
+  t.avoid = t.parent->id;
+  t.parent.reset();
+  t.attached = false;
+  t.path.clear();
+  t.join_attempts = 1;  // counts as a repair once re-attached
+  if (t.grandparent && t.grandparent->id != self().id) {
+    // Straight to the grandparent: alive far more often than not, and no routing through the
+    // dead node while Pastry still believes in it. A refusal continues with push-down / SCG;
+    // silence with a routed JOIN at the join timeout.
+    const NodeHandle gp = *t.grandparent;
+    t.grandparent.reset();
+    ++counters_.grandparent_rejoins;
+    join_via(now, t.id, gp, config_.pushdown_depth);
+    return;
+  }
+  route_join(now, t);
+}
+
+void Scribe::become_root(Time now, TopicState& t) {
+  if (t.root) return;
+  t.root = true;
+  t.attached = true;
+  t.joining = false;
+  t.join_attempts = 0;
+  t.avoid.reset();
+  if (t.parent) send(now, *t.parent, std::make_shared<const LeaveMsg>(TopicBody{t.id}));
+  t.parent.reset();
+  if (!t.meta) {
+    auto it = replicas_.find(t.id);
+    if (it != replicas_.end()) {
+      t.meta = it->second;
+      ++counters_.root_takeovers;
+    }
+  }
+  if (!t.path.empty()) {
+    t.path.clear();
+    push_path(now, t);
+  }
+  replicate(now, t);
+}
+
+void Scribe::replicate(Time now, const TopicState& t) {
+  if (!t.meta) return;
+  auto msg = std::make_shared<const ReplicateMsg>(*t.meta);
+  for (const NodeHandle& h : overlay_.replica_set(t.id, config_.replicas + 1))
+    if (h.id != self().id) send(now, h, msg);
+}
+
+void Scribe::on_create_delivered(Time now, const CreateBody& c, const NodeHandle& origin) {
+  if (origin.id != c.creator || !credentials_.verify(c)) {
+    ++counters_.creates_refused;
+    return;
+  }
+  TopicState* t = ensure_topic(now, c.topic);
+  if (t == nullptr) return;
+  ++counters_.creates_accepted;
+  t->meta = c;
+  if (!t->root)
+    become_root(now, *t);
+  else
+    replicate(now, *t);
+  t->publisher = origin;
+  t->last_ack_sent = now;
+  send(now, origin, std::make_shared<const RootAckMsg>(RootAckBody{c.topic, 0, false}));
+}
+
+void Scribe::on_publisher_data(Time now, const NodeHandle& from,
+                               const std::shared_ptr<const DataMsg>& d) {
+  const NodeId& id = d->body.topic;
+  TopicState* t = topic(id);
+  const auto hop = overlay_.next_hop(id);
+  // Pastry may still route to a root we replaced because it fell silent; until it declares it
+  // dead (or it answers), we stay the root.
+  const bool replaced_hop = hop && t && t->root && t->replaced && *t->replaced == hop->id;
+  if (hop && !replaced_hop) {
+    // Not (or no longer) the root: tell the publisher to route again, and hang our subtree
+    // under the new root.
+    if (t && t->root) {
+      t->root = false;
+      t->attached = false;
+      route_join(now, *t);
+    }
+    ++counters_.data_refused;
+    send(now, from, std::make_shared<const RootAckMsg>(RootAckBody{id, d->body.seq, true}));
+    return;
+  }
+  t = ensure_topic(now, id);
+  if (t == nullptr) return;
+  become_root(now, *t);
+  if (!t->meta || t->meta->creator != from.id) {
+    ++counters_.data_refused;
+    // No credentials here (yet): the publisher re-sends its CREATE when told to route again.
+    if (!t->meta)
+      send(now, from, std::make_shared<const RootAckMsg>(RootAckBody{id, d->body.seq, true}));
+    return;
+  }
+  t->publisher = from;
+  forward_data(now, *t, d);
+  if (now - t->last_ack_sent >= config_.root_ack_interval) {
+    t->last_ack_sent = now;
+    RootAckBody ack{id, d->body.seq, false};
+    if (auto s = successor(id)) {
+      ack.has_successor = true;
+      ack.successor = *s;
+    }
+    send(now, from, std::make_shared<const RootAckMsg>(std::move(ack)));
+  }
+}
+
+void Scribe::forward_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d) {
+  for (Child& c : t.children) {
+    c.last_sent = now;
+    overlay_.send_direct(now, c.node, d);
+  }
+  counters_.data_forwarded += t.children.size();
+  if (t.member && client_) client_->on_data(now, t, d->body);
+}
+
+// --- direct messages --------------------------------------------------------------------------
+
+void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::AppMessagePtr& msg) {
+  switch (static_cast<MsgType>(msg->type())) {
+    case MsgType::kData: {
+      auto d = std::static_pointer_cast<const DataMsg>(msg);
+      TopicState* t = topic(d->body.topic);
+      if (t && t->parent && t->parent->id == from.id) {
+        ++counters_.data_received;
+        t->last_from_parent = now;
+        forward_data(now, *t, d);
+        return;
+      }
+      const auto rep = replicas_.find(d->body.topic);
+      const bool from_creator = (t && t->meta && t->meta->creator == from.id) ||
+                                (rep != replicas_.end() && rep->second.creator == from.id);
+      if (from_creator) {
+        if (d->body.has_dead_root) take_over_from(now, d->body.topic, d->body.dead_root);
+        on_publisher_data(now, from, d);
+      } else if (t && t->root) {
+        ++counters_.data_refused;  // only the verified creator feeds a root
+      } else {
+        // A former parent still sending: it should not think we are its child.
+        ++counters_.data_not_from_parent;
+        send(now, from, std::make_shared<const LeaveMsg>(TopicBody{d->body.topic}));
+      }
+      return;
+    }
+    case MsgType::kHeartbeat:
+      on_path(now, from, as<HeartbeatMsg>(msg).body, false);
+      return;
+    case MsgType::kAccept:
+      on_path(now, from, as<AcceptMsg>(msg).body, true);
+      return;
+    case MsgType::kJoin: {
+      const auto& j = as<JoinMsg>(msg).body;
+      TopicState* t = topic(j.topic);
+      if (t == nullptr || !t->attached) {
+        // Only a node that receives the topic takes a child directly.
+        TopicState unknown;
+        unknown.id = j.topic;
+        refuse(now, t ? *t : unknown, from, 0);
+        return;
+      }
+      handle_join_here(now, *t, from, j.spare, j.pushdown_left);
+      return;
+    }
+    case MsgType::kRefuse: {
+      const auto& r = as<RefuseMsg>(msg).body;
+      TopicState* t = topic(r.topic);
+      if (t == nullptr || t->root) return;
+      if (t->parent && t->parent->id != from.id) return;  // stale: we have another parent
+      if (t->parent) {                                    // orphaned by our parent
+        t->parent.reset();
+        t->attached = false;
+        t->path.clear();
+        t->join_attempts = std::max(t->join_attempts, 1);
+      }
+      if (client_ && client_->on_refused(now, *t, r)) return;
+      // Plain Scribe: try again by routing once the back-off allows (the tick does it), never
+      // in a tight loop with whoever refused us.
+      t->joining = true;
+      t->join_sent = now;
+      ++t->join_attempts;
+      return;
+    }
+    case MsgType::kLeave: {
+      if (TopicState* t = topic(as<LeaveMsg>(msg).body.topic)) {
+        if (std::getenv("FOREST_TRACE") && t->root && t->slow)
+          std::fprintf(stderr, "scgroot %s leave from %s t=%.3f\n", self().id.short_hex().c_str(),
+                       from.id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6);
+        remove_child(now, *t, from.id);
+      }
+      return;
+    }
+    case MsgType::kRefresh: {
+      for (const NodeId& id : as<RefreshMsg>(msg).body.topics) {
+        TopicState* t = topic(id);
+        auto it = t ? std::find_if(t->children.begin(), t->children.end(),
+                                   [&](const Child& c) { return c.node.id == from.id; })
+                    : std::vector<Child>::iterator{};
+        if (t && it != t->children.end()) {
+          it->last_refresh = now;
+        } else {
+          // We dropped it (or never had it): say so, so it re-joins now rather than at its
+          // failure timeout.
+          send(now, from, std::make_shared<const RefuseMsg>(RefuseBody{id, {}, 0}));
+        }
+      }
+      return;
+    }
+    case MsgType::kRootAck:
+      if (client_) client_->on_root_ack(now, from, as<RootAckMsg>(msg).body);
+      return;
+    case MsgType::kReplicate: {
+      const CreateBody& c = as<ReplicateMsg>(msg).body;
+      if (replicas_.count(c.topic) == 0 && replicas_.size() >= config_.max_topics) return;
+      if (!credentials_.verify(c)) {
+        ++counters_.creates_refused;
+        return;
+      }
+      replicas_[c.topic] = c;
+      return;
+    }
+    case MsgType::kAnycast:
+      walk_anycast(now, as<AnycastMsg>(msg).body);
+      return;
+    case MsgType::kAnycastFail:
+      ++counters_.anycasts_failed;
+      if (client_) client_->on_anycast_failed(now, as<AnycastFailMsg>(msg).body.topic);
+      return;
+    case MsgType::kCreate:
+      return;  // only ever routed
+  }
+}
+
+void Scribe::walk_anycast(Time now, const AnycastBody& a) {
+  const TopicState* t = topic(a.topic);
+  auto fail = [&] {
+    ++counters_.anycasts_failed;
+    send(now, a.requester, std::make_shared<const AnycastFailMsg>(TopicBody{a.want}));
+  };
+  if (a.visited.size() >= config_.anycast_max_visits) {
+    ++counters_.anycast_fail_exhausted;
+    return fail();
+  }
+  if (t == nullptr || (!t->attached && !t->root)) {
+    // Not (or no longer) in the group's tree, or cut off from it: route the walk on toward the
+    // group's root, where it resumes at the first tree node (this visit counts toward the bound).
+    ++counters_.anycast_fail_no_state;
+    AnycastBody next = a;
+    next.visited.push_back(self().id);
+    ++counters_.control_sent;
+    overlay_.route(now, a.topic, std::make_shared<const AnycastMsg>(std::move(next)));
+    return;
+  }
+  if (t->member && a.requester.id != self().id && !contains(a.visited, self().id) && client_ &&
+      client_->anycast_accepts(now, a))
+    return;
+  AnycastBody next = a;
+  next.visited.push_back(self().id);
+  // Depth first: the first child not yet visited, else back up to the parent.
+  const NodeHandle* to = nullptr;
+  for (const Child& c : t->children)
+    if (!contains(next.visited, c.node.id) && c.node.id != a.requester.id) {
+      to = &c.node;
+      break;
+    }
+  if (to == nullptr && t->parent) to = &*t->parent;
+  if (to == nullptr) {
+    if (std::getenv("FOREST_TRACE"))
+      std::fprintf(
+          stderr,
+          "anycast at %s t=%.3f: tree done after %zu visits (member %d root %d children %zu)\n",
+          self().id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6,
+          next.visited.size(), t->member, t->root, t->children.size());
+    ++counters_.anycast_fail_tree_done;
+    return fail();
+  }
+  ++counters_.control_sent;
+  overlay_.send_direct(now, *to, std::make_shared<const AnycastMsg>(std::move(next)));
+}
+
+// --- failures and ring changes ------------------------------------------------------------------
+
+void Scribe::node_dead(Time now, const NodeHandle& node) {
+  std::vector<NodeId> ids;
+  for (const auto& [id, t] : topics_) ids.push_back(id);
+  for (const NodeId& id : ids) {
+    TopicState* t = topic(id);
+    if (t == nullptr) continue;
+    remove_child(now, *t, node.id);
+    if (t->parent && t->parent->id == node.id) lose_parent(now, *t, false);
+  }
+  // A replica whose root died takes over as soon as it is the closest live node.
+  for (const auto& [id, meta] : replicas_) {
+    if (overlay_.next_hop(id)) continue;
+    TopicState* t = topic(id);
+    if (t == nullptr || !t->root) {
+      if (t == nullptr) t = ensure_topic(now, id);
+      if (t != nullptr) become_root(now, *t);
+    }
+  }
+}
+
+void Scribe::leafset_changed(Time now, const NodeHandle& node, bool joined) {
+  if (!joined) {
+    node_dead(now, node);
+    return;
+  }
+  std::vector<NodeId> roots;
+  for (const auto& [id, t] : topics_)
+    if (t.root) roots.push_back(id);
+  for (const NodeId& id : roots) {
+    TopicState* t = topic(id);
+    if (t->meta) send(now, node, std::make_shared<const ReplicateMsg>(*t->meta));
+    if (overlay_.next_hop(id)) {
+      // The newcomer is closer to the topic: it becomes the root, we hang below it.
+      t->root = false;
+      t->attached = false;
+      route_join(now, *t);
+    }
+  }
+}
+
+static Duration backoff(const ScribeConfig& c, int attempts) {
+  Duration d = c.join_timeout;
+  for (int i = 1; i < attempts && d < c.join_backoff_cap; ++i) d *= 2;
+  return std::min(d, c.join_backoff_cap);
+}
+
+void Scribe::arm_tick(Time now) {
+  if (tick_armed_) return;
+  tick_armed_ = true;
+  // Spread nodes' ticks over the interval so heartbeats don't leave in bursts.
+  const auto interval = config_.heartbeat_interval.count();
+  const Duration first{
+      interval > 0 ? static_cast<int64_t>(overlay_.random() % static_cast<uint64_t>(interval)) : 0};
+  overlay_.schedule_app_timer(kMulticastAppId, now + first + Duration{1}, kTickToken);
+}
+
+void Scribe::on_timer(Time now, uint64_t token) {
+  if (token != kTickToken) return;
+  tick_armed_ = false;
+  tick(now);
+  if (!topics_.empty() && !tick_armed_) {
+    tick_armed_ = true;
+    overlay_.schedule_app_timer(kMulticastAppId, now + config_.heartbeat_interval, kTickToken);
+  }
+}
+
+void Scribe::tick(Time now) {
+  const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
+  const Duration expiry = config_.refresh_interval * config_.refresh_misses;
+  std::vector<NodeId> ids;
+  ids.reserve(topics_.size());
+  for (const auto& [id, t] : topics_) ids.push_back(id);
+  std::vector<NodeId> prune;
+  for (const NodeId& id : ids) {
+    TopicState* t = topic(id);
+    if (t == nullptr) continue;
+    if (t->parent &&
+        now - t->last_from_parent >
+            (t->slow ? config_.slow_heartbeat_interval * config_.failure_intervals : failure)) {
+      lose_parent(now, *t, true);
+    } else if (!t->root && !t->parent && t->joining &&
+               now - t->join_sent > backoff(config_, t->join_attempts)) {
+      ++t->join_attempts;
+      route_join(now, *t);
+    } else if (!t->root && !t->parent && !t->joining && (t->member || !t->children.empty())) {
+      route_join(now, *t);  // detached without a pending attempt (e.g. after a cycle)
+    }
+    if (t->root) {
+      // Still the root? Pastry may have learned of a closer node (or a JOIN was delivered here
+      // while routing was in flux): hang our tree below the real root instead of starving it.
+      const auto hop = overlay_.next_hop(id);
+      if (hop && !(t->replaced && *t->replaced == hop->id)) {
+        t->root = false;
+        t->attached = false;
+        t->replaced.reset();
+        route_join(now, *t);
+      }
+    }
+    bool changed = false;
+    for (size_t i = 0; i < t->children.size();) {
+      if (now - t->children[i].last_refresh > expiry) {
+        ++counters_.children_expired;
+        if (std::getenv("FOREST_TRACE") && t->root)
+          std::fprintf(stderr, "root %s expired %s t=%.3f\n", self().id.short_hex().c_str(),
+                       t->children[i].node.id.short_hex().c_str(),
+                       static_cast<double>(now.count()) / 1e6);
+        t->children.erase(t->children.begin() + static_cast<std::ptrdiff_t>(i));
+        changed = true;
+      } else {
+        ++i;
+      }
+    }
+    if (changed && client_) client_->children_changed(now, *t);
+    overlay::AppMessagePtr hb;
+    const Duration interval =
+        t->slow ? config_.slow_heartbeat_interval : config_.heartbeat_interval;
+    for (Child& c : t->children) {
+      if (now - c.last_sent < interval) continue;
+      if (!hb) {
+        PathBody p = path_for_children(*t);
+        hb = std::make_shared<const HeartbeatMsg>(std::move(p));
+      }
+      c.last_sent = now;
+      ++counters_.heartbeats_sent;
+      send(now, c.node, hb);
+    }
+    if (!t->member && !t->root && t->children.empty()) prune.push_back(id);
+  }
+  for (const NodeId& id : prune) {
+    TopicState* t = topic(id);
+    if (t->parent) send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
+    topics_.erase(id);
+  }
+  if (now >= next_refresh_) {
+    next_refresh_ = now + config_.refresh_interval;
+    std::map<NodeId, std::pair<NodeHandle, std::vector<NodeId>>> by_parent;
+    for (const auto& [id, t] : topics_)
+      if (t.parent) {
+        auto& e = by_parent[t.parent->id];
+        e.first = *t.parent;
+        e.second.push_back(id);
+      }
+    for (auto& [pid, e] : by_parent) {
+      std::sort(e.second.begin(), e.second.end());
+      for (size_t i = 0; i < e.second.size(); i += kMaxRefreshTopics) {
+        RefreshBody r;
+        r.topics.assign(e.second.begin() + static_cast<std::ptrdiff_t>(i),
+                        e.second.begin() + static_cast<std::ptrdiff_t>(
+                                               std::min(e.second.size(), i + kMaxRefreshTopics)));
+        send(now, e.first, std::make_shared<const RefreshMsg>(std::move(r)));
+      }
+    }
+  }
+  if (client_) client_->on_tick(now);
+}
+
+overlay::AppMessagePtr Scribe::decode(uint16_t type, std::string_view body) const {
+  DecodeError error = DecodeError::kNone;
+  auto msg = decode_message(type, body, error);
+  if (!msg) ++counters_.malformed[static_cast<size_t>(error)];
+  return msg;
+}
+
+}  // namespace forestcast::multicast

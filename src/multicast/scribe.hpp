@@ -1,0 +1,236 @@
+#pragma once
+// Scribe (DESIGN.md §4): application-level multicast trees over Pastry. Sans-IO: it acts only
+// through overlay::Overlay and is told the time by every upcall. A ScribeClient (SplitStream)
+// plugs its policy in: whom to adopt, what an anycast accepts, what to do when refused, and
+// where data goes locally. With no client Scribe is plain Scribe: adopt everyone, re-join by
+// routing when refused.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "base/time.hpp"
+#include "multicast/credentials.hpp"
+#include "multicast/messages.hpp"
+#include "overlay/application.hpp"
+#include "overlay/overlay.hpp"
+
+namespace forestcast::multicast {
+
+struct ScribeConfig {
+  // Data doubles as heartbeat; an explicit heartbeat goes to a child only after this long
+  // without data to it.
+  Duration heartbeat_interval = ms(100);
+  // A parent silent for this many intervals is dead: re-join around it.
+  int failure_intervals = 3;
+  // Children confirm their parent at this low rate (one message per parent for all topics);
+  // a parent drops a child that missed `refresh_misses` of them.
+  Duration refresh_interval = seconds(1);
+  int refresh_misses = 3;
+  // Root -> publisher acknowledgements; the publisher re-routes after 3 silent intervals.
+  Duration root_ack_interval = ms(100);
+  // Nodes holding the root's topic metadata besides the root.
+  size_t replicas = 4;
+  // An unanswered JOIN is retried after this, doubling per attempt up to the cap.
+  Duration join_timeout = ms(500);
+  Duration join_backoff_cap = seconds(2);
+  // Anycast walk: at most this many members visited (with revisits while backtracking).
+  size_t anycast_max_visits = 48;
+  size_t max_topics = 1024;  // topics this node keeps state for (including forwarding)
+  // Push-down steps a refused child may take through former siblings before it anycasts.
+  uint32_t pushdown_depth = 6;
+  // Topics marked slow (SplitStream's spare capacity group carries no data) are kept alive at
+  // this interval instead: cheap, and a dead member there only costs an anycast a detour.
+  Duration slow_heartbeat_interval = seconds(1);
+};
+
+// Everything a log line would count (STYLE.md §8).
+struct ScribeCounters {
+  uint64_t control_sent = 0;  // every non-data message this node sent or routed
+  uint64_t data_forwarded = 0;
+  uint64_t data_received = 0;
+  uint64_t joins_routed = 0;
+  uint64_t joins_direct = 0;
+  uint64_t children_adopted = 0;
+  uint64_t children_refused = 0;
+  uint64_t children_expired = 0;
+  uint64_t parent_failures = 0;  // parents declared dead by silence
+  uint64_t grandparent_rejoins = 0;
+  uint64_t cycles_broken = 0;  // a path update that contained this node
+  uint64_t heartbeats_sent = 0;
+  uint64_t creates_accepted = 0;
+  uint64_t creates_refused = 0;  // bad credentials
+  uint64_t data_refused = 0;     // publisher data from someone not the verified creator
+  uint64_t data_not_from_parent = 0;
+  uint64_t root_takeovers = 0;
+  uint64_t anycasts_sent = 0;
+  uint64_t anycasts_failed = 0;
+  // Where walks ended without an acceptor: at a node without the group, out of visits, or
+  // after the whole tree.
+  uint64_t anycast_fail_no_state = 0;
+  uint64_t anycast_fail_exhausted = 0;
+  uint64_t anycast_fail_tree_done = 0;
+  uint64_t topics_refused = 0;  // state limit reached
+  std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> malformed{};
+  uint64_t malformed_total() const {
+    uint64_t n = 0;
+    for (uint64_t v : malformed) n += v;
+    return n;
+  }
+};
+
+struct Child {
+  NodeHandle node;
+  Time last_refresh{0};
+  Time last_sent{0};  // data or heartbeat
+};
+
+// One topic as this node sees it.
+struct TopicState {
+  NodeId id;
+  bool member = false;  // subscribed locally
+  // A control group (no data): kept alive at the slow interval, and adopting costs no upload.
+  bool slow = false;
+  bool root = false;  // believes it is the topic's root
+  std::optional<NodeHandle> parent;
+  bool attached = false;     // accepted by `parent` (or root): `path` is meaningful
+  std::vector<NodeId> path;  // root first, parent last; empty at the root
+  std::vector<Child> children;
+  Time last_from_parent{0};
+  // Waiting for an ACCEPT: since when, how many attempts so far.
+  bool joining = false;
+  Time join_sent{0};
+  int join_attempts = 0;
+  std::optional<NodeId> avoid;            // dead parent to route around
+  std::optional<NodeId> replaced;         // the silent root this node took over from
+  std::optional<NodeHandle> grandparent;  // parent's parent, from its last path message
+  std::optional<CreateBody> meta;         // creator credentials (root)
+  // Root: the verified publisher feeding us, and when we last acknowledged it.
+  std::optional<NodeHandle> publisher;
+  Time last_ack_sent{0};
+  uint64_t repairs = 0;  // times this node re-attached after losing its parent
+
+  bool has_child(const NodeId& node) const;
+  size_t depth() const { return path.size(); }
+};
+
+class Scribe;
+
+// SplitStream's hooks into Scribe.
+class ScribeClient {
+ public:
+  virtual ~ScribeClient() = default;
+  // A JOIN for `t` from `child` reached this node (routed, or direct for push-down). The client
+  // returns whether to adopt; it may orphan another child through Scribe::orphan(). Cycles are
+  // refused by Scribe before the client is asked.
+  virtual bool admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) = 0;
+  // This node's unused outdegree, announced in its JOINs.
+  virtual uint32_t spare() const = 0;
+  // Candidates sent with a refusal of `child` in `t` (push-down siblings).
+  virtual std::vector<NodeHandle> refusal_candidates(const TopicState& t, const NodeId& child) = 0;
+  // `parent` refused or orphaned this node in `t`. Return true when the client arranges the
+  // next attempt itself (push-down, anycast); false lets Scribe re-join by routing.
+  virtual bool on_refused(Time now, TopicState& t, const RefuseBody& refusal) = 0;
+  // An anycast walk reached this member of `group`: adopt the requester and return true, or
+  // return false to pass the walk on.
+  virtual bool anycast_accepts(Time now, const AnycastBody& a) = 0;
+  virtual void on_anycast_failed(Time now, const NodeId& want) = 0;
+  virtual void on_data(Time now, TopicState& t, const DataBody& data) = 0;
+  virtual void on_root_ack(Time now, const NodeHandle& from, const RootAckBody& ack) = 0;
+  // Children changed in `t` (capacity bookkeeping). Must not subscribe or route: defer such work
+  // to on_tick().
+  virtual void children_changed(Time now, TopicState& t) = 0;
+  // Once per heartbeat interval, after Scribe's own maintenance.
+  virtual void on_tick(Time now) = 0;
+};
+
+class Scribe final : public overlay::Application {
+ public:
+  Scribe(overlay::Overlay& overlay, ScribeConfig config, Credentials& credentials);
+
+  void set_client(ScribeClient* client) { client_ = client; }
+  const ScribeConfig& config() const { return config_; }
+  const ScribeCounters& counters() const { return counters_; }
+  overlay::Overlay& overlay() { return overlay_; }
+  const NodeHandle& self() const { return overlay_.self(); }
+
+  // --- local commands ------------------------------------------------------------------------
+  // Routes the creator's credentials to the topic's root.
+  void create(Time now, const CreateBody& credentials);
+  // `control`: a group that carries no data (SplitStream's SCG), see TopicState::slow.
+  void subscribe(Time now, const NodeId& topic, bool control = false);
+  void unsubscribe(Time now, const NodeId& topic);
+  // Asks `node` directly to adopt us in `topic` (push-down).
+  void join_via(Time now, const NodeId& topic, const NodeHandle& node, uint32_t pushdown_left);
+  // Routes a fresh JOIN for `topic` (after a refusal or a failure).
+  void rejoin(Time now, const NodeId& topic);
+  // Routes an ANYCAST into `group` asking for `want`.
+  void anycast(Time now, const NodeId& group, const NodeId& want);
+  // Adopts `child` in `topic` (anycast acceptance) and sends it our path.
+  void adopt(Time now, TopicState& t, const NodeHandle& child);
+  // Drops `child` from `topic` and tells it, with push-down candidates.
+  // `first`: a candidate to offer ahead of the push-down siblings (the newcomer that took the
+  // orphan's place with spare capacity).
+  void orphan(Time now, TopicState& t, const NodeId& child, uint32_t pushdown_left,
+              const NodeHandle* first = nullptr);
+  // Publisher side: data to a root (direct) or toward a topic (routed, first packet).
+  void publish_direct(Time now, const NodeHandle& root, std::shared_ptr<const DataMsg> data);
+  void publish_routed(Time now, std::shared_ptr<const DataMsg> data);
+
+  // --- observation ---------------------------------------------------------------------------
+  TopicState* topic(const NodeId& id);
+  const TopicState* topic(const NodeId& id) const;
+  const std::unordered_map<NodeId, TopicState>& topics() const { return topics_; }
+  bool holds_replica(const NodeId& topic) const { return replicas_.count(topic) != 0; }
+
+  // --- overlay::Application ------------------------------------------------------------------
+  void forward(Time now, overlay::ForwardContext& ctx) override;
+  void deliver(Time now, const overlay::RouteInfo& info,
+               const overlay::AppMessagePtr& msg) override;
+  void receive_direct(Time now, const NodeHandle& from, const overlay::AppMessagePtr& msg) override;
+  void leafset_changed(Time now, const NodeHandle& node, bool joined) override;
+  void node_dead(Time now, const NodeHandle& node) override;
+  void on_timer(Time now, uint64_t token) override;
+  overlay::AppMessagePtr decode(uint16_t type, std::string_view body) const override;
+
+ private:
+  TopicState* ensure_topic(Time now, const NodeId& id);
+  void send(Time now, const NodeHandle& to, overlay::AppMessagePtr msg);
+  void route_join(Time now, TopicState& t);
+  // A JOIN reached a member (or the root): adopt or refuse `child`. True when adopted.
+  bool handle_join_here(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare,
+                        uint32_t pushdown_left);
+  bool would_cycle(const TopicState& t, const NodeId& child) const;
+  void refuse(Time now, const TopicState& t, const NodeHandle& child, uint32_t pushdown_left);
+  void remove_child(Time now, TopicState& t, const NodeId& child);
+  void on_path(Time now, const NodeHandle& from, const PathBody& p, bool accept);
+  void push_path(Time now, TopicState& t);
+  PathBody path_for_children(const TopicState& t) const;
+  std::optional<NodeHandle> successor(const NodeId& topic) const;
+  bool take_over_from(Time now, const NodeId& topic, const NodeId& dead);
+  void lose_parent(Time now, TopicState& t, bool dead);
+  void maybe_prune(Time now, TopicState& t);
+  void on_create_delivered(Time now, const CreateBody& c, const NodeHandle& origin);
+  void become_root(Time now, TopicState& t);
+  void replicate(Time now, const TopicState& t);
+  void on_publisher_data(Time now, const NodeHandle& from, const std::shared_ptr<const DataMsg>& d);
+  void forward_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d);
+  void walk_anycast(Time now, const AnycastBody& a);
+  void tick(Time now);
+  void arm_tick(Time now);
+
+  overlay::Overlay& overlay_;
+  ScribeConfig config_;
+  Credentials& credentials_;
+  ScribeClient* client_ = nullptr;
+  // Mutable: decode() is const (the runtime calls it at the wire boundary) and still counts
+  // what it refuses.
+  mutable ScribeCounters counters_;
+  std::unordered_map<NodeId, TopicState> topics_;
+  std::unordered_map<NodeId, CreateBody> replicas_;  // metadata held for other roots
+  bool tick_armed_ = false;
+  Time next_refresh_{0};
+};
+
+}  // namespace forestcast::multicast

@@ -1,0 +1,164 @@
+#pragma once
+// SplitStream (DESIGN.md §5) on Scribe: a stream is S stripe trees (stripeId = groupId with its
+// first digit replaced by the stripe index), every node offers an outdegree limit shared by all
+// the streams it carries, a node at its limit adopts a newcomer and orphans one child by the
+// push-down rule, orphans try their former siblings and then anycast to the stream's spare
+// capacity group (SCG). Sans-IO like Scribe: the daemon and the simulator drive it the same way.
+//
+// For the media layer: a publisher calls send(now, stripe, payload); a viewer gets every packet
+// through its PacketSink, tagged with stream, stripe and per-stripe sequence number.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "multicast/scribe.hpp"
+
+namespace forestcast::multicast {
+
+struct SplitStreamConfig {
+  uint32_t stripes = 16;
+  // Outdegree limit: stripe-children over all streams. Negative = the number of stripes this
+  // node receives (DESIGN.md §5 default); 0 = a pure leaf.
+  int capacity = -1;
+  // The publisher routes again when its stripe root has not acknowledged for this long.
+  Duration root_silence = ms(300);
+};
+
+struct SplitStreamCounters {
+  uint64_t pushdown_orphans = 0;   // children orphaned to make room (push-down)
+  uint64_t pushdown_attempts = 0;  // direct JOINs to former siblings
+  uint64_t scg_anycasts = 0;
+  uint64_t scg_adoptions = 0;  // orphans adopted through the SCG
+  uint64_t anycast_failures = 0;
+  // Why this member passed an anycast walk on.
+  uint64_t anycast_no_spare = 0;
+  uint64_t anycast_not_receiving = 0;
+  uint64_t anycast_descendant = 0;
+  uint64_t anycast_foreign_deferred = 0;
+  uint64_t limit_violations = 0;  // must stay 0: a node never exceeds its limit
+  uint64_t packets_received = 0;
+  uint64_t packets_sent = 0;   // publisher
+  uint64_t root_reroutes = 0;  // publisher: a stripe root stopped acknowledging
+};
+
+// A packet as the media layer sees it. `payload` is null for the simulator's synthetic stream,
+// which carries only a size.
+struct Packet {
+  NodeId stream;  // the groupId
+  uint32_t stripe = 0;
+  uint64_t seq = 0;  // per stripe, from 1
+  std::shared_ptr<const std::string> payload;
+  uint32_t size = 0;
+  Time sent_at{0};  // publisher's clock (the simulator's is global)
+};
+
+class PacketSink {
+ public:
+  virtual ~PacketSink() = default;
+  virtual void on_packet(const Packet& packet, Time now) = 0;
+};
+
+// One stripe as the daemon's /status shows it.
+struct StripeView {
+  uint32_t index = 0;
+  NodeId stripe_id;
+  std::optional<NodeHandle> parent;
+  std::vector<NodeHandle> children;
+  bool root = false;
+  size_t depth = 0;  // tree hops below the stripe root
+  uint64_t packets_received = 0;
+  Time last_receive{0};
+  uint64_t repairs = 0;
+};
+
+class SplitStream final : public ScribeClient {
+ public:
+  SplitStream(Scribe& scribe, SplitStreamConfig config);
+
+  // The spare capacity group of a stream.
+  static NodeId scg_of(const NodeId& group);
+
+  // --- viewer ----------------------------------------------------------------------------------
+  // Joins every stripe of `group`; packets go to `sink` (may be null: relay only).
+  void view(Time now, const NodeId& group, PacketSink* sink);
+
+  // --- publisher -------------------------------------------------------------------------------
+  // Creates stream `name` under `key` (one CREATE per stripe); returns its groupId.
+  NodeId publish(Time now, const CreatorKey& key, std::string_view name);
+  // Sends one packet on `stripe` of the stream this node publishes. `payload` may be null with a
+  // `size` (synthetic stream). Returns the packet's sequence number (0: not publishing).
+  uint64_t send(Time now, uint32_t stripe, std::shared_ptr<const std::string> payload,
+                uint32_t size);
+
+  // --- observation -----------------------------------------------------------------------------
+  int limit() const { return limit_; }
+  int used() const { return used_; }
+  const SplitStreamCounters& counters() const { return counters_; }
+  const SplitStreamConfig& config() const { return config_; }
+  std::vector<StripeView> stripes(const NodeId& group) const;
+  std::optional<NodeHandle> publisher_root(uint32_t stripe) const;
+
+  // --- ScribeClient ------------------------------------------------------------------------------
+  bool admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) override;
+  uint32_t spare() const override {
+    return used_ < limit_ ? static_cast<uint32_t>(limit_ - used_) : 0;
+  }
+  std::vector<NodeHandle> refusal_candidates(const TopicState& t, const NodeId& child) override;
+  bool on_refused(Time now, TopicState& t, const RefuseBody& refusal) override;
+  bool anycast_accepts(Time now, const AnycastBody& a) override;
+  void on_anycast_failed(Time now, const NodeId& want) override;
+  void on_data(Time now, TopicState& t, const DataBody& data) override;
+  void on_root_ack(Time now, const NodeHandle& from, const RootAckBody& ack) override;
+  void children_changed(Time now, TopicState& t) override;
+  void on_tick(Time now) override;
+
+  // The push-down rule alone (DESIGN.md §5), exposed for tests: among `children` (pairs of
+  // stripe topic and child), the one this node orphans.
+  static std::pair<NodeId, NodeHandle> choose_orphan(
+      const NodeId& self, const std::vector<std::pair<NodeId, NodeHandle>>& children);
+
+ private:
+  struct StripeStats {
+    uint64_t packets = 0;
+    Time last_receive{0};
+  };
+  struct Stream {
+    NodeId group;
+    NodeId scg;
+    std::vector<NodeId> stripe_ids;
+    PacketSink* sink = nullptr;
+    bool viewing = false;
+    bool in_scg = false;
+    std::vector<StripeStats> stats;
+  };
+  struct PublishedStripe {
+    std::optional<NodeHandle> root;
+    std::optional<NodeHandle> successor;  // from the root's acknowledgements
+    Time last_ack{0};
+    uint64_t seq = 0;
+    bool create_sent = false;
+  };
+  struct Publication {
+    NodeId group;
+    std::vector<CreateBody> creates;
+    std::vector<PublishedStripe> stripes;
+  };
+
+  Stream* stream_of_stripe(const NodeId& topic);
+  Stream* stream_of_scg(const NodeId& topic);
+  bool is_scg(const NodeId& topic) const;
+  void recount();
+  void update_default_limit();
+
+  Scribe& scribe_;
+  SplitStreamConfig config_;
+  SplitStreamCounters counters_;
+  std::vector<Stream> streams_;
+  std::optional<Publication> publication_;
+  int limit_ = 0;
+  int used_ = 0;
+};
+
+}  // namespace forestcast::multicast

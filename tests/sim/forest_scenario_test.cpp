@@ -1,0 +1,95 @@
+// The SplitStream forest in the simulator: every viewer gets every stripe, measured on data,
+// and no node ever exceeds its outdegree limit; also after a quarter of the nodes die.
+#include "scenarios/forest_scenario.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace forestcast::sim {
+namespace {
+
+ForestScenarioConfig config_for(size_t nodes, uint64_t seed) {
+  ForestScenarioConfig c;
+  c.nodes = nodes;
+  c.seed = seed;
+  c.capacity = 24;  // 50 % more outdegree than stripes wanted (see docs/multicast.md)
+  c.settle = seconds(3);
+  c.subscribe_spread = seconds(3);
+  c.build = seconds(12);
+  c.churn = seconds(10);
+  return c;
+}
+
+class ForestSeeds : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(ForestSeeds, EveryViewerReceivesEveryStripeWithinItsLimit) {
+  const ForestScenarioConfig c = config_for(300, GetParam());
+  SCOPED_TRACE("replay: forestcast sim --scenario forest --nodes 300 --capacity 24 --seed " +
+               std::to_string(c.seed));
+  const ForestResult r = run_forest_scenario(c);
+  EXPECT_EQ(r.all_stripes_fraction, 1.0);
+  EXPECT_EQ(r.outdegree_violations, 0u);
+  EXPECT_LE(r.depth_max, 10u);
+  EXPECT_GT(r.stripe_skew_p99_ms, 0.0);                  // measured on complete packet rounds
+  EXPECT_LT(r.upload_max_kbps, 24 * 1000.0 / 16 * 1.1);  // 24 children of 62.5 kbit/s, at most
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, ForestSeeds, ::testing::Values(1, 2));
+
+TEST(ForestScenario, RepairsOnDataAfterAQuarterOfTheNodesDie) {
+  ForestScenarioConfig c = config_for(300, 3);
+  c.kill_fraction = 0.25;
+  SCOPED_TRACE(
+      "replay: forestcast sim --scenario forest --nodes 300 --capacity 24 "
+      "--kill-fraction 0.25 --seed 3");
+  const ForestResult r = run_forest_scenario(c);
+  EXPECT_EQ(r.killed, 75u);
+  EXPECT_EQ(r.all_stripes_fraction_after_repair, 1.0);
+  EXPECT_EQ(r.outdegree_violations, 0u);
+  EXPECT_LT(r.packets_lost_fraction, 0.5);
+}
+
+TEST(ForestScenario, RepairsAfterEveryStripeRootDies) {
+  ForestScenarioConfig c = config_for(300, 4);
+  c.kill_roots = true;
+  SCOPED_TRACE(
+      "replay: forestcast sim --scenario forest --nodes 300 --capacity 24 --kill-roots "
+      "--seed 4");
+  const ForestResult r = run_forest_scenario(c);
+  EXPECT_GT(r.killed, 0u);
+  EXPECT_EQ(r.all_stripes_fraction_after_repair, 1.0);
+  EXPECT_EQ(r.outdegree_violations, 0u);
+}
+
+TEST(ForestScenario, PlainScribeTreeConcentratesUpload) {
+  ForestScenarioConfig c = config_for(150, 5);
+  c.stripes = 1;
+  c.capacity = 1000;  // a single tree: the root takes as many children as reach it
+  const ForestResult r = run_forest_scenario(c);
+  EXPECT_EQ(r.all_stripes_fraction, 1.0);
+  // Some node uploads several times the stream rate; the forest's limit would forbid it.
+  EXPECT_GT(r.upload_max_kbps, 4 * 1000.0);
+}
+
+TEST(ForestScenario, SameSeedSameReport) {
+  ForestScenarioConfig c = config_for(120, 8);
+  c.build = seconds(8);
+  auto a = to_json(run_forest_scenario(c));
+  auto b = to_json(run_forest_scenario(c));
+  a.erase("perf");
+  b.erase("perf");
+  EXPECT_EQ(a.dump(), b.dump());
+}
+
+TEST(ForestScenario, CapacityMixParses) {
+  const auto mix = parse_capacity_mix("16:0.4,8:0.2,32:0.3,0:0.1");
+  ASSERT_TRUE(mix.has_value());
+  EXPECT_EQ(mix->size(), 4u);
+  EXPECT_FALSE(parse_capacity_mix("16:0.5").has_value());  // shares must sum to 1
+  EXPECT_FALSE(parse_capacity_mix("x:1").has_value());
+  EXPECT_FALSE(parse_capacity_mix("-1:1").has_value());
+}
+
+}  // namespace
+}  // namespace forestcast::sim

@@ -1,0 +1,202 @@
+// SplitStream's forest policy driven through Scribe with a fake overlay.
+#include "multicast/splitstream.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fake_overlay.hpp"
+
+namespace forestcast::multicast {
+namespace {
+
+using test::FakeOverlay;
+using test::handle;
+
+NodeHandle node(uint64_t hi, uint32_t addr) { return handle(hi, addr); }
+
+class SplitStreamTest : public ::testing::Test {
+ protected:
+  NodeHandle self_ = node(0x3000000000000000ULL, 1);
+  NodeHandle parent_ = node(0x3500000000000000ULL, 2);
+  NodeHandle grandparent_ = node(0x3580000000000000ULL, 3);
+  NodeId group_ = NodeId::from_parts(0xa5a5a5a5a5a5a5a5ULL, 0x1111);
+  FakeOverlay overlay_{self_};
+  ModelledCredentials credentials_;
+  Scribe scribe_{overlay_, ScribeConfig{}, credentials_};
+  std::unique_ptr<SplitStream> ss_;
+
+  void start(int capacity) {
+    SplitStreamConfig c;
+    c.capacity = capacity;
+    ss_ = std::make_unique<SplitStream>(scribe_, c);
+    overlay_.next = node(0xf000000000000000ULL, 99);  // never the root here
+    ss_->view(ms(0), group_, nullptr);
+  }
+  NodeId stripe(int i) const { return group_.with_digit(0, i); }
+  void attach(int s) {
+    scribe_.receive_direct(
+        ms(1), parent_,
+        std::make_shared<const AcceptMsg>(PathBody{stripe(s), {grandparent_.id, parent_.id}}));
+  }
+  // A routed JOIN for stripe s from `child` passing through this node.
+  bool join(int s, const NodeHandle& child) {
+    overlay::ForwardContext ctx{stripe(s),     child,
+                                child,         1,
+                                overlay_.next, std::make_shared<const JoinMsg>(JoinBody{stripe(s)}),
+                                false,         false};
+    scribe_.forward(ms(5), ctx);
+    return scribe_.topic(stripe(s))->has_child(child.id);
+  }
+  AnycastBody anycast_for(int s, const NodeHandle& requester, size_t visited) {
+    AnycastBody a;
+    a.topic = SplitStream::scg_of(group_);
+    a.requester = requester;
+    a.want = stripe(s);
+    a.visited.assign(visited, NodeId::from_parts(1, 1));
+    return a;
+  }
+};
+
+TEST(PushDownRule, ChildInAStripeOfAnotherDigitGoesFirst) {
+  const NodeId self = NodeId::from_parts(0x3000000000000000ULL, 0);
+  const NodeId own = NodeId::from_parts(0x3a00000000000000ULL, 0);
+  const NodeId foreign = NodeId::from_parts(0x5a00000000000000ULL, 0);
+  // The foreign-stripe child even shares a longer prefix with its stripe than the own one.
+  const auto pick = SplitStream::choose_orphan(
+      self, {{own, node(0x1000000000000000ULL, 1)}, {foreign, node(0x5a10000000000000ULL, 2)}});
+  EXPECT_EQ(pick.first, foreign);
+}
+
+TEST(PushDownRule, ShortestPrefixThenNumericallyFarthest) {
+  const NodeId self = NodeId::from_parts(0x3000000000000000ULL, 0);
+  const NodeId s = NodeId::from_parts(0x3a00000000000000ULL, 0);
+  const NodeHandle long_prefix = node(0x3a10000000000000ULL, 1);
+  const NodeHandle near = node(0x4000000000000000ULL, 2);  // prefix 0, close to the stripe
+  const NodeHandle far = node(0xb000000000000000ULL, 3);   // prefix 0, farthest
+  auto pick = SplitStream::choose_orphan(self, {{s, long_prefix}, {s, near}, {s, far}});
+  EXPECT_EQ(pick.second, far);
+  pick = SplitStream::choose_orphan(self, {{s, long_prefix}, {s, near}});
+  EXPECT_EQ(pick.second, near);
+  // Order of the candidates does not matter: the choice is deterministic.
+  pick = SplitStream::choose_orphan(self, {{s, far}, {s, near}, {s, long_prefix}});
+  EXPECT_EQ(pick.second, far);
+}
+
+TEST_F(SplitStreamTest, AtTheLimitAdoptsTheNewcomerAndOrphansAForeignStripeChild) {
+  start(2);
+  attach(3);
+  attach(5);
+  const NodeHandle a = node(0x7000000000000000ULL, 10);
+  const NodeHandle b = node(0x3a00000000000000ULL, 11);
+  const NodeHandle c = node(0x3a50000000000000ULL, 12);
+  EXPECT_TRUE(join(5, a));
+  EXPECT_TRUE(join(3, b));
+  EXPECT_EQ(ss_->used(), 2);
+  overlay_.clear();
+  EXPECT_TRUE(join(3, c));
+  EXPECT_FALSE(scribe_.topic(stripe(5))->has_child(a.id));
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, a);
+  EXPECT_EQ(refusals[0].second->body.topic, stripe(5));
+  EXPECT_EQ(ss_->used(), 2);
+  EXPECT_EQ(ss_->counters().limit_violations, 0u);
+}
+
+TEST_F(SplitStreamTest, NewcomerSharingNoPrefixIsRefusedWithSiblingsToPushDownTo) {
+  start(2);
+  attach(3);
+  const NodeHandle b = node(0x3a00000000000000ULL, 11);  // 2 digits with stripe 3
+  const NodeHandle d = node(0x3100000000000000ULL, 12);  // 1 digit
+  const NodeHandle e = node(0x9000000000000000ULL, 13);  // none
+  ASSERT_TRUE(join(3, d));
+  ASSERT_TRUE(join(3, b));
+  overlay_.clear();
+  EXPECT_FALSE(join(3, e));
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, e);
+  const auto& cands = refusals[0].second->body.candidates;
+  ASSERT_EQ(cands.size(), 2u);
+  EXPECT_EQ(cands[0], b);  // longest prefix with the stripe first
+  EXPECT_EQ(cands[1], d);
+  EXPECT_GT(refusals[0].second->body.pushdown_left, 0u);
+}
+
+TEST_F(SplitStreamTest, OrphanTriesItsFormerSiblingsThenTheSpareCapacityGroup) {
+  start(16);
+  const NodeHandle sibling = node(0x3a00000000000000ULL, 11);
+  overlay_.clear();
+  scribe_.receive_direct(ms(10), parent_,
+                         std::make_shared<const RefuseMsg>(RefuseBody{stripe(3), {sibling}, 2}));
+  const auto joins = overlay_.sent_of<JoinMsg>();
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_EQ(joins[0].first, sibling);
+  EXPECT_EQ(joins[0].second->body.pushdown_left, 1u);
+  overlay_.clear();
+  // The sibling refuses with no further candidates: anycast to the SCG.
+  scribe_.receive_direct(ms(20), sibling,
+                         std::make_shared<const RefuseMsg>(RefuseBody{stripe(3), {}, 1}));
+  const auto anycasts = overlay_.routed_of<AnycastMsg>();
+  ASSERT_EQ(anycasts.size(), 1u);
+  EXPECT_EQ(anycasts[0]->body.topic, SplitStream::scg_of(group_));
+  EXPECT_EQ(anycasts[0]->body.want, stripe(3));
+}
+
+TEST_F(SplitStreamTest, SpareCapacityGroupMemberAdoptsWhenItReceivesTheStripe) {
+  start(2);
+  attach(3);
+  const NodeHandle orphan = node(0x8800000000000000ULL, 20);
+  overlay_.clear();
+  EXPECT_TRUE(ss_->anycast_accepts(ms(10), anycast_for(3, orphan, 0)));
+  EXPECT_TRUE(scribe_.topic(stripe(3))->has_child(orphan.id));
+  ASSERT_EQ(overlay_.sent_of<AcceptMsg>().size(), 1u);
+  EXPECT_EQ(ss_->counters().scg_adoptions, 1u);
+}
+
+TEST_F(SplitStreamTest, SpareCapacityGroupPrefersTheStripesOwnDigit) {
+  start(2);
+  attach(5);  // this node's first digit is 3
+  const NodeHandle orphan = node(0x8800000000000000ULL, 20);
+  EXPECT_FALSE(ss_->anycast_accepts(ms(10), anycast_for(5, orphan, 0)));
+  // Late in the walk, any member with spare capacity takes it.
+  EXPECT_TRUE(ss_->anycast_accepts(ms(10), anycast_for(5, orphan, 30)));
+}
+
+TEST_F(SplitStreamTest, SpareCapacityGroupNeverAdoptsAnAncestor) {
+  start(2);
+  attach(3);
+  // parent_ and grandparent_ are above us in stripe 3: adopting either would close a loop.
+  EXPECT_FALSE(ss_->anycast_accepts(ms(10), anycast_for(3, parent_, 0)));
+  EXPECT_FALSE(ss_->anycast_accepts(ms(10), anycast_for(3, grandparent_, 0)));
+  EXPECT_EQ(ss_->counters().anycast_descendant, 2u);
+  EXPECT_EQ(ss_->used(), 0);
+}
+
+TEST_F(SplitStreamTest, SpareCapacityGroupMemberWithoutSpareDeclines) {
+  start(1);
+  attach(3);
+  ASSERT_TRUE(join(3, node(0x3a00000000000000ULL, 11)));
+  EXPECT_FALSE(ss_->anycast_accepts(ms(10), anycast_for(3, node(0x8800000000000000ULL, 20), 0)));
+  EXPECT_EQ(ss_->counters().anycast_no_spare, 1u);
+}
+
+TEST_F(SplitStreamTest, PureLeafAdoptsNobody) {
+  start(0);
+  attach(3);
+  EXPECT_FALSE(join(3, node(0x3a00000000000000ULL, 11)));
+  EXPECT_EQ(ss_->used(), 0);
+}
+
+TEST_F(SplitStreamTest, LimitHoldsUnderManyJoins) {
+  start(4);
+  for (int s = 0; s < 16; ++s) attach(s);
+  for (uint32_t k = 0; k < 200; ++k) {
+    const uint64_t hi = (uint64_t{k} * 0x9e3779b97f4a7c15ULL) | 1;
+    join(static_cast<int>(k % 16), node(hi, 100 + k));
+    ASSERT_LE(ss_->used(), 4);
+  }
+  EXPECT_EQ(ss_->counters().limit_violations, 0u);
+}
+
+}  // namespace
+}  // namespace forestcast::multicast
