@@ -1,0 +1,71 @@
+#pragma once
+// The viewer's half of the media path, sans-IO: (stripe, item bytes, arrival time) in, the
+// publisher's original RTP packets out at their playout time. GroupAssembler authenticates and
+// restores groups; PlayoutBuffer orders and times them. The driver calls poll(now) whenever
+// next_deadline() passes and after each item, and sends what take_packets() returns.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/time.hpp"
+#include "media/group_assembler.hpp"
+#include "media/group_signer.hpp"
+#include "media/playout_buffer.hpp"
+
+namespace forestcast::media {
+
+struct ViewerConfig {
+  StreamId stream{};
+  unsigned stripes = 16;
+  FecScheme fec{};
+  Duration playout_delay = ms(500);
+  Duration stall_timeout = ms(2000);  // no item for this long after the stream started: a stall
+  size_t max_groups = 256;
+  size_t max_bytes = 16 * 1024 * 1024;  // split evenly between assembly and playout
+  std::optional<Duration> publisher_clock_offset;
+
+  void validate() const;  // throws FecConfigError
+};
+
+// Everything /status and /metrics show for one viewer.
+struct ViewerReport {
+  PlayoutCounters playout;
+  AssemblerCounters items;
+  uint64_t items_received = 0;
+  uint64_t stalls = 0;
+  bool stalled = false;
+  Duration delay_p50{}, delay_p99{}, delay_max{};
+  Duration stripe_skew_p50{}, stripe_skew_p99{}, stripe_skew_max{};
+  uint64_t decode_cache_hits = 0, decode_cache_misses = 0;
+};
+
+class ViewerPipeline {
+ public:
+  ViewerPipeline(ViewerConfig config, GroupVerifier& verifier);
+
+  // One item from stripe `stripe`, received at `now`. Returns what became of it.
+  ItemVerdict on_stripe_payload(Time now, unsigned stripe, std::span<const uint8_t> bytes);
+  // Emits due packets, expires old state, notices a stall.
+  void poll(Time now);
+  // When poll must run next; kNever when nothing is pending (a stalled viewer sleeps).
+  Time next_deadline() const;
+
+  std::vector<PlayoutPacket> take_packets();
+  ViewerReport report() const;
+  bool stalled() const { return stalled_; }
+
+ private:
+  void drain_assembler(Time now);
+
+  ViewerConfig config_;
+  GroupAssembler assembler_;
+  PlayoutBuffer playout_;
+  std::vector<PlayoutPacket> out_;
+  uint64_t items_received_ = 0;
+  bool any_item_ = false;
+  Time last_item_{};
+  bool stalled_ = false;
+  uint64_t stalls_ = 0;
+};
+
+}  // namespace forestcast::media
