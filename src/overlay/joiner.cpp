@@ -30,6 +30,7 @@ void Joiner::start_attempt(Time now) {
   msg.hop_id = router_.take_hop_id();
   msg.key = core_.self.id;
   msg.origin = core_.self;
+  msg.msg_id = core_.new_message_id();
   msg.join = true;
   core_.send(bootstrap, msg);
   core_.schedule(now + core_.config.join_timeout, JoinTimeout{attempt_});

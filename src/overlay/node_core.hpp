@@ -31,6 +31,7 @@ struct NodeCore {
         config(cfg),
         env(environment),
         rng(seed),
+        message_ids(seed ^ 0x6d73672d69647321ULL),
         leaf_set(self_handle.id, cfg.leaf_set_size),
         routing_table(self_handle.id, cfg.routing_slot_size),
         neighborhood(cfg.neighborhood_size) {}
@@ -49,17 +50,27 @@ struct NodeCore {
       if (id == app_id) return a;
     return nullptr;
   }
-  void notify_leafset(Time now, const NodeHandle& node, bool joined) {
-    for (auto& [id, a] : apps) a->leafset_changed(now, node, joined);
+  // Upcalls about other nodes are queued while the state changes and run by flush_upcalls()
+  // when the entry point that caused them is done, so an application sees complete state
+  // (leaf_set() already shows the change) and cannot re-enter Pastry in the middle of an update.
+  void notify_leafset(const NodeHandle& node, bool joined) {
+    upcalls.push_back({node, joined ? Upcall::kLeafJoined : Upcall::kLeafLeft});
   }
-  void notify_dead(Time now, const NodeHandle& node) {
-    for (auto& [id, a] : apps) a->node_dead(now, node);
+  void notify_dead(const NodeHandle& node) { upcalls.push_back({node, Upcall::kDead}); }
+  void flush_upcalls(Time now);
+  // A fresh message id (RouteMsg::msg_id): random, never 0. Its own stream, so ids do not
+  // shift the node's other random choices.
+  uint64_t new_message_id() {
+    uint64_t id = 0;
+    while (id == 0) id = message_ids.next();
+    return id;
   }
 
   NodeHandle self;
   PastryConfig config;
   Environment& env;
   Rng rng;
+  Rng message_ids;
   JoinState state = JoinState::kIdle;
   LeafSet leaf_set;
   RoutingTable routing_table;
@@ -67,6 +78,13 @@ struct NodeCore {
   PastryCounters counters;
   TimerQueue<PastryTimer> timers;
   std::vector<std::pair<uint16_t, Application*>> apps;
+
+  struct Upcall {
+    NodeHandle node;
+    enum Kind : uint8_t { kLeafJoined, kLeafLeft, kDead } kind;
+  };
+  std::vector<Upcall> upcalls;
+  bool flushing = false;
 };
 
 // The "pastry" module logger (STYLE.md §8).

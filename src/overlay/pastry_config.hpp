@@ -30,6 +30,8 @@ struct PastryConfig {
   Duration join_timeout = seconds(3);  // per attempt, waiting for the root's leaf set
   int join_attempts = 4;
   Duration dead_memory = seconds(30);  // don't re-probe a node found dead for this long
+  // Routed messages remembered by id to drop a retransmitted copy (RecentIds).
+  size_t recent_message_memory = 128;
 };
 
 struct PastryCounters {
@@ -39,6 +41,7 @@ struct PastryCounters {
   uint64_t routed_delivered = 0;
   uint64_t route_retries = 0;
   uint64_t route_dropped = 0;
+  uint64_t route_duplicates = 0;  // retransmitted copies acknowledged but not handled again
   uint64_t probes_sent = 0;
   uint64_t nodes_declared_dead = 0;
   uint64_t leaf_set_repairs = 0;

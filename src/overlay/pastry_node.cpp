@@ -11,6 +11,32 @@ spdlog::logger& pastry_log() {
   return *logger;
 }
 
+// Leaf-set changes are reported as the net change per node over the queued batch: a node that
+// entered and left again within one entry point is not reported at all, and every report
+// agrees with leaf_set() at the time of the upcall.
+void NodeCore::flush_upcalls(Time now) {
+  if (flushing) return;  // an upcall re-entered Pastry: the outer loop delivers the rest
+  flushing = true;
+  // By index: an application may cause more upcalls (check_alive() on a dead node).
+  for (size_t i = 0; i < upcalls.size(); ++i) {
+    const Upcall u = upcalls[i];
+    if (u.kind == Upcall::kDead) {
+      for (auto& [id, a] : apps) a->node_dead(now, u.node);
+      continue;
+    }
+    bool first = true;  // the first queued leaf change of this node tells its state before
+    for (size_t j = 0; j < i && first; ++j)
+      first = upcalls[j].kind == Upcall::kDead || upcalls[j].node.id != u.node.id;
+    if (!first) continue;
+    const bool was_member = u.kind == Upcall::kLeafLeft;
+    const bool member = leaf_set.contains(u.node.id);
+    if (member == was_member) continue;
+    for (auto& [id, a] : apps) a->leafset_changed(now, u.node, member);
+  }
+  upcalls.clear();
+  flushing = false;
+}
+
 PastryNode::PastryNode(NodeHandle self, PastryConfig config, Environment& env, uint64_t seed)
     : core_(self, config, env, seed),
       peers_(core_, joiner_, maintenance_),
@@ -51,6 +77,7 @@ void PastryNode::on_timer(Time now) {
     if (core_.state == JoinState::kLeft || core_.state == JoinState::kFailed) continue;
     fire(now, id, timer);
   }
+  core_.flush_upcalls(now);
 }
 
 void PastryNode::fire(Time now, TimerId id, const PastryTimer& timer) {
@@ -88,6 +115,7 @@ void PastryNode::on_message(Time now, const NodeHandle& from, const Message& msg
       (ping && ping->joining) || (routed && routed->join && routed->origin.id == from.id);
   peers_.note_heard(now, from, sender_joining);
   std::visit([&](const auto& m) { handle(now, from, m); }, msg);
+  core_.flush_upcalls(now);
 }
 
 void PastryNode::handle(Time, const NodeHandle& from, const Ping& m) {
@@ -102,7 +130,7 @@ void PastryNode::handle(Time now, const NodeHandle& from, const RouteMsg& m) {
   // Not acknowledged until we can route: the sender then retries elsewhere.
   if (!core_.active()) return;
   core_.send(from.endpoint, RouteAck{m.hop_id});
-  router_.handle_route(now, m, from);
+  router_.on_route_msg(now, m, from);
 }
 
 void PastryNode::handle(Time, const NodeHandle& from, const RouteAck& m) {
@@ -148,8 +176,10 @@ void PastryNode::route(Time now, const NodeId& key, AppMessagePtr msg) {
   RouteMsg m;
   m.key = key;
   m.origin = core_.self;
+  m.msg_id = core_.new_message_id();
   m.app = std::move(msg);
   router_.handle_route(now, std::move(m), core_.self);
+  core_.flush_upcalls(now);
 }
 
 void PastryNode::send_direct(Time now, const NodeHandle& to, AppMessagePtr msg) {
@@ -194,6 +224,9 @@ std::optional<NodeHandle> PastryNode::next_hop(const NodeId& key) const {
   return router_.choose_next_hop(key, {});
 }
 
-void PastryNode::check_alive(Time now, const NodeHandle& node) { peers_.check_alive(now, node); }
+void PastryNode::check_alive(Time now, const NodeHandle& node) {
+  peers_.check_alive(now, node);
+  core_.flush_upcalls(now);
+}
 
 }  // namespace forestcast::overlay

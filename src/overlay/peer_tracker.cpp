@@ -48,7 +48,7 @@ void PeerTracker::learn_candidate(Time now, const NodeHandle& node, Duration rtt
     // Skip the probe only if we heard from it ourselves recently; a routing-table entry can be
     // long dead without our noticing, and must not re-enter the leaf set on hearsay.
     if (now - p->last_heard < core_.config.silence_before_probe) {
-      adopt(now, node);  // second-hand news: no liveness credit
+      adopt(node);  // second-hand news: no liveness credit
       return;
     }
   }
@@ -67,14 +67,14 @@ void PeerTracker::note_alive(Time now, const NodeHandle& node, Duration rtt) {
   p.last_heard = now;
   p.suspected = false;
   if (rtt != kUnknownRtt) p.rtt = rtt;
-  adopt(now, node);
+  adopt(node);
 }
 
 // Offers a node we believe alive to the leaf set, routing table and neighbourhood set, and
 // forgets it if none of them keeps it.
-void PeerTracker::adopt(Time now, const NodeHandle& node) {
+void PeerTracker::adopt(const NodeHandle& node) {
   const Peer& p = peers_[node.id];
-  bool kept = adopt_into_leaf_set(now, node);
+  bool kept = adopt_into_leaf_set(node);
   if (!core_.joining() || p.rtt != kUnknownRtt) {
     kept = adopt_into_routing_table(node, p.rtt) || kept;
   } else {
@@ -84,7 +84,7 @@ void PeerTracker::adopt(Time now, const NodeHandle& node) {
   if (!kept && !probes_.contains(node.id)) peers_.erase(node.id);
 }
 
-bool PeerTracker::adopt_into_leaf_set(Time now, const NodeHandle& node) {
+bool PeerTracker::adopt_into_leaf_set(const NodeHandle& node) {
   LeafSet& leaf_set = core_.leaf_set;
   if (!leaf_set.would_accept(node.id)) return leaf_set.contains(node.id);
   // An insertion can push the farthest member of a side out; report that departure too.
@@ -92,10 +92,10 @@ bool PeerTracker::adopt_into_leaf_set(Time now, const NodeHandle& node) {
   leaf_set.insert(node);
   for (const auto& h : before)
     if (!leaf_set.contains(h.id)) {
-      core_.notify_leafset(now, h, false);
+      core_.notify_leafset(h, false);
       forget_if_unused(h.id);
     }
-  core_.notify_leafset(now, node, true);
+  core_.notify_leafset(node, true);
   return true;
 }
 
@@ -175,7 +175,7 @@ void PeerTracker::suspect(Time now, const NodeHandle& node) {
 void PeerTracker::check_alive(Time now, const NodeHandle& node) {
   if (node.id == core_.self.id || !core_.active()) return;
   if (recently_dead(now, node.id)) {
-    core_.notify_dead(now, node);
+    core_.notify_dead(node);
     return;
   }
   probe(now, node);
@@ -184,20 +184,20 @@ void PeerTracker::check_alive(Time now, const NodeHandle& node) {
 // --- death -----------------------------------------------------------------------------------
 
 void PeerTracker::on_leave(Time now, const NodeHandle& node) {
-  remove_node(now, node.id);
+  remove_node(node.id);
   dead_until_[node.id] = now + core_.config.dead_memory;
-  core_.notify_dead(now, node);
+  core_.notify_dead(node);
 }
 
 void PeerTracker::declare_dead(Time now, const NodeHandle& node) {
   ++core_.counters.nodes_declared_dead;
   dead_until_[node.id] = now + core_.config.dead_memory;
   pastry_log().debug("{} declares {} dead", core_.self.id.short_hex(), node.id.short_hex());
-  remove_node(now, node.id);
-  core_.notify_dead(now, node);
+  remove_node(node.id);
+  core_.notify_dead(node);
 }
 
-void PeerTracker::remove_node(Time now, const NodeId& id) {
+void PeerTracker::remove_node(const NodeId& id) {
   std::optional<NodeHandle> as_leaf;
   for (const auto& h : core_.leaf_set.members())
     if (h.id == id) as_leaf = h;
@@ -207,7 +207,7 @@ void PeerTracker::remove_node(Time now, const NodeId& id) {
   peers_.erase(id);
   if (as_leaf) {
     core_.leaf_set.remove(id);
-    core_.notify_leafset(now, *as_leaf, false);
+    core_.notify_leafset(*as_leaf, false);
     ++core_.counters.leaf_set_repairs;
     if (core_.active()) maintenance_.repair_leaf_set();
   }

@@ -61,12 +61,12 @@ class PeerTracker {
 
   void send_probe(Time now, PendingProbe pp);
   void note_alive(Time now, const NodeHandle& node, Duration rtt);
-  void adopt(Time now, const NodeHandle& node);
-  bool adopt_into_leaf_set(Time now, const NodeHandle& node);
+  void adopt(const NodeHandle& node);
+  bool adopt_into_leaf_set(const NodeHandle& node);
   bool adopt_into_routing_table(const NodeHandle& node, Duration rtt);
   bool adopt_into_neighborhood(const NodeHandle& node, Duration rtt);
   void declare_dead(Time now, const NodeHandle& node);
-  void remove_node(Time now, const NodeId& id);
+  void remove_node(const NodeId& id);
   void forget_if_unused(const NodeId& id);
   bool recently_dead(Time now, const NodeId& id);
   std::optional<Duration> rejected_rtt(const NodeId& id) const;

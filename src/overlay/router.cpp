@@ -83,6 +83,14 @@ std::optional<NodeHandle> Router::rare_case(const NodeId& key, int shared,
 
 // --- one hop ---------------------------------------------------------------------------------
 
+void Router::on_route_msg(Time now, const RouteMsg& msg, const NodeHandle& previous) {
+  if (recent_messages_.seen_or_add(msg.msg_id)) {
+    ++core_.counters.route_duplicates;
+    return;
+  }
+  handle_route(now, msg, previous);
+}
+
 void Router::handle_route(Time now, RouteMsg msg, const NodeHandle& previous) {
   std::optional<NodeHandle> next = choose_next_hop(msg.key, {});
   if (msg.join) {
@@ -91,22 +99,34 @@ void Router::handle_route(Time now, RouteMsg msg, const NodeHandle& previous) {
     // its neighbourhood set, the root with its leaf set.
     joiner_.answer_join(msg, true, !next.has_value());
     if (!next) return;
-  } else if (msg.app) {
-    if (Application* a = core_.app(msg.app->app_id())) {
-      ForwardContext ctx{msg.key, msg.origin, previous, msg.hops, next, msg.app, false, false};
-      a->forward(now, ctx);
-      if (ctx.consumed) return;
-      next = ctx.next_hop;
-      msg.app = std::move(ctx.message);
-    }
+  } else if (!ask_application(now, msg, previous, next, false)) {
+    return;
   }
+  forward_or_deliver(now, std::move(msg), previous, next, {});
+}
+
+bool Router::ask_application(Time now, RouteMsg& msg, const NodeHandle& previous,
+                             std::optional<NodeHandle>& next, bool reroute) {
+  if (!msg.app) return true;
+  Application* a = core_.app(msg.app->app_id());
+  if (a == nullptr) return true;
+  ForwardContext ctx{msg.key, msg.origin, previous, msg.hops, next, msg.app, false, reroute};
+  a->forward(now, ctx);
+  if (ctx.consumed) return false;
+  next = ctx.next_hop;
+  msg.app = std::move(ctx.message);
+  return true;
+}
+
+void Router::forward_or_deliver(Time now, RouteMsg msg, const NodeHandle& previous,
+                                const std::optional<NodeHandle>& next, std::vector<NodeId> tried) {
   if (!next) {
     deliver_here(now, msg, previous);
     return;
   }
   ++msg.hops;
-  ++core_.counters.routed_forwarded;
-  send_hop(now, std::move(msg), previous, *next, {}, 0);
+  if (tried.empty()) ++core_.counters.routed_forwarded;
+  send_hop(now, std::move(msg), previous, *next, std::move(tried), 0);
 }
 
 void Router::deliver_here(Time now, const RouteMsg& msg, const NodeHandle& previous) {
@@ -173,15 +193,18 @@ bool Router::hop_exhausted(const PendingHop& hop) const {
          hop.tried.size() + 1 >= static_cast<size_t>(core_.config.max_route_attempts);
 }
 
+// The next hop did not acknowledge: choose again without it, and let the application decide
+// again (ForwardContext::reroute) with the hop count and previous hop of this node.
 void Router::route_around(Time now, PendingHop hop) {
   hop.tried.push_back(hop.next.id);
+  --hop.msg.hops;  // the hop to hop.next did not happen
   std::optional<NodeHandle> next = choose_next_hop(hop.msg.key, hop.tried);
-  if (hop.msg.join && next && next->id == hop.msg.origin.id) next.reset();
-  if (!next) {
-    deliver_here(now, hop.msg, hop.previous);
+  if (hop.msg.join) {
+    if (next && next->id == hop.msg.origin.id) next.reset();
+  } else if (!ask_application(now, hop.msg, hop.previous, next, true)) {
     return;
   }
-  send_hop(now, std::move(hop.msg), hop.previous, *next, std::move(hop.tried), 0);
+  forward_or_deliver(now, std::move(hop.msg), hop.previous, next, std::move(hop.tried));
 }
 
 }  // namespace forestcast::overlay

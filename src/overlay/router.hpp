@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "overlay/node_core.hpp"
+#include "overlay/recent_ids.hpp"
 
 namespace forestcast::overlay {
 
@@ -17,12 +18,18 @@ class PeerTracker;
 class Router {
  public:
   Router(NodeCore& core, PeerTracker& peers, Joiner& joiner)
-      : core_(core), peers_(peers), joiner_(joiner) {}
+      : core_(core),
+        peers_(peers),
+        joiner_(joiner),
+        recent_messages_(core.config.recent_message_memory) {}
 
   // The next hop for `key` avoiding `exclude`; nullopt: this node is the key's root.
   std::optional<NodeHandle> choose_next_hop(const NodeId& key,
                                             const std::vector<NodeId>& exclude) const;
-  // A routed message that arrived from `previous` (or starts here: previous = self).
+  // A routed message that arrived from `previous` (already acknowledged); a copy of one handled
+  // before (its RouteAck was lost) is dropped here.
+  void on_route_msg(Time now, const RouteMsg& msg, const NodeHandle& previous);
+  // A routed message at this hop (previous = self at the origin): forward() and the next hop.
   void handle_route(Time now, RouteMsg msg, const NodeHandle& previous);
   void on_route_ack(const NodeHandle& from, const RouteAck& ack);
   void on_ack_timeout(Time now, const AckTimeout& timer);
@@ -45,6 +52,12 @@ class Router {
                                                const std::vector<NodeId>& exclude) const;
   std::optional<NodeHandle> rare_case(const NodeId& key, int shared,
                                       const std::vector<NodeId>& exclude) const;
+  // forward() of the message's application; false if it consumed the message. `hops` is the
+  // count at this node (before the next hop).
+  bool ask_application(Time now, RouteMsg& msg, const NodeHandle& previous,
+                       std::optional<NodeHandle>& next, bool reroute);
+  void forward_or_deliver(Time now, RouteMsg msg, const NodeHandle& previous,
+                          const std::optional<NodeHandle>& next, std::vector<NodeId> tried);
   void deliver_here(Time now, const RouteMsg& msg, const NodeHandle& previous);
   void send_hop(Time now, RouteMsg msg, const NodeHandle& previous, const NodeHandle& next,
                 std::vector<NodeId> tried, int attempt);
@@ -56,6 +69,7 @@ class Router {
   Joiner& joiner_;
   std::unordered_map<uint64_t, PendingHop> pending_hops_;
   uint64_t next_hop_id_ = 1;
+  RecentIds recent_messages_;
 };
 
 }  // namespace forestcast::overlay
