@@ -42,7 +42,7 @@ void Joiner::on_join_timeout(Time now, const JoinTimeout& timer) {
   if (++attempt_ >= core_.config.join_attempts) {
     pastry_log().warn("{} join failed after {} attempts", core_.self.id.short_hex(), attempt_);
     core_.state = JoinState::kFailed;
-    core_.timers = {};
+    core_.stop_timers();
     return;
   }
   start_attempt(now);
@@ -107,11 +107,10 @@ void Joiner::answer_join(const RouteMsg& msg, bool rows, bool leaf_set) {
     if (!row.empty())
       maintenance_.send_state(joiner, StateKind::kRoutingRow, static_cast<uint8_t>(r), true, row);
   }
-  if (leaf_set) {
-    auto members = core_.leaf_set.members();
-    members.push_back(core_.self);
-    maintenance_.send_state(joiner, StateKind::kLeafSet, 0, true, members);
-  }
+  // Our leaf set without ourselves: the joiner knows the sender. With the largest leaf set
+  // (kMaxLeafSetSize) it fits one datagram, so the joiner never sees "last" before the rest.
+  if (leaf_set)
+    maintenance_.send_state(joiner, StateKind::kLeafSet, 0, true, core_.leaf_set.members());
 }
 
 }  // namespace forestcast::overlay

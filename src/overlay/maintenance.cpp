@@ -224,22 +224,30 @@ void Maintenance::on_state_transfer(Time now, const NodeHandle& from, const Stat
   const bool join_reply = st.for_join && core_.joining();
   const bool root_leaf_set = join_reply && st.kind == StateKind::kLeafSet;
   // Triangle inequality: our RTT to a node it names is at least |RTT(us, it) - RTT(it, node)|.
+  // The sender's RTT is copied: learn_candidate() below adds and erases peers, which moves or
+  // frees the IdMap entry a pointer would keep.
   const PeerTracker::Peer* sender = peers_.find(from.id);
-  const bool hints =
-      sender != nullptr && sender->rtt != kUnknownRtt && st.rtt_us.size() == st.nodes.size();
+  const Duration sender_rtt = sender != nullptr ? sender->rtt : kUnknownRtt;
+  const bool hints = sender_rtt != kUnknownRtt && st.rtt_us.size() == st.nodes.size();
   for (size_t i = 0; i < st.nodes.size(); ++i) {
     const NodeHandle& h = st.nodes[i];
     if (h.id == core_.self.id) continue;
     Duration lower_bound{0};
     if (hints && st.rtt_us[i] != 0) {
       const int64_t theirs = st.rtt_us[i];
-      const int64_t ours = sender->rtt.count();
+      const int64_t ours = sender_rtt.count();
       lower_bound = Duration{theirs > ours ? theirs - ours : ours - theirs};
     }
     peers_.learn_candidate(now, h, lower_bound);
     if (root_leaf_set && peers_.probing(h.id)) joiner_.await_leaf(h.id);
   }
-  if (root_leaf_set && st.last) joiner_.on_root_leaf_set(now);
+  if (root_leaf_set && st.last) {
+    // The root sends its leaf set without itself (a leaf set of 24 then still fits one
+    // datagram): it is the sender.
+    peers_.learn_candidate(now, from);
+    if (peers_.probing(from.id)) joiner_.await_leaf(from.id);
+    joiner_.on_root_leaf_set(now);
+  }
   if (!st.for_join && st.kind == StateKind::kLeafSet && st.last && core_.active())
     compare_with_neighbor_view(now, from, st.nodes);
 }

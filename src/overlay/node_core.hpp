@@ -4,6 +4,7 @@
 // out to the world. The parts (PeerTracker, Router, Joiner, Maintenance) each own the state of
 // their own concern and reach the shared state through this.
 #include <cstdint>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,11 @@ struct NodeCore {
     env.send(to, msg);
   }
   TimerId schedule(Time at, PastryTimer timer) { return timers.schedule(at, timer); }
+  // Leaving or giving up: every timer goes, the applications' too.
+  void stop_timers() {
+    timers.clear();
+    app_timers.clear();
+  }
 
   Application* app(uint16_t app_id) const {
     for (const auto& [id, a] : apps)
@@ -77,6 +83,7 @@ struct NodeCore {
   NeighborhoodSet neighborhood;
   PastryCounters counters;
   TimerQueue<PastryTimer> timers;
+  std::unordered_map<TimerId, uint16_t> app_timers;  // live application timers and their owner
   std::vector<std::pair<uint16_t, Application*>> apps;
 
   struct Upcall {

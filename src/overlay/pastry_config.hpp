@@ -32,6 +32,9 @@ struct PastryConfig {
   Duration dead_memory = seconds(30);  // don't re-probe a node found dead for this long
   // Routed messages remembered by id to drop a retransmitted copy (RecentIds).
   size_t recent_message_memory = 128;
+  // A routed message that has taken this many hops is dropped (and counted): far above the
+  // ring's diameter (log16 N, 5 at 10^6 nodes), so only a routing loop reaches it.
+  uint16_t max_hops = 64;
 };
 
 struct PastryCounters {
@@ -42,6 +45,7 @@ struct PastryCounters {
   uint64_t route_retries = 0;
   uint64_t route_dropped = 0;
   uint64_t route_duplicates = 0;  // retransmitted copies acknowledged but not handled again
+  uint64_t route_hop_limit = 0;   // dropped after max_hops hops (a routing loop)
   uint64_t probes_sent = 0;
   uint64_t nodes_declared_dead = 0;
   uint64_t leaf_set_repairs = 0;

@@ -63,7 +63,7 @@ void PastryNode::leave(Time now) {
     for (const auto& member : core_.leaf_set.members()) core_.send(member.endpoint, Leave{});
   }
   core_.state = JoinState::kLeft;
-  core_.timers = {};
+  core_.stop_timers();
 }
 
 // --- driver entry points ---------------------------------------------------------------------
@@ -99,7 +99,7 @@ void PastryNode::fire(Time now, TimerId id, const PastryTimer& timer) {
         } else if constexpr (std::is_same_v<T, JoinTimeout>) {
           joiner_.on_join_timeout(now, t);
         } else if constexpr (std::is_same_v<T, AppTimer>) {
-          app_timers_.erase(id);
+          core_.app_timers.erase(id);
           if (Application* a = app(t.app)) a->on_timer(now, t.token);
         }
       },
@@ -189,14 +189,14 @@ void PastryNode::send_direct(Time now, const NodeHandle& to, AppMessagePtr msg) 
 
 TimerId PastryNode::schedule_app_timer(uint16_t app_id, Time at, uint64_t token) {
   const TimerId id = core_.schedule(at, AppTimer{app_id, token});
-  app_timers_.emplace(id, app_id);
+  core_.app_timers.emplace(id, app_id);
   return id;
 }
 
 void PastryNode::cancel_app_timer(uint16_t app_id, TimerId id) {
-  auto it = app_timers_.find(id);
-  if (it == app_timers_.end() || it->second != app_id) return;  // not this application's
-  app_timers_.erase(it);
+  auto it = core_.app_timers.find(id);
+  if (it == core_.app_timers.end() || it->second != app_id) return;  // not this application's
+  core_.app_timers.erase(it);
   core_.timers.cancel(id);
 }
 

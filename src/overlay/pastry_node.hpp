@@ -85,7 +85,6 @@ class PastryNode final : public Overlay {
   Router router_;
   Joiner joiner_;
   Maintenance maintenance_;
-  std::unordered_map<TimerId, uint16_t> app_timers_;  // live application timers and their owner
 };
 
 }  // namespace forestcast::overlay

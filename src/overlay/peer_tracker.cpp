@@ -73,14 +73,16 @@ void PeerTracker::note_alive(Time now, const NodeHandle& node, Duration rtt) {
 // Offers a node we believe alive to the leaf set, routing table and neighbourhood set, and
 // forgets it if none of them keeps it.
 void PeerTracker::adopt(const NodeHandle& node) {
-  const Peer& p = peers_[node.id];
+  // A copy, not a reference: forget_if_unused() below erases other peers, which moves entries
+  // of the IdMap (backward shift) or reallocates it (shrink).
+  const Duration rtt = peers_[node.id].rtt;
   bool kept = adopt_into_leaf_set(node);
-  if (!core_.joining() || p.rtt != kUnknownRtt) {
-    kept = adopt_into_routing_table(node, p.rtt) || kept;
+  if (!core_.joining() || rtt != kUnknownRtt) {
+    kept = adopt_into_routing_table(node, rtt) || kept;
   } else {
     kept = kept || core_.routing_table.contains(node.id);
   }
-  kept = adopt_into_neighborhood(node, p.rtt) || kept;
+  kept = adopt_into_neighborhood(node, rtt) || kept;
   if (!kept && !probes_.contains(node.id)) peers_.erase(node.id);
 }
 

@@ -84,6 +84,12 @@ std::optional<NodeHandle> Router::rare_case(const NodeId& key, int shared,
 // --- one hop ---------------------------------------------------------------------------------
 
 void Router::on_route_msg(Time now, const RouteMsg& msg, const NodeHandle& previous) {
+  if (msg.hops >= core_.config.max_hops) {
+    ++core_.counters.route_hop_limit;
+    pastry_log().debug("{} dropping message for {} after {} hops", core_.self.id.short_hex(),
+                       msg.key.short_hex(), msg.hops);
+    return;
+  }
   if (recent_messages_.seen_or_add(msg.msg_id)) {
     ++core_.counters.route_duplicates;
     return;
