@@ -1,10 +1,13 @@
 #pragma once
 // A core's timers. The core schedules callbacks by id; the driver only ever arms one real timer
 // per node, for next_deadline(), and calls run_due(now) when it fires. Cancellation is lazy
-// (a cancelled entry is skipped when it reaches the top), so arm/cancel are O(log n) and free
-// of allocation beyond the heap's vector.
+// (a cancelled entry is skipped when it reaches the top). cancel() first checks that the id is
+// still pending (a linear scan: a core holds tens of timers, and Pastry itself never cancels),
+// so cancelling a timer that already fired, or twice, leaves nothing behind. Ids are never
+// reused, also across clear(): a stale id can never cancel a newer timer.
+#include <algorithm>
 #include <cstdint>
-#include <queue>
+#include <functional>
 #include <unordered_set>
 #include <vector>
 
@@ -19,26 +22,37 @@ class TimerQueue {
  public:
   TimerId schedule(Time at, Payload payload) {
     const TimerId id = ++last_id_;
-    heap_.push(Entry{at, id, std::move(payload)});
+    heap_.push_back(Entry{at, id, std::move(payload)});
+    std::push_heap(heap_.begin(), heap_.end(), std::greater<>{});
     return id;
   }
 
   void cancel(TimerId id) {
-    if (id != 0) cancelled_.insert(id);
+    if (id == 0 || cancelled_.contains(id)) return;
+    const bool pending =
+        std::any_of(heap_.begin(), heap_.end(), [id](const Entry& e) { return e.id == id; });
+    if (pending) cancelled_.insert(id);
+  }
+
+  // Drops every timer; ids keep counting up.
+  void clear() {
+    heap_.clear();
+    cancelled_.clear();
   }
 
   Time next_deadline() {
     drop_cancelled_top();
-    return heap_.empty() ? kNever : heap_.top().at;
+    return heap_.empty() ? kNever : heap_.front().at;
   }
 
   // Pops the earliest timer due at or before `now`; false when none is due.
   bool pop_due(Time now, TimerId& id, Payload& out) {
     drop_cancelled_top();
-    if (heap_.empty() || heap_.top().at > now) return false;
-    id = heap_.top().id;
-    out = heap_.top().payload;
-    heap_.pop();
+    if (heap_.empty() || heap_.front().at > now) return false;
+    std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+    id = heap_.back().id;
+    out = std::move(heap_.back().payload);
+    heap_.pop_back();
     return true;
   }
 
@@ -55,14 +69,15 @@ class TimerQueue {
 
   void drop_cancelled_top() {
     while (!heap_.empty() && !cancelled_.empty()) {
-      auto it = cancelled_.find(heap_.top().id);
+      auto it = cancelled_.find(heap_.front().id);
       if (it == cancelled_.end()) return;
       cancelled_.erase(it);
-      heap_.pop();
+      std::pop_heap(heap_.begin(), heap_.end(), std::greater<>{});
+      heap_.pop_back();
     }
   }
 
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap_;
+  std::vector<Entry> heap_;  // a binary min-heap (std::push_heap with std::greater)
   std::unordered_set<TimerId> cancelled_;
   TimerId last_id_ = 0;
 };

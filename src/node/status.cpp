@@ -56,6 +56,8 @@ std::vector<std::pair<std::string, uint64_t>> counter_list(const net::UdpRuntime
       {"routed_delivered", p.routed_delivered},
       {"route_retries", p.route_retries},
       {"route_dropped", p.route_dropped},
+      {"route_duplicates", p.route_duplicates},
+      {"route_hop_limit", p.route_hop_limit},
       {"probes_sent", p.probes_sent},
       {"nodes_declared_dead", p.nodes_declared_dead},
       {"leaf_set_repairs", p.leaf_set_repairs},

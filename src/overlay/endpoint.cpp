@@ -45,8 +45,7 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text) {
   }
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 ||
-      port > 65535)
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || port == 0 || port > 65535)
     return std::nullopt;
   if (host == "localhost") host = "127.0.0.1";
   const std::string host_z(host);

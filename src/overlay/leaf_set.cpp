@@ -39,8 +39,8 @@ bool LeafSet::insert(const NodeHandle& node) {
         if (h.id == node.id) h.endpoint = node.endpoint;
     return false;
   }
-  const bool right = insert_sorted(right_, node, half_,
-                                   [&](const NodeId& id) { return self_.clockwise_to(id); });
+  const bool right =
+      insert_sorted(right_, node, half_, [&](const NodeId& id) { return self_.clockwise_to(id); });
   const bool left = insert_sorted(left_, node, half_,
                                   [&](const NodeId& id) { return self_.counterclockwise_to(id); });
   return left || right;

@@ -34,6 +34,9 @@ struct Pong {
 // `origin` is the node that called route(); `hops` counts forwards so far.
 struct RouteMsg {
   uint64_t hop_id = 0;  // fresh per transmission; the receiver echoes it in RouteAck
+  // Random, set by the origin and kept across hops and retries, so a hop recognises a message it
+  // has already handled (its RouteAck was lost) and does not handle it twice. 0: none.
+  uint64_t msg_id = 0;
   NodeId key;
   NodeHandle origin;
   uint16_t hops = 0;

@@ -60,8 +60,9 @@ TEST_P(RoutingChurn, RepairsAfterTenPercentOfNodesDie) {
   const size_t killed = k.nodes / 10;
   EXPECT_EQ(r.killed, killed);
   EXPECT_EQ(r.after_repair.correct_fraction, 1.0);
-  // While repairing, lookups may be late or misdelivered, but most must still succeed.
-  EXPECT_GT(r.during.correct_fraction, 0.5);
+  // The requirement (BENCHMARKS.md): at least 99.9 % of the lookups issued in the 5 s after
+  // the kill reach the right node, since every hop is acknowledged and routed around.
+  EXPECT_GE(r.during.correct_fraction, 0.999);
   // Every survivor's leaf set is exactly the oracle's: dead leaves gone, replacements found.
   EXPECT_EQ(r.leaf_sets_checked, k.nodes - killed);
   EXPECT_EQ(r.leaf_set_mismatches, 0u);

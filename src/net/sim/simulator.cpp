@@ -118,6 +118,10 @@ void Simulator::send_from(uint32_t from, const Endpoint& to, const overlay::Mess
     ++counters_.messages_lost;
     return;
   }
+  if (drop_filter_ && drop_filter_(from, *dest, msg)) {
+    ++counters_.messages_lost;
+    return;
+  }
   const Time arrival = now_ + topology_.latency(from, *dest);
   const uint32_t slot = messages_.put(InFlight{from, msg});
   queue_.push(arrival, EventKind::kMessage, *dest, slot);

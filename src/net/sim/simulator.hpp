@@ -101,6 +101,11 @@ class Simulator {
   // Silent death: no goodbye, pending timers and queued deliveries to it vanish.
   void kill(uint32_t i);
 
+  // Fault injection (STYLE.md §12): a datagram for which `filter` returns true is dropped and
+  // counted as lost. Empty: none dropped beyond the loss model.
+  using DropFilter = std::function<bool(uint32_t from, uint32_t to, const overlay::Message& msg)>;
+  void set_drop_filter(DropFilter filter) { drop_filter_ = std::move(filter); }
+
   // --- scripting and running -----------------------------------------------------------------
   // Runs `action` at time t (clamped to now); same-time actions run in scheduling order.
   void schedule(Time t, std::function<void()> action);
@@ -159,6 +164,7 @@ class Simulator {
   size_t alive_count_ = 0;
   Oracle oracle_;
   SimCounters counters_;
+  DropFilter drop_filter_;
   uint64_t trace_hash_ = 1469598103934665603ULL;
 };
 

@@ -59,6 +59,7 @@ void put_body(const overlay::Message& msg, pb::Envelope& env) {
         } else if constexpr (std::is_same_v<T, overlay::RouteMsg>) {
           auto* r = env.mutable_route();
           r->set_hop_id(m.hop_id);
+          r->set_msg_id(m.msg_id);
           r->set_key(m.key.to_byte_string());
           put_handle(m.origin, r->mutable_origin());
           r->set_hops(m.hops);
@@ -168,6 +169,7 @@ Checked<overlay::AppMessagePtr> get_app(const pb::AppPayload& p, const AppDecode
 Checked<overlay::Message> get_route(const pb::RouteMsg& r, const AppDecoder& apps) {
   overlay::RouteMsg m;
   m.hop_id = r.hop_id();
+  m.msg_id = r.msg_id();
   FORESTCAST_TRY(key, get_id(r.key()));
   m.key = key;
   if (!r.has_origin()) return DecodeError::kBadAddress;

@@ -85,6 +85,7 @@ TEST_F(WireCodecTest, PingPongRoundTrip) {
 TEST_F(WireCodecTest, RouteMsgWithAppRoundTrip) {
   overlay::RouteMsg m;
   m.hop_id = ~0ULL;
+  m.msg_id = 0x0123456789abcdefULL;
   m.key = NodeId::from_parts(1, 2);
   m.origin = v6_handle(9, 65535);
   m.hops = 17;
@@ -93,6 +94,7 @@ TEST_F(WireCodecTest, RouteMsgWithAppRoundTrip) {
   ASSERT_TRUE(r.ok()) << to_string(r.error());
   const auto& got = std::get<overlay::RouteMsg>(r.value().msg);
   EXPECT_EQ(got.hop_id, m.hop_id);
+  EXPECT_EQ(got.msg_id, m.msg_id);
   EXPECT_EQ(got.key, m.key);
   EXPECT_EQ(got.origin, m.origin);
   EXPECT_EQ(got.hops, 17);

@@ -89,7 +89,8 @@ TEST(LeafSet, MatchesBruteForceOnRandomIds) {
   }
   auto by = [&](auto dist) {
     auto v = all;
-    std::sort(v.begin(), v.end(), [&](const NodeId& a, const NodeId& b) { return dist(a) < dist(b); });
+    std::sort(v.begin(), v.end(),
+              [&](const NodeId& a, const NodeId& b) { return dist(a) < dist(b); });
     v.resize(8);
     return v;
   };

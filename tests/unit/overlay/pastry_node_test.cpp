@@ -143,6 +143,81 @@ TEST(PastryUpcalls, CheckAliveReportsASilentNodeDead) {
   EXPECT_EQ(rec.dead, std::vector<NodeId>{silent.id});
 }
 
+TEST(PastryJoin, TheRootsLeafSetOf24FitsOneDatagram) {
+  // 24 other nodes: all of them are leaves of a 24-leaf set.
+  std::vector<NodeId> known;
+  for (uint64_t i = 1; i <= 24; ++i) known.push_back(NodeId::from_parts(i << 56, 0));
+  const NodeId self = NodeId::from_parts(0x80ULL << 56, 0);
+  LoneNode n(self, 24, known);
+  ASSERT_EQ(n.node.leaf_set().members().size(), 24u);
+  n.env.sent.clear();
+  RouteMsg join;
+  join.hop_id = 1;
+  join.key = NodeId::from_parts(0x80ULL << 56, 1);  // next to us: we are its root
+  join.origin = handle(join.key, 99);
+  join.join = true;
+  n.node.on_message(Time{0}, join.origin, join);
+  int chunks = 0;
+  for (const auto& [to, m] : n.env.sent)
+    if (const auto* st = std::get_if<StateTransfer>(&m);
+        st && st->for_join && st->kind == StateKind::kLeafSet) {
+      ++chunks;
+      EXPECT_TRUE(st->last);
+      EXPECT_EQ(st->nodes.size(), 24u);
+    }
+  EXPECT_EQ(chunks, 1);  // two before, and the joiner could act on the last one alone
+}
+
+struct NoteMessage final : AppMessage {
+  uint16_t app_id() const override { return 1; }
+  uint16_t type() const override { return 1; }
+  void encode(std::string& out) const override { out += "n"; }
+};
+
+TEST(PastryRouting, AMessagePastTheHopLimitIsDroppedAndCounted) {
+  const NodeId far = hex("a0000000000000000000000000000000");
+  LoneNode n(
+      hex("50000000000000000000000000000000"), 2,
+      {hex("40000000000000000000000000000000"), hex("60000000000000000000000000000000"), far});
+  auto routed_on = [&](uint16_t hops) {
+    n.env.sent.clear();
+    RouteMsg m;
+    m.hop_id = hops;
+    m.msg_id = 1000 + hops;
+    m.key = hex("a1000000000000000000000000000000");
+    m.origin = handle(hex("40000000000000000000000000000000"), 2);
+    m.hops = hops;
+    m.app = std::make_shared<NoteMessage>();
+    n.node.on_message(Time{0}, m.origin, m);
+    for (const auto& [to, sent] : n.env.sent)
+      if (std::holds_alternative<RouteMsg>(sent)) return true;
+    return false;
+  };
+  EXPECT_TRUE(routed_on(63));
+  EXPECT_EQ(n.node.counters().route_hop_limit, 0u);
+  EXPECT_FALSE(routed_on(64));
+  EXPECT_EQ(n.node.counters().route_hop_limit, 1u);
+}
+
+TEST(PastryUpcalls, AStaleTimerIdFromBeforeARejoinCancelsNothing) {
+  RecordingEnv env;
+  PastryNode node(handle(hex("50000000000000000000000000000000"), 1), PastryConfig{}, env, 1);
+  UpcallRecorder a;
+  node.register_app(1, &a);
+  node.start_ring(Time{0});
+  const TimerId stale = node.schedule_app_timer(1, ms(10), 1);
+  node.leave(ms(1));
+  node.join(ms(2), {Endpoint::ipv4(0x0a0000ff, 4000)});  // timers start over
+  std::vector<uint64_t> tokens;
+  for (uint64_t t = 10; t < 20; ++t) {
+    EXPECT_NE(node.schedule_app_timer(1, ms(20), t), stale);
+    tokens.push_back(t);
+  }
+  node.cancel_app_timer(1, stale);  // used to cancel whichever new timer got the same id
+  node.on_timer(ms(20));
+  EXPECT_EQ(a.timers, tokens);
+}
+
 // --- a small network ------------------------------------------------------------------------
 
 class MiniNet {

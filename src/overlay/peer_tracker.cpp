@@ -1,0 +1,266 @@
+#include "overlay/peer_tracker.hpp"
+
+#include <algorithm>
+
+#include "base/log.hpp"
+#include "overlay/joiner.hpp"
+#include "overlay/maintenance.hpp"
+
+namespace forestcast::overlay {
+
+bool PeerTracker::usable(const NodeId& id, const std::vector<NodeId>& exclude) const {
+  if (contains_id(exclude, id)) return false;
+  const Peer* p = peers_.find(id);
+  return p == nullptr || !p->suspected;
+}
+
+Duration PeerTracker::rto_for(const NodeId& id) const {
+  const Peer* p = peers_.find(id);
+  const Duration rtt = (p != nullptr && p->rtt != kUnknownRtt) ? p->rtt : core_.config.default_rtt;
+  return std::clamp(rtt + rtt / 2 + ms(20), core_.config.min_rto, core_.config.max_rto);
+}
+
+// --- evidence of life ------------------------------------------------------------------------
+
+void PeerTracker::note_heard(Time now, const NodeHandle& from, bool sender_joining) {
+  if (!dead_until_.empty()) dead_until_.erase(from.id);
+  if (Peer* p = peers_.find(from.id)) {
+    p->last_heard = now;
+    p->suspected = false;
+    p->endpoint = from.endpoint;
+    return;
+  }
+  if (sender_joining || !core_.active()) return;
+  // A node we did not know is talking to us, so it is alive: take it into the leaf set
+  // right away if it belongs there, and measure it for the routing table.
+  note_alive(now, from, kUnknownRtt);
+  if (peers_.contains(from.id)) probe(now, from);
+}
+
+// A node someone told us about: use it if we already know it is alive, otherwise probe it
+// first (dead nodes linger in other nodes' state, and proximity needs an RTT anyway).
+void PeerTracker::learn_candidate(Time now, const NodeHandle& node, Duration rtt_lower_bound) {
+  if (node.id == core_.self.id || recently_dead(now, node.id)) return;
+  const Peer* p = peers_.find(node.id);
+  if (p != nullptr && !p->suspected && p->rtt != kUnknownRtt) {
+    // Already in our state with a measured RTT: hearsay can only move it into the leaf set.
+    if (!core_.leaf_set.would_accept(node.id)) return;
+    // Skip the probe only if we heard from it ourselves recently; a routing-table entry can be
+    // long dead without our noticing, and must not re-enter the leaf set on hearsay.
+    if (now - p->last_heard < core_.config.silence_before_probe) {
+      adopt(node);  // second-hand news: no liveness credit
+      return;
+    }
+  }
+  if (p == nullptr) {
+    // Measured before and found of no use, or provably too far: probe only if it could help.
+    if (const auto rtt = rejected_rtt(node.id); rtt && !would_improve(node.id, *rtt)) return;
+    if (rtt_lower_bound > Duration{0} && !would_improve(node.id, rtt_lower_bound)) return;
+  }
+  probe(now, node);
+}
+
+// Direct evidence that `node` is alive, with a fresh RTT when known.
+void PeerTracker::note_alive(Time now, const NodeHandle& node, Duration rtt) {
+  Peer& p = peers_[node.id];
+  p.endpoint = node.endpoint;
+  p.last_heard = now;
+  p.suspected = false;
+  if (rtt != kUnknownRtt) p.rtt = rtt;
+  adopt(node);
+}
+
+// Offers a node we believe alive to the leaf set, routing table and neighbourhood set, and
+// forgets it if none of them keeps it.
+void PeerTracker::adopt(const NodeHandle& node) {
+  // A copy, not a reference: forget_if_unused() below erases other peers, which moves entries
+  // of the IdMap (backward shift) or reallocates it (shrink).
+  const Duration rtt = peers_[node.id].rtt;
+  bool kept = adopt_into_leaf_set(node);
+  if (!core_.joining() || rtt != kUnknownRtt) {
+    kept = adopt_into_routing_table(node, rtt) || kept;
+  } else {
+    kept = kept || core_.routing_table.contains(node.id);
+  }
+  kept = adopt_into_neighborhood(node, rtt) || kept;
+  if (!kept && !probes_.contains(node.id)) peers_.erase(node.id);
+}
+
+bool PeerTracker::adopt_into_leaf_set(const NodeHandle& node) {
+  LeafSet& leaf_set = core_.leaf_set;
+  if (!leaf_set.would_accept(node.id)) return leaf_set.contains(node.id);
+  // An insertion can push the farthest member of a side out; report that departure too.
+  const auto before = leaf_set.members();
+  leaf_set.insert(node);
+  for (const auto& h : before)
+    if (!leaf_set.contains(h.id)) {
+      core_.notify_leafset(h, false);
+      forget_if_unused(h.id);
+    }
+  core_.notify_leafset(node, true);
+  return true;
+}
+
+// Proximity-aware slots need a measured RTT; an unmeasured node only fills free room.
+bool PeerTracker::adopt_into_routing_table(const NodeHandle& node, Duration rtt) {
+  const auto change = core_.routing_table.consider(node, rtt);
+  if (change.evicted) forget_if_unused(*change.evicted);
+  return change.inserted || core_.routing_table.contains(node.id);
+}
+
+bool PeerTracker::adopt_into_neighborhood(const NodeHandle& node, Duration rtt) {
+  NeighborhoodSet& m = core_.neighborhood;
+  if (rtt == kUnknownRtt) return m.contains(node.id);
+  const NodeId farthest = m.size() > 0 ? m.entries().back().node.id : NodeId{};
+  const size_t size_before = m.size();
+  const bool member = m.consider(node, rtt);
+  if (member && size_before == m.size() && size_before > 0 && farthest != node.id &&
+      !m.contains(farthest))
+    forget_if_unused(farthest);
+  return member;
+}
+
+// --- probes ----------------------------------------------------------------------------------
+
+// Probe timers are never cancelled: a timeout whose probe was answered (or replaced by a
+// retry with another nonce) finds nothing matching and does nothing.
+void PeerTracker::probe(Time now, const NodeHandle& node) {
+  if (probes_.contains(node.id)) return;
+  send_probe(now, PendingProbe{node, now, 0, 0});
+}
+
+void PeerTracker::send_probe(Time now, PendingProbe pp) {
+  pp.nonce = next_nonce_++;
+  pp.sent = now;
+  const Duration timeout = std::min(rto_for(pp.node.id) * (1 << pp.attempt), core_.config.max_rto);
+  core_.schedule(now + timeout, ProbeTimeout{pp.node.id, pp.nonce});
+  probes_[pp.node.id] = pp;
+  ++core_.counters.probes_sent;
+  core_.send(pp.node.endpoint, Ping{pp.nonce, core_.joining()});
+}
+
+void PeerTracker::on_pong(Time now, const NodeHandle& from, const Pong& pong) {
+  const PendingProbe* pp = probes_.find(from.id);
+  if (pp == nullptr || pp->nonce != pong.nonce) return;
+  const Duration rtt = now - pp->sent;
+  probes_.erase(from.id);
+  note_alive(now, from, std::max(rtt, Duration{1}));
+  if (!peers_.contains(from.id)) remember_rejected(from.id, rtt);
+  joiner_.probe_settled(now, from.id);
+}
+
+void PeerTracker::on_probe_timeout(Time now, const ProbeTimeout& timer) {
+  const PendingProbe* found = probes_.find(timer.node);
+  if (found == nullptr || found->nonce != timer.nonce) return;
+  PendingProbe pp = *found;
+  probes_.erase(timer.node);
+  // Heard from it some other way since the probe went out: alive after all.
+  if (Peer* p = peers_.find(pp.node.id); p != nullptr && p->last_heard > pp.sent) {
+    p->suspected = false;
+    joiner_.probe_settled(now, pp.node.id);
+    return;
+  }
+  if (pp.attempt + 1 < core_.config.probe_attempts) {
+    pp.attempt += 1;  // each retry waits twice as long
+    send_probe(now, pp);
+    return;
+  }
+  declare_dead(now, pp.node);
+  joiner_.probe_settled(now, pp.node.id);
+}
+
+void PeerTracker::suspect(Time now, const NodeHandle& node) {
+  if (Peer* p = peers_.find(node.id)) p->suspected = true;
+  probe(now, node);
+}
+
+void PeerTracker::check_alive(Time now, const NodeHandle& node) {
+  if (node.id == core_.self.id || !core_.active()) return;
+  if (recently_dead(now, node.id)) {
+    core_.notify_dead(node);
+    return;
+  }
+  probe(now, node);
+}
+
+// --- death -----------------------------------------------------------------------------------
+
+void PeerTracker::on_leave(Time now, const NodeHandle& node) {
+  remove_node(node.id);
+  dead_until_[node.id] = now + core_.config.dead_memory;
+  core_.notify_dead(node);
+}
+
+void PeerTracker::declare_dead(Time now, const NodeHandle& node) {
+  ++core_.counters.nodes_declared_dead;
+  dead_until_[node.id] = now + core_.config.dead_memory;
+  pastry_log().debug("{} declares {} dead", core_.self.id.short_hex(), node.id.short_hex());
+  remove_node(node.id);
+  core_.notify_dead(node);
+}
+
+void PeerTracker::remove_node(const NodeId& id) {
+  std::optional<NodeHandle> as_leaf;
+  for (const auto& h : core_.leaf_set.members())
+    if (h.id == id) as_leaf = h;
+  const auto slot = RoutingTable::slot_for(core_.self.id, id);
+  const bool in_table = core_.routing_table.remove(id);
+  core_.neighborhood.remove(id);
+  peers_.erase(id);
+  if (as_leaf) {
+    core_.leaf_set.remove(id);
+    core_.notify_leafset(*as_leaf, false);
+    ++core_.counters.leaf_set_repairs;
+    if (core_.active()) maintenance_.repair_leaf_set();
+  }
+  if (in_table && slot && core_.active()) maintenance_.repair_row(slot->first, id);
+}
+
+void PeerTracker::forget_if_unused(const NodeId& id) {
+  if (core_.leaf_set.contains(id) || core_.routing_table.contains(id) ||
+      core_.neighborhood.contains(id) || probes_.contains(id))
+    return;
+  peers_.erase(id);
+}
+
+bool PeerTracker::recently_dead(Time now, const NodeId& id) {
+  const Time* until = dead_until_.find(id);
+  if (until == nullptr) return false;
+  if (*until > now) return true;
+  dead_until_.erase(id);
+  return false;
+}
+
+void PeerTracker::expire_dead_memory(Time now) {
+  if (!dead_until_.empty())
+    dead_until_.erase_if([&](const NodeId&, const Time& until) { return until <= now; });
+}
+
+// --- nodes measured and found of no use ------------------------------------------------------
+
+// A direct-mapped cache: a colliding node overwrites the older one, which costs at most one
+// extra probe later.
+std::optional<Duration> PeerTracker::rejected_rtt(const NodeId& id) const {
+  if (rejected_.empty()) return std::nullopt;
+  const uint64_t key = std::hash<NodeId>{}(id);
+  const auto& [k, rtt_us] = rejected_[key % rejected_.size()];
+  if (k != key) return std::nullopt;
+  return Duration{rtt_us};
+}
+
+void PeerTracker::remember_rejected(const NodeId& id, Duration rtt) {
+  if (core_.config.rejected_memory == 0) return;
+  if (rejected_.empty()) rejected_.assign(core_.config.rejected_memory, {0, 0});
+  const uint64_t key = std::hash<NodeId>{}(id);
+  rejected_[key % rejected_.size()] = {
+      key, static_cast<int32_t>(std::min<int64_t>(rtt.count(), INT32_MAX))};
+}
+
+bool PeerTracker::would_improve(const NodeId& id, Duration rtt) const {
+  if (core_.leaf_set.would_accept(id)) return true;
+  if (core_.routing_table.would_accept(id, rtt)) return true;
+  const auto& m = core_.neighborhood.entries();
+  return m.size() < core_.config.neighborhood_size || (!m.empty() && rtt < m.back().rtt);
+}
+
+}  // namespace forestcast::overlay
