@@ -210,6 +210,23 @@ void Scribe::publish_direct(Time now, const NodeHandle& root, std::shared_ptr<co
   overlay_.send_direct(now, root, std::move(data));
 }
 
+void Scribe::add_source(Time now, const NodeId& id) {
+  TopicState* t = ensure_topic(now, id);
+  if (t == nullptr) return;
+  t->source = true;
+  t->attached = true;
+}
+
+void Scribe::publish_local(Time now, const std::shared_ptr<const DataMsg>& data) {
+  TopicState* t = topic(data->body.topic);
+  if (t == nullptr || !t->source || t->children.empty()) return;
+  for (Child& c : t->children) {
+    c.last_sent = now;
+    overlay_.send_direct(now, c.node, data);
+  }
+  counters_.data_forwarded += t->children.size();
+}
+
 void Scribe::publish_routed(Time now, std::shared_ptr<const DataMsg> data) {
   const NodeId key = data->body.topic;
   overlay_.route(now, key, std::move(data));
@@ -266,6 +283,17 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   const NodeHandle child = j.has_child ? j.child : ctx.previous_hop;
   if (j.has_avoid && ctx.next_hop->id == j.avoid && !ctx.reroute)
     overlay_.check_alive(now, *ctx.next_hop);  // a silent hop is routed around on its timeout
+  if (TopicState* t = topic(j.topic); t != nullptr && t->source) {
+    // The publisher is not a routing stop of its own trees: its outdegree is kept for the
+    // joiners a stripe root with no room sends it directly.
+    if (!j.has_child) {
+      JoinBody pass = j;
+      pass.has_child = true;
+      pass.child = child;
+      ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
+    }
+    return;
+  }
   if (TopicState* t = topic(j.topic)) {
     // A member that can adopt nobody here and has no children to push the joiner down to (a
     // pure leaf, say) passes the JOIN on rather than sending the joiner to the SCG.
@@ -511,6 +539,13 @@ void Scribe::on_publisher_data(Time now, const NodeHandle& from,
 }
 
 void Scribe::forward_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d) {
+  // Sequence numbers rise per topic: a packet at or below the last one forwarded came twice
+  // (two feeds during a root change) or late; forwarding it again would only cost upload.
+  if (d->body.seq <= t.last_seq) {
+    ++counters_.data_duplicates;
+    return;
+  }
+  t.last_seq = d->body.seq;
   for (Child& c : t.children) {
     c.last_sent = now;
     overlay_.send_direct(now, c.node, d);
@@ -760,9 +795,11 @@ void Scribe::tick(Time now) {
   for (const NodeId& id : ids) {
     TopicState* t = topic(id);
     if (t == nullptr) continue;
-    if (t->parent &&
-        now - t->last_from_parent >
-            (t->slow ? config_.slow_heartbeat_interval * config_.failure_intervals : failure)) {
+    if (t->source) {
+      // The publisher's own stripe: it is the data, it joins nothing.
+    } else if (t->parent && now - t->last_from_parent > (t->slow ? config_.slow_heartbeat_interval *
+                                                                       config_.failure_intervals
+                                                                 : failure)) {
       lose_parent(now, *t, true);
     } else if (!t->root && !t->parent && t->joining &&
                now - t->join_sent > backoff(config_, t->join_attempts)) {
@@ -810,7 +847,7 @@ void Scribe::tick(Time now) {
       ++counters_.heartbeats_sent;
       send(now, c.node, hb);
     }
-    if (!t->member && !t->root && t->children.empty()) prune.push_back(id);
+    if (!t->member && !t->root && !t->source && t->children.empty()) prune.push_back(id);
   }
   for (const NodeId& id : prune) {
     TopicState* t = topic(id);

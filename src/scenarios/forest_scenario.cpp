@@ -561,9 +561,14 @@ ForestResult ForestScenario::run() {
         line += format(" %zu(%zu)", recv[st], roots[st]);
       report(line);
       const auto& pc = nodes_[0].splitstream->counters();
-      report(format("sim: publisher sent %llu, reroutes %llu",
-                    static_cast<unsigned long long>(pc.packets_sent),
-                    static_cast<unsigned long long>(pc.root_reroutes)));
+      report(
+          format("sim: publisher sent %llu, reroutes %llu, adopted %llu, refused %llu, "
+                 "limit %d used %d",
+                 static_cast<unsigned long long>(pc.packets_sent),
+                 static_cast<unsigned long long>(pc.root_reroutes),
+                 static_cast<unsigned long long>(nodes_[0].scribe->counters().children_adopted),
+                 static_cast<unsigned long long>(nodes_[0].scribe->counters().children_refused),
+                 nodes_[0].splitstream->limit(), nodes_[0].splitstream->used()));
     }
     report(
         format("sim: attached pairs: parent lacks child %zu, in cycles %zu, reach root %zu, "
