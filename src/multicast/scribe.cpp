@@ -1,8 +1,6 @@
 #include "multicast/scribe.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 
 namespace forestcast::multicast {
@@ -172,9 +170,6 @@ void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child) {
       return;
     }
   t.children.push_back(Child{child, now, now});
-  if (std::getenv("FOREST_TRACE") && t.root && !t.meta)
-    std::fprintf(stderr, "noncreated-root %s adopts %s t=%.3f\n", self().id.short_hex().c_str(),
-                 child.id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6);
   ++counters_.children_adopted;
   PathBody p = path_for_children(t);
   send(now, child, std::make_shared<const AcceptMsg>(std::move(p)));
@@ -621,12 +616,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       return;
     }
     case MsgType::kLeave: {
-      if (TopicState* t = topic(as<LeaveMsg>(msg).body.topic)) {
-        if (std::getenv("FOREST_TRACE") && t->root && t->slow)
-          std::fprintf(stderr, "scgroot %s leave from %s t=%.3f\n", self().id.short_hex().c_str(),
-                       from.id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6);
-        remove_child(now, *t, from.id);
-      }
+      if (TopicState* t = topic(as<LeaveMsg>(msg).body.topic)) remove_child(now, *t, from.id);
       return;
     }
     case MsgType::kRefresh: {
@@ -704,12 +694,6 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a) {
     }
   if (to == nullptr && t->parent) to = &*t->parent;
   if (to == nullptr) {
-    if (std::getenv("FOREST_TRACE"))
-      std::fprintf(
-          stderr,
-          "anycast at %s t=%.3f: tree done after %zu visits (member %d root %d children %zu)\n",
-          self().id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6,
-          next.visited.size(), t->member, t->root, t->children.size());
     ++counters_.anycast_fail_tree_done;
     return fail();
   }
@@ -823,10 +807,6 @@ void Scribe::tick(Time now) {
     for (size_t i = 0; i < t->children.size();) {
       if (now - t->children[i].last_refresh > expiry) {
         ++counters_.children_expired;
-        if (std::getenv("FOREST_TRACE") && t->root)
-          std::fprintf(stderr, "root %s expired %s t=%.3f\n", self().id.short_hex().c_str(),
-                       t->children[i].node.id.short_hex().c_str(),
-                       static_cast<double>(now.count()) / 1e6);
         t->children.erase(t->children.begin() + static_cast<std::ptrdiff_t>(i));
         changed = true;
       } else {
