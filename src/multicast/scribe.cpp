@@ -1,8 +1,6 @@
 #include "multicast/scribe.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <map>
 
 namespace forestcast::multicast {
@@ -172,9 +170,6 @@ void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child) {
       return;
     }
   t.children.push_back(Child{child, now, now});
-  if (std::getenv("FOREST_TRACE") && t.root && !t.meta)
-    std::fprintf(stderr, "noncreated-root %s adopts %s t=%.3f\n", self().id.short_hex().c_str(),
-                 child.id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6);
   ++counters_.children_adopted;
   PathBody p = path_for_children(t);
   send(now, child, std::make_shared<const AcceptMsg>(std::move(p)));
@@ -208,6 +203,23 @@ void Scribe::remove_child(Time now, TopicState& t, const NodeId& child) {
 
 void Scribe::publish_direct(Time now, const NodeHandle& root, std::shared_ptr<const DataMsg> data) {
   overlay_.send_direct(now, root, std::move(data));
+}
+
+void Scribe::add_source(Time now, const NodeId& id) {
+  TopicState* t = ensure_topic(now, id);
+  if (t == nullptr) return;
+  t->source = true;
+  t->attached = true;
+}
+
+void Scribe::publish_local(Time now, const std::shared_ptr<const DataMsg>& data) {
+  TopicState* t = topic(data->body.topic);
+  if (t == nullptr || !t->source || t->children.empty()) return;
+  for (Child& c : t->children) {
+    c.last_sent = now;
+    overlay_.send_direct(now, c.node, data);
+  }
+  counters_.data_forwarded += t->children.size();
 }
 
 void Scribe::publish_routed(Time now, std::shared_ptr<const DataMsg> data) {
@@ -266,6 +278,17 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   const NodeHandle child = j.has_child ? j.child : ctx.previous_hop;
   if (j.has_avoid && ctx.next_hop->id == j.avoid && !ctx.reroute)
     overlay_.check_alive(now, *ctx.next_hop);  // a silent hop is routed around on its timeout
+  if (TopicState* t = topic(j.topic); t != nullptr && t->source) {
+    // The publisher is not a routing stop of its own trees: its outdegree is kept for the
+    // joiners a stripe root with no room sends it directly.
+    if (!j.has_child) {
+      JoinBody pass = j;
+      pass.has_child = true;
+      pass.child = child;
+      ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
+    }
+    return;
+  }
   if (TopicState* t = topic(j.topic)) {
     // A member that can adopt nobody here and has no children to push the joiner down to (a
     // pure leaf, say) passes the JOIN on rather than sending the joiner to the SCG.
@@ -511,6 +534,13 @@ void Scribe::on_publisher_data(Time now, const NodeHandle& from,
 }
 
 void Scribe::forward_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d) {
+  // Sequence numbers rise per topic: a packet at or below the last one forwarded came twice
+  // (two feeds during a root change) or late; forwarding it again would only cost upload.
+  if (d->body.seq <= t.last_seq) {
+    ++counters_.data_duplicates;
+    return;
+  }
+  t.last_seq = d->body.seq;
   for (Child& c : t.children) {
     c.last_sent = now;
     overlay_.send_direct(now, c.node, d);
@@ -586,12 +616,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       return;
     }
     case MsgType::kLeave: {
-      if (TopicState* t = topic(as<LeaveMsg>(msg).body.topic)) {
-        if (std::getenv("FOREST_TRACE") && t->root && t->slow)
-          std::fprintf(stderr, "scgroot %s leave from %s t=%.3f\n", self().id.short_hex().c_str(),
-                       from.id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6);
-        remove_child(now, *t, from.id);
-      }
+      if (TopicState* t = topic(as<LeaveMsg>(msg).body.topic)) remove_child(now, *t, from.id);
       return;
     }
     case MsgType::kRefresh: {
@@ -669,12 +694,6 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a) {
     }
   if (to == nullptr && t->parent) to = &*t->parent;
   if (to == nullptr) {
-    if (std::getenv("FOREST_TRACE"))
-      std::fprintf(
-          stderr,
-          "anycast at %s t=%.3f: tree done after %zu visits (member %d root %d children %zu)\n",
-          self().id.short_hex().c_str(), static_cast<double>(now.count()) / 1e6,
-          next.visited.size(), t->member, t->root, t->children.size());
     ++counters_.anycast_fail_tree_done;
     return fail();
   }
@@ -760,9 +779,11 @@ void Scribe::tick(Time now) {
   for (const NodeId& id : ids) {
     TopicState* t = topic(id);
     if (t == nullptr) continue;
-    if (t->parent &&
-        now - t->last_from_parent >
-            (t->slow ? config_.slow_heartbeat_interval * config_.failure_intervals : failure)) {
+    if (t->source) {
+      // The publisher's own stripe: it is the data, it joins nothing.
+    } else if (t->parent && now - t->last_from_parent > (t->slow ? config_.slow_heartbeat_interval *
+                                                                       config_.failure_intervals
+                                                                 : failure)) {
       lose_parent(now, *t, true);
     } else if (!t->root && !t->parent && t->joining &&
                now - t->join_sent > backoff(config_, t->join_attempts)) {
@@ -786,10 +807,6 @@ void Scribe::tick(Time now) {
     for (size_t i = 0; i < t->children.size();) {
       if (now - t->children[i].last_refresh > expiry) {
         ++counters_.children_expired;
-        if (std::getenv("FOREST_TRACE") && t->root)
-          std::fprintf(stderr, "root %s expired %s t=%.3f\n", self().id.short_hex().c_str(),
-                       t->children[i].node.id.short_hex().c_str(),
-                       static_cast<double>(now.count()) / 1e6);
         t->children.erase(t->children.begin() + static_cast<std::ptrdiff_t>(i));
         changed = true;
       } else {
@@ -810,7 +827,7 @@ void Scribe::tick(Time now) {
       ++counters_.heartbeats_sent;
       send(now, c.node, hb);
     }
-    if (!t->member && !t->root && t->children.empty()) prune.push_back(id);
+    if (!t->member && !t->root && !t->source && t->children.empty()) prune.push_back(id);
   }
   for (const NodeId& id : prune) {
     TopicState* t = topic(id);

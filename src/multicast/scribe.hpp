@@ -63,6 +63,7 @@ struct ScribeCounters {
   uint64_t creates_refused = 0;  // bad credentials
   uint64_t data_refused = 0;     // publisher data from someone not the verified creator
   uint64_t data_not_from_parent = 0;
+  uint64_t data_duplicates = 0;  // dropped: at or below the last sequence number forwarded
   uint64_t root_takeovers = 0;
   uint64_t anycasts_sent = 0;
   uint64_t anycasts_failed = 0;
@@ -92,7 +93,8 @@ struct TopicState {
   bool member = false;  // subscribed locally
   // A control group (no data): kept alive at the slow interval, and adopting costs no upload.
   bool slow = false;
-  bool root = false;  // believes it is the topic's root
+  bool source = false;  // this node publishes into the topic (SplitStream publisher)
+  bool root = false;    // believes it is the topic's root
   std::optional<NodeHandle> parent;
   bool attached = false;     // accepted by `parent` (or root): `path` is meaningful
   std::vector<NodeId> path;  // root first, parent last; empty at the root
@@ -109,7 +111,8 @@ struct TopicState {
   // Root: the verified publisher feeding us, and when we last acknowledged it.
   std::optional<NodeHandle> publisher;
   Time last_ack_sent{0};
-  uint64_t repairs = 0;  // times this node re-attached after losing its parent
+  uint64_t repairs = 0;   // times this node re-attached after losing its parent
+  uint64_t last_seq = 0;  // highest data sequence number forwarded
 
   bool has_child(const NodeId& node) const;
   size_t depth() const { return path.size(); }
@@ -177,6 +180,10 @@ class Scribe final : public overlay::Application {
   // Publisher side: data to a root (direct) or toward a topic (routed, first packet).
   void publish_direct(Time now, const NodeHandle& root, std::shared_ptr<const DataMsg> data);
   void publish_routed(Time now, std::shared_ptr<const DataMsg> data);
+  // The publisher's own place in its stripe trees: it may adopt children (orphans that found no
+  // other parent, e.g. below a stripe root with no outdegree) and feeds them directly.
+  void add_source(Time now, const NodeId& topic);
+  void publish_local(Time now, const std::shared_ptr<const DataMsg>& data);
 
   // --- observation ---------------------------------------------------------------------------
   TopicState* topic(const NodeId& id);

@@ -96,6 +96,23 @@ NodeId SplitStream::publish(Time now, const CreatorKey& key, std::string_view na
   }
   p.group = p.creates.front().group;
   p.stripes.resize(config_.stripes);
+  for (const CreateBody& c : p.creates) scribe_.add_source(now, c.topic);
+  // The publisher knows its stream (stripe ids) but is no SCG member: its outdegree is for the
+  // joiners a stripe root without room sends it (refusal_candidates).
+  Stream* s = nullptr;
+  for (Stream& x : streams_)
+    if (x.group == p.group) s = &x;
+  if (s == nullptr) {
+    Stream fresh;
+    fresh.group = p.group;
+    fresh.scg = scg_of(p.group);
+    for (uint32_t i = 0; i < config_.stripes; ++i)
+      fresh.stripe_ids.push_back(p.group.with_digit(0, static_cast<int>(i)));
+    fresh.stats.resize(config_.stripes);
+    streams_.push_back(std::move(fresh));
+    s = &streams_.back();
+  }
+  s->publishing = true;
   for (auto& st : p.stripes) st.create_sent = true;
   publication_ = std::move(p);
   update_default_limit();
@@ -130,6 +147,7 @@ uint64_t SplitStream::send(Time now, uint32_t stripe, std::shared_ptr<const std:
     ps.root.reset();
     ps.create_sent = false;
   }
+  scribe_.publish_local(now, msg);
   if (ps.root) {
     scribe_.publish_direct(now, *ps.root, std::move(msg));
     return ps.seq;
@@ -222,6 +240,9 @@ std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, con
     return t.id.closer(a.id, b.id);
   });
   if (out.size() > kMaxCandidates) out.resize(kMaxCandidates);
+  // A stripe root with nobody below it to push down to (no outdegree: a pure leaf) sends the
+  // joiner to the publisher, the parent of last resort in its own stripe trees.
+  if (out.empty() && t.root && t.publisher && t.publisher->id != child) out.push_back(*t.publisher);
   return out;
 }
 
@@ -250,7 +271,7 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
   TopicState* t = scribe_.topic(a.want);
   // Only a member that receives the stripe adopts: one that is itself looking for a parent
   // there would only hang the orphan's subtree on another cut-off one (measured: worse).
-  const bool receiving = t != nullptr && t->attached && (t->root || t->parent);
+  const bool receiving = t != nullptr && t->attached && (t->root || t->parent || t->source);
   if (!receiving) {
     ++counters_.anycast_not_receiving;
     return false;

@@ -130,6 +130,7 @@ class SplitStream final : public ScribeClient {
     std::vector<NodeId> stripe_ids;
     PacketSink* sink = nullptr;
     bool viewing = false;
+    bool publishing = false;
     bool in_scg = false;
     std::vector<StripeStats> stats;
   };

@@ -458,7 +458,7 @@ ForestResult ForestScenario::run() {
           ++no_state;
           ++missing;
         } else if (!t->attached) {
-          if (missing < 40 && std::getenv("FOREST_DEBUG"))
+          if (missing < 10 && config_.verbose_diagnostics)
             report(
                 format("  detached node %u digit %d stripe %u spare %d children here %zu "
                        "attempts %d",
@@ -488,7 +488,7 @@ ForestResult ForestScenario::run() {
       }
     }
     size_t pairs_with_acceptor = 0, checked = 0;
-    for (uint32_t i = 1; i < nodes_.size() && checked < 2000; ++i) {
+    for (uint32_t i = 1; i < nodes_.size() && checked < 200; ++i) {
       if (!sim_.alive(i)) continue;
       for (uint32_t st = 0; st < config_.stripes; ++st) {
         const auto sid = group_.with_digit(0, static_cast<int>(st));
@@ -524,8 +524,6 @@ ForestResult ForestScenario::run() {
         while (steps++ < 64) {
           const auto* ct = nodes_[cur].scribe->topic(sid);
           if (!ct || !sim_.alive(cur)) {
-            if (!sim_.alive(cur) && st == 8 && std::getenv("FOREST_DEBUG"))
-              report(format("  stripe 8: node %u reaches dead node %u", i, cur));
             break;
           }
           if (ct->root) {
@@ -561,9 +559,14 @@ ForestResult ForestScenario::run() {
         line += format(" %zu(%zu)", recv[st], roots[st]);
       report(line);
       const auto& pc = nodes_[0].splitstream->counters();
-      report(format("sim: publisher sent %llu, reroutes %llu",
-                    static_cast<unsigned long long>(pc.packets_sent),
-                    static_cast<unsigned long long>(pc.root_reroutes)));
+      report(
+          format("sim: publisher sent %llu, reroutes %llu, adopted %llu, refused %llu, "
+                 "limit %d used %d",
+                 static_cast<unsigned long long>(pc.packets_sent),
+                 static_cast<unsigned long long>(pc.root_reroutes),
+                 static_cast<unsigned long long>(nodes_[0].scribe->counters().children_adopted),
+                 static_cast<unsigned long long>(nodes_[0].scribe->counters().children_refused),
+                 nodes_[0].splitstream->limit(), nodes_[0].splitstream->used()));
     }
     report(
         format("sim: attached pairs: parent lacks child %zu, in cycles %zu, reach root %zu, "

@@ -35,6 +35,8 @@ struct ForestScenarioConfig {
   Duration churn = seconds(10);            // kill -> repair measurement
   overlay::PastryConfig pastry;
   std::function<void(const std::string&)> progress;
+  // Also list a few detached (node, stripe) pairs at the end (on the progress channel).
+  bool verbose_diagnostics = false;
 };
 
 // Parses "16:0.4,8:0.2,32:0.3,0:0.1"; nullopt when malformed.

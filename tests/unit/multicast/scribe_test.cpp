@@ -105,6 +105,23 @@ TEST_F(ScribeTest, ParentSilentForTheFailureTimeoutIsAvoidedWhenRejoining) {
   EXPECT_EQ(scribe_.counters().parent_failures, 1u);
 }
 
+TEST_F(ScribeTest, ChildOfADeadParentAsksItsGrandparentFirst) {
+  attach(ms(0));
+  const NodeHandle grandparent = handle(0x3180000000000000ULL, 7);
+  PathBody p{topic_, {grandparent.id, parent_.id}};
+  p.has_parent = true;
+  p.parent = grandparent;
+  scribe_.receive_direct(ms(50), parent_, std::make_shared<const HeartbeatMsg>(std::move(p)));
+  overlay_.clear();
+  scribe_.on_timer(ms(400), kTick);  // parent silent for 350 ms
+  const auto joins = overlay_.sent_of<JoinMsg>();
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_EQ(joins[0].first, grandparent);
+  EXPECT_EQ(joins[0].second->body.avoid, parent_.id);
+  EXPECT_TRUE(overlay_.routed_of<JoinMsg>().empty()) << "no routing through the dead parent";
+  EXPECT_EQ(scribe_.counters().grandparent_rejoins, 1u);
+}
+
 TEST_F(ScribeTest, ChildThatStopsRefreshingIsDropped) {
   attach(ms(0));
   adopt_child(ms(0));
