@@ -51,6 +51,14 @@ void SplitStream::recount() {
   }
 }
 
+void SplitStream::set_capacity(int capacity) {
+  config_.capacity = capacity;
+  if (capacity >= 0)
+    limit_ = capacity;
+  else
+    update_default_limit();
+}
+
 void SplitStream::update_default_limit() {
   if (config_.capacity >= 0) return;
   // Default: one child per stripe received, and a publisher counts the stripes it originates

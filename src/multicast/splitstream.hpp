@@ -92,6 +92,11 @@ class SplitStream final : public ScribeClient {
   uint64_t send(Time now, uint32_t stripe, std::shared_ptr<const std::string> payload,
                 uint32_t size);
 
+  // Sets the outdegree limit once it is known (--upload-kbps needs the stream's bitrate, which a
+  // viewer learns from the name record); negative restores the default. A limit lowered below
+  // what is in use takes effect as children leave: nobody is orphaned for it.
+  void set_capacity(int capacity);
+
   // --- observation -----------------------------------------------------------------------------
   int limit() const { return limit_; }
   int used() const { return used_; }

@@ -14,6 +14,7 @@
 #include "node/node_key.hpp"
 #include "node/status.hpp"
 #include "node/status_page.hpp"
+#include "node/stream_service.hpp"
 
 namespace forestcast::node {
 namespace {
@@ -41,17 +42,29 @@ nlohmann::json lookup_json(const LookupResult& r) {
 }
 
 void handle_admin(const net::UdpRuntime& rt, const AdminLinks& links, LookupService& lookups,
-                  std::string_view method, std::string_view target, AdminResponder respond) {
+                  const StreamService* streams, std::string_view method, std::string_view target,
+                  AdminResponder respond) {
   const std::string_view path = target.substr(0, target.find('?'));
-  if (path != "/status" && path != "/metrics" && path != "/" && path != "/lookup")
+  if (path != "/status" && path != "/metrics" && path != "/" && path != "/lookup" &&
+      path != "/streams")
     return respond({404, "text/plain", "not found\n"});
   if (method != "GET") return respond({405, "text/plain", "method not allowed\n"});
-  if (path == "/status")
-    return respond({200, "application/json", status_json(rt, links).dump(2) + "\n"});
+  if (path == "/status") {
+    nlohmann::json j = status_json(rt, links);
+    j["streams"] = streams ? streams->status_json() : nlohmann::json::array();
+    if (streams)
+      for (const auto& [name, value] : streams->counters()) j["counters"][name] = value;
+    return respond({200, "application/json", j.dump(2) + "\n"});
+  }
+  if (path == "/streams")
+    return respond({200, "application/json",
+                    (streams ? streams->known_json() : nlohmann::json::array()).dump(2) + "\n"});
   if (path == "/")
     return respond({200, "text/html; charset=utf-8", std::string(status_page_html())});
   if (path == "/metrics")
-    return respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(rt)});
+    return respond({200, "text/plain; version=0.0.4; charset=utf-8",
+                    metrics_text(rt, streams ? streams->counters()
+                                             : std::vector<std::pair<std::string, uint64_t>>{})});
   // /lookup?key=<32 hex digits>
   const auto query = target.find("?key=");
   const auto key = query == std::string_view::npos
@@ -89,15 +102,19 @@ int run_node(const NodeConfig& config) {
 
   LookupService lookups(io, runtime);
   runtime.node().register_app(kLookupServiceAppId, &lookups);
+  // Streams: every node carries Scribe and the directory (it relays and stores names for
+  // others); publishing and viewing are what the flags add.
+  StreamService streams(io, runtime, key, config.streams);
 
   std::optional<AdminServer> admin;
   AdminLinks links;
   links.peer_port_offset = config.peer_admin_offset;
   if (config.admin) {
-    admin.emplace(io, [&runtime, &links, &lookups](std::string_view method, std::string_view target,
+    admin.emplace(
+        io, [&runtime, &links, &lookups, &streams](std::string_view method, std::string_view target,
                                                    AdminResponder respond) {
-      handle_admin(runtime, links, lookups, method, target, std::move(respond));
-    });
+          handle_admin(runtime, links, lookups, &streams, method, target, std::move(respond));
+        });
     if (auto ec = admin->open(*config.admin))
       throw ConfigError("cannot listen for admin HTTP on " + config.admin->to_string() + ": " +
                         ec.message());
@@ -153,6 +170,7 @@ int run_node(const NodeConfig& config) {
     admin->start();
     log.info("admin http on {}", admin->local_endpoint().to_string());
   }
+  streams.start();
   if (config.bootstraps.empty()) {
     runtime.start_ring();
   } else {

@@ -86,7 +86,8 @@ void MetricsWriter::sample_text(const std::string& value, const MetricLabels& la
   out_ += ' ' + value + '\n';
 }
 
-std::string metrics_text(const net::UdpRuntime& rt) {
+std::string metrics_text(const net::UdpRuntime& rt,
+                         const std::vector<std::pair<std::string, uint64_t>>& streams) {
   const overlay::PastryNode& node = rt.node();
   MetricsWriter w;
   for (const auto& [name, value] : counter_list(rt)) {
@@ -95,6 +96,13 @@ std::string metrics_text(const net::UdpRuntime& rt) {
     w.family(name + "_total", "counter",
              help != counter_help().end() ? help->second
                                           : "Datagrams dropped by the decoder as " + reason + ".");
+    w.sample(value);
+  }
+  for (const auto& [name, value] : streams) {
+    const bool gauge =
+        name.rfind("_limit") == name.size() - 6 || name.rfind("_used") == name.size() - 5;
+    w.family(gauge ? name : name + "_total", gauge ? "gauge" : "counter",
+             "Stream layer (Scribe, SplitStream, directory): " + name + ".");
     w.sample(value);
   }
   w.family("leaf_set_size", "gauge", "Nodes in the leaf set (both sides).");

@@ -28,6 +28,8 @@ class MetricsWriter {
   std::string name_;
 };
 
-std::string metrics_text(const net::UdpRuntime& runtime);
+// `streams`: the stream layer's counters (StreamService::counters()), when it runs.
+std::string metrics_text(const net::UdpRuntime& runtime,
+                         const std::vector<std::pair<std::string, uint64_t>>& streams = {});
 
 }  // namespace forestcast::node

@@ -10,8 +10,10 @@
 namespace forestcast::node {
 namespace {
 
-constexpr const char* kKeys[] = {"bind",     "bootstrap", "admin",     "advertise",        "key",
-                                 "leaf-set", "log-json",  "log-level", "peer-admin-offset"};
+constexpr const char* kKeys[] = {
+    "bind",           "bootstrap", "admin",     "advertise",         "key",
+    "leaf-set",       "log-json",  "log-level", "peer-admin-offset", "publish",
+    "synthetic-kbps", "view",      "capacity",  "upload-kbps",       "stripes"};
 
 std::string trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r");
@@ -118,6 +120,36 @@ net::LinkEmulationConfig parse_emulation(const NodeOptions& o) {
   return e;
 }
 
+StreamConfig make_stream_config(const NodeOptions& o) {
+  StreamConfig s;
+  if (!o.publish.empty()) {
+    if (!directory::valid_name(o.publish))
+      throw ConfigError("invalid --publish name '" + o.publish +
+                        "' (1-64 printable characters, no spaces or '@')");
+    if (!(o.synthetic_kbps > 0 && o.synthetic_kbps <= 1'000'000))
+      throw ConfigError("--publish needs a source: --synthetic-kbps K with 0 < K <= 1000000");
+    s.publish = o.publish;
+    s.synthetic_kbps = o.synthetic_kbps;
+  } else if (o.synthetic_kbps != 0) {
+    throw ConfigError("--synthetic-kbps needs --publish NAME");
+  }
+  for (const auto& v : o.view) {
+    auto q = directory::StreamQuery::parse(v);
+    if (!q) throw ConfigError("invalid --view '" + v + "' (NAME or NAME@<64 hex digits>)");
+    s.views.push_back(*q);
+  }
+  if (o.capacity < -1 || o.capacity > 1024)
+    throw ConfigError("--capacity must be between 0 and 1024");
+  if (o.upload_kbps < 0) throw ConfigError("--upload-kbps must be positive");
+  if (o.upload_kbps > 0 && o.capacity >= 0)
+    throw ConfigError("give --capacity or --upload-kbps, not both");
+  s.capacity = o.capacity;
+  if (o.upload_kbps > 0) s.upload_kbps = o.upload_kbps;
+  if (o.stripes < 1 || o.stripes > 16) throw ConfigError("--stripes must be between 1 and 16");
+  s.stripes = static_cast<uint32_t>(o.stripes);
+  return s;
+}
+
 }  // namespace
 
 void add_node_options(CLI::App& cmd, NodeOptions& o) {
@@ -142,6 +174,24 @@ void add_node_options(CLI::App& cmd, NodeOptions& o) {
   cmd.add_option("--peer-admin-offset", o.peer_admin_offset,
                  "Other nodes' admin API listens on their UDP port + this (same host); lets "
                  "/status and the page link to neighbours. 0: unknown");
+  auto* streams = "Streams";
+  cmd.add_option("--publish", o.publish, "Publish a stream under NAME (signed with --key)")
+      ->group(streams);
+  cmd.add_option("--synthetic-kbps", o.synthetic_kbps,
+                 "The published stream's source: synthetic packets of 1,200 bytes at K kbit/s")
+      ->group(streams);
+  cmd.add_option("--view", o.view, "View a stream: NAME or NAME@PUBKEYHEX (repeatable)")
+      ->group(streams);
+  cmd.add_option("--capacity", o.capacity,
+                 "Stripe-children this node forwards to, over all streams (default: the "
+                 "stripes it receives; 0: a pure leaf)")
+      ->group(streams);
+  cmd.add_option("--upload-kbps", o.upload_kbps,
+                 "Upload budget, converted to a capacity with the stream's bitrate")
+      ->group(streams);
+  cmd.add_option("--stripes", o.stripes, "Stripes of a published stream (1-16)")
+      ->group(streams)
+      ->capture_default_str();
   auto* test_only = "Test only (emulated WAN)";
   cmd.add_option("--emulate-latency-ms", o.emulate_latency_ms,
                  "Hold each received message for the one-way delay A-B ms of the latency model, "
@@ -201,6 +251,18 @@ void apply_config_file(const std::string& path, NodeOptions& o) {
       o.log_level = value;
     } else if (key == "peer-admin-offset") {
       o.peer_admin_offset = parse_number<int>(value, where + ": peer-admin-offset");
+    } else if (key == "publish") {
+      o.publish = value;
+    } else if (key == "synthetic-kbps") {
+      o.synthetic_kbps = parse_number<int>(value, where + ": synthetic-kbps");
+    } else if (key == "view") {
+      for (auto& item : split_list(value)) o.view.push_back(item);
+    } else if (key == "capacity") {
+      o.capacity = parse_number<int>(value, where + ": capacity");
+    } else if (key == "upload-kbps") {
+      o.upload_kbps = parse_number<int>(value, where + ": upload-kbps");
+    } else if (key == "stripes") {
+      o.stripes = parse_number<int>(value, where + ": stripes");
     }
   }
 }
@@ -230,6 +292,7 @@ NodeConfig make_node_config(NodeOptions o) {
       throw ConfigError("--emulate-loss needs --emulate-latency-ms (use 0-0 for loss alone)");
     c.emulation = parse_emulation(o);
   }
+  c.streams = make_stream_config(o);
   for (const auto& b : c.bootstraps)
     if (b == c.bind || (c.advertise && b == *c.advertise))
       throw ConfigError("--bootstrap " + b.to_string() + " is this node's own address");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "net/udp/link_emulation.hpp"
+#include "node/stream_service.hpp"
 #include "overlay/endpoint.hpp"
 
 namespace forestcast::node {
@@ -38,6 +39,13 @@ struct NodeOptions {
   std::string emulate_latency_ms;  // "A-B"
   double emulate_loss = 0.0;
   std::string emulate_topology = "sphere";
+  // Streams.
+  std::string publish;  // empty: publishes nothing
+  double synthetic_kbps = 0;
+  std::vector<std::string> view;
+  int capacity = -1;       // -1: the number of stripes received
+  double upload_kbps = 0;  // 0: not given
+  int stripes = 16;
   std::string config;           // config file path, empty: none
   std::set<std::string> given;  // keys set on the command line (they override the file)
 };
@@ -54,6 +62,7 @@ struct NodeConfig {
   std::map<std::string, spdlog::level::level_enum> module_log_levels;  // override log_level
   std::optional<int> peer_admin_offset;
   std::optional<net::LinkEmulationConfig> emulation;
+  StreamConfig streams;
 };
 
 // Registers every option (and --config) on the `node` subcommand, writing into `options`.

@@ -1,0 +1,309 @@
+#include "node/stream_service.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "base/log.hpp"
+
+namespace forestcast::node {
+namespace {
+
+namespace asio = boost::asio;
+using SteadyClock = std::chrono::steady_clock;
+
+spdlog::logger& log() {
+  static const std::shared_ptr<spdlog::logger> logger = module_logger("node");
+  return *logger;
+}
+
+constexpr auto kTick = std::chrono::milliseconds(100);
+constexpr auto kSourceTick = std::chrono::milliseconds(5);
+// A name that does not resolve is tried again with back-off up to this interval.
+constexpr auto kMaxResolveBackoff = std::chrono::seconds(16);
+constexpr uint32_t kRecordTtlMs = 60'000;
+
+// The node's own key signs its stream's CREATEs: its groupId derives from that key.
+class NodeKeyCreator final : public multicast::CreatorKey {
+ public:
+  explicit NodeKeyCreator(const NodeKey& key) : key_(key) {}
+  const std::array<uint8_t, multicast::kPublicKeyBytes>& public_key() const override {
+    return key_.public_key();
+  }
+  std::array<uint8_t, multicast::kSignatureBytes> sign(std::string_view data) const override {
+    return key_.sign(data);
+  }
+
+ private:
+  const NodeKey& key_;
+};
+
+nlohmann::json handle_json(const overlay::NodeHandle& h) {
+  return {{"node_id", h.id.hex()}, {"addr", h.endpoint.to_string()}};
+}
+
+}  // namespace
+
+StreamService::StreamService(asio::io_context& io, net::UdpRuntime& runtime, const NodeKey& key,
+                             StreamConfig config)
+    : io_(io),
+      runtime_(runtime),
+      key_(key),
+      config_(std::move(config)),
+      tick_(io),
+      source_timer_(io) {
+  overlay::PastryNode& node = runtime_.node();
+  directory_ = std::make_unique<directory::StreamDirectory>(node);
+  node.register_app(directory::kDirectoryAppId, directory_.get());
+  scribe_ = std::make_unique<multicast::Scribe>(node, multicast::ScribeConfig{}, credentials_);
+  node.register_app(multicast::kMulticastAppId, scribe_.get());
+  multicast::SplitStreamConfig ss;
+  ss.stripes = config_.stripes;
+  ss.capacity = config_.capacity;
+  splitstream_ = std::make_unique<multicast::SplitStream>(*scribe_, ss);
+  if (config_.upload_kbps && config_.publish && config_.synthetic_kbps > 0)
+    splitstream_->set_capacity(capacity_for(config_.synthetic_kbps));
+  for (const auto& q : config_.views) views_.push_back(View{q, std::nullopt});
+}
+
+StreamService::~StreamService() {
+  stopped_ = true;
+  tick_.cancel();
+  source_timer_.cancel();
+}
+
+int StreamService::capacity_for(double stream_kbps) const {
+  if (!config_.upload_kbps || stream_kbps <= 0) return config_.capacity;
+  const double per_stripe = stream_kbps / config_.stripes;
+  return static_cast<int>(*config_.upload_kbps / per_stripe);
+}
+
+void StreamService::start() { arm_tick(); }
+
+void StreamService::arm_tick() {
+  tick_.expires_after(kTick);
+  tick_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    on_tick();
+    arm_tick();
+  });
+}
+
+void StreamService::on_tick() {
+  if (!runtime_.is_open() || !runtime_.node().active()) return;
+  const Time now = runtime_.now();
+  if (config_.publish && !published_group_) start_publishing(now);
+  const auto wall = SteadyClock::now();
+  for (auto& v : views_)
+    if (!v.record && !v.resolving && wall >= v.next_attempt) resolve(v, now);
+}
+
+// --- publishing ------------------------------------------------------------------------------
+
+void StreamService::start_publishing(Time now) {
+  const std::string& name = *config_.publish;
+  runtime_.with_node([&](overlay::PastryNode&, Time t) {
+    published_group_ = splitstream_->publish(t, NodeKeyCreator(key_), name);
+    directory::NameRecord r;
+    r.name = name;
+    r.publisher_key = key_.public_key();
+    r.stripes = config_.stripes;
+    r.bitrate_kbps = static_cast<uint32_t>(config_.synthetic_kbps);
+    r.ttl_ms = kRecordTtlMs;
+    // A restarted publisher's record replaces its previous one: versions follow the wall clock.
+    r.version = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+    r.signature = key_.sign(r.signed_bytes());
+    directory_->publish(t, std::move(r));
+  });
+  (void)now;
+  log().info("publishing '{}' as group {} ({} stripes, synthetic {} kbit/s)", name,
+             published_group_->hex(), config_.stripes, config_.synthetic_kbps);
+  if (config_.synthetic_kbps > 0) {
+    source_.emplace(config_.synthetic_kbps, config_.stripes);
+    payload_ = source_->shared_payload();
+    source_start_ = SteadyClock::now();
+    send_due_packets();
+  }
+}
+
+// Paced by elapsed time, not by timer count: a late timer sends what is due, so the rate holds.
+void StreamService::send_due_packets() {
+  if (stopped_ || !source_ || source_->interval().count() <= 0) return;
+  const auto elapsed =
+      std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - source_start_);
+  const uint64_t due = static_cast<uint64_t>(elapsed / source_->interval()) + 1;
+  if (due > packets_sent_) {
+    runtime_.with_node([&](overlay::PastryNode&, Time t) {
+      for (; packets_sent_ < due; ++packets_sent_)
+        splitstream_->send(t, source_->next_stripe(), payload_, source_->packet_bytes());
+    });
+  }
+  source_timer_.expires_after(kSourceTick);
+  source_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) send_due_packets();
+  });
+}
+
+// --- viewing ---------------------------------------------------------------------------------
+
+void StreamService::resolve(View& view, Time now) {
+  (void)now;
+  view.resolving = true;
+  ++view.attempts;
+  const size_t index = static_cast<size_t>(&view - views_.data());
+  runtime_.with_node([&](overlay::PastryNode&, Time t) {
+    directory_->resolve(t, view.query, [this, index](Time, std::vector<directory::NameRecord> f) {
+      // The directory calls back from inside the node: act on it once the core has returned.
+      asio::post(io_, [this, index, found = std::move(f)]() mutable {
+        if (!stopped_) on_resolved(index, std::move(found));
+      });
+    });
+  });
+}
+
+void StreamService::on_resolved(size_t index, std::vector<directory::NameRecord> found) {
+  View& v = views_[index];
+  v.resolving = false;
+  if (found.empty()) {
+    const auto backoff = std::min<std::chrono::steady_clock::duration>(
+        std::chrono::seconds(1) * (1 << std::min(v.attempts, 5)), kMaxResolveBackoff);
+    v.next_attempt = SteadyClock::now() + backoff;
+    if (v.attempts == 1)
+      log().error("stream '{}' not found; retrying in the background", v.query.to_string());
+    return;
+  }
+  if (found.size() > 1 && !v.query.publisher)
+    log().warn("{} publishers claim '{}'; viewing the newest record (pin one with NAME@PUBKEYHEX)",
+               found.size(), v.query.name);
+  v.record = found.front();
+  if (config_.upload_kbps && v.record->bitrate_kbps > 0)
+    splitstream_->set_capacity(capacity_for(v.record->bitrate_kbps));
+  const overlay::NodeId group = v.record->group_id();
+  runtime_.with_node([&](overlay::PastryNode&, Time t) { splitstream_->view(t, group, nullptr); });
+  log().info("viewing '{}' (group {}, publisher {})", v.record->name, group.hex(),
+             directory::hex_of(v.record->publisher_key).substr(0, 16));
+}
+
+// --- reporting -------------------------------------------------------------------------------
+
+nlohmann::json StreamService::status_json() const {
+  nlohmann::json out = nlohmann::json::array();
+  const Time now = runtime_.now();
+  std::vector<overlay::NodeId> known_stripes;
+  auto stripes_json = [&](const overlay::NodeId& group) {
+    nlohmann::json stripes = nlohmann::json::array();
+    for (const auto& s : splitstream_->stripes(group)) {
+      known_stripes.push_back(s.stripe_id);
+      nlohmann::json children = nlohmann::json::array();
+      for (const auto& c : s.children) children.push_back(handle_json(c));
+      stripes.push_back(
+          {{"index", s.index},
+           {"stripe_id", s.stripe_id.hex()},
+           {"parent", s.parent ? handle_json(*s.parent) : nlohmann::json(nullptr)},
+           {"children", children},
+           {"root", s.root},
+           {"depth", s.depth},
+           {"packets_received", s.packets_received},
+           {"last_receive_age_ms", s.packets_received ? nlohmann::json(to_ms(now - s.last_receive))
+                                                      : nlohmann::json(nullptr)},
+           {"repairs", s.repairs}});
+    }
+    return stripes;
+  };
+  if (published_group_) {
+    nlohmann::json stripes = nlohmann::json::array();
+    for (uint32_t i = 0; i < config_.stripes; ++i) {
+      const auto root = splitstream_->publisher_root(i);
+      stripes.push_back({{"index", i},
+                         {"stripe_id", published_group_->with_digit(0, static_cast<int>(i)).hex()},
+                         {"parent", nullptr},
+                         {"children", root ? nlohmann::json::array({handle_json(*root)})
+                                           : nlohmann::json::array()}});
+    }
+    out.push_back({{"name", *config_.publish},
+                   {"group_id", published_group_->hex()},
+                   {"role", "publisher"},
+                   {"packets_sent", packets_sent_},
+                   {"stripes", stripes}});
+  }
+  for (const auto& v : views_) {
+    nlohmann::json s = {{"name", v.query.name}, {"role", "viewer"}};
+    if (!v.record) {
+      s["group_id"] = nullptr;
+      s["resolved"] = false;
+      s["stripes"] = nlohmann::json::array();
+    } else {
+      s["group_id"] = v.record->group_id().hex();
+      s["resolved"] = true;
+      s["publisher_key"] = directory::hex_of(v.record->publisher_key);
+      s["stripes"] = stripes_json(v.record->group_id());
+    }
+    out.push_back(std::move(s));
+  }
+  // Stripes this node forwards for streams it neither publishes nor views: it is a relay there.
+  nlohmann::json relayed = nlohmann::json::array();
+  for (const auto& [id, t] : scribe_->topics()) {
+    if (t.member || t.slow || t.children.empty()) continue;
+    if (std::find(known_stripes.begin(), known_stripes.end(), id) != known_stripes.end()) continue;
+    nlohmann::json children = nlohmann::json::array();
+    for (const auto& c : t.children) children.push_back(handle_json(c.node));
+    relayed.push_back({{"stripe_id", id.hex()},
+                       {"parent", t.parent ? handle_json(*t.parent) : nlohmann::json(nullptr)},
+                       {"children", children},
+                       {"root", t.root}});
+  }
+  if (!relayed.empty())
+    out.push_back(
+        {{"name", nullptr}, {"group_id", nullptr}, {"role", "relay"}, {"stripes", relayed}});
+  return out;
+}
+
+nlohmann::json StreamService::known_json() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : directory_->known())
+    out.push_back(
+        {{"name", r.name},
+         {"publisher_key", directory::hex_of(r.publisher_key)},
+         {"group_id", r.group_id().hex()},
+         {"stripes", r.stripes},
+         {"fec",
+          r.fec_data ? std::to_string(r.fec_data) + "+" + std::to_string(r.fec_parity) : "off"},
+         {"bitrate_kbps", r.bitrate_kbps},
+         {"query", r.name + "@" + directory::hex_of(r.publisher_key)}});
+  return out;
+}
+
+std::vector<std::pair<std::string, uint64_t>> StreamService::counters() const {
+  const auto& sc = scribe_->counters();
+  const auto& ss = splitstream_->counters();
+  const auto& dc = directory_->counters();
+  return {
+      {"scribe_control_sent", sc.control_sent},
+      {"scribe_data_forwarded", sc.data_forwarded},
+      {"scribe_data_received", sc.data_received},
+      {"scribe_children_adopted", sc.children_adopted},
+      {"scribe_children_refused", sc.children_refused},
+      {"scribe_parent_failures", sc.parent_failures},
+      {"scribe_creates_refused", sc.creates_refused},
+      {"scribe_data_refused", sc.data_refused},
+      {"scribe_root_takeovers", sc.root_takeovers},
+      {"scribe_malformed", sc.malformed_total()},
+      {"splitstream_pushdown_orphans", ss.pushdown_orphans},
+      {"splitstream_scg_adoptions", ss.scg_adoptions},
+      {"splitstream_limit_violations", ss.limit_violations},
+      {"splitstream_packets_received", ss.packets_received},
+      {"splitstream_packets_sent", ss.packets_sent},
+      {"splitstream_root_reroutes", ss.root_reroutes},
+      {"splitstream_outdegree_limit", static_cast<uint64_t>(std::max(0, splitstream_->limit()))},
+      {"splitstream_outdegree_used", static_cast<uint64_t>(std::max(0, splitstream_->used()))},
+      {"directory_stores_accepted", dc.stores_accepted},
+      {"directory_rejected_invalid", dc.rejected_invalid},
+      {"directory_lookups_answered", dc.lookups_answered},
+      {"directory_lookups_timed_out", dc.lookups_timed_out},
+      {"directory_replies_invalid", dc.replies_invalid},
+      {"directory_malformed", dc.malformed},
+  };
+}
+
+}  // namespace forestcast::node

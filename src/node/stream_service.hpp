@@ -1,0 +1,94 @@
+#pragma once
+// The daemon's streams (DESIGN.md §2, §5, §7): assembles the stream directory (names), Scribe
+// and SplitStream on one node's UDP runtime, publishes a synthetic stream (`--publish NAME
+// --synthetic-kbps K`), views streams by name (`--view NAME[@PUBKEYHEX]`), and reports them for
+// /status and /streams. The cores stay sans-IO: every call into them goes through
+// UdpRuntime::with_node, and the only clock and timers are the io_context's.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "directory/stream_directory.hpp"
+#include "multicast/credentials.hpp"
+#include "multicast/scribe.hpp"
+#include "multicast/splitstream.hpp"
+#include "multicast/synthetic_source.hpp"
+#include "net/udp/udp_runtime.hpp"
+#include "node/node_key.hpp"
+
+namespace forestcast::node {
+
+struct StreamConfig {
+  std::optional<std::string> publish;  // stream name this node publishes
+  double synthetic_kbps = 0;           // the publisher's synthetic source rate
+  std::vector<directory::StreamQuery> views;
+  int capacity = -1;                  // stripe-children; -1: stripes received
+  std::optional<double> upload_kbps;  // converted to a capacity with the stream's bitrate
+  uint32_t stripes = 16;
+
+  bool any() const { return publish.has_value() || !views.empty(); }
+};
+
+class StreamService {
+ public:
+  // Registers the directory and Scribe on the runtime's node: call before start_ring()/join().
+  StreamService(boost::asio::io_context& io, net::UdpRuntime& runtime, const NodeKey& key,
+                StreamConfig config);
+  ~StreamService();
+  StreamService(const StreamService&) = delete;
+  StreamService& operator=(const StreamService&) = delete;
+
+  // Starts publishing and resolving as soon as the node is active in the ring.
+  void start();
+
+  // "streams" for /status: every stream this node publishes, views or relays.
+  nlohmann::json status_json() const;
+  // /streams: the name records this node knows.
+  nlohmann::json known_json() const;
+  // Counter name/value pairs for /status and /metrics.
+  std::vector<std::pair<std::string, uint64_t>> counters() const;
+
+ private:
+  struct View {
+    directory::StreamQuery query;
+    std::optional<directory::NameRecord> record;  // resolved
+    bool resolving = false;
+    int attempts = 0;
+    std::chrono::steady_clock::time_point next_attempt{};
+  };
+
+  void on_tick();
+  void start_publishing(Time now);
+  void resolve(View& view, Time now);
+  void on_resolved(size_t index, std::vector<directory::NameRecord> found);
+  void send_due_packets();
+  void arm_tick();
+  int capacity_for(double stream_kbps) const;
+
+  boost::asio::io_context& io_;
+  net::UdpRuntime& runtime_;
+  const NodeKey& key_;
+  StreamConfig config_;
+  multicast::Ed25519Credentials credentials_;
+  std::unique_ptr<directory::StreamDirectory> directory_;
+  std::unique_ptr<multicast::Scribe> scribe_;
+  std::unique_ptr<multicast::SplitStream> splitstream_;
+  std::vector<View> views_;
+
+  // Publishing.
+  std::optional<overlay::NodeId> published_group_;
+  std::optional<multicast::SyntheticSource> source_;
+  std::shared_ptr<const std::string> payload_;
+  std::chrono::steady_clock::time_point source_start_{};
+  uint64_t packets_sent_ = 0;
+
+  boost::asio::steady_timer tick_;
+  boost::asio::steady_timer source_timer_;
+  bool stopped_ = false;
+};
+
+}  // namespace forestcast::node
