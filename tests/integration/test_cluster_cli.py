@@ -55,8 +55,10 @@ def main():
             r = subprocess.run([binary, "status", f"127.0.0.1:{free}"], capture_output=True,
                                text=True, timeout=20)
             one_line_error(r, 1, "cannot reach", "status of an unreachable node")
-            one_line_error(cl.run("up", "--nodes", "3", "--publish", "cam", check=False), 2,
-                           "streams are not available in this build", "up --publish")
+            one_line_error(cl.run("up", "--nodes", "3", "--publish", "cam", "--viewers", "5",
+                                  check=False), 1, "cannot hold", "up with too many viewers")
+            one_line_error(cl.run("up", "--nodes", "3", "--viewers", "1", check=False), 1,
+                           "--viewers needs --publish", "up --viewers without a stream")
             one_line_error(cl.run("up", "--nodes", "0", check=False), 1, "--nodes",
                            "up --nodes 0")
             one_line_error(cl.run("up", "--nodes", "2", "--latency-ms", "9-3", check=False), 2,

@@ -85,7 +85,7 @@ class Cluster:
 
     # ---- up -----------------------------------------------------------------------------
     def up(self, nodes, base_port, use_netns, latency, loss, topology, seed, timeout, quiet,
-           spacing):
+           spacing, streams=None):
         if self.state is not None:
             if self.live_nodes():
                 raise ClusterError(
@@ -108,7 +108,8 @@ class Cluster:
         tag = cluster_state.tag_of(self.dir)
         self.state = {"launcher_pid": os.getpid(), "binary": self.binary, "tag": tag,
                       "netns": use_netns, "base_port": base_port, "latency_ms": latency,
-                      "loss": loss, "topology": topology, "nodes": []}
+                      "loss": loss, "topology": topology, "nodes": [],
+                      "streams": {str(i): flags for i, flags in (streams or {}).items()}}
         self.save()
         try:
             if use_netns:
@@ -152,6 +153,7 @@ class Cluster:
                 cmd += ["--emulate-loss", str(self.state["loss"])]
         if node.get("bootstrap"):
             cmd += ["--bootstrap", node["bootstrap"]]
+        cmd += self.state.get("streams", {}).get(str(node["index"]), [])
         if node.get("netns"):
             cmd = netns.exec_prefix(node["netns"]) + cmd
         return cmd

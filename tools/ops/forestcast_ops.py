@@ -4,6 +4,7 @@ forestcast binary runs this file, installed next to it as ops/, and passes its o
 FORESTCAST_BINARY). Exit codes: 0 ok, 1 the operation failed, 2 bad usage; every failure is one
 line on stderr."""
 import argparse
+import random
 import json
 import os
 import shutil
@@ -17,7 +18,6 @@ import netns  # noqa: E402
 import ring  # noqa: E402
 from cluster import ADMIN_OFFSET, Cluster, ClusterError  # noqa: E402
 
-STREAMS_UNAVAILABLE = "streams are not available in this build"
 
 
 class Parser(argparse.ArgumentParser):
@@ -70,8 +70,12 @@ def build_parser():
                     help="emulated one-way latency range (sphere model, from the node ids)")
     up.add_argument("--loss", type=fraction, default=0.0, help="emulated loss fraction")
     up.add_argument("--topology", choices=["sphere", "plane"], default="sphere")
-    up.add_argument("--publish", nargs="+", metavar="NAME", help=STREAMS_UNAVAILABLE)
-    up.add_argument("--viewers", type=int, help=STREAMS_UNAVAILABLE)
+    up.add_argument("--publish", nargs="+", metavar="NAME", default=[],
+                    help="streams to publish (synthetic sources), one publisher node each")
+    up.add_argument("--viewers", type=int, default=0,
+                    help="viewer nodes per published stream (chosen at random)")
+    up.add_argument("--stream-kbps", type=float, default=1000.0,
+                    help="rate of each published synthetic stream")
     up.add_argument("--seed", type=int, default=None, help="bootstrap choice")
     up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a stable ring")
     up.add_argument("--spacing", type=float, default=0.05, help="seconds between node starts")
@@ -145,19 +149,42 @@ def cluster_status(cl, args):
     return 0 if not bad else 1
 
 
+def stream_roles(args):
+    """Extra `forestcast node` flags per node index: the last len(--publish) nodes publish, and
+    --viewers nodes (at random among the others) view each stream. They start with the ring;
+    viewers find their stream by name once its publisher is up."""
+    names = args.publish
+    if len(set(names)) != len(names):
+        raise ClusterError("--publish names must differ")
+    if args.viewers and not names:
+        raise ClusterError("--viewers needs --publish NAME")
+    others = args.nodes - len(names)
+    if others < 0 or args.viewers < 0 or args.viewers > others:
+        raise ClusterError(f"{args.nodes} nodes cannot hold {len(names)} publishers and "
+                           f"{args.viewers} viewers per stream")
+    if names and not 0 < args.stream_kbps <= 1_000_000:
+        raise ClusterError("--stream-kbps must be in (0, 1000000]")
+    rng = random.Random(args.seed)
+    extra = {}
+    for k, name in enumerate(names):
+        extra.setdefault(others + k, []).extend(
+            ["--publish", name, "--synthetic-kbps", f"{args.stream_kbps:g}"])
+        for i in rng.sample(range(others), args.viewers):
+            extra.setdefault(i, []).extend(["--view", name])
+    return extra
+
+
 def cmd_cluster(args):
     binary = os.environ.get("FORESTCAST_BINARY") or shutil.which("forestcast")
     if args.action == "up" and not binary:
         raise ClusterError("cannot find the forestcast binary (set FORESTCAST_BINARY)")
     cl = Cluster(args.dir, binary)
     if args.action == "up":
-        if args.publish or args.viewers is not None:
-            print(f"forestcast cluster: {STREAMS_UNAVAILABLE}", file=sys.stderr)
-            return 2
         if not 1 <= args.nodes <= 1000:
             raise ClusterError("--nodes must be between 1 and 1000")
+        streams = stream_roles(args)
         took = cl.up(args.nodes, args.base_port, args.netns, args.latency_ms, args.loss,
-                     args.topology, args.seed, args.timeout, args.quiet, args.spacing)
+                     args.topology, args.seed, args.timeout, args.quiet, args.spacing, streams)
         first = cl.state["nodes"][0]
         print(f"cluster up: {args.nodes} nodes, every leaf set equals the oracle's "
               f"({took:.1f} s after the first start); page http://{first['admin']}/ ; "
