@@ -52,8 +52,10 @@ void handle_admin(const net::UdpRuntime& rt, const AdminLinks& links, LookupServ
   if (path == "/status") {
     nlohmann::json j = status_json(rt, links);
     j["streams"] = streams ? streams->status_json() : nlohmann::json::array();
-    if (streams)
+    if (streams) {
       for (const auto& [name, value] : streams->counters()) j["counters"][name] = value;
+      for (const auto& [name, value] : streams->gauges()) j[name] = value;
+    }
     return respond({200, "application/json", j.dump(2) + "\n"});
   }
   if (path == "/streams")
@@ -62,9 +64,9 @@ void handle_admin(const net::UdpRuntime& rt, const AdminLinks& links, LookupServ
   if (path == "/")
     return respond({200, "text/html; charset=utf-8", std::string(status_page_html())});
   if (path == "/metrics")
-    return respond({200, "text/plain; version=0.0.4; charset=utf-8",
-                    metrics_text(rt, streams ? streams->counters()
-                                             : std::vector<std::pair<std::string, uint64_t>>{})});
+    return respond(
+        {200, "text/plain; version=0.0.4; charset=utf-8",
+         streams ? metrics_text(rt, streams->counters(), streams->gauges()) : metrics_text(rt)});
   // /lookup?key=<32 hex digits>
   const auto query = target.find("?key=");
   const auto key = query == std::string_view::npos

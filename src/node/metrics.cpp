@@ -86,8 +86,8 @@ void MetricsWriter::sample_text(const std::string& value, const MetricLabels& la
   out_ += ' ' + value + '\n';
 }
 
-std::string metrics_text(const net::UdpRuntime& rt,
-                         const std::vector<std::pair<std::string, uint64_t>>& streams) {
+std::string metrics_text(const net::UdpRuntime& rt, const MetricValues& stream_counters,
+                         const MetricValues& stream_gauges) {
   const overlay::PastryNode& node = rt.node();
   MetricsWriter w;
   for (const auto& [name, value] : counter_list(rt)) {
@@ -98,11 +98,13 @@ std::string metrics_text(const net::UdpRuntime& rt,
                                           : "Datagrams dropped by the decoder as " + reason + ".");
     w.sample(value);
   }
-  for (const auto& [name, value] : streams) {
-    const bool gauge =
-        name.rfind("_limit") == name.size() - 6 || name.rfind("_used") == name.size() - 5;
-    w.family(gauge ? name : name + "_total", gauge ? "gauge" : "counter",
+  for (const auto& [name, value] : stream_counters) {
+    w.family(name + "_total", "counter",
              "Stream layer (Scribe, SplitStream, directory): " + name + ".");
+    w.sample(value);
+  }
+  for (const auto& [name, value] : stream_gauges) {
+    w.family(name, "gauge", "SplitStream: " + name + " (stripe-children, all streams).");
     w.sample(value);
   }
   w.family("leaf_set_size", "gauge", "Nodes in the leaf set (both sides).");

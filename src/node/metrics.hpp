@@ -28,8 +28,9 @@ class MetricsWriter {
   std::string name_;
 };
 
-// `streams`: the stream layer's counters (StreamService::counters()), when it runs.
-std::string metrics_text(const net::UdpRuntime& runtime,
-                         const std::vector<std::pair<std::string, uint64_t>>& streams = {});
+// The stream layer's counters and gauges (StreamService), when it runs.
+using MetricValues = std::vector<std::pair<std::string, uint64_t>>;
+std::string metrics_text(const net::UdpRuntime& runtime, const MetricValues& stream_counters = {},
+                         const MetricValues& stream_gauges = {});
 
 }  // namespace forestcast::node

@@ -35,6 +35,7 @@ svg text{font:10px monospace}
 <h2>Leaf set</h2><table id="leafset-table"></table>
 <h2>Neighbourhood set</h2><table id="nbr-table"></table>
 </div></div>
+<h2>Streams</h2><div id="streams"><span class=muted>none</span></div>
 <h2>Counters</h2><table id="counters"></table>
 <script>
 "use strict";
@@ -108,11 +109,38 @@ function draw(s) {
   });
   peerTable("leafset-table", s.leaf_set);
   peerTable("nbr-table", s.neighborhood);
+  drawStreams(s.streams || []);
   const ct = document.getElementById("counters");
   ct.innerHTML = "";
   for (const k of Object.keys(s.counters)) {
     if (!s.counters[k]) continue;
     const tr = ct.insertRow(); tr.insertCell().textContent = k; tr.insertCell().textContent = s.counters[k];
+  }
+}
+// Each stream this node publishes, views or relays: its stripe trees around this node (parent,
+// children, packets). Names come from the wire: text only, never markup.
+function drawStreams(streams) {
+  const box = clear("streams");
+  const html = (tag, parent) => parent.appendChild(document.createElement(tag));
+  if (!streams.length) { html("span", box).textContent = "none"; return; }
+  const short = h => h ? h.node_id.slice(0, 8) : "—";
+  for (const st of streams) {
+    html("h3", box).textContent = (st.name || "(relayed stripes)") + " — " + st.role +
+        (st.group_id ? " — group " + st.group_id.slice(0, 12) + "…" : "");
+    const t = html("table", box);
+    const hdr = t.insertRow();
+    for (const c of ["stripe", "parent", "children", "packets", "last packet ms", "repairs"])
+      hdr.insertCell().textContent = c;
+    for (const x of st.stripes) {
+      const tr = t.insertRow();
+      tr.insertCell().textContent = x.index !== undefined ? x.index : x.stripe_id.slice(0, 8);
+      tr.insertCell().textContent = x.root ? "root" : short(x.parent);
+      tr.insertCell().textContent = (x.children || []).map(short).join(" ");
+      tr.insertCell().textContent = x.packets_received !== undefined ? x.packets_received : "";
+      const age = x.last_receive_age_ms;
+      tr.insertCell().textContent = age === undefined || age === null ? "" : Math.round(age);
+      tr.insertCell().textContent = x.repairs !== undefined ? x.repairs : "";
+    }
   }
 }
 let refreshes = 0;

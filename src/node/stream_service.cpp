@@ -259,6 +259,11 @@ nlohmann::json StreamService::status_json() const {
   return out;
 }
 
+std::vector<std::pair<std::string, uint64_t>> StreamService::gauges() const {
+  return {{"outdegree_limit", static_cast<uint64_t>(std::max(0, splitstream_->limit()))},
+          {"outdegree_used", static_cast<uint64_t>(std::max(0, splitstream_->used()))}};
+}
+
 nlohmann::json StreamService::known_json() const {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : directory_->known())
@@ -295,8 +300,6 @@ std::vector<std::pair<std::string, uint64_t>> StreamService::counters() const {
       {"splitstream_packets_received", ss.packets_received},
       {"splitstream_packets_sent", ss.packets_sent},
       {"splitstream_root_reroutes", ss.root_reroutes},
-      {"splitstream_outdegree_limit", static_cast<uint64_t>(std::max(0, splitstream_->limit()))},
-      {"splitstream_outdegree_used", static_cast<uint64_t>(std::max(0, splitstream_->used()))},
       {"directory_stores_accepted", dc.stores_accepted},
       {"directory_rejected_invalid", dc.rejected_invalid},
       {"directory_lookups_answered", dc.lookups_answered},

@@ -51,6 +51,8 @@ class StreamService {
   nlohmann::json known_json() const;
   // Counter name/value pairs for /status and /metrics.
   std::vector<std::pair<std::string, uint64_t>> counters() const;
+  // Levels, not counts: the outdegree limit and how much of it is in use.
+  std::vector<std::pair<std::string, uint64_t>> gauges() const;
 
  private:
   struct View {
