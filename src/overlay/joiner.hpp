@@ -10,13 +10,12 @@
 namespace forestcast::overlay {
 
 class Maintenance;
-class PeerTracker;
 class Router;
 
 class Joiner {
  public:
-  Joiner(NodeCore& core, PeerTracker& peers, Router& router, Maintenance& maintenance)
-      : core_(core), peers_(peers), router_(router), maintenance_(maintenance) {}
+  Joiner(NodeCore& core, Router& router, Maintenance& maintenance)
+      : core_(core), router_(router), maintenance_(maintenance) {}
 
   // Join through any of `bootstraps`, tried in turn.
   void join(Time now, std::vector<Endpoint> bootstraps);
@@ -40,7 +39,6 @@ class Joiner {
   void announce_to_known_nodes();
 
   NodeCore& core_;
-  PeerTracker& peers_;
   Router& router_;
   Maintenance& maintenance_;
   std::vector<Endpoint> bootstraps_;

@@ -41,7 +41,7 @@ PastryNode::PastryNode(NodeHandle self, PastryConfig config, Environment& env, u
     : core_(self, config, env, seed),
       peers_(core_, joiner_, maintenance_),
       router_(core_, peers_, joiner_),
-      joiner_(core_, peers_, router_, maintenance_),
+      joiner_(core_, router_, maintenance_),
       maintenance_(core_, peers_, joiner_) {}
 
 PastryNode::~PastryNode() = default;

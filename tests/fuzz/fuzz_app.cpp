@@ -7,31 +7,31 @@ namespace forestcast::fuzz {
 namespace {
 
 const FuzzAppMessage* as_fuzz(const overlay::AppMessagePtr& msg) {
-  const auto* m = dynamic_cast<const FuzzAppMessage*>(msg.get());
-  if (m == nullptr) property_failed("an application message reached the wrong application");
-  return m;
+  if (msg->app_id() != kFuzzAppId || msg->type() != FuzzAppMessage::kType)
+    property_failed("an application message reached the wrong application");
+  return static_cast<const FuzzAppMessage*>(msg.get());
 }
 
 }  // namespace
 
-void FuzzApp::forward(overlay::ForwardContext& ctx) {
+void FuzzApp::forward(Time, overlay::ForwardContext& ctx) {
   const std::string& body = as_fuzz(ctx.message)->body();
   if (body == "consume") ctx.consumed = true;
   if (body == "here") ctx.next_hop.reset();
 }
 
-void FuzzApp::deliver(const overlay::RouteInfo&, const overlay::AppMessagePtr& msg) {
+void FuzzApp::deliver(Time, const overlay::RouteInfo&, const overlay::AppMessagePtr& msg) {
   as_fuzz(msg);
   ++delivered;
 }
 
-void FuzzApp::receive_direct(const overlay::NodeHandle&, const overlay::AppMessagePtr& msg) {
+void FuzzApp::receive_direct(Time, const overlay::NodeHandle&, const overlay::AppMessagePtr& msg) {
   as_fuzz(msg);
   ++received_direct;
 }
 
-overlay::AppMessagePtr FuzzApp::decode(std::string_view body) const {
-  if (body.size() > kFuzzAppMaxBody || body.starts_with("reject")) return nullptr;
+overlay::AppMessagePtr FuzzApp::decode(uint16_t type, std::string_view body) const {
+  if (type != FuzzAppMessage::kType || body.size() > kFuzzAppMaxBody || body.starts_with("reject")) return nullptr;
   return std::make_shared<FuzzAppMessage>(std::string(body));
 }
 

@@ -18,7 +18,9 @@ inline constexpr size_t kFuzzAppMaxBody = 512;
 class FuzzAppMessage : public overlay::AppMessage {
  public:
   explicit FuzzAppMessage(std::string body) : body_(std::move(body)) {}
+  static constexpr uint16_t kType = 1;
   uint16_t app_id() const override { return kFuzzAppId; }
+  uint16_t type() const override { return kType; }
   void encode(std::string& out) const override { out += body_; }
   const std::string& body() const { return body_; }
 
@@ -29,12 +31,14 @@ class FuzzAppMessage : public overlay::AppMessage {
 class FuzzApp : public overlay::Application {
  public:
   // "consume" stops the message at this hop; "here" delivers it here instead of forwarding.
-  void forward(overlay::ForwardContext& ctx) override;
-  void deliver(const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) override;
-  void receive_direct(const overlay::NodeHandle& from, const overlay::AppMessagePtr& msg) override;
+  void forward(Time now, overlay::ForwardContext& ctx) override;
+  void deliver(Time now, const overlay::RouteInfo& info,
+               const overlay::AppMessagePtr& msg) override;
+  void receive_direct(Time now, const overlay::NodeHandle& from,
+                      const overlay::AppMessagePtr& msg) override;
   // Rejects bodies over kFuzzAppMaxBody and bodies starting with "reject", like a real
   // application whose own protobuf does not parse.
-  overlay::AppMessagePtr decode(std::string_view body) const override;
+  overlay::AppMessagePtr decode(uint16_t type, std::string_view body) const override;
 
   uint64_t delivered = 0;
   uint64_t received_direct = 0;
