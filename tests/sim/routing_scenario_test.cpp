@@ -1,4 +1,4 @@
-#include "net/sim/routing_scenario.hpp"
+#include "scenarios/routing_scenario.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -11,7 +11,6 @@
 
 namespace forestcast::sim {
 namespace {
-
 
 RoutingScenarioConfig config_for(size_t nodes, uint64_t seed, size_t lookups) {
   RoutingScenarioConfig c;

@@ -1,4 +1,4 @@
-#include "net/sim/routing_scenario.hpp"
+#include "scenarios/routing_scenario.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,9 +8,9 @@
 #include <limits>
 #include <stdexcept>
 
-#include "net/sim/lookup_app.hpp"
 #include "net/sim/process_stats.hpp"
 #include "net/sim/simulator.hpp"
+#include "scenarios/lookup_app.hpp"
 
 namespace forestcast::sim {
 
