@@ -14,9 +14,15 @@ using sim::Simulator;
 
 class DirectoryRing : public ::testing::Test {
  protected:
+  void TearDown() override {
+    if (sim_) {
+      EXPECT_EQ(sim_->counters().messages_oversize, 0u);
+    }
+  }
   void build(size_t n, uint64_t seed) {
     sim::SimConfig config;
     config.seed = seed;
+    config.check_wire_size = true;  // a record too big for UDP fails here too
     sim_ = std::make_unique<Simulator>(config);
     Rng rng(seed);
     for (size_t i = 0; i < n; ++i) {

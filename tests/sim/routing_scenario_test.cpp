@@ -1,4 +1,4 @@
-#include "net/sim/routing_scenario.hpp"
+#include "scenarios/routing_scenario.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -12,12 +12,12 @@
 namespace forestcast::sim {
 namespace {
 
-
 RoutingScenarioConfig config_for(size_t nodes, uint64_t seed, size_t lookups) {
   RoutingScenarioConfig c;
   c.nodes = nodes;
   c.seed = seed;
   c.lookups = lookups;
+  c.check_wire_size = true;  // a message UDP would drop fails here too
   c.progress = [](const std::string& line) { std::cerr << line << "\n"; };
   return c;
 }
@@ -29,6 +29,7 @@ TEST(RoutingScenario, ThousandNodesRouteCorrectlyInFewHops) {
   EXPECT_EQ(r.routing.lookups, 2000u);
   EXPECT_EQ(r.routing.delivered, 2000u);
   EXPECT_EQ(r.routing.correct_fraction, 1.0);
+  EXPECT_EQ(r.messages_oversize, 0u);
   EXPECT_LT(r.routing.hops_mean, std::log(1000.0) / std::log(16.0));  // O(log16 N)
   EXPECT_GT(r.routing.hops_mean, 1.0);  // a real multi-hop overlay, not a full mesh
   EXPECT_GE(r.routing.rdp_mean, 1.0);   // no path beats the direct one

@@ -8,7 +8,6 @@
 namespace forestcast::sim {
 namespace {
 
-
 overlay::NodeId id_for(uint64_t seed, uint32_t i) {
   Rng rng(seed * 1000003 + i);
   return overlay::NodeId::from_parts(rng.next(), rng.next());

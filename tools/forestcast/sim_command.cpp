@@ -11,8 +11,8 @@
 #include <string>
 
 #include "commands.hpp"
-#include "net/sim/routing_scenario.hpp"
 #include "scenarios/forest_scenario.hpp"
+#include "scenarios/routing_scenario.hpp"
 
 namespace forestcast::tools {
 

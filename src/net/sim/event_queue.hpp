@@ -12,7 +12,8 @@
 namespace forestcast::sim {
 
 // What an event does; the simulator interprets `target` and `slot` per kind.
-enum class EventKind : uint8_t { kMessage = 0, kTimer = 1, kAction = 2 };
+// kDirect: a DirectMsg, kept apart from other messages so a stream's packets travel cheaply.
+enum class EventKind : uint8_t { kMessage = 0, kTimer = 1, kAction = 2, kDirect = 3 };
 
 struct Event {
   Time at{0};

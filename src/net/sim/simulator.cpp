@@ -1,6 +1,10 @@
 #include "net/sim/simulator.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <utility>
+
+#include "net/wire/codec.hpp"
 
 namespace forestcast::sim {
 
@@ -107,8 +111,26 @@ void Simulator::after_call(uint32_t i) {
   if (active != n.active) set_active(i, active);
 }
 
+std::optional<size_t> Simulator::wire_size(uint32_t from, const overlay::Message& msg) {
+  if (!config_.check_wire_size) return estimated_wire_size(msg);
+  const size_t size = wire::encode(nodes_[from].handle.id, msg).size();
+  if (size <= overlay::kMaxDatagramBytes) return size;
+  ++counters_.messages_oversize;
+  const auto app = app_id_of(msg);
+  spdlog::error(
+      "sim: node {} sent a {}-byte message (variant {}, app {}), over the {}-byte "
+      "datagram limit: dropped, as UDP would",
+      from, size, msg.index(), app ? static_cast<int>(*app) : -1, overlay::kMaxDatagramBytes);
+  return std::nullopt;
+}
+
 void Simulator::send_from(uint32_t from, const Endpoint& to, const overlay::Message& msg) {
   ++counters_.messages_sent;
+  const auto bytes = wire_size(from, msg);
+  if (!bytes) return;  // the UDP runtime never sends it either
+  TrafficCount& sent = nodes_[from].traffic.count_for(msg);
+  ++sent.sent_messages;
+  sent.sent_bytes += *bytes;
   const auto dest = index_of(to);
   if (!dest || *dest >= nodes_.size() || !nodes_[*dest].alive) {
     ++counters_.messages_to_dead;
@@ -123,8 +145,27 @@ void Simulator::send_from(uint32_t from, const Endpoint& to, const overlay::Mess
     return;
   }
   const Time arrival = now_ + topology_.latency(from, *dest);
-  const uint32_t slot = messages_.put(InFlight{from, msg});
-  queue_.push(arrival, EventKind::kMessage, *dest, slot);
+  const auto size = static_cast<uint32_t>(*bytes);
+  if (const auto* direct = std::get_if<overlay::DirectMsg>(&msg)) {
+    queue_.push(arrival, EventKind::kDirect, *dest, directs_.put({from, size, direct->app}));
+    return;
+  }
+  queue_.push(arrival, EventKind::kMessage, *dest, messages_.put(InFlight{from, size, msg}));
+}
+
+bool Simulator::deliver(uint32_t to, uint32_t from, uint32_t bytes, const overlay::Message& msg) {
+  SimNode& n = nodes_[to];
+  if (!n.alive) {  // died while the datagram was in flight
+    ++counters_.messages_to_dead;
+    return false;
+  }
+  ++counters_.messages_delivered;
+  TrafficCount& received = n.traffic.count_for(msg);
+  ++received.received_messages;
+  received.received_bytes += bytes;
+  n.pastry->on_message(now_, nodes_[from].handle, msg);
+  after_call(to);
+  return true;
 }
 
 void Simulator::schedule(Time t, std::function<void()> action) {
@@ -152,15 +193,15 @@ void Simulator::run_until(Time t) {
 void Simulator::execute(const Event& e) {
   switch (e.event_kind()) {
     case EventKind::kMessage: {
-      InFlight in = messages_.take(e.slot);
-      SimNode& n = nodes_[e.target];
-      if (!n.alive) {  // died while the datagram was in flight
-        ++counters_.messages_to_dead;
-        return;
-      }
-      ++counters_.messages_delivered;
-      n.pastry->on_message(now_, nodes_[in.from].handle, in.msg);
-      after_call(e.target);
+      const InFlight in = messages_.take(e.slot);
+      if (!deliver(e.target, in.from, in.bytes, in.msg)) return;
+      break;
+    }
+    case EventKind::kDirect: {
+      DirectInFlight in = directs_.take(e.slot);
+      // The variant is built on the stack around the moved pointer: no reference-count traffic.
+      const overlay::Message msg{overlay::DirectMsg{std::move(in.app)}};
+      if (!deliver(e.target, in.from, in.bytes, msg)) return;
       break;
     }
     case EventKind::kTimer: {

@@ -18,6 +18,7 @@
 #include "net/sim/event_queue.hpp"
 #include "net/sim/oracle.hpp"
 #include "net/sim/topology.hpp"
+#include "net/sim/traffic.hpp"
 #include "overlay/application.hpp"
 #include "overlay/environment.hpp"
 #include "overlay/pastry_node.hpp"
@@ -33,6 +34,11 @@ struct SimConfig {
   double loss = 0.0;  // probability that any one datagram is dropped
   uint64_t seed = 1;  // positions and loss draws derive from it
   overlay::PastryConfig pastry;
+  // Encode every message with the wire codec and drop (counting it in messages_oversize, with
+  // an error log) any that exceeds overlay::kMaxDatagramBytes, as the UDP runtime does: a
+  // message UDP would drop then fails in the simulator too. Byte counters use the exact
+  // encoded size. One encode per send: on in tests, off in large runs.
+  bool check_wire_size = false;
 };
 
 struct SimCounters {
@@ -43,6 +49,7 @@ struct SimCounters {
   uint64_t messages_to_dead = 0;  // addressed to a dead or unknown node
   uint64_t timers_fired = 0;
   uint64_t actions_run = 0;
+  uint64_t messages_oversize = 0;  // encoded over kMaxDatagramBytes; dropped (check_wire_size)
 };
 
 class Simulator {
@@ -78,6 +85,9 @@ class Simulator {
   // Live nodes whose Pastry state is kActive, in no particular (but deterministic) order.
   const std::vector<uint32_t>& active_nodes() const { return active_; }
   size_t alive_count() const { return alive_count_; }
+  // Messages and bytes node i sent and received, per application (traffic.hpp). Bytes are the
+  // datagram's encoded size: estimated_wire_size(), or the codec's when check_wire_size.
+  const NodeTraffic& traffic(uint32_t i) const { return nodes_[i].traffic; }
 
   // Gives node i an application to keep alive as long as the simulator, registered under app_id.
   template <typename A>
@@ -139,14 +149,28 @@ class Simulator {
     bool alive = true;
     bool active = false;      // last observed PastryNode::active()
     uint32_t active_pos = 0;  // index in active_ while active
+    NodeTraffic traffic;
   };
 
   struct InFlight {
     uint32_t from = 0;
+    uint32_t bytes = 0;  // encoded size, counted again on delivery
     overlay::Message msg;
+  };
+  // A stream's packets travel as DirectMsgs: they wait in their own slab holding just the
+  // shared application message (one reference-count increment, no copy of the whole Message
+  // variant, which is several times larger), and are delivered by a kDirect event.
+  struct DirectInFlight {
+    uint32_t from = 0;
+    uint32_t bytes = 0;
+    overlay::AppMessagePtr app;
   };
 
   void send_from(uint32_t from, const Endpoint& to, const overlay::Message& msg);
+  // Encoded size of msg from node `from`, or nullopt (counted and logged) when over the limit.
+  std::optional<size_t> wire_size(uint32_t from, const overlay::Message& msg);
+  // False when node `to` died while the datagram was in flight.
+  bool deliver(uint32_t to, uint32_t from, uint32_t bytes, const overlay::Message& msg);
   void after_call(uint32_t i);
   void set_active(uint32_t i, bool active);
   void execute(const Event& e);
@@ -158,6 +182,7 @@ class Simulator {
   Rng position_rng_;
   EventQueue queue_;
   Slab<InFlight> messages_;
+  Slab<DirectInFlight> directs_;
   Slab<std::function<void()>> actions_;
   std::deque<SimNode> nodes_;  // deque: NodeEnvironment addresses must stay put
   std::vector<uint32_t> active_;

@@ -1,4 +1,4 @@
-#include "net/sim/routing_scenario.hpp"
+#include "scenarios/routing_scenario.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,9 +8,9 @@
 #include <limits>
 #include <stdexcept>
 
-#include "net/sim/lookup_app.hpp"
 #include "net/sim/process_stats.hpp"
 #include "net/sim/simulator.hpp"
+#include "scenarios/lookup_app.hpp"
 
 namespace forestcast::sim {
 
@@ -44,7 +44,8 @@ class RoutingScenario {
         id_rng_(master_.next()),
         node_seed_rng_(master_.next()),
         choice_rng_(master_.next()),
-        sim_(SimConfig{config.topology, config.loss, master_.next(), config.pastry}) {}
+        sim_(SimConfig{config.topology, config.loss, master_.next(), config.pastry,
+                       config.check_wire_size}) {}
 
   RoutingResult run();
 
@@ -323,6 +324,7 @@ RoutingResult RoutingScenario::run() {
 
   result.duplicate_deliveries = log_.duplicates();
   result.trace_hash = sim_.trace_hash();
+  result.messages_oversize = sim_.counters().messages_oversize;
   result.events = sim_.counters().events;
   result.wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();

@@ -29,6 +29,7 @@ struct RoutingScenarioConfig {
   Duration churn_lookup_spread = seconds(5);  // "during" lookups: the first seconds after kill
   Duration repair_wait = seconds(60);         // "after repair" lookups start this long after
   overlay::PastryConfig pastry;
+  bool check_wire_size = false;  // SimConfig::check_wire_size: encode and size-check every message
   // When set: these node ids (in join order, `nodes` must equal their count), each placed at
   // position_from_id() instead of a random place, so a run compares with real nodes of the
   // same ids under the UDP runtime's link emulation.
@@ -66,6 +67,8 @@ struct RoutingResult {
   size_t leaf_set_mismatches = 0;
   uint64_t duplicate_deliveries = 0;
   uint64_t trace_hash = 0;
+  // Messages over the datagram limit, dropped; counted only with check_wire_size (not in JSON).
+  uint64_t messages_oversize = 0;
   // perf: wall-clock figures, the only part that varies between runs with the same seed.
   double wall_s = 0;
   uint64_t events = 0;

@@ -1,4 +1,4 @@
-#include "net/sim/lookup_app.hpp"
+#include "scenarios/lookup_app.hpp"
 
 namespace forestcast::sim {
 
