@@ -77,6 +77,7 @@ void to_pb(const AnycastBody& b, pb::Anycast& m) {
   put_handle(b.requester, m.mutable_requester());
   m.set_want(b.want.to_byte_string());
   for (const auto& id : b.visited) m.add_visited(id.to_byte_string());
+  m.set_relaxed(b.relaxed);
 }
 
 template <typename Pb, typename Body>
@@ -274,6 +275,7 @@ AnycastBody from_pb(const pb::Anycast& m, Reader& r) {
   b.requester = r.handle(m.requester());
   b.want = r.id(m.want());
   b.visited = r.ids(m.visited(), kMaxVisited);
+  b.relaxed = m.relaxed();
   return b;
 }
 

@@ -127,6 +127,9 @@ struct AnycastBody {
   // Members already asked, in visiting order: the walk is depth-first over the group's tree
   // and a member passes it to its first unvisited child, else back to its parent.
   std::vector<NodeId> visited;
+  // Set when a first walk covered the whole tree without an acceptor: the walk starts over and
+  // the client may accept what it deferred the first time (SplitStream: foreign stripes).
+  bool relaxed = false;
 };
 
 template <MsgType T, typename Body>

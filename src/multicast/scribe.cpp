@@ -214,7 +214,11 @@ void Scribe::add_source(Time now, const NodeId& id) {
 
 void Scribe::publish_local(Time now, const std::shared_ptr<const DataMsg>& data) {
   TopicState* t = topic(data->body.topic);
-  if (t == nullptr || !t->source || t->children.empty()) return;
+  if (t == nullptr || !t->source) return;
+  // When the publisher is its stripe's root too, the same packet also reaches
+  // on_publisher_data() (routed to ourselves): it must not go to these children twice.
+  t->last_seq = std::max(t->last_seq, data->body.seq);
+  if (t->children.empty()) return;
   for (Child& c : t->children) {
     c.last_sent = now;
     overlay_.send_direct(now, c.node, data);
@@ -503,8 +507,10 @@ void Scribe::on_publisher_data(Time now, const NodeHandle& from,
     // under the new root.
     if (t && t->root) {
       t->root = false;
-      t->attached = false;
-      route_join(now, *t);
+      if (!t->source) {  // the publisher keeps feeding its own children directly
+        t->attached = false;
+        route_join(now, *t);
+      }
     }
     ++counters_.data_refused;
     send(now, from, std::make_shared<const RootAckMsg>(RootAckBody{id, d->body.seq, true}));
@@ -693,6 +699,14 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a) {
       break;
     }
   if (to == nullptr && t->parent) to = &*t->parent;
+  if (to == nullptr && !a.relaxed) {
+    // The whole tree said no under the client's first-pass policy (in a small ring a stripe may
+    // have no member of its own first digit at all): walk it once more, relaxed.
+    AnycastBody again = a;
+    again.visited.clear();
+    again.relaxed = true;
+    return walk_anycast(now, again);
+  }
   if (to == nullptr) {
     ++counters_.anycast_fail_tree_done;
     return fail();
@@ -735,10 +749,14 @@ void Scribe::leafset_changed(Time now, const NodeHandle& node, bool joined) {
     TopicState* t = topic(id);
     if (t->meta) send(now, node, std::make_shared<const ReplicateMsg>(*t->meta));
     if (overlay_.next_hop(id)) {
-      // The newcomer is closer to the topic: it becomes the root, we hang below it.
+      // The newcomer is closer to the topic: it becomes the root, we hang below it (the
+      // publisher's own stripe excepted: it feeds its children itself and the new root by
+      // routing).
       t->root = false;
-      t->attached = false;
-      route_join(now, *t);
+      if (!t->source) {
+        t->attached = false;
+        route_join(now, *t);
+      }
     }
   }
 }
@@ -798,9 +816,11 @@ void Scribe::tick(Time now) {
       const auto hop = overlay_.next_hop(id);
       if (hop && !(t->replaced && *t->replaced == hop->id)) {
         t->root = false;
-        t->attached = false;
         t->replaced.reset();
-        route_join(now, *t);
+        if (!t->source) {
+          t->attached = false;
+          route_join(now, *t);
+        }
       }
     }
     bool changed = false;

@@ -156,6 +156,17 @@ uint64_t SplitStream::send(Time now, uint32_t stripe, std::shared_ptr<const std:
     ps.create_sent = false;
   }
   scribe_.publish_local(now, msg);
+  if (ps.root && ps.root->id == scribe_.self().id) {
+    // We are our stripe's root: publish_local() was the whole delivery. Stay while Scribe
+    // still believes it; otherwise route to whoever is closer now.
+    const TopicState* t = scribe_.topic(msg->body.topic);
+    if (t != nullptr && t->root) {
+      ps.last_ack = now;
+      return ps.seq;
+    }
+    ps.root.reset();
+    ps.create_sent = false;
+  }
   if (ps.root) {
     scribe_.publish_direct(now, *ps.root, std::move(msg));
     return ps.seq;
@@ -250,7 +261,9 @@ std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, con
   if (out.size() > kMaxCandidates) out.resize(kMaxCandidates);
   // A stripe root with nobody below it to push down to (no outdegree: a pure leaf) sends the
   // joiner to the publisher, the parent of last resort in its own stripe trees.
-  if (out.empty() && t.root && t.publisher && t.publisher->id != child) out.push_back(*t.publisher);
+  if (out.empty() && t.root && t.publisher && t.publisher->id != child &&
+      t.publisher->id != scribe_.self().id)
+    out.push_back(*t.publisher);
   return out;
 }
 
@@ -286,7 +299,7 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
   }
   // Keep the forest interior-node-disjoint where capacity allows: during the first half of the
   // walk only a member whose first digit is the stripe's adopts; after it, anyone with spare.
-  const bool late = a.visited.size() * 2 >= scribe_.config().anycast_max_visits;
+  const bool late = a.relaxed || a.visited.size() * 2 >= scribe_.config().anycast_max_visits;
   if (!late && scribe_.self().id.digit(0) != a.want.digit(0)) {
     ++counters_.anycast_foreign_deferred;
     return false;

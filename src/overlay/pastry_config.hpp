@@ -50,6 +50,7 @@ struct PastryCounters {
   uint64_t nodes_declared_dead = 0;
   uint64_t leaf_set_repairs = 0;
   uint64_t routing_table_repairs = 0;
+  uint64_t local_direct = 0;  // send_direct() to this node itself, delivered locally
 };
 
 enum class JoinState { kIdle, kJoining, kActive, kFailed, kLeft };

@@ -101,6 +101,9 @@ void PastryNode::fire(Time now, TimerId id, const PastryTimer& timer) {
         } else if constexpr (std::is_same_v<T, AppTimer>) {
           core_.app_timers.erase(id);
           if (Application* a = app(t.app)) a->on_timer(now, t.token);
+        } else if constexpr (std::is_same_v<T, LocalDirect>) {
+          if (t.msg && core_.active())
+            if (Application* a = app(t.msg->app_id())) a->receive_direct(now, core_.self, t.msg);
         }
       },
       timer);
@@ -183,7 +186,13 @@ void PastryNode::route(Time now, const NodeId& key, AppMessagePtr msg) {
 }
 
 void PastryNode::send_direct(Time now, const NodeHandle& to, AppMessagePtr msg) {
-  (void)now;
+  if (to.id == core_.self.id) {
+    // Both runtimes drop a datagram claiming our own id (on_message() too): deliver it here,
+    // after the caller has returned, as if it had come back over the network at once.
+    ++core_.counters.local_direct;
+    core_.schedule(now, LocalDirect{std::move(msg)});
+    return;
+  }
   core_.send(to.endpoint, DirectMsg{std::move(msg)});
 }
 

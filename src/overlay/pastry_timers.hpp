@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "base/time.hpp"
+#include "overlay/app_message.hpp"
 #include "overlay/node_id.hpp"
 
 namespace forestcast::overlay {
@@ -36,8 +37,14 @@ struct AppTimer {
   uint64_t token = 0;
 };
 
+// A send_direct() to this node itself, delivered to the application from the timer queue (never
+// inside the caller's stack, never through the network, which drops datagrams claiming our id).
+struct LocalDirect {
+  AppMessagePtr msg;
+};
+
 using PastryTimer =
     std::variant<HeartbeatTimer, LeafsetExchangeTimer, RoutingMaintenanceTimer, ProximityRoundTimer,
-                 AckTimeout, ProbeTimeout, JoinTimeout, AppTimer>;
+                 AckTimeout, ProbeTimeout, JoinTimeout, AppTimer, LocalDirect>;
 
 }  // namespace forestcast::overlay

@@ -386,10 +386,21 @@ ForestResult ForestScenario::run() {
   r.stripes = config_.stripes;
 
   const uint32_t first = create_node();
-  sim_.start_ring(first);
-  schedule_join(1);
+  if (config_.publisher_joins_last) {
+    // Node 0 (the publisher) waits; node 1 starts the ring and the others join it.
+    sim_.start_ring(create_node());
+    schedule_join(2);
+  } else {
+    sim_.start_ring(first);
+    schedule_join(1);
+  }
   const Time joins_end = config_.join_interval * static_cast<int64_t>(config_.nodes - 1);
   sim_.run_until(joins_end + config_.settle);
+  if (config_.publisher_joins_last) {
+    const auto& active = sim_.active_nodes();
+    sim_.join(first, {Simulator::endpoint_of(active[choice_rng_.below(active.size())])});
+    sim_.run_until(sim_.now() + config_.settle);
+  }
   report(format("sim: ring of %zu/%zu active nodes at t=%.1fs", sim_.active_nodes().size(),
                 config_.nodes, seconds_of(sim_.now())));
 

@@ -26,6 +26,9 @@ struct ForestScenarioConfig {
   std::vector<std::pair<int, double>> capacity_mix;
   std::optional<double> kill_fraction;  // in [0, 1)
   bool kill_roots = false;
+  // As the daemon runs it: the ring forms without the publisher, which joins last (and may well
+  // be a stripe root itself); viewers subscribe once it publishes.
+  bool publisher_joins_last = false;
   double stream_kbps = 1000;
   TopologyKind topology = TopologyKind::kSphere;
   Duration join_interval = ms(2);

@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "net/sim/simulator.hpp"
@@ -65,6 +66,10 @@ struct ContractLog {
   std::map<uint32_t, std::vector<uint32_t>> dead_reports;  // reporter -> dead nodes
   std::map<uint32_t, int> activations;
   std::map<uint32_t, std::vector<uint64_t>> timers;
+  // receive_direct: (node, sender, seq), and whether it ran inside the sender's own call.
+  std::vector<std::tuple<uint32_t, uint32_t, uint64_t>> directs;
+  bool inside_send = false;
+  bool direct_reentered = false;
   uint64_t leaf_joined = 0, leaf_left = 0;
 };
 
@@ -98,6 +103,10 @@ class ContractApp final : public overlay::Application {
     if (!log_.sim.node(node_).active()) log_.violations.push_back("became_active while inactive");
   }
   void on_timer(Time, uint64_t token) override { log_.timers[node_].push_back(token); }
+  void receive_direct(Time, const NodeHandle& from, const overlay::AppMessagePtr& msg) override {
+    if (log_.inside_send) log_.direct_reentered = true;
+    log_.directs.emplace_back(node_, index_of(from), seq_of(msg));
+  }
   overlay::AppMessagePtr decode(uint16_t, std::string_view) const override { return nullptr; }
 
  private:
@@ -296,6 +305,24 @@ TEST(AppContract, ApplicationTimersFireUnlessCancelled) {
   ring.sim.with_node(3, [&](PastryNode& n) { n.cancel_app_timer(kAppId, cancelled); });
   ring.sim.run_until(t0 + seconds(1));
   EXPECT_EQ(ring.log.timers[3], (std::vector<uint64_t>{1, 2}));
+}
+
+// A send_direct() to the node itself reaches its application (from itself, once), after the
+// call has returned: both runtimes drop a datagram claiming the receiver's own id, so the
+// overlay delivers it locally. (Scribe sends to itself when the publisher is a stripe root.)
+TEST(AppContract, SendDirectToSelfIsDeliveredLocallyAfterTheCall) {
+  Ring ring(6);
+  const Time t0 = ring.sim.now();
+  ring.sim.with_node(2, [&](PastryNode& n) {
+    ring.log.inside_send = true;
+    n.send_direct(t0, n.self(), std::make_shared<ProbeMessage>(42));
+    ring.log.inside_send = false;
+  });
+  ring.sim.run_until(t0 + ms(100));
+  ASSERT_EQ(ring.log.directs.size(), 1u);
+  EXPECT_EQ(ring.log.directs[0], std::make_tuple(2u, 2u, uint64_t{42}));
+  EXPECT_FALSE(ring.log.direct_reentered);
+  EXPECT_EQ(ring.sim.node(2).counters().local_direct, 1u);
 }
 
 bool reported(const ContractLog& log, uint32_t reporter, uint32_t dead) {

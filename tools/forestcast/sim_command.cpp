@@ -37,6 +37,7 @@ struct SimOptions {
   int64_t capacity = -1;
   std::string capacity_mix;
   bool kill_roots = false;
+  bool publisher_last = false;
   double stream_kbps = 1000;
   std::optional<double> build_s;
   std::optional<double> churn_s;
@@ -70,6 +71,8 @@ int run_forest(const SimOptions& o) {
   }
   config.kill_fraction = o.kill_fraction;
   config.kill_roots = o.kill_roots;
+  config.publisher_joins_last = o.publisher_last;
+  config.verbose_diagnostics = o.verbose;
   config.stream_kbps = o.stream_kbps;
   config.topology = *topology;
   if (o.nodes > 10000) config.join_interval = ms(1);
@@ -172,6 +175,8 @@ CommandMain add_sim_command(CLI::App& app) {
   sub->add_option("--capacity-mix", options->capacity_mix,
                   "forest: capacities and shares, e.g. 16:0.4,8:0.2,32:0.3,0:0.1");
   sub->add_flag("--kill-roots", options->kill_roots, "forest: kill every stripe root");
+  sub->add_flag("--publisher-last", options->publisher_last,
+                "forest: the publisher joins the ring last, as with the daemon");
   sub->add_option("--stream-kbps", options->stream_kbps, "forest: stream bitrate")
       ->capture_default_str();
   sub->add_option("--build-s", options->build_s,
