@@ -282,15 +282,18 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   const NodeHandle child = j.has_child ? j.child : ctx.previous_hop;
   if (j.has_avoid && ctx.next_hop->id == j.avoid && !ctx.reroute)
     overlay_.check_alive(now, *ctx.next_hop);  // a silent hop is routed around on its timeout
+  // Lets the JOIN go on past this hop naming its joiner, so a later hop adopts the joiner, not us.
+  auto pass_on = [&] {
+    if (j.has_child) return;
+    JoinBody pass = j;
+    pass.has_child = true;
+    pass.child = child;
+    ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
+  };
   if (TopicState* t = topic(j.topic); t != nullptr && t->source) {
     // The publisher is not a routing stop of its own trees: its outdegree is kept for the
     // joiners a stripe root with no room sends it directly.
-    if (!j.has_child) {
-      JoinBody pass = j;
-      pass.has_child = true;
-      pass.child = child;
-      ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
-    }
+    pass_on();
     return;
   }
   if (TopicState* t = topic(j.topic)) {
@@ -298,12 +301,7 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
     // pure leaf, say) passes the JOIN on rather than sending the joiner to the SCG.
     if (client_ && t->children.empty() && !would_cycle(*t, child.id) && !t->has_child(child.id) &&
         !client_->admit(now, *t, child, j.spare)) {
-      if (!j.has_child) {
-        JoinBody pass = j;
-        pass.has_child = true;
-        pass.child = child;
-        ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
-      }
+      pass_on();
       return;
     }
     // Already in the tree (or joining it): the JOIN stops here.
@@ -319,12 +317,7 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   t->slow = j.control;
   if (client_ && !client_->admit(now, *t, child, j.spare)) {
     topics_.erase(j.topic);
-    if (!j.has_child) {
-      JoinBody pass = j;
-      pass.has_child = true;
-      pass.child = child;
-      ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
-    }
+    pass_on();
     return;
   }
   adopt(now, *t, child);
