@@ -5,7 +5,6 @@
 #include "base/log.hpp"
 #include "overlay/maintenance.hpp"
 #include "overlay/peer_tracker.hpp"
-#include "overlay/router.hpp"
 
 namespace forestcast::overlay {
 
@@ -27,10 +26,10 @@ void Joiner::start_attempt(Time now) {
   pastry_log().debug("{} join attempt {} via {}", core_.self.id.short_hex(), attempt_ + 1,
                      bootstrap.to_string());
   RouteMsg msg;
-  msg.hop_id = router_.take_hop_id();
+  msg.hop_id = core_.new_token();
   msg.key = core_.self.id;
   msg.origin = core_.self;
-  msg.msg_id = core_.new_message_id();
+  msg.msg_id = core_.new_token();
   msg.join = true;
   core_.send(bootstrap, msg);
   core_.schedule(now + core_.config.join_timeout, JoinTimeout{attempt_});
@@ -94,7 +93,20 @@ void Joiner::announce_to_known_nodes() {
   for (const auto& e : core_.neighborhood.entries()) announce(e.node);
 }
 
-void Joiner::answer_join(const RouteMsg& msg, bool rows, bool leaf_set) {
+void Joiner::answer_join(Time now, const RouteMsg& msg, bool rows, bool leaf_set) {
+  if (peers_.proven(now, msg.origin)) {
+    send_join_answer(msg, rows, leaf_set);
+    return;
+  }
+  OwedReply owed;
+  owed.kind = OwedReply::Kind::kJoinAnswer;
+  owed.join = msg;
+  owed.rows = rows;
+  owed.leaf_set = leaf_set;
+  peers_.defer(now, msg.origin, std::move(owed), /*address_check=*/true);
+}
+
+void Joiner::send_join_answer(const RouteMsg& msg, bool rows, bool leaf_set) {
   const Endpoint& joiner = msg.origin.endpoint;
   if (rows && msg.hops == 0) {
     std::vector<NodeHandle> nodes = core_.neighborhood.nodes();

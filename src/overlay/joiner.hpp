@@ -10,12 +10,12 @@
 namespace forestcast::overlay {
 
 class Maintenance;
-class Router;
+class PeerTracker;
 
 class Joiner {
  public:
-  Joiner(NodeCore& core, Router& router, Maintenance& maintenance)
-      : core_(core), router_(router), maintenance_(maintenance) {}
+  Joiner(NodeCore& core, PeerTracker& peers, Maintenance& maintenance)
+      : core_(core), peers_(peers), maintenance_(maintenance) {}
 
   // Join through any of `bootstraps`, tried in turn.
   void join(Time now, std::vector<Endpoint> bootstraps);
@@ -30,8 +30,11 @@ class Joiner {
   void become_active(Time now);
 
   // Someone's join request passes through us: send it our rows (every hop), our neighbourhood
-  // set (first hop) and our leaf set (the root).
-  void answer_join(const RouteMsg& msg, bool rows, bool leaf_set);
+  // set (first hop) and our leaf set (the root) -- once the joiner has proven that the address
+  // in the request is its own, so a forged request cannot aim our state at a third party.
+  void answer_join(Time now, const RouteMsg& msg, bool rows, bool leaf_set);
+  // The answer itself, for a joiner whose address is proven.
+  void send_join_answer(const RouteMsg& msg, bool rows, bool leaf_set);
 
  private:
   void start_attempt(Time now);
@@ -39,7 +42,7 @@ class Joiner {
   void announce_to_known_nodes();
 
   NodeCore& core_;
-  Router& router_;
+  PeerTracker& peers_;
   Maintenance& maintenance_;
   std::vector<Endpoint> bootstraps_;
   int attempt_ = 0;

@@ -11,6 +11,7 @@
 #include "base/random.hpp"
 #include "base/time.hpp"
 #include "base/timer_queue.hpp"
+#include "base/token_source.hpp"
 #include "overlay/application.hpp"
 #include "overlay/environment.hpp"
 #include "overlay/leaf_set.hpp"
@@ -32,7 +33,7 @@ struct NodeCore {
         config(cfg),
         env(environment),
         rng(seed),
-        message_ids(seed ^ 0x6d73672d69647321ULL),
+        tokens(seed ^ 0x6d73672d69647321ULL),
         leaf_set(self_handle.id, cfg.leaf_set_size),
         routing_table(self_handle.id, cfg.routing_slot_size),
         neighborhood(cfg.neighborhood_size) {}
@@ -64,19 +65,17 @@ struct NodeCore {
   }
   void notify_dead(const NodeHandle& node) { upcalls.push_back({node, Upcall::kDead}); }
   void flush_upcalls(Time now);
-  // A fresh message id (RouteMsg::msg_id): random, never 0. Its own stream, so ids do not
-  // shift the node's other random choices.
-  uint64_t new_message_id() {
-    uint64_t id = 0;
-    while (id == 0) id = message_ids.next();
-    return id;
-  }
+  // A fresh token for the wire (RouteMsg::msg_id and hop_id, Ping nonce): random, never 0, so
+  // a Pong or RouteAck cannot be forged by guessing the next value of a counter. Their own
+  // source (a keyed PRF, base/token_source.hpp), so tokens do not shift the node's other random
+  // choices.
+  uint64_t new_token() { return tokens.next(); }
 
   NodeHandle self;
   PastryConfig config;
   Environment& env;
   Rng rng;
-  Rng message_ids;
+  TokenSource tokens;
   JoinState state = JoinState::kIdle;
   LeafSet leaf_set;
   RoutingTable routing_table;

@@ -35,6 +35,20 @@ struct PastryConfig {
   // A routed message that has taken this many hops is dropped (and counted): far above the
   // ring's diameter (log16 N, 5 at 10^6 nodes), so only a routing loop reaches it.
   uint16_t max_hops = 64;
+
+  // --- bounds on what other nodes can make us hold (docs/security.md) ---
+  // Probes in flight, liveness probes and address checks together; a probe refused for room
+  // is counted (probes_refused) and the node is simply not learned this time.
+  size_t max_probes = 1024;
+  // Replies owed to one node that has not yet proven its address (a StateRequest, an Announce,
+  // join answers), released when it answers our probe.
+  size_t max_owed_per_peer = 4;
+  // Routed messages sent and not yet acknowledged, in all and per node that handed them to us.
+  size_t max_pending_hops = 4096;
+  size_t max_pending_hops_per_peer = 256;
+  // Joiners' addresses that answered our probe, remembered this long (direct-mapped, this many).
+  size_t verified_memory = 256;
+  Duration verified_lifetime = seconds(60);
 };
 
 struct PastryCounters {
@@ -51,6 +65,17 @@ struct PastryCounters {
   uint64_t leaf_set_repairs = 0;
   uint64_t routing_table_repairs = 0;
   uint64_t local_direct = 0;  // send_direct() to this node itself, delivered locally
+  // What hostile input costs nothing but a counter (docs/security.md):
+  uint64_t pongs_unmatched = 0;     // no probe with that nonce to that address
+  uint64_t acks_unmatched = 0;      // no hop with that id sent to that node at that address
+  uint64_t endpoint_mismatch = 0;   // a known id from another address: not credited
+  uint64_t leaves_checked = 0;      // a Leave: probed once before the node is removed
+  uint64_t leaves_ignored = 0;      // a Leave from a node we do not hold (at that address)
+  uint64_t state_unproven = 0;      // state from a node that never answered our probe: dropped
+  uint64_t replies_deferred = 0;    // replies held until the asker proves its address
+  uint64_t replies_refused = 0;     // ... and refused: too many owed to that node already
+  uint64_t probes_refused = 0;      // the probe table was full (max_probes)
+  uint64_t route_pending_full = 0;  // a hop not sent: max_pending_hops or its per-peer share
 };
 
 enum class JoinState { kIdle, kJoining, kActive, kFailed, kLeft };

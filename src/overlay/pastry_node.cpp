@@ -41,7 +41,7 @@ PastryNode::PastryNode(NodeHandle self, PastryConfig config, Environment& env, u
     : core_(self, config, env, seed),
       peers_(core_, joiner_, maintenance_),
       router_(core_, peers_, joiner_),
-      joiner_(core_, router_, maintenance_),
+      joiner_(core_, peers_, maintenance_),
       maintenance_(core_, peers_, joiner_) {}
 
 PastryNode::~PastryNode() = default;
@@ -95,7 +95,7 @@ void PastryNode::fire(Time now, TimerId id, const PastryTimer& timer) {
         } else if constexpr (std::is_same_v<T, AckTimeout>) {
           router_.on_ack_timeout(now, t);
         } else if constexpr (std::is_same_v<T, ProbeTimeout>) {
-          peers_.on_probe_timeout(now, t);
+          settle(now, peers_.on_probe_timeout(now, t));
         } else if constexpr (std::is_same_v<T, JoinTimeout>) {
           joiner_.on_join_timeout(now, t);
         } else if constexpr (std::is_same_v<T, AppTimer>) {
@@ -116,7 +116,8 @@ void PastryNode::on_message(Time now, const NodeHandle& from, const Message& msg
   const auto* routed = std::get_if<RouteMsg>(&msg);
   const bool sender_joining =
       (ping && ping->joining) || (routed && routed->join && routed->origin.id == from.id);
-  peers_.note_heard(now, from, sender_joining);
+  // A Leave is no sign of life (and may be forged).
+  if (!std::holds_alternative<Leave>(msg)) peers_.note_heard(now, from, sender_joining);
   std::visit([&](const auto& m) { handle(now, from, m); }, msg);
   core_.flush_upcalls(now);
 }
@@ -126,13 +127,42 @@ void PastryNode::handle(Time, const NodeHandle& from, const Ping& m) {
 }
 
 void PastryNode::handle(Time now, const NodeHandle& from, const Pong& m) {
-  peers_.on_pong(now, from, m);
+  settle(now, peers_.on_pong(now, from, m));
+}
+
+void PastryNode::settle(Time now, Released released) {
+  const NodeHandle& node = released.node;
+  for (auto& r : released.owed) {
+    switch (r.kind) {
+      case OwedReply::Kind::kStateRequest:
+        maintenance_.on_state_request(node, r.request);
+        break;
+      case OwedReply::Kind::kAnnounce:
+        maintenance_.on_announce(node);
+        break;
+      case OwedReply::Kind::kJoinAnswer:
+        joiner_.send_join_answer(r.join, r.rows, r.leaf_set);
+        break;
+      case OwedReply::Kind::kJoinForward:
+        if (core_.active()) router_.on_route_msg(now, r.join, node);
+        break;
+    }
+  }
 }
 
 void PastryNode::handle(Time now, const NodeHandle& from, const RouteMsg& m) {
   // Not acknowledged until we can route: the sender then retries elsewhere.
   if (!core_.active()) return;
   core_.send(from.endpoint, RouteAck{m.hop_id});
+  // A join straight from its joiner waits until the joiner proves its address, so a forged one
+  // costs one Ping and sets nothing going along the route.
+  if (m.join && m.hops == 0 && !peers_.proven(now, from)) {
+    OwedReply owed;
+    owed.kind = OwedReply::Kind::kJoinForward;
+    owed.join = m;
+    peers_.defer(now, from, std::move(owed), /*address_check=*/true);
+    return;
+  }
   router_.on_route_msg(now, m, from);
 }
 
@@ -140,16 +170,38 @@ void PastryNode::handle(Time, const NodeHandle& from, const RouteAck& m) {
   router_.on_route_ack(from, m);
 }
 
+// State is taken only from nodes that proved their address (or, while joining, as a join
+// reply): otherwise one forged datagram would make us probe every handle in it.
 void PastryNode::handle(Time now, const NodeHandle& from, const StateTransfer& m) {
+  if (!(m.for_join && core_.joining()) && !peers_.proven(now, from)) {
+    ++core_.counters.state_unproven;
+    return;
+  }
   maintenance_.on_state_transfer(now, from, m);
 }
 
-void PastryNode::handle(Time, const NodeHandle& from, const StateRequest& m) {
-  maintenance_.on_state_request(from, m);
+// Our state goes only to an address that proved it asked for it.
+void PastryNode::handle(Time now, const NodeHandle& from, const StateRequest& m) {
+  if (!core_.active()) return;
+  if (peers_.proven(now, from)) {
+    maintenance_.on_state_request(from, m);
+    return;
+  }
+  OwedReply owed;
+  owed.kind = OwedReply::Kind::kStateRequest;
+  owed.request = m;
+  peers_.defer(now, from, std::move(owed), /*address_check=*/false);
 }
 
-void PastryNode::handle(Time, const NodeHandle& from, const Announce&) {
-  maintenance_.on_announce(from);
+void PastryNode::handle(Time now, const NodeHandle& from, const Announce&) {
+  if (!core_.active()) return;
+  if (peers_.proven(now, from)) {
+    maintenance_.on_announce(from);
+    return;
+  }
+  OwedReply owed;
+  owed.kind = OwedReply::Kind::kAnnounce;
+  peers_.defer(now, from, std::move(owed), /*address_check=*/false);
 }
 
 void PastryNode::handle(Time now, const NodeHandle& from, const Leave&) {
@@ -179,7 +231,7 @@ void PastryNode::route(Time now, const NodeId& key, AppMessagePtr msg) {
   RouteMsg m;
   m.key = key;
   m.origin = core_.self;
-  m.msg_id = core_.new_message_id();
+  m.msg_id = core_.new_token();
   m.app = std::move(msg);
   router_.handle_route(now, std::move(m), core_.self);
   core_.flush_upcalls(now);

@@ -64,6 +64,9 @@ class PastryNode final : public Overlay {
   const NeighborhoodSet& neighborhood_set() const { return core_.neighborhood; }
   const PastryCounters& counters() const { return core_.counters; }
   const PastryConfig& config() const { return core_.config; }
+  // What the node holds for others right now (bounded by PastryConfig's max_*).
+  size_t probes_in_flight() const { return peers_.probes_in_flight(); }
+  size_t pending_hops() const { return router_.pending_hops(); }
 
  private:
   // What on_message() does with each kind of message.
@@ -79,6 +82,8 @@ class PastryNode final : public Overlay {
   void handle(Time now, const NodeHandle& from, const DirectMsg& m);
   // What on_timer() does with each kind of timer.
   void fire(Time now, TimerId id, const PastryTimer& timer);
+  // `node` proved its address: send what it was owed.
+  void settle(Time now, Released released);
 
   NodeCore core_;
   PeerTracker peers_;

@@ -23,18 +23,23 @@ Duration PeerTracker::rto_for(const NodeId& id) const {
 // --- evidence of life ------------------------------------------------------------------------
 
 void PeerTracker::note_heard(Time now, const NodeHandle& from, bool sender_joining) {
-  if (!dead_until_.empty()) dead_until_.erase(from.id);
   if (Peer* p = peers_.find(from.id)) {
+    // Our peer's id from another address: a spoofer, or the peer moved. Neither earns it
+    // liveness credit or our state; a peer that really moved is found dead at the old address
+    // and then learned afresh at the new one.
+    if (p->endpoint != from.endpoint) {
+      ++core_.counters.endpoint_mismatch;
+      return;
+    }
     p->last_heard = now;
     p->suspected = false;
-    p->endpoint = from.endpoint;
     return;
   }
   if (sender_joining || !core_.active()) return;
-  // A node we did not know is talking to us, so it is alive: take it into the leaf set
-  // right away if it belongs there, and measure it for the routing table.
-  note_alive(now, from, kUnknownRtt);
-  if (peers_.contains(from.id)) probe(now, from);
+  if (!dead_until_.empty()) dead_until_.erase(from.id);
+  // A node we do not know is talking to us. It may be alive, or the datagram may carry an id
+  // or a source address that is not the sender's: it enters our state when it answers a probe.
+  probe(now, from);
 }
 
 // A node someone told us about: use it if we already know it is alive, otherwise probe it
@@ -124,49 +129,119 @@ bool PeerTracker::adopt_into_neighborhood(const NodeHandle& node, Duration rtt) 
 
 // Probe timers are never cancelled: a timeout whose probe was answered (or replaced by a
 // retry with another nonce) finds nothing matching and does nothing.
-void PeerTracker::probe(Time now, const NodeHandle& node) {
-  if (probes_.contains(node.id)) return;
-  send_probe(now, PendingProbe{node, now, 0, 0});
+void PeerTracker::probe(Time now, const NodeHandle& node, int attempts) {
+  const int max_attempts = attempts > 0 ? attempts : core_.config.probe_attempts;
+  if (PendingProbe* pp = probes_.find(node.id)) {
+    pp->address_check = false;  // wanted as a peer now: taken into our state on answer
+    pp->max_attempts = std::min(pp->max_attempts, max_attempts);
+    return;
+  }
+  if (probes_.size() >= core_.config.max_probes) {
+    ++core_.counters.probes_refused;
+    return;
+  }
+  PendingProbe pp;
+  pp.node = node;
+  pp.max_attempts = max_attempts;
+  send_probe(now, std::move(pp));
 }
 
 void PeerTracker::send_probe(Time now, PendingProbe pp) {
-  pp.nonce = next_nonce_++;
+  pp.nonce = core_.new_token();
   pp.sent = now;
   const Duration timeout = std::min(rto_for(pp.node.id) * (1 << pp.attempt), core_.config.max_rto);
   core_.schedule(now + timeout, ProbeTimeout{pp.node.id, pp.nonce});
-  probes_[pp.node.id] = pp;
   ++core_.counters.probes_sent;
-  core_.send(pp.node.endpoint, Ping{pp.nonce, core_.joining()});
+  const Endpoint to = pp.node.endpoint;
+  const uint64_t nonce = pp.nonce;
+  probes_[pp.node.id] = std::move(pp);
+  core_.send(to, Ping{nonce, core_.joining()});
 }
 
-void PeerTracker::on_pong(Time now, const NodeHandle& from, const Pong& pong) {
-  const PendingProbe* pp = probes_.find(from.id);
-  if (pp == nullptr || pp->nonce != pong.nonce) return;
-  const Duration rtt = now - pp->sent;
+// Only the holder of the probed address sees the nonce: a Pong with the right nonce from that
+// address proves both that the node is alive and that the address is its own.
+Released PeerTracker::on_pong(Time now, const NodeHandle& from, const Pong& pong) {
+  PendingProbe* found = probes_.find(from.id);
+  if (found == nullptr || found->nonce != pong.nonce || found->node.endpoint != from.endpoint) {
+    ++core_.counters.pongs_unmatched;
+    return {};
+  }
+  PendingProbe pp = std::move(*found);
   probes_.erase(from.id);
+  remember_verified(now, pp.node);
+  if (pp.address_check) return {pp.node, std::move(pp.owed)};
+  const Duration rtt = now - pp.sent;
   note_alive(now, from, std::max(rtt, Duration{1}));
   if (!peers_.contains(from.id)) remember_rejected(from.id, rtt);
   joiner_.probe_settled(now, from.id);
+  return {pp.node, std::move(pp.owed)};
 }
 
-void PeerTracker::on_probe_timeout(Time now, const ProbeTimeout& timer) {
-  const PendingProbe* found = probes_.find(timer.node);
-  if (found == nullptr || found->nonce != timer.nonce) return;
-  PendingProbe pp = *found;
+Released PeerTracker::on_probe_timeout(Time now, const ProbeTimeout& timer) {
+  PendingProbe* found = probes_.find(timer.node);
+  if (found == nullptr || found->nonce != timer.nonce) return {};
+  PendingProbe pp = std::move(*found);
   probes_.erase(timer.node);
-  // Heard from it some other way since the probe went out: alive after all.
+  // Heard from it at its address since the probe went out: alive after all.
   if (Peer* p = peers_.find(pp.node.id); p != nullptr && p->last_heard > pp.sent) {
     p->suspected = false;
     joiner_.probe_settled(now, pp.node.id);
-    return;
+    return {pp.node, std::move(pp.owed)};
   }
-  if (pp.attempt + 1 < core_.config.probe_attempts) {
+  if (pp.attempt + 1 < pp.max_attempts) {
     pp.attempt += 1;  // each retry waits twice as long
-    send_probe(now, pp);
-    return;
+    send_probe(now, std::move(pp));
+    return {};
   }
-  declare_dead(now, pp.node);
+  // Never answered: whatever it asked for is forgotten. A joiner's address is not in our
+  // state, so there is nothing to declare dead.
+  if (!pp.address_check) declare_dead(now, pp.node);
   joiner_.probe_settled(now, pp.node.id);
+  return {};
+}
+
+bool PeerTracker::proven(Time now, const NodeHandle& node) const {
+  if (const Peer* p = peers_.find(node.id); p != nullptr && p->endpoint == node.endpoint)
+    return true;
+  if (verified_.empty()) return false;
+  const uint64_t key = verified_key(node);
+  const auto& [k, until] = verified_[key % verified_.size()];
+  return k == key && until > now;
+}
+
+bool PeerTracker::defer(Time now, const NodeHandle& node, OwedReply reply, bool address_check) {
+  PendingProbe* pp = probes_.find(node.id);
+  if (pp == nullptr) {
+    if (probes_.size() >= core_.config.max_probes) {
+      ++core_.counters.probes_refused;
+      return false;
+    }
+    PendingProbe fresh;
+    fresh.node = node;
+    fresh.max_attempts = core_.config.probe_attempts;
+    fresh.address_check = address_check;
+    send_probe(now, std::move(fresh));
+    pp = probes_.find(node.id);
+  }
+  if (pp->node.endpoint != node.endpoint || pp->owed.size() >= core_.config.max_owed_per_peer) {
+    ++core_.counters.replies_refused;
+    return false;
+  }
+  pp->owed.push_back(std::move(reply));
+  ++core_.counters.replies_deferred;
+  return true;
+}
+
+void PeerTracker::remember_verified(Time now, const NodeHandle& node) {
+  if (core_.config.verified_memory == 0) return;
+  if (verified_.empty()) verified_.assign(core_.config.verified_memory, {0, Time{0}});
+  const uint64_t key = verified_key(node);
+  verified_[key % verified_.size()] = {key, now + core_.config.verified_lifetime};
+}
+
+uint64_t PeerTracker::verified_key(const NodeHandle& node) const {
+  return std::hash<NodeId>{}(node.id) ^
+         (std::hash<Endpoint>{}(node.endpoint) * 0x9e3779b97f4a7c15ULL);
 }
 
 void PeerTracker::suspect(Time now, const NodeHandle& node) {
@@ -185,10 +260,18 @@ void PeerTracker::check_alive(Time now, const NodeHandle& node) {
 
 // --- death -----------------------------------------------------------------------------------
 
+// Anyone can send a Leave in another node's name, so it is a hint, not a verdict: the node is
+// excluded from routing and probed once (not the usual three times, so a real departure is
+// still noticed within one RTO), and removed only if it does not answer.
 void PeerTracker::on_leave(Time now, const NodeHandle& node) {
-  remove_node(node.id);
-  dead_until_[node.id] = now + core_.config.dead_memory;
-  core_.notify_dead(node);
+  Peer* p = peers_.find(node.id);
+  if (p == nullptr || p->endpoint != node.endpoint) {
+    ++core_.counters.leaves_ignored;
+    return;
+  }
+  ++core_.counters.leaves_checked;
+  p->suspected = true;
+  probe(now, node, 1);
 }
 
 void PeerTracker::declare_dead(Time now, const NodeHandle& node) {

@@ -4,6 +4,12 @@
 // found dead, and a cache of nodes measured and found of no use. It decides when a node is alive
 // (and offers it to the leaf set, routing table and neighbourhood set) and when it is dead
 // (and removes it everywhere).
+//
+// It is also where a node proves that it holds the address it claims (docs/security.md): a node
+// enters our state only after it answered a probe (a random nonce, at that address), and a reply
+// that would send our state to an address that has not proven itself is held on the probe
+// (OwedReply) and released by its Pong. Nothing but a Ping ever goes to an unproven address, so
+// a spoofed datagram cannot turn us into an amplifier.
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -16,6 +22,26 @@ namespace forestcast::overlay {
 
 class Joiner;
 class Maintenance;
+
+// A reply owed to a node that has not proven its address yet.
+struct OwedReply {
+  enum class Kind : uint8_t {
+    kStateRequest,  // answer `request`
+    kAnnounce,      // answer its Announce (our leaf set, if it became a leaf)
+    kJoinAnswer,    // send the joiner `join.origin` our rows / leaf set (Joiner::send_join_answer)
+    kJoinForward,   // a join that came straight from its joiner: route it on
+  };
+  Kind kind = Kind::kStateRequest;
+  StateRequest request;
+  RouteMsg join;
+  bool rows = false;
+  bool leaf_set = false;
+};
+// What a probe's answer releases: the replies owed to the node it proved.
+struct Released {
+  NodeHandle node;
+  std::vector<OwedReply> owed;
+};
 
 class PeerTracker {
  public:
@@ -36,18 +62,29 @@ class PeerTracker {
   // How long to wait for an answer from `id` (from its measured RTT, or the default).
   Duration rto_for(const NodeId& id) const;
 
-  // Any message from `from` arrived: it is alive.
+  // Any message from `from` arrived: a node we hold at that address is alive; a stranger is
+  // probed (and enters our state when it answers).
   void note_heard(Time now, const NodeHandle& from, bool sender_joining);
   // A node someone told us about; `rtt_lower_bound` from the triangle inequality, 0 if none.
   void learn_candidate(Time now, const NodeHandle& node, Duration rtt_lower_bound = Duration{0});
-  void probe(Time now, const NodeHandle& node);
-  void on_pong(Time now, const NodeHandle& from, const Pong& pong);
-  void on_probe_timeout(Time now, const ProbeTimeout& timer);
+  // `attempts` 0: config.probe_attempts.
+  void probe(Time now, const NodeHandle& node, int attempts = 0);
+  // The replies owed to `from` come back when its Pong releases them (or when it turns out to
+  // have been heard from another way).
+  Released on_pong(Time now, const NodeHandle& from, const Pong& pong);
+  Released on_probe_timeout(Time now, const ProbeTimeout& timer);
+  // `node` answered one of our probes at that very address: we hold it, or it is a joiner
+  // whose address check passed less than verified_lifetime ago.
+  bool proven(Time now, const NodeHandle& node) const;
+  // Holds `reply` until `node` answers a probe; `address_check`: a new probe only checks the
+  // address (a joiner: not taken into our state). False (counted) if refused for room.
+  bool defer(Time now, const NodeHandle& node, OwedReply reply, bool address_check);
+  size_t probes_in_flight() const { return probes_.size(); }
   // Excluded from routing and probed: an unacknowledged hop.
   void suspect(Time now, const NodeHandle& node);
   // Overlay::check_alive(): probe it, or report it dead at once if it is known dead.
   void check_alive(Time now, const NodeHandle& node);
-  // It said goodbye (Leave).
+  // It said goodbye (Leave), or someone says so in its name: probed once, removed if silent.
   void on_leave(Time now, const NodeHandle& node);
   void expire_dead_memory(Time now);
 
@@ -57,6 +94,9 @@ class PeerTracker {
     Time sent{0};
     int attempt = 0;
     uint64_t nonce = 0;
+    int max_attempts = 1;
+    bool address_check = false;  // a joiner's address: not taken into our state on answer
+    std::vector<OwedReply> owed;
   };
 
   void send_probe(Time now, PendingProbe pp);
@@ -69,6 +109,8 @@ class PeerTracker {
   void remove_node(const NodeId& id);
   void forget_if_unused(const NodeId& id);
   bool recently_dead(Time now, const NodeId& id);
+  void remember_verified(Time now, const NodeHandle& node);
+  uint64_t verified_key(const NodeHandle& node) const;
   std::optional<Duration> rejected_rtt(const NodeId& id) const;
   void remember_rejected(const NodeId& id, Duration rtt);
   bool would_improve(const NodeId& id, Duration rtt) const;
@@ -79,7 +121,8 @@ class PeerTracker {
   IdMap<Peer> peers_;
   IdMap<PendingProbe> probes_;  // outstanding probe per node
   IdMap<Time> dead_until_;
-  uint64_t next_nonce_ = 1;
+  // Addresses that answered an address check (key, valid until); direct-mapped.
+  std::vector<std::pair<uint64_t, Time>> verified_;
   // Nodes measured and found of no use (id hash, RTT in µs), so that hearing of them again from
   // other nodes' rows does not cost another probe. Small and direct-mapped: cheap at 100k nodes.
   std::vector<std::pair<uint64_t, int32_t>> rejected_;

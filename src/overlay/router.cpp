@@ -103,7 +103,7 @@ void Router::handle_route(Time now, RouteMsg msg, const NodeHandle& previous) {
     if (next && next->id == msg.origin.id) next.reset();  // never route a join to the joiner
     // Every hop answers a joiner with its routing rows; the bootstrap (first hop) also with
     // its neighbourhood set, the root with its leaf set.
-    joiner_.answer_join(msg, true, !next.has_value());
+    joiner_.answer_join(now, msg, true, !next.has_value());
     if (!next) return;
   } else if (!ask_application(now, msg, previous, next, false)) {
     return;
@@ -139,7 +139,7 @@ void Router::deliver_here(Time now, const RouteMsg& msg, const NodeHandle& previ
   if (msg.join) {
     // Only reached when a retry finds no live node closer to the joiner than us: the rows
     // went out when the message first arrived, the leaf set is still owed.
-    if (msg.origin.id != core_.self.id) joiner_.answer_join(msg, false, true);
+    if (msg.origin.id != core_.self.id) joiner_.answer_join(now, msg, false, true);
     return;
   }
   ++core_.counters.routed_delivered;
@@ -150,14 +150,37 @@ void Router::deliver_here(Time now, const RouteMsg& msg, const NodeHandle& previ
 
 void Router::send_hop(Time now, RouteMsg msg, const NodeHandle& previous, const NodeHandle& next,
                       std::vector<NodeId> tried, int attempt) {
-  msg.hop_id = next_hop_id_++;
+  if (!room_for_hop(previous)) {
+    ++core_.counters.route_pending_full;
+    return;
+  }
+  msg.hop_id = core_.new_token();
   core_.send(next.endpoint, msg);
   const uint64_t hop_id = msg.hop_id;
   const Duration rto =
       std::min(peers_.rto_for(next.id) * (1 << std::min(attempt, 10)), core_.config.max_rto);
   core_.schedule(now + rto, AckTimeout{hop_id});
-  pending_hops_.emplace(hop_id,
-                        PendingHop{std::move(msg), next, previous, std::move(tried), attempt});
+  hold(hop_id, PendingHop{std::move(msg), next, previous, std::move(tried), attempt});
+}
+
+bool Router::room_for_hop(const NodeHandle& previous) const {
+  if (pending_hops_.size() >= core_.config.max_pending_hops) return false;
+  if (previous.id == core_.self.id) return true;
+  const uint32_t* held = held_from_.find(previous.id);
+  return held == nullptr || *held < core_.config.max_pending_hops_per_peer;
+}
+
+void Router::hold(uint64_t hop_id, PendingHop hop) {
+  if (hop.previous.id != core_.self.id) ++held_from_[hop.previous.id];
+  pending_hops_.emplace(hop_id, std::move(hop));
+}
+
+Router::PendingHop Router::release(std::unordered_map<uint64_t, PendingHop>::iterator it) {
+  PendingHop hop = std::move(it->second);
+  pending_hops_.erase(it);
+  if (uint32_t* held = held_from_.find(hop.previous.id); held != nullptr && --*held == 0)
+    held_from_.erase(hop.previous.id);
+  return hop;
 }
 
 // --- acknowledgement and retry ---------------------------------------------------------------
@@ -165,14 +188,18 @@ void Router::send_hop(Time now, RouteMsg msg, const NodeHandle& previous, const 
 void Router::on_route_ack(const NodeHandle& from, const RouteAck& ack) {
   auto it = pending_hops_.find(ack.hop_id);
   // Its timer stays armed and finds nothing when it fires: cheaper than cancelling.
-  if (it != pending_hops_.end() && it->second.next.id == from.id) pending_hops_.erase(it);
+  if (it != pending_hops_.end() && it->second.next.id == from.id &&
+      it->second.next.endpoint == from.endpoint) {
+    release(it);
+    return;
+  }
+  ++core_.counters.acks_unmatched;
 }
 
 void Router::on_ack_timeout(Time now, const AckTimeout& timer) {
   auto it = pending_hops_.find(timer.hop_id);
   if (it == pending_hops_.end()) return;
-  PendingHop hop = std::move(it->second);
-  pending_hops_.erase(it);
+  PendingHop hop = release(it);
   ++core_.counters.route_retries;
   peers_.suspect(now, hop.next);
   if (hop_exhausted(hop)) {

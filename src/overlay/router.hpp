@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "overlay/id_map.hpp"
 #include "overlay/node_core.hpp"
 #include "overlay/recent_ids.hpp"
 
@@ -33,8 +34,7 @@ class Router {
   void handle_route(Time now, RouteMsg msg, const NodeHandle& previous);
   void on_route_ack(const NodeHandle& from, const RouteAck& ack);
   void on_ack_timeout(Time now, const AckTimeout& timer);
-  // A fresh hop id, also used for the join request the joiner sends itself.
-  uint64_t take_hop_id() { return next_hop_id_++; }
+  size_t pending_hops() const { return pending_hops_.size(); }
 
  private:
   // A routed message sent to a next hop and not yet acknowledged.
@@ -62,13 +62,18 @@ class Router {
   void send_hop(Time now, RouteMsg msg, const NodeHandle& previous, const NodeHandle& next,
                 std::vector<NodeId> tried, int attempt);
   bool hop_exhausted(const PendingHop& hop) const;
+  // Room for one more unacknowledged hop handed to us by `previous` (max_pending_hops, and
+  // max_pending_hops_per_peer for messages from other nodes).
+  bool room_for_hop(const NodeHandle& previous) const;
+  void hold(uint64_t hop_id, PendingHop hop);
+  PendingHop release(std::unordered_map<uint64_t, PendingHop>::iterator it);
   void route_around(Time now, PendingHop hop);
 
   NodeCore& core_;
   PeerTracker& peers_;
   Joiner& joiner_;
   std::unordered_map<uint64_t, PendingHop> pending_hops_;
-  uint64_t next_hop_id_ = 1;
+  IdMap<uint32_t> held_from_;  // pending hops per previous hop (other nodes only)
   RecentIds recent_messages_;
 };
 

@@ -10,38 +10,10 @@
 #include <queue>
 #include <set>
 
+#include "lone_node.hpp"
+
 namespace forestcast::overlay {
 namespace {
-
-NodeId hex(const char* h) { return *NodeId::from_hex(h); }
-
-// An Environment that only records what the node sent.
-class RecordingEnv : public Environment {
- public:
-  void send(const Endpoint& to, const Message& msg) override { sent.emplace_back(to, msg); }
-  std::vector<std::pair<Endpoint, Message>> sent;
-};
-
-NodeHandle handle(const NodeId& id, uint32_t n) {
-  return NodeHandle{id, Endpoint::ipv4(0x0a000000 + n, 4000)};
-}
-
-// A started ring node that learned `known` by hearing from them directly.
-struct LoneNode {
-  LoneNode(const NodeId& self, size_t leaf_set_size, const std::vector<NodeId>& known)
-      : node(handle(self, 1), config(leaf_set_size), env, 1) {
-    node.start_ring(Time{0});
-    uint32_t n = 2;
-    for (const auto& id : known) node.on_message(Time{0}, handle(id, n++), Announce{});
-  }
-  static PastryConfig config(size_t leaf_set_size) {
-    PastryConfig c;
-    c.leaf_set_size = leaf_set_size;
-    return c;
-  }
-  RecordingEnv env;
-  PastryNode node;
-};
 
 TEST(PastryRouting, DeliversLocallyWhenAlone) {
   LoneNode n(hex("50000000000000000000000000000000"), 16, {});
@@ -157,6 +129,7 @@ TEST(PastryJoin, TheRootsLeafSetOf24FitsOneDatagram) {
   join.origin = handle(join.key, 99);
   join.join = true;
   n.node.on_message(Time{0}, join.origin, join);
+  answer_pings(n.node, n.env, join.origin, Time{0});  // the joiner proves its address
   int chunks = 0;
   for (const auto& [to, m] : n.env.sent)
     if (const auto* st = std::get_if<StateTransfer>(&m);
