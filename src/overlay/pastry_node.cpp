@@ -167,6 +167,8 @@ void PastryNode::handle(Time now, const NodeHandle& from, const RouteMsg& m) {
 }
 
 void PastryNode::handle(Time, const NodeHandle& from, const RouteAck& m) {
+  // A joiner's request goes out unacknowledged (it is retried whole): its ack is expected.
+  if (core_.joining()) return;
   router_.on_route_ack(from, m);
 }
 

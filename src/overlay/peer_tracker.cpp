@@ -38,8 +38,11 @@ void PeerTracker::note_heard(Time now, const NodeHandle& from, bool sender_joini
   if (sender_joining || !core_.active()) return;
   if (!dead_until_.empty()) dead_until_.erase(from.id);
   // A node we do not know is talking to us. It may be alive, or the datagram may carry an id
-  // or a source address that is not the sender's: it enters our state when it answers a probe.
-  probe(now, from);
+  // or a source address that is not the sender's: if it has a place in our state (the leaf
+  // set, or a free routing-table slot), it takes it when it answers a probe.
+  if (core_.leaf_set.would_accept(from.id) ||
+      core_.routing_table.would_accept(from.id, kUnknownRtt))
+    probe(now, from);
 }
 
 // A node someone told us about: use it if we already know it is alive, otherwise probe it

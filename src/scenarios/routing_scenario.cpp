@@ -322,6 +322,31 @@ RoutingResult RoutingScenario::run() {
   report(format("sim: leaf sets matching the oracle: %zu/%zu",
                 result.leaf_sets_checked - result.leaf_set_mismatches, result.leaf_sets_checked));
 
+  {
+    // What the hostile-input defences cost an honest ring (docs/security.md).
+    overlay::PastryCounters sum;
+    for (uint32_t i = 0; i < sim_.node_count(); ++i) {
+      const overlay::PastryCounters& c = sim_.node(i).counters();
+      sum.probes_sent += c.probes_sent;
+      sum.state_unproven += c.state_unproven;
+      sum.replies_deferred += c.replies_deferred;
+      sum.replies_refused += c.replies_refused;
+      sum.probes_refused += c.probes_refused;
+      sum.pongs_unmatched += c.pongs_unmatched;
+      sum.acks_unmatched += c.acks_unmatched;
+      sum.route_pending_full += c.route_pending_full;
+    }
+    report(format("sim: probes %llu, state from unproven %llu, replies deferred %llu refused %llu, "
+                  "probes refused %llu, pongs unmatched %llu, acks unmatched %llu, hops refused %llu",
+                  static_cast<unsigned long long>(sum.probes_sent),
+                  static_cast<unsigned long long>(sum.state_unproven),
+                  static_cast<unsigned long long>(sum.replies_deferred),
+                  static_cast<unsigned long long>(sum.replies_refused),
+                  static_cast<unsigned long long>(sum.probes_refused),
+                  static_cast<unsigned long long>(sum.pongs_unmatched),
+                  static_cast<unsigned long long>(sum.acks_unmatched),
+                  static_cast<unsigned long long>(sum.route_pending_full)));
+  }
   result.duplicate_deliveries = log_.duplicates();
   result.trace_hash = sim_.trace_hash();
   result.messages_oversize = sim_.counters().messages_oversize;

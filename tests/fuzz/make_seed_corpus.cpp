@@ -1,7 +1,8 @@
 // Writes the fuzz targets' seed corpora: valid datagrams of every message type (encoded by the
-// codec itself) for the envelope target, and record sequences built from them for the
-// receive-path target. The output is checked in under tests/fuzz/corpus/; re-run after a wire
-// format change:
+// codec itself) for the envelope target, record sequences built from them for the receive-path
+// target, and valid bodies of every multicast and directory message and of every media format
+// for the layer targets (encoded by the layers' own encoders). The output is checked in under
+// tests/fuzz/corpus/; re-run after a wire or format change:
 //   build-fuzz/tests/fuzz/make_seed_corpus tests/fuzz/corpus
 #include <cstdio>
 #include <filesystem>
@@ -9,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "directory/directory_messages.hpp"
 #include "fuzz_app.hpp"
+#include "media/group_format.hpp"
+#include "multicast/messages.hpp"
 #include "net/wire/codec.hpp"
 #include "receive_path_harness.hpp"
 
@@ -155,17 +159,177 @@ void write_envelopes(const fs::path& dir) {
   for (const Sample& s : samples(known_peer(2).id)) write(dir / s.name, s.datagram);
 }
 
+// --- the layers above Pastry: u16 type (little endian) + body -------------------------------
+
+std::string typed(const overlay::AppMessage& m) {
+  std::string out;
+  out += static_cast<char>(m.type() & 0xff);
+  out += static_cast<char>(m.type() >> 8);
+  m.encode(out);
+  return out;
+}
+
+void write_multicast(const fs::path& dir) {
+  using namespace multicast;
+  fs::create_directories(dir);
+  const NodeId group = NodeId::from_parts(0x0123456789abcdefULL, 0xfedcba9876543210ULL);
+  const NodeId topic = group.with_digit(0, 3);
+  CreateBody create;
+  create.topic = topic;
+  create.group = group;
+  create.stripe = 3;
+  create.stripes = 16;
+  create.name = "camera-one";
+  create.public_key.fill(0x42);
+  create.nonce = 99;
+  create.signature.fill(0x17);
+  create.creator = known_peer(4).id;
+  write(dir / "create", typed(CreateMsg(create)));
+  write(dir / "replicate", typed(ReplicateMsg(create)));
+  JoinBody join;
+  join.topic = topic;
+  write(dir / "join", typed(JoinMsg(join)));
+  join.has_avoid = true;
+  join.avoid = known_peer(5).id;
+  join.pushdown_left = 3;
+  join.has_child = true;
+  join.child = v6_node(2);
+  join.control = true;
+  join.spare = 7;
+  write(dir / "join_full", typed(JoinMsg(join)));
+  PathBody path;
+  path.topic = topic;
+  for (size_t i = 0; i < 4; ++i) path.path.push_back(known_peer(i).id);
+  write(dir / "accept", typed(AcceptMsg(path)));
+  path.has_parent = true;
+  path.parent = known_peer(9);
+  write(dir / "heartbeat", typed(HeartbeatMsg(path)));
+  RefuseBody refuse;
+  refuse.topic = topic;
+  for (size_t i = 0; i < kMaxCandidates; ++i) refuse.candidates.push_back(known_peer(i));
+  refuse.pushdown_left = 2;
+  write(dir / "refuse", typed(RefuseMsg(refuse)));
+  write(dir / "leave", typed(LeaveMsg(TopicBody{topic})));
+  write(dir / "anycast_fail", typed(AnycastFailMsg(TopicBody{topic})));
+  RefreshBody refresh;
+  for (uint32_t i = 0; i < 16; ++i) refresh.topics.push_back(group.with_digit(0, int(i)));
+  write(dir / "refresh", typed(RefreshMsg(refresh)));
+  DataBody data;
+  data.topic = topic;
+  data.seq = 12345;
+  data.stripe = 3;
+  data.sent_at_us = 1'000'000;
+  data.payload = std::make_shared<const std::string>(std::string(300, 'v'));
+  data.payload_size = 300;
+  write(dir / "data", typed(DataMsg(data)));
+  data.has_dead_root = true;
+  data.dead_root = known_peer(7).id;
+  write(dir / "data_dead_root", typed(DataMsg(data)));
+  RootAckBody ack;
+  ack.topic = topic;
+  ack.seq = 12345;
+  write(dir / "root_ack", typed(RootAckMsg(ack)));
+  ack.not_root = true;
+  ack.has_successor = true;
+  ack.successor = known_peer(8);
+  write(dir / "root_ack_successor", typed(RootAckMsg(ack)));
+  AnycastBody any;
+  any.topic = group;
+  any.requester = known_peer(10);
+  any.want = topic;
+  for (size_t i = 0; i < 5; ++i) any.visited.push_back(known_peer(i).id);
+  any.relaxed = true;
+  write(dir / "anycast", typed(AnycastMsg(any)));
+}
+
+void write_directory(const fs::path& dir) {
+  using namespace directory;
+  fs::create_directories(dir);
+  NameRecord record;
+  record.name = "camera-one";
+  record.publisher_key.fill(0x42);
+  record.fec_data = 4;
+  record.fec_parity = 2;
+  record.bitrate_kbps = 1000;
+  record.sdp = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=cam\r\nm=video 5004 RTP/AVP 96\r\n";
+  record.version = 3;
+  record.signature.fill(0x17);
+  write(dir / "store", typed(StoreMessage(record, false)));
+  write(dir / "store_replica", typed(StoreMessage(record, true)));
+  write(dir / "lookup", typed(LookupMessage("camera-one", 77)));
+  write(dir / "lookup_reply", typed(LookupReplyMessage(77, record, 2)));
+  write(dir / "lookup_reply_none", typed(LookupReplyMessage(78, std::nullopt, 0)));
+}
+
+// First byte: which parser (see media_fuzzer.cpp).
+void write_media(const fs::path& dir) {
+  fs::create_directories(dir);
+  auto put = [&](const std::string& name, uint8_t parser, const std::vector<uint8_t>& bytes) {
+    std::string out(1, static_cast<char>(parser));
+    out.append(bytes.begin(), bytes.end());
+    write(dir / name, out);
+  };
+  std::vector<uint8_t> rtp = {0x80, 0xe0, 0x12, 0x34, 0, 0, 0x10, 0, 0xde, 0xad, 0xbe, 0xef};
+  for (int i = 0; i < 40; ++i) rtp.push_back(static_cast<uint8_t>(i));
+  put("rtp", 0, rtp);
+  // CSRC count 1, extension (1 word), padding 4.
+  std::vector<uint8_t> rtp_full = {0xb1, 0x60, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,
+                                   0xbe, 0xde, 0, 1, 1, 2, 3, 4};
+  for (int i = 0; i < 20; ++i) rtp_full.push_back(static_cast<uint8_t>(i));
+  rtp_full.insert(rtp_full.end(), {0, 0, 0, 4});
+  put("rtp_csrc_ext_padding", 0, rtp_full);
+
+  media::GroupHeader h;
+  h.stream.fill(0x33);
+  h.group = 41;
+  h.publisher_time_us = 5'000'000;
+  h.first_packet = 1000;
+  h.packet_count = 3;
+  h.data_symbols = 4;
+  h.parity_symbols = 2;
+  h.symbol_bytes = 64;
+  h.data_bytes = 200;
+  std::vector<uint8_t> symbol(64, 0x5c);
+  put("symbol_data", 1, media::encode_symbol_item(h, 0, symbol));
+  put("symbol_parity", 1, media::encode_symbol_item(h, 5, symbol));
+  media::GroupAuth auth;
+  auth.header = h;
+  for (uint8_t i = 0; i < 6; ++i) {
+    media::SymbolHash hash{};
+    hash.fill(i);
+    auth.hashes.push_back(hash);
+  }
+  auth.signature.fill(0x17);
+  put("auth", 2, media::encode_auth_item(auth));
+  std::vector<uint8_t> stream = {3};  // expected packet count
+  for (uint16_t i = 0; i < 3; ++i) {
+    const std::vector<uint8_t> packet(50 + i * 10, static_cast<uint8_t>(i));
+    media::append_framed_packet(stream, packet, static_cast<uint16_t>(i * 100));
+  }
+  put("framed_packets", 3, stream);
+  const std::string sdp =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=camera\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+      "m=video 5004 RTP/AVP 96\r\nb=AS:1500\r\na=rtpmap:96 H264/90000\r\n"
+      "a=fmtp:96 packetization-mode=1\r\nm=audio 5006 RTP/AVP 97\r\na=rtpmap:97 opus/48000/2\r\n";
+  put("sdp", 4, std::vector<uint8_t>(sdp.begin(), sdp.end()));
+}
+
 }  // namespace
 }  // namespace forestcast::fuzz
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: %s CORPUS_ROOT (writes CORPUS_ROOT/envelope, .../receive_path)\n",
+    std::fprintf(stderr,
+                 "usage: %s CORPUS_ROOT (writes CORPUS_ROOT/envelope, .../receive_path, "
+                 ".../multicast, .../directory, .../media)\n",
                  argv[0]);
     return 2;
   }
   const std::filesystem::path root(argv[1]);
   forestcast::fuzz::write_envelopes(root / "envelope");
   forestcast::fuzz::write_receive_path(root / "receive_path");
+  forestcast::fuzz::write_multicast(root / "multicast");
+  forestcast::fuzz::write_directory(root / "directory");
+  forestcast::fuzz::write_media(root / "media");
   return 0;
 }
