@@ -26,7 +26,7 @@ const std::map<std::string, std::string>& counter_help() {
       {"endpoint_mismatch", "Messages claiming a known node id from another address."},
       {"leaves_checked", "Leave messages answered with one probe before removing the node."},
       {"leaves_ignored", "Leave messages from nodes not held at that address."},
-      {"state_unproven", "State transfers dropped: the sender never answered our probe."},
+      {"state_unproven", "State transfers from unproven senders, held until they answer a probe."},
       {"replies_deferred", "Replies held until the asker proves its address with a Pong."},
       {"replies_refused", "Replies refused: too many already owed to that unproven node."},
       {"probes_refused", "Probes not sent: the probe table was full."},

@@ -71,7 +71,7 @@ struct PastryCounters {
   uint64_t endpoint_mismatch = 0;   // a known id from another address: not credited
   uint64_t leaves_checked = 0;      // a Leave: probed once before the node is removed
   uint64_t leaves_ignored = 0;      // a Leave from a node we do not hold (at that address)
-  uint64_t state_unproven = 0;      // state from a node that never answered our probe: dropped
+  uint64_t state_unproven = 0;      // state from a node we do not hold: used after its Pong
   uint64_t replies_deferred = 0;    // replies held until the asker proves its address
   uint64_t replies_refused = 0;     // ... and refused: too many owed to that node already
   uint64_t probes_refused = 0;      // the probe table was full (max_probes)

@@ -146,6 +146,9 @@ void PastryNode::settle(Time now, Released released) {
       case OwedReply::Kind::kJoinForward:
         if (core_.active()) router_.on_route_msg(now, r.join, node);
         break;
+      case OwedReply::Kind::kStateTransfer:
+        maintenance_.on_state_transfer(now, node, r.state);
+        break;
     }
   }
 }
@@ -173,13 +176,19 @@ void PastryNode::handle(Time, const NodeHandle& from, const RouteAck& m) {
 }
 
 // State is taken only from nodes that proved their address (or, while joining, as a join
-// reply): otherwise one forged datagram would make us probe every handle in it.
+// reply): otherwise one forged datagram would make us probe every handle in it. A stranger's
+// is used once it answers our probe.
 void PastryNode::handle(Time now, const NodeHandle& from, const StateTransfer& m) {
-  if (!(m.for_join && core_.joining()) && !peers_.proven(now, from)) {
-    ++core_.counters.state_unproven;
+  if ((m.for_join && core_.joining()) || peers_.proven(now, from)) {
+    maintenance_.on_state_transfer(now, from, m);
     return;
   }
-  maintenance_.on_state_transfer(now, from, m);
+  // Held until its sender answers a probe (a neighbour of a neighbour often is a stranger).
+  ++core_.counters.state_unproven;
+  OwedReply owed;
+  owed.kind = OwedReply::Kind::kStateTransfer;
+  owed.state = m;
+  peers_.defer(now, from, std::move(owed), /*address_check=*/false);
 }
 
 // Our state goes only to an address that proved it asked for it.

@@ -30,9 +30,11 @@ struct OwedReply {
     kAnnounce,      // answer its Announce (our leaf set, if it became a leaf)
     kJoinAnswer,    // send the joiner `join.origin` our rows / leaf set (Joiner::send_join_answer)
     kJoinForward,   // a join that came straight from its joiner: route it on
+    kStateTransfer, // use `state` (it came from a node we do not hold)
   };
   Kind kind = Kind::kStateRequest;
   StateRequest request;
+  StateTransfer state;
   RouteMsg join;
   bool rows = false;
   bool leaf_set = false;

@@ -161,7 +161,6 @@ TEST(HostileInput, StateFromAStrangerCostsNoProbesOfThirdParties) {
   EXPECT_EQ(n.node.counters().state_unproven, 1u);
   // Once it answered our probe its state is used.
   answer_pings(n.node, n.env, stranger, ms(1));
-  n.node.on_message(ms(2), stranger, leaf_set_of_24());
   EXPECT_GT(n.count_sent<Ping>(), n.count_sent<Ping>(stranger.endpoint));
 }
 
