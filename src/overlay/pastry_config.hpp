@@ -47,7 +47,7 @@ struct PastryConfig {
   size_t max_pending_hops = 4096;
   size_t max_pending_hops_per_peer = 256;
   // Joiners' addresses that answered our probe, remembered this long (direct-mapped, this many).
-  size_t verified_memory = 256;
+  size_t verified_memory = 64;
   Duration verified_lifetime = seconds(60);
 };
 
