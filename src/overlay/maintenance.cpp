@@ -41,6 +41,7 @@ void Maintenance::on_heartbeat(Time now) {
     }
   }
   peers_.expire_dead_memory(now);
+  peers_.recheck_departed(now);
 }
 
 void Maintenance::on_leafset_exchange(Time now) {

@@ -49,6 +49,16 @@ struct PastryConfig {
   // Joiners' addresses that answered our probe, remembered this long (direct-mapped, this many).
   size_t verified_memory = 64;
   Duration verified_lifetime = seconds(60);
+
+  // --- healing a partition (docs/pastry.md "Partitions") ---
+  // Leaves found dead are remembered and probed again, one Ping each time, at growing
+  // intervals (first_departed_probe, doubling up to max_departed_backoff) for
+  // departed_lifetime: when a partition heals, the first one that answers is back in the leaf
+  // set and leaf-set gossip merges the two rings. This many are remembered (the oldest go).
+  size_t departed_memory = 32;
+  Duration first_departed_probe = seconds(2);
+  Duration max_departed_backoff = seconds(20);
+  Duration departed_lifetime = seconds(600);
 };
 
 struct PastryCounters {
@@ -76,6 +86,8 @@ struct PastryCounters {
   uint64_t replies_refused = 0;     // ... and refused: too many owed to that node already
   uint64_t probes_refused = 0;      // the probe table was full (max_probes)
   uint64_t route_pending_full = 0;  // a hop not sent: max_pending_hops or its per-peer share
+  uint64_t departed_probes = 0;     // probes of leaves found dead (partition healing)
+  uint64_t departed_returned = 0;   // ... that answered: the node is back
 };
 
 enum class JoinState { kIdle, kJoining, kActive, kFailed, kLeft };

@@ -173,6 +173,11 @@ Released PeerTracker::on_pong(Time now, const NodeHandle& from, const Pong& pong
   probes_.erase(from.id);
   remember_verified(now, pp.node);
   if (pp.address_check) return {pp.node, std::move(pp.owed)};
+  if (pp.recheck) {
+    ++core_.counters.departed_returned;
+    if (!dead_until_.empty()) dead_until_.erase(pp.node.id);
+    std::erase_if(departed_, [&](const Departed& d) { return d.node.id == pp.node.id; });
+  }
   const Duration rtt = now - pp.sent;
   note_alive(now, from, std::max(rtt, Duration{1}));
   if (!peers_.contains(from.id)) remember_rejected(from.id, rtt);
@@ -196,9 +201,14 @@ Released PeerTracker::on_probe_timeout(Time now, const ProbeTimeout& timer) {
     send_probe(now, std::move(pp));
     return {};
   }
-  // Never answered: whatever it asked for is forgotten. A joiner's address is not in our
-  // state, so there is nothing to declare dead.
-  if (!pp.address_check) declare_dead(now, pp.node);
+  // Never answered: whatever it asked for is forgotten. A joiner's address and a departed
+  // leaf are not in our state, so there is nothing to declare dead.
+  if (pp.address_check || pp.recheck) return {};
+  const bool was_leaf = core_.leaf_set.contains(pp.node.id);
+  declare_dead(now, pp.node);
+  // A leaf that said goodbye is not looked for again; one that fell silent may be across a
+  // partition.
+  if (was_leaf && !pp.after_leave) remember_departed(now, pp.node);
   joiner_.probe_settled(now, pp.node.id);
   return {};
 }
@@ -275,6 +285,7 @@ void PeerTracker::on_leave(Time now, const NodeHandle& node) {
   ++core_.counters.leaves_checked;
   p->suspected = true;
   probe(now, node, 1);
+  if (PendingProbe* pp = probes_.find(node.id)) pp->after_leave = true;
 }
 
 void PeerTracker::declare_dead(Time now, const NodeHandle& node) {
@@ -315,6 +326,45 @@ bool PeerTracker::recently_dead(Time now, const NodeId& id) {
   if (*until > now) return true;
   dead_until_.erase(id);
   return false;
+}
+
+// --- leaves found dead, looked for again (partition healing) ----------------------------------
+
+void PeerTracker::remember_departed(Time now, const NodeHandle& node) {
+  const size_t cap = core_.config.departed_memory;
+  if (cap == 0) return;
+  for (const auto& d : departed_)
+    if (d.node.id == node.id) return;  // keeps its back-off
+  if (departed_.size() >= cap) {
+    auto oldest = std::min_element(departed_.begin(), departed_.end(),
+                                   [](const Departed& a, const Departed& b) {
+                                     return a.forget_at < b.forget_at;
+                                   });
+    departed_.erase(oldest);
+  }
+  const Duration first = core_.config.first_departed_probe;
+  // A random phase, so that the leaves of one dead node do not all probe it in step.
+  departed_.push_back(Departed{node, now + core_.rng.between(first / 2, first), first,
+                               now + core_.config.departed_lifetime});
+}
+
+void PeerTracker::recheck_departed(Time now) {
+  if (departed_.empty()) return;
+  std::erase_if(departed_, [&](const Departed& d) {
+    return d.forget_at <= now || peers_.contains(d.node.id);
+  });
+  for (auto& d : departed_) {
+    if (d.next_probe > now) continue;
+    d.backoff = std::min(d.backoff * 2, core_.config.max_departed_backoff);
+    d.next_probe = now + d.backoff;
+    if (probes_.contains(d.node.id) || probes_.size() >= core_.config.max_probes) continue;
+    ++core_.counters.departed_probes;
+    PendingProbe pp;
+    pp.node = d.node;
+    pp.max_attempts = 1;
+    pp.recheck = true;
+    send_probe(now, std::move(pp));
+  }
 }
 
 void PeerTracker::expire_dead_memory(Time now) {

@@ -89,6 +89,8 @@ class PeerTracker {
   // It said goodbye (Leave), or someone says so in its name: probed once, removed if silent.
   void on_leave(Time now, const NodeHandle& node);
   void expire_dead_memory(Time now);
+  // Probes the remembered departed leaves that are due (called every heartbeat).
+  void recheck_departed(Time now);
 
  private:
   struct PendingProbe {
@@ -98,7 +100,16 @@ class PeerTracker {
     uint64_t nonce = 0;
     int max_attempts = 1;
     bool address_check = false;  // a joiner's address: not taken into our state on answer
+    bool recheck = false;        // a departed leaf: silence changes nothing
+    bool after_leave = false;    // checking a Leave: if silent, it really left
     std::vector<OwedReply> owed;
+  };
+  // A leaf found dead, probed again now and then: it may be across a partition.
+  struct Departed {
+    NodeHandle node;
+    Time next_probe{0};
+    Duration backoff{0};
+    Time forget_at{0};
   };
 
   void send_probe(Time now, PendingProbe pp);
@@ -108,6 +119,7 @@ class PeerTracker {
   bool adopt_into_routing_table(const NodeHandle& node, Duration rtt);
   bool adopt_into_neighborhood(const NodeHandle& node, Duration rtt);
   void declare_dead(Time now, const NodeHandle& node);
+  void remember_departed(Time now, const NodeHandle& node);
   void remove_node(const NodeId& id);
   void forget_if_unused(const NodeId& id);
   bool recently_dead(Time now, const NodeId& id);
@@ -125,6 +137,7 @@ class PeerTracker {
   IdMap<Time> dead_until_;
   // Addresses that answered an address check (key, valid until); direct-mapped.
   std::vector<std::pair<uint64_t, Time>> verified_;
+  std::vector<Departed> departed_;
   // Nodes measured and found of no use (id hash, RTT in µs), so that hearing of them again from
   // other nodes' rows does not cost another probe. Small and direct-mapped: cheap at 100k nodes.
   std::vector<std::pair<uint64_t, int32_t>> rejected_;

@@ -61,7 +61,10 @@ class RoutingScenario {
   // Explains the first few incorrect lookups of a phase on the progress channel.
   void diagnose(size_t first, size_t count, const char* phase) const;
   size_t kill_random(size_t count);
+  void partition_and_heal(RoutingResult& result);
   void check_leaf_sets(RoutingResult& result);
+  // Live active nodes whose leaf set differs from the oracle's.
+  size_t leaf_set_mismatches() const;
   void report(const std::string& line) const {
     if (config_.progress) config_.progress(line);
   }
@@ -228,6 +231,65 @@ size_t RoutingScenario::kill_random(size_t count) {
   return count;
 }
 
+// Two halves by a fair coin per node, so every leaf set spans both: each half drops the other
+// from its state, forms a ring of its own, and must find the other again after the heal
+// (PeerTracker's departed leaves, docs/pastry.md "Partitions").
+void RoutingScenario::partition_and_heal(RoutingResult& result) {
+  result.partitioned = true;
+  result.partition_s = seconds_of(Time{0} + *config_.partition);
+  std::vector<uint8_t> side(sim_.node_count());
+  for (auto& s : side) s = static_cast<uint8_t>(choice_rng_.below(2));
+  sim_.set_drop_filter([side = std::move(side)](uint32_t from, uint32_t to,
+                                                const overlay::Message&) {
+    return from < side.size() && to < side.size() && side[from] != side[to];
+  });
+  const Time split = sim_.now();
+  report(format("sim: partition at t=%.1fs for %.1fs", seconds_of(split), result.partition_s));
+  run_with_progress(split + *config_.partition, "partition");
+  sim_.set_drop_filter({});
+  const Time heal = sim_.now();
+  report(format("sim: healed at t=%.1fs; leaf sets differing from the oracle: %zu",
+                seconds_of(heal), leaf_set_mismatches()));
+  while (true) {
+    const size_t wrong = leaf_set_mismatches();
+    if (wrong == 0) {
+      result.leafsets_match_after_heal_s = seconds_of(Time{0} + (sim_.now() - heal));
+      break;
+    }
+    if (sim_.now() >= heal + config_.heal_wait) break;
+    if ((sim_.now() - heal) % seconds(10) == Duration{0})
+      report(format("sim: heal +%.0fs: %zu leaf sets wrong", seconds_of(Time{0} + sim_.now() - heal),
+                    wrong));
+    sim_.run_until(sim_.now() + seconds(1));
+  }
+  report(result.leafsets_match_after_heal_s
+             ? format("sim: every leaf set right %.0f s after the heal",
+                      *result.leafsets_match_after_heal_s)
+             : format("sim: leaf sets still wrong %.0f s after the heal",
+                      seconds_of(Time{0} + config_.heal_wait)));
+  const size_t begin = issue_phase(sim_.now(), config_.lookup_spread, config_.lookups);
+  wait_for_phase(begin, config_.lookups, sim_.now() + config_.lookup_spread);
+  result.after_heal = summarize(begin, config_.lookups);
+  diagnose(begin, config_.lookups, "after-heal");
+}
+
+size_t RoutingScenario::leaf_set_mismatches() const {
+  size_t wrong = 0;
+  for (uint32_t i : sim_.active_nodes()) {
+    const auto& leaves = sim_.node(i).leaf_set();
+    const TrueLeafSet truth = sim_.oracle().leaf_set(sim_.handle(i).id, leaves.half_size());
+    auto same = [](const std::vector<overlay::NodeHandle>& side,
+                   const std::vector<overlay::NodeId>& ids) {
+      if (side.size() != ids.size()) return false;
+      for (size_t k = 0; k < ids.size(); ++k)
+        if (side[k].id != ids[k]) return false;
+      return true;
+    };
+    if (!same(leaves.left(), truth.left) || !same(leaves.right(), truth.right)) ++wrong;
+  }
+  return wrong;
+}
+
 void RoutingScenario::check_leaf_sets(RoutingResult& result) {
   std::vector<uint32_t> nodes = sim_.active_nodes();
   std::sort(nodes.begin(), nodes.end());
@@ -295,7 +357,10 @@ RoutingResult RoutingScenario::run() {
   report(format("sim: routing correct=%zu/%zu delivered=%zu hops_mean=%.3f", result.routing.correct,
                 result.routing.lookups, result.routing.delivered, result.routing.hops_mean));
 
-  // 3. Churn: kill a fraction at once, measure while repairing and after.
+  // 3. Partition: two halves apart for a while, then one ring again.
+  if (config_.partition) partition_and_heal(result);
+
+  // 4. Churn: kill a fraction at once, measure while repairing and after.
   if (config_.kill_fraction) {
     result.churn = true;
     const Time kill_at = sim_.now();
@@ -377,6 +442,7 @@ std::optional<std::string> validate(const RoutingScenarioConfig& c) {
   if (c.kill_fraction && !(*c.kill_fraction >= 0.0 && *c.kill_fraction < 1.0))
     return "--kill-fraction must be in [0, 1)";
   if (!(c.loss >= 0.0 && c.loss < 1.0)) return "--loss must be in [0, 1)";
+  if (c.partition && *c.partition <= Duration::zero()) return "--partition-s must be positive";
   if (c.join_interval < Duration::zero()) return "--join-interval-ms must not be negative";
   if (c.settle < Duration::zero()) return "--settle-s must not be negative";
   if (c.lookup_spread < Duration::zero() || c.lookup_timeout <= Duration::zero() ||
@@ -409,6 +475,16 @@ nlohmann::ordered_json to_json(const RoutingResult& r) {
     j["churn"] = {{"killed", r.killed},
                   {"correct_fraction_during", fixed(r.during.correct_fraction)},
                   {"correct_fraction_after_repair", fixed(r.after_repair.correct_fraction)}};
+  }
+  if (r.partitioned) {
+    nlohmann::ordered_json p;
+    p["seconds"] = fixed(r.partition_s);
+    if (r.leafsets_match_after_heal_s)
+      p["leafsets_match_after_heal_s"] = fixed(*r.leafsets_match_after_heal_s);
+    else
+      p["leafsets_match_after_heal_s"] = nullptr;
+    p["correct_fraction_after_heal"] = fixed(r.after_heal.correct_fraction);
+    j["partition"] = p;
   }
   // Wall-clock measurements: these differ from run to run, everything above does not.
   j["perf"] = {{"wall_s", round_to(r.wall_s, 3)},

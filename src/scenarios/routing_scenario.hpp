@@ -20,6 +20,10 @@ struct RoutingScenarioConfig {
   uint64_t seed = 1;
   size_t lookups = 1000;
   std::optional<double> kill_fraction;  // churn phase only when set; in [0, 1)
+  // Partition phase only when set: after the first lookups, every node is put on one of two
+  // sides by a fair coin and no datagram crosses for this long; then the network heals.
+  std::optional<Duration> partition;
+  Duration heal_wait = seconds(300);  // after the heal: how long to wait for right leaf sets
   TopologyKind topology = TopologyKind::kSphere;
   double loss = 0.0;                          // per-datagram drop probability, in [0, 1)
   Duration join_interval = ms(5);             // node i joins at i * join_interval
@@ -62,6 +66,12 @@ struct RoutingResult {
   size_t killed = 0;
   LookupPhaseResult during;
   LookupPhaseResult after_repair;
+  bool partitioned = false;
+  double partition_s = 0;
+  // Seconds from the heal until every live node's leaf set equals the oracle's; nullopt if
+  // that did not happen within heal_wait.
+  std::optional<double> leafsets_match_after_heal_s;
+  LookupPhaseResult after_heal;
   // At the end: live active nodes whose leaf set differs from the oracle's true leaf set.
   size_t leaf_sets_checked = 0;
   size_t leaf_set_mismatches = 0;

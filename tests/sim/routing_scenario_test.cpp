@@ -92,6 +92,39 @@ nlohmann::ordered_json without_perf(const RoutingResult& r) {
   return j;
 }
 
+// Two random halves apart for 60 s: each forms a ring of its own (Pastry alone never finds the
+// other half again); the departed leaves each node keeps probing merge them after the heal.
+TEST(RoutingPartition, TwoHalvesBecomeOneRingAgainAfterTheHeal) {
+  RoutingScenarioConfig c = config_for(500, 1, 2000);
+  c.partition = seconds(60);
+  SCOPED_TRACE("replay: forestcast sim --scenario routing --nodes 500 --seed 1 --lookups 2000 "
+               "--partition-s 60");
+  const RoutingResult r = run_routing_scenario(c);
+  ASSERT_TRUE(r.partitioned);
+  ASSERT_TRUE(r.leafsets_match_after_heal_s.has_value());
+  EXPECT_LE(*r.leafsets_match_after_heal_s, 60.0);
+  EXPECT_EQ(r.after_heal.correct_fraction, 1.0);
+  EXPECT_EQ(r.leaf_set_mismatches, 0u);
+  const auto j = to_json(r);
+  EXPECT_EQ(j["partition"]["seconds"], 60.0);
+  EXPECT_EQ(j["partition"]["correct_fraction_after_heal"], 1.0);
+}
+
+// Without the departed leaves the halves still meet again, but only by luck: through routing
+// rows that still name nodes of the other side (hearsay that outlived the partition). Looking
+// for the leaves found dead is what makes the merge prompt.
+TEST(RoutingPartition, DepartedLeavesMakeTheMergeFaster) {
+  RoutingScenarioConfig c = config_for(500, 1, 500);
+  c.partition = seconds(60);
+  c.heal_wait = seconds(120);
+  const RoutingResult with = run_routing_scenario(c);
+  c.pastry.departed_memory = 0;
+  const RoutingResult without = run_routing_scenario(c);
+  ASSERT_TRUE(with.leafsets_match_after_heal_s.has_value());
+  const double without_s = without.leafsets_match_after_heal_s.value_or(1e9);
+  EXPECT_LT(*with.leafsets_match_after_heal_s + 5.0, without_s);
+}
+
 TEST(RoutingScenario, SameSeedSameReport) {
   RoutingScenarioConfig c = config_for(200, 7, 300);
   c.kill_fraction = 0.2;
@@ -148,6 +181,7 @@ TEST(RoutingScenario, RejectsBadConfigs) {
   EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.kill_fraction = 1.0; }));
   EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.kill_fraction = -0.1; }));
   EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.loss = 1.0; }));
+  EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.partition = seconds(0); }));
   EXPECT_TRUE(bad([](RoutingScenarioConfig& c) { c.join_interval = ms(-1); }));
   RoutingScenarioConfig c;
   c.nodes = 0;

@@ -24,6 +24,7 @@ struct SimOptions {
   uint64_t seed = 1;
   int64_t lookups = 1000;
   std::optional<double> kill_fraction;
+  std::optional<double> partition_s;
   std::string topology = "sphere";
   double loss = 0.0;
   double join_interval_ms = 5.0;
@@ -104,6 +105,11 @@ int run_sim(const SimOptions& o) {
   config.seed = o.seed;
   config.lookups = static_cast<size_t>(o.lookups);
   config.kill_fraction = o.kill_fraction;
+  if (o.partition_s) {
+    if (!std::isfinite(*o.partition_s) || *o.partition_s <= 0)
+      return usage_error("--partition-s must be a positive number");
+    config.partition = from_seconds(*o.partition_s);
+  }
   config.topology = *topology;
   config.loss = o.loss;
   config.join_interval = from_seconds(o.join_interval_ms / 1000.0);
@@ -152,6 +158,9 @@ CommandMain add_sim_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--kill-fraction", options->kill_fraction,
                   "Kill this fraction of nodes at once after the first lookups, in [0, 1)");
+  sub->add_option("--partition-s", options->partition_s,
+                  "routing: after the first lookups, split the nodes into two halves that "
+                  "cannot reach each other for this many seconds, then heal");
   sub->add_option("--topology", options->topology, "Latency model: sphere or plane")
       ->capture_default_str();
   sub->add_option("--loss", options->loss, "Per-datagram loss probability, in [0, 1)")
