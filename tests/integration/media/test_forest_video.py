@@ -208,6 +208,7 @@ def main():
                       f"{m.get('lost')}, late {m.get('late')}, fec_restored "
                       f"{m.get('fec_restored')}, delay p50/p99 {m.get('delay_p50_ms')}/"
                       f"{m.get('delay_p99_ms')} ms, skew p99 {m.get('stripe_skew_p99_ms')} ms, "
+                      f"per stripe packets {[x['packets_received'] for x in s.get('stripes', [])]} "
                       f"repairs {[x['repairs'] for x in s.get('stripes', [])]}", flush=True)
                 # The depacketizer holds the last frame until a next one starts (docs/media.md).
                 if decoded < 0.995 * (published - 1):
