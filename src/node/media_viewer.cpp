@@ -43,6 +43,12 @@ media::ViewerConfig viewer_config(const directory::NameRecord& r, Duration playo
   return vc;
 }
 
+double settled_continuity(const media::PlayoutCounters& p) {
+  const uint64_t settled = p.delivered_in_time + p.lost + p.late;
+  return settled == 0 ? 1.0
+                      : static_cast<double>(p.delivered_in_time) / static_cast<double>(settled);
+}
+
 // The delay distribution at a few quantiles, for a CDF without shipping the histogram.
 nlohmann::json delay_cdf(const media::DelayHistogram& h) {
   nlohmann::json out = nlohmann::json::array();
@@ -176,7 +182,9 @@ nlohmann::json MediaViewer::status_json() const {
       {"retransmitted", nullptr},
       {"late", p.late},
       {"lost", p.lost},
-      {"continuity", p.continuity()},
+      // Over the packets whose fate is known: a released group's packets count as expected
+      // before they are played out, so expected/delivered alone dip while packets wait.
+      {"continuity", settled_continuity(p)},
       {"delay_p50_ms", to_ms(r.delay_p50)},
       {"delay_p99_ms", to_ms(r.delay_p99)},
       {"delay_max_ms", to_ms(r.delay_max)},
@@ -218,8 +226,9 @@ std::vector<MediaMetric> MediaViewer::metrics() const {
       {"media_viewer_stalls_total", "counter", "Stops longer than the stall timeout.",
        n(r.stalls)},
       {"media_viewer_rtp_sent_total", "counter", "RTP packets sent to --rtp-out.", n(rtp_sent_)},
-      {"media_viewer_continuity", "gauge", "Delivered in time / expected.",
-       r.playout.continuity()},
+      {"media_viewer_continuity", "gauge",
+       "Delivered in time / (delivered in time + lost + late).",
+       settled_continuity(r.playout)},
       {"media_viewer_delay_p50_seconds", "gauge", "End-to-end delay, median.",
        to_ms(r.delay_p50) / 1000.0},
       {"media_viewer_delay_p99_seconds", "gauge", "End-to-end delay, 99th percentile.",
