@@ -215,6 +215,10 @@ def main():
                     failures.append(f"viewer node {i} decoded {decoded} of {published} frames")
                 if errors.strip():
                     failures.append(f"viewer node {i} decode errors:\n{errors[-1500:]}")
+            oversize = {i: (st or {}).get("counters", {}).get("send_oversize")
+                         for i, st in statuses.items()}
+            if any(v != 0 for v in oversize.values()):
+                failures.append(f"datagrams over the 1,400-byte limit (send_oversize): {oversize}")
             pm = next((s.get("media") for s in (statuses[pub] or {}).get("streams", [])
                        if s["role"] == "publisher"), None)
             print(f"publisher: {json.dumps(pm)}", flush=True)

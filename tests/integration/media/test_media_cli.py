@@ -151,6 +151,11 @@ def main():
               in metrics, "/metrics has the viewer's media counters")
         check(metrics.count("# TYPE forestcast_media_viewer_continuity gauge") == 1,
               "each media family once")
+        time.sleep(2.5)  # the publisher has stopped: the viewer reports a stall, once
+        vm = media_of(viewer.status(), "viewer") or {}
+        check(vm.get("stalled") is True and vm.get("stalls") == 1, f"stall reported: {vm}")
+        oversize = [n.status()["counters"].get("send_oversize", 0) for n in (pub, viewer)]
+        check(oversize == [0, 0], f"no datagram over 1,400 bytes (send_oversize {oversize})")
         check(pub.alive() and viewer.alive(), "both nodes alive")
     if FAILURES:
         print(f"{len(FAILURES)} failed")
