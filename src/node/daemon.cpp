@@ -54,7 +54,10 @@ void handle_admin(const net::UdpRuntime& rt, const AdminLinks& links, LookupServ
   if (path == "/status") {
     nlohmann::json j = status_json(rt, links);
     j["streams"] = streams ? streams->status_json() : nlohmann::json::array();
-    if (media) media->annotate_status(j["streams"]);
+    if (media) {
+      media->annotate_status(j["streams"]);
+      j["rtsp"] = media->rtsp_json();
+    }
     if (streams) {
       for (const auto& [name, value] : streams->counters()) j["counters"][name] = value;
       for (const auto& [name, value] : streams->gauges()) j[name] = value;

@@ -19,12 +19,18 @@ MediaService::MediaService(boost::asio::io_context& io, MediaConfig config, cons
                            StreamService& streams)
     : io_(io), config_(std::move(config)), clock_domain_(media_clock_domain()) {
   if (config_.ingest) ingest_.emplace(io_, *config_.ingest, key, clock_domain_, streams);
+  if (config_.rtsp) rtsp_.emplace(io_, *config_.rtsp);
 }
 
 MediaService::~MediaService() = default;
 
 void MediaService::open() {
   if (ingest_) ingest_->open();
+  if (rtsp_) rtsp_->open();
+}
+
+nlohmann::json MediaService::rtsp_json() const {
+  return rtsp_ ? rtsp_->status_json() : nlohmann::json(nullptr);
 }
 
 // A node without --rtp-in publishes a synthetic stream: nothing to wait for.
@@ -51,7 +57,8 @@ multicast::PacketSink* MediaService::on_resolved(size_t index,
   MediaViewerConfig vc = config_.viewer;
   if (index != 0) vc.rtp_out.reset(), vc.sdp_out.reset();
   try {
-    viewers_[index] = std::make_unique<MediaViewer>(io_, record, vc, clock_domain_);
+    viewers_[index] = std::make_unique<MediaViewer>(io_, record, vc, clock_domain_,
+                                                    rtsp_ ? &*rtsp_ : nullptr);
   } catch (const std::exception& e) {
     log().error("cannot play '{}': {}", record.name, e.what());
     return nullptr;

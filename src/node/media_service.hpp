@@ -13,6 +13,7 @@
 
 #include "node/media_ingest.hpp"
 #include "node/media_viewer.hpp"
+#include "node/rtsp_server.hpp"
 #include "node/stream_service.hpp"
 
 namespace forestcast::node {
@@ -20,8 +21,9 @@ namespace forestcast::node {
 struct MediaConfig {
   std::optional<MediaIngestConfig> ingest;  // set with --rtp-in
   MediaViewerConfig viewer;                 // --rtp-out/--sdp-out go to the one --view
+  std::optional<overlay::Endpoint> rtsp;    // serves every view
 
-  bool any() const { return ingest || viewer.rtp_out; }
+  bool any() const { return ingest || viewer.rtp_out || rtsp; }
 };
 
 class MediaService final : public StreamMedia {
@@ -30,7 +32,7 @@ class MediaService final : public StreamMedia {
                StreamService& streams);
   ~MediaService() override;
 
-  // Binds --rtp-in; throws ConfigError (exit 2).
+  // Binds --rtp-in and --rtsp; throws ConfigError (exit 2).
   void open();
 
   // StreamMedia
@@ -41,6 +43,8 @@ class MediaService final : public StreamMedia {
 
   // Adds "media" to the publisher's and each media viewer's entry of /status "streams".
   void annotate_status(nlohmann::json& streams) const;
+  // "rtsp" for /status, null without --rtsp.
+  nlohmann::json rtsp_json() const;
   std::string metrics_text() const;
 
  private:
@@ -48,6 +52,7 @@ class MediaService final : public StreamMedia {
   MediaConfig config_;
   uint64_t clock_domain_;
   std::optional<MediaIngest> ingest_;
+  std::optional<RtspServer> rtsp_;  // before the viewers: they hold a pointer to it
   std::vector<std::unique_ptr<MediaViewer>> viewers_;  // by view index; null: not media
 };
 

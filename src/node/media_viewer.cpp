@@ -9,6 +9,7 @@
 #include "media/rtp_packet.hpp"
 #include "net/udp/udp_runtime.hpp"
 #include "node/media_ingest.hpp"
+#include "node/rtsp_server.hpp"
 
 namespace forestcast::node {
 namespace {
@@ -62,11 +63,12 @@ nlohmann::json delay_cdf(const media::DelayHistogram& h) {
 }  // namespace
 
 MediaViewer::MediaViewer(asio::io_context& io, const directory::NameRecord& record,
-                         MediaViewerConfig config, uint64_t clock_domain)
+                         MediaViewerConfig config, uint64_t clock_domain, RtspServer* rtsp)
     : name_(record.name),
       config_(std::move(config)),
       sdp_(parse_record_sdp(record)),
       exact_delay_(clock_domain != 0 && record.clock_domain == clock_domain),
+      rtsp_(rtsp),
       verifier_(record.publisher_key),
       pipeline_(viewer_config(record, config_.playout_delay, exact_delay_), verifier_),
       socket_(io),
@@ -82,6 +84,7 @@ MediaViewer::MediaViewer(asio::io_context& io, const directory::NameRecord& reco
                                   std::to_string(sdp_.media.size()) + " media sections");
     if (config_.sdp_out) write_sdp();
   }
+  if (rtsp_) rtsp_->add_stream(name_, sdp_);
   log().info("'{}': playout {} ms, FEC {}+{}, delay measured {}", name_,
              to_ms(config_.playout_delay), record.fec_data, record.fec_parity,
              exact_delay_ ? "exactly (publisher on this host)" : "as a lower bound");
@@ -130,19 +133,22 @@ void MediaViewer::poll() {
 }
 
 void MediaViewer::emit(const media::PlayoutPacket& p) {
-  if (!config_.rtp_out) return;
-  auto to = net::to_asio(*config_.rtp_out);
   // Media section i listens on port + 2i (write_viewer_sdp): route by payload type.
+  size_t media_index = 0;
   if (sdp_.media.size() > 1) {
     const auto rtp = media::parse_rtp(p.bytes);
     for (size_t i = 0; rtp.ok && i < sdp_.media.size(); ++i) {
       const auto& pts = sdp_.media[i].payload_types;
       if (std::find(pts.begin(), pts.end(), rtp.packet.payload_type) != pts.end()) {
-        to.port(static_cast<uint16_t>(to.port() + 2 * i));
+        media_index = i;
         break;
       }
     }
   }
+  if (rtsp_) rtsp_->on_packet(name_, media_index, p.bytes);
+  if (!config_.rtp_out) return;
+  auto to = net::to_asio(*config_.rtp_out);
+  to.port(static_cast<uint16_t>(to.port() + 2 * media_index));
   boost::system::error_code ec;
   socket_.send_to(asio::buffer(p.bytes), to, 0, ec);
   if (ec)

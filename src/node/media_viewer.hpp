@@ -28,11 +28,13 @@ struct MediaViewerConfig {
   Duration playout_delay = ms(500);
 };
 
+class RtspServer;
+
 class MediaViewer final : public multicast::PacketSink {
  public:
   // Throws std::invalid_argument when the record cannot be played (checked records always can).
   MediaViewer(boost::asio::io_context& io, const directory::NameRecord& record,
-              MediaViewerConfig config, uint64_t clock_domain);
+              MediaViewerConfig config, uint64_t clock_domain, RtspServer* rtsp = nullptr);
   ~MediaViewer() override;
   MediaViewer(const MediaViewer&) = delete;
   MediaViewer& operator=(const MediaViewer&) = delete;
@@ -53,6 +55,7 @@ class MediaViewer final : public multicast::PacketSink {
   MediaViewerConfig config_;
   media::Sdp sdp_;
   bool exact_delay_;  // publisher on this host's clock
+  RtspServer* rtsp_;
   media::Ed25519GroupVerifier verifier_;
   media::ViewerPipeline pipeline_;
   boost::asio::ip::udp::socket socket_;

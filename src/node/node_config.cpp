@@ -15,7 +15,7 @@ constexpr const char* kKeys[] = {
     "leaf-set",       "log-json",  "log-level", "peer-admin-offset", "publish",
     "synthetic-kbps", "view",      "capacity",  "upload-kbps",       "stripes",
     "rtp-in",         "sdp",       "fec",       "rtp-out",           "sdp-out",
-    "playout-ms"};
+    "playout-ms",     "rtsp"};
 
 std::string trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r");
@@ -210,6 +210,10 @@ MediaConfig make_media_config(const NodeOptions& o, const NodeConfig& c) {
   if (o.given.count("playout-ms") && o.view.empty())
     throw ConfigError("--playout-ms needs --view NAME");
   m.viewer.playout_delay = ms(o.playout_ms);
+  if (!o.rtsp.empty()) {
+    if (o.view.empty()) throw ConfigError("--rtsp needs --view NAME (it serves the viewed streams)");
+    m.rtsp = parse_endpoint("rtsp", o.rtsp);
+  }
   return m;
 }
 
@@ -271,6 +275,9 @@ void add_node_options(CLI::App& cmd, NodeOptions& o) {
       ->group(media_group);
   cmd.add_option("--sdp-out", o.sdp_out,
                  "Write an SDP for players (ffplay -protocol_whitelist file,udp,rtp FILE)")
+      ->group(media_group);
+  cmd.add_option("--rtsp", o.rtsp,
+                 "Serve the viewed streams over RTSP here (HOST:PORT): rtsp://HOST:PORT/NAME")
       ->group(media_group);
   cmd.add_option("--playout-ms", o.playout_ms, "Viewer playout buffer (20-10000 ms)")
       ->group(media_group)
@@ -356,6 +363,8 @@ void apply_config_file(const std::string& path, NodeOptions& o) {
       o.rtp_out = value;
     } else if (key == "sdp-out") {
       o.sdp_out = value;
+    } else if (key == "rtsp") {
+      o.rtsp = value;
     } else if (key == "playout-ms") {
       o.playout_ms = parse_number<int>(value, where + ": playout-ms");
       o.given.insert(key);  // set, so --playout-ms without --view is caught from a file too

@@ -54,6 +54,7 @@ struct NodeOptions {
   std::string rtp_out;  // empty: the view plays out to nobody (counters only)
   std::string sdp_out;
   int playout_ms = 500;
+  std::string rtsp;  // empty: no RTSP server
   std::string config;           // config file path, empty: none
   std::set<std::string> given;  // keys set on the command line (they override the file)
 };
