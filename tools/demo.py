@@ -20,6 +20,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "ops"))
 import admin_api  # noqa: E402
+import cluster_state  # noqa: E402
 from cluster import Cluster, ClusterError, find_free_base  # noqa: E402
 from demo_figures import write_figures  # noqa: E402
 
@@ -37,7 +39,6 @@ FRESH_MS = 1000  # a stripe counts as received when its last packet is younger t
 
 
 def free_udp_port():
-    import socket
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -61,7 +62,7 @@ def viewer_entry(st):
     return None
 
 
-def stripe_edges(statuses, names):
+def stripe_edges(statuses):
     """[(stripe index, parent id, child id)] from every node's view of its stripe parents."""
     edges = set()
     for node_id, st in statuses.items():
@@ -91,7 +92,7 @@ def forest_dot(edges, names):
     return "\n".join(out) + "\n"
 
 
-def sample(cluster, viewers, t):
+def sample(viewers, t):
     """One row per viewer for the live table and the timeline."""
     rows = {}
     for idx, node in viewers.items():
@@ -228,7 +229,7 @@ def main():
             next_table = 0.0
             while encoder.poll() is None:
                 t = time.monotonic() - t0
-                rows = sample(cluster, viewers, t)
+                rows = sample(viewers, t)
                 for i, r in rows.items():
                     if r:
                         timeline[i].append(r)
@@ -240,8 +241,7 @@ def main():
                     k = max(1, len(relays) // 4)
                     victims = sorted(rng.sample(relays, k))
                     cluster_victims = [by_index[i] for i in victims]
-                    from cluster_state import stop
-                    stop([v["pid"] for v in cluster_victims], graceful=False)
+                    cluster_state.stop([v["pid"] for v in cluster_victims], graceful=False)
                     for v in cluster_victims:
                         v["killed"] = True
                     cluster.save()
@@ -253,7 +253,7 @@ def main():
                 raise ClusterError("encoder failed: " + encoder.stderr.read()[-500:])
             time.sleep(1.5)  # the playout buffer drains
             t = time.monotonic() - t0
-            final = sample(cluster, viewers, t)
+            final = sample(viewers, t)
             statuses, by_id = cluster.gather()
             print_table(t, final, roles)
             try:
@@ -269,7 +269,7 @@ def main():
                 role = "publisher" if i == pub else roles.get(i, "relay")
                 names[node_id] = f"{i} {role}\\n{node_id[:8]}"
             with open(os.path.join(results, "forest.dot"), "w") as f:
-                f.write(forest_dot(stripe_edges(statuses, names), names))
+                f.write(forest_dot(stripe_edges(statuses), names))
             svg = shutil.which("dot") and subprocess.run(
                 ["dot", "-Tsvg", "-o", os.path.join(results, "forest.svg"),
                  os.path.join(results, "forest.dot")], timeout=60).returncode == 0

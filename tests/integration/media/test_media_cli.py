@@ -12,7 +12,9 @@ import socket
 import struct
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(HERE)]
@@ -119,7 +121,6 @@ def main():
                     got.append(out.recv(2048))
                 except socket.timeout:
                     pass
-        import threading
         receiver = threading.Thread(target=receive)
         receiver.start()
         tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -144,7 +145,6 @@ def main():
         check(vm.get("delay_exact") is True and 300 <= vm.get("delay_p50_ms", 0) < 600,
               f"viewer delay exact (same host) and about the playout delay: "
               f"{vm.get('delay_p50_ms')} ms")
-        import urllib.request
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{p[3]}/metrics",
                                          timeout=2).read().decode()
         check(f'forestcast_media_viewer_delivered_in_time_total{{stream="tv"}} {len(sent)}'
