@@ -23,6 +23,7 @@ void put_record(const NameRecord& r, pb::NameRecord* out) {
   out->set_sdp(r.sdp);
   out->set_ttl_ms(r.ttl_ms);
   out->set_version(r.version);
+  out->set_clock_domain(r.clock_domain);
   out->set_signature(r.signature.data(), r.signature.size());
 }
 
@@ -40,6 +41,7 @@ std::optional<NameRecord> get_record(const pb::NameRecord& in) {
   r.sdp = in.sdp();
   r.ttl_ms = in.ttl_ms();
   r.version = in.version();
+  r.clock_domain = in.clock_domain();
   std::copy(in.signature().begin(), in.signature().end(), r.signature.begin());
   return r;
 }

@@ -1,5 +1,6 @@
 #include "directory/name_record.hpp"
 
+#include "media/sdp.hpp"
 #include "multicast/credentials.hpp"
 #include "node/node_key.hpp"
 
@@ -52,6 +53,7 @@ std::string NameRecord::signed_bytes() const {
   put_bytes(out, sdp);
   put_u32(out, ttl_ms);
   put_u64(out, version);
+  put_u64(out, clock_domain);
   return out;
 }
 
@@ -65,6 +67,8 @@ std::string_view to_string(RecordError e) {
       return "bad_fec";
     case RecordError::kSdpTooLong:
       return "sdp_too_long";
+    case RecordError::kBadSdp:
+      return "bad_sdp";
     case RecordError::kBadTtl:
       return "bad_ttl";
     case RecordError::kBadSignature:
@@ -86,6 +90,9 @@ std::optional<RecordError> check(const NameRecord& r) {
   if (r.fec_data == 0 ? r.fec_parity != 0 : r.fec_data + r.fec_parity != r.stripes)
     return RecordError::kBadFec;
   if (r.sdp.size() > kMaxSdpBytes) return RecordError::kSdpTooLong;
+  // Relays refuse what no viewer could play, so a bad record never reaches one.
+  if (!r.sdp.empty() && (r.fec_data == 0 || !media::parse_sdp(r.sdp).sdp))
+    return RecordError::kBadSdp;
   if (r.ttl_ms < kMinTtlMs || r.ttl_ms > kMaxTtlMs) return RecordError::kBadTtl;
   if (!node::NodeKey::verify(r.publisher_key, r.signed_bytes(), r.signature))
     return RecordError::kBadSignature;

@@ -30,7 +30,12 @@ struct NameRecord {
   uint32_t fec_data = 0;    // k; 0 = no FEC
   uint32_t fec_parity = 0;  // m
   uint32_t bitrate_kbps = 0;
+  // A media stream's session description (media::parse_sdp must accept it); empty for a
+  // synthetic stream. A record with an SDP carries the FEC its items are framed with.
   std::string sdp;
+  // The publisher's CLOCK_MONOTONIC domain (hash of the host's boot id; 0: unknown). A viewer in
+  // the same domain reads the same clock, so its end-to-end delay is exact, not a lower bound.
+  uint64_t clock_domain = 0;
   uint32_t ttl_ms = 60'000;
   uint64_t version = 0;
   Signature signature{};
@@ -54,6 +59,7 @@ enum class RecordError : uint8_t {
   kBadStripes,  // 0 or more than kMaxStripes
   kBadFec,      // k + m != stripes when FEC is on, or parity without data
   kSdpTooLong,
+  kBadSdp,  // an SDP that does not parse, or a media stream (SDP) without FEC parameters
   kBadTtl,
   kBadSignature,
 };

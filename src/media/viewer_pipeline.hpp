@@ -52,6 +52,8 @@ class ViewerPipeline {
 
   std::vector<PlayoutPacket> take_packets();
   ViewerReport report() const;
+  // End-to-end delay of every packet played out, for a distribution (report() has p50/p99/max).
+  const DelayHistogram& delay() const { return playout_.delay(); }
   bool stalled() const { return stalled_; }
 
  private:

@@ -10,6 +10,7 @@
 #include "node/admin_server.hpp"
 #include "node/logging.hpp"
 #include "node/lookup_service.hpp"
+#include "node/media_service.hpp"
 #include "node/metrics.hpp"
 #include "node/node_key.hpp"
 #include "node/status.hpp"
@@ -42,7 +43,8 @@ nlohmann::json lookup_json(const LookupResult& r) {
 }
 
 void handle_admin(const net::UdpRuntime& rt, const AdminLinks& links, LookupService& lookups,
-                  const StreamService* streams, std::string_view method, std::string_view target,
+                  const StreamService* streams, const MediaService* media,
+                  std::string_view method, std::string_view target,
                   AdminResponder respond) {
   const std::string_view path = target.substr(0, target.find('?'));
   if (path != "/status" && path != "/metrics" && path != "/" && path != "/lookup" &&
@@ -52,6 +54,10 @@ void handle_admin(const net::UdpRuntime& rt, const AdminLinks& links, LookupServ
   if (path == "/status") {
     nlohmann::json j = status_json(rt, links);
     j["streams"] = streams ? streams->status_json() : nlohmann::json::array();
+    if (media) {
+      media->annotate_status(j["streams"]);
+      j["rtsp"] = media->rtsp_json();
+    }
     if (streams) {
       for (const auto& [name, value] : streams->counters()) j["counters"][name] = value;
       for (const auto& [name, value] : streams->gauges()) j[name] = value;
@@ -66,7 +72,8 @@ void handle_admin(const net::UdpRuntime& rt, const AdminLinks& links, LookupServ
   if (path == "/metrics")
     return respond(
         {200, "text/plain; version=0.0.4; charset=utf-8",
-         streams ? metrics_text(rt, streams->counters(), streams->gauges()) : metrics_text(rt)});
+         (streams ? metrics_text(rt, streams->counters(), streams->gauges()) : metrics_text(rt)) +
+             (media ? media->metrics_text() : std::string())});
   // /lookup?key=<32 hex digits>
   const auto query = target.find("?key=");
   const auto key = query == std::string_view::npos
@@ -107,15 +114,20 @@ int run_node(const NodeConfig& config) {
   // Streams: every node carries Scribe and the directory (it relays and stores names for
   // others); publishing and viewing are what the flags add.
   StreamService streams(io, runtime, key, config.streams);
+  // Media: RTP in at a publisher, playout and RTP out at a viewer (binds --rtp-in now).
+  MediaService media(io, config.media, key, streams);
+  streams.set_media(&media);
+  media.open();
 
   std::optional<AdminServer> admin;
   AdminLinks links;
   links.peer_port_offset = config.peer_admin_offset;
   if (config.admin) {
     admin.emplace(
-        io, [&runtime, &links, &lookups, &streams](std::string_view method, std::string_view target,
-                                                   AdminResponder respond) {
-          handle_admin(runtime, links, lookups, &streams, method, target, std::move(respond));
+        io, [&runtime, &links, &lookups, &streams, &media](
+                std::string_view method, std::string_view target, AdminResponder respond) {
+          handle_admin(runtime, links, lookups, &streams, &media, method, target,
+                       std::move(respond));
         });
     if (auto ec = admin->open(*config.admin))
       throw ConfigError("cannot listen for admin HTTP on " + config.admin->to_string() + ": " +

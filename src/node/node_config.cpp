@@ -13,7 +13,9 @@ namespace {
 constexpr const char* kKeys[] = {
     "bind",           "bootstrap", "admin",     "advertise",         "key",
     "leaf-set",       "log-json",  "log-level", "peer-admin-offset", "publish",
-    "synthetic-kbps", "view",      "capacity",  "upload-kbps",       "stripes"};
+    "synthetic-kbps", "view",      "capacity",  "upload-kbps",       "stripes",
+    "rtp-in",         "sdp",       "fec",       "rtp-out",           "sdp-out",
+    "playout-ms",     "rtsp"};
 
 std::string trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r");
@@ -126,8 +128,12 @@ StreamConfig make_stream_config(const NodeOptions& o) {
     if (!directory::valid_name(o.publish))
       throw ConfigError("invalid --publish name '" + o.publish +
                         "' (1-64 printable characters, no spaces or '@')");
-    if (!(o.synthetic_kbps > 0 && o.synthetic_kbps <= 1'000'000))
-      throw ConfigError("--publish needs a source: --synthetic-kbps K with 0 < K <= 1000000");
+    if (o.synthetic_kbps != 0 && !o.rtp_in.empty())
+      throw ConfigError("give --synthetic-kbps or --rtp-in, not both");
+    if (o.rtp_in.empty() && !(o.synthetic_kbps > 0 && o.synthetic_kbps <= 1'000'000))
+      throw ConfigError(
+          "--publish needs a source: --rtp-in HOST:PORT, or --synthetic-kbps K with 0 < K <= "
+          "1000000");
     s.publish = o.publish;
     s.synthetic_kbps = o.synthetic_kbps;
   } else if (o.synthetic_kbps != 0) {
@@ -148,6 +154,67 @@ StreamConfig make_stream_config(const NodeOptions& o) {
   if (o.stripes < 1 || o.stripes > 16) throw ConfigError("--stripes must be between 1 and 16");
   s.stripes = static_cast<uint32_t>(o.stripes);
   return s;
+}
+
+// Default FEC: two parity stripes (14+2 of 16), none below 4 stripes.
+media::FecScheme default_fec(unsigned stripes) {
+  return stripes >= 4 ? media::FecScheme{stripes - 2, 2} : media::FecScheme::off(stripes);
+}
+
+MediaConfig make_media_config(const NodeOptions& o, const NodeConfig& c) {
+  MediaConfig m;
+  const unsigned stripes = c.streams.stripes;
+  if (!o.rtp_in.empty()) {
+    if (o.publish.empty()) throw ConfigError("--rtp-in needs --publish NAME");
+    MediaIngestConfig in;
+    in.name = o.publish;
+    in.rtp_in = parse_endpoint("rtp-in", o.rtp_in);
+    if (in.rtp_in == c.bind)
+      throw ConfigError("--rtp-in " + o.rtp_in + " is the node's own --bind address");
+    if (!o.sdp.empty()) in.sdp_file = o.sdp;
+    in.stripes = stripes;
+    in.fec = default_fec(stripes);
+    if (!o.fec.empty()) {
+      try {
+        in.fec = media::FecScheme::parse(o.fec, stripes);
+      } catch (const media::FecConfigError& e) {
+        throw ConfigError("invalid --fec '" + o.fec + "': " + e.what());
+      }
+      // The name record (and the stripe rotation) has one symbol per stripe.
+      if (in.fec.total() != stripes)
+        throw ConfigError("--fec " + o.fec + " must add up to --stripes (" +
+                          std::to_string(stripes) + "), or be off");
+    }
+    m.ingest = in;
+  } else if (!o.sdp.empty()) {
+    throw ConfigError("--sdp needs --rtp-in HOST:PORT");
+  } else if (!o.fec.empty()) {
+    throw ConfigError("--fec needs --rtp-in HOST:PORT (viewers read it from the name record)");
+  }
+  if (!o.rtp_out.empty()) {
+    if (o.view.size() != 1)
+      throw ConfigError("--rtp-out needs exactly one --view NAME (got " +
+                        std::to_string(o.view.size()) + ")");
+    m.viewer.rtp_out = parse_endpoint("rtp-out", o.rtp_out);
+    if (*m.viewer.rtp_out == c.bind ||
+        (m.ingest && *m.viewer.rtp_out == m.ingest->rtp_in))
+      throw ConfigError("--rtp-out " + o.rtp_out + " would send to this node itself");
+  }
+  if (!o.sdp_out.empty()) {
+    if (o.rtp_out.empty()) throw ConfigError("--sdp-out needs --rtp-out HOST:PORT");
+    m.viewer.sdp_out = o.sdp_out;
+  }
+  if (o.playout_ms < 20 || o.playout_ms > 10'000)
+    throw ConfigError("--playout-ms must be between 20 and 10000, got " +
+                      std::to_string(o.playout_ms));
+  if (o.given.count("playout-ms") && o.view.empty())
+    throw ConfigError("--playout-ms needs --view NAME");
+  m.viewer.playout_delay = ms(o.playout_ms);
+  if (!o.rtsp.empty()) {
+    if (o.view.empty()) throw ConfigError("--rtsp needs --view NAME (it serves the viewed streams)");
+    m.rtsp = parse_endpoint("rtsp", o.rtsp);
+  }
+  return m;
 }
 
 }  // namespace
@@ -191,6 +258,29 @@ void add_node_options(CLI::App& cmd, NodeOptions& o) {
       ->group(streams);
   cmd.add_option("--stripes", o.stripes, "Stripes of a published stream (1-16)")
       ->group(streams)
+      ->capture_default_str();
+  auto* media_group = "Media (RTP)";
+  cmd.add_option("--rtp-in", o.rtp_in,
+                 "Publish RTP received here (HOST:PORT), e.g. from ffmpeg -f rtp or -f rtp_mpegts")
+      ->group(media_group);
+  cmd.add_option("--sdp", o.sdp,
+                 "The encoder's SDP file (waited for if not there yet); without it the RTP "
+                 "input is MPEG-TS")
+      ->group(media_group);
+  cmd.add_option("--fec", o.fec, "Reed-Solomon across stripes: K+M (K+M = --stripes) or off "
+                                 "(default 14+2 for 16 stripes)")
+      ->group(media_group);
+  cmd.add_option("--rtp-out", o.rtp_out,
+                 "Send the viewed stream's original RTP packets here (HOST:PORT; one --view)")
+      ->group(media_group);
+  cmd.add_option("--sdp-out", o.sdp_out,
+                 "Write an SDP for players (ffplay -protocol_whitelist file,udp,rtp FILE)")
+      ->group(media_group);
+  cmd.add_option("--rtsp", o.rtsp,
+                 "Serve the viewed streams over RTSP here (HOST:PORT): rtsp://HOST:PORT/NAME")
+      ->group(media_group);
+  cmd.add_option("--playout-ms", o.playout_ms, "Viewer playout buffer (20-10000 ms)")
+      ->group(media_group)
       ->capture_default_str();
   auto* test_only = "Test only (emulated WAN)";
   cmd.add_option("--emulate-latency-ms", o.emulate_latency_ms,
@@ -263,6 +353,21 @@ void apply_config_file(const std::string& path, NodeOptions& o) {
       o.upload_kbps = parse_number<int>(value, where + ": upload-kbps");
     } else if (key == "stripes") {
       o.stripes = parse_number<int>(value, where + ": stripes");
+    } else if (key == "rtp-in") {
+      o.rtp_in = value;
+    } else if (key == "sdp") {
+      o.sdp = value;
+    } else if (key == "fec") {
+      o.fec = value;
+    } else if (key == "rtp-out") {
+      o.rtp_out = value;
+    } else if (key == "sdp-out") {
+      o.sdp_out = value;
+    } else if (key == "rtsp") {
+      o.rtsp = value;
+    } else if (key == "playout-ms") {
+      o.playout_ms = parse_number<int>(value, where + ": playout-ms");
+      o.given.insert(key);  // set, so --playout-ms without --view is caught from a file too
     }
   }
 }
@@ -293,6 +398,7 @@ NodeConfig make_node_config(NodeOptions o) {
     c.emulation = parse_emulation(o);
   }
   c.streams = make_stream_config(o);
+  c.media = make_media_config(o, c);
   for (const auto& b : c.bootstraps)
     if (b == c.bind || (c.advertise && b == *c.advertise))
       throw ConfigError("--bootstrap " + b.to_string() + " is this node's own address");

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "net/udp/link_emulation.hpp"
+#include "node/media_service.hpp"
 #include "node/stream_service.hpp"
 #include "overlay/endpoint.hpp"
 
@@ -46,6 +47,14 @@ struct NodeOptions {
   int capacity = -1;       // -1: the number of stripes received
   double upload_kbps = 0;  // 0: not given
   int stripes = 16;
+  // Media (issue 12).
+  std::string rtp_in;   // empty: no RTP ingest
+  std::string sdp;      // the encoder's SDP file; empty: MPEG-TS over RTP
+  std::string fec;      // "K+M" or "off"; empty: the default for --stripes
+  std::string rtp_out;  // empty: the view plays out to nobody (counters only)
+  std::string sdp_out;
+  int playout_ms = 500;
+  std::string rtsp;  // empty: no RTSP server
   std::string config;           // config file path, empty: none
   std::set<std::string> given;  // keys set on the command line (they override the file)
 };
@@ -63,6 +72,7 @@ struct NodeConfig {
   std::optional<int> peer_admin_offset;
   std::optional<net::LinkEmulationConfig> emulation;
   StreamConfig streams;
+  MediaConfig media;
 };
 
 // Registers every option (and --config) on the `node` subcommand, writing into `options`.

@@ -91,7 +91,8 @@ void StreamService::arm_tick() {
 void StreamService::on_tick() {
   if (!runtime_.is_open() || !runtime_.node().active()) return;
   const Time now = runtime_.now();
-  if (config_.publish && !published_group_) start_publishing(now);
+  if (config_.publish && !published_group_ && (!media_ || media_->ready_to_publish()))
+    start_publishing(now);
   const auto wall = SteadyClock::now();
   for (auto& v : views_)
     if (!v.record && !v.resolving && wall >= v.next_attempt) resolve(v, now);
@@ -113,12 +114,16 @@ void StreamService::start_publishing(Time now) {
     r.version = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count());
+    if (media_) media_->describe(r);
     r.signature = key_.sign(r.signed_bytes());
     directory_->publish(t, std::move(r));
   });
   (void)now;
-  log().info("publishing '{}' as group {} ({} stripes, synthetic {} kbit/s)", name,
-             published_group_->hex(), config_.stripes, config_.synthetic_kbps);
+  log().info("publishing '{}' as group {} ({} stripes, {})", name, published_group_->hex(),
+             config_.stripes,
+             config_.synthetic_kbps > 0 ? fmt::format("synthetic {} kbit/s", config_.synthetic_kbps)
+                                        : std::string("RTP"));
+  if (media_) media_->on_published(*published_group_);
   if (config_.synthetic_kbps > 0) {
     source_.emplace(config_.synthetic_kbps, config_.stripes);
     payload_ = source_->shared_payload();
@@ -142,6 +147,14 @@ void StreamService::send_due_packets() {
   source_timer_.expires_after(kSourceTick);
   source_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) send_due_packets();
+  });
+}
+
+void StreamService::send(uint32_t stripe, std::shared_ptr<const std::string> payload) {
+  if (!published_group_) return;
+  const auto size = static_cast<uint32_t>(payload->size());
+  runtime_.with_node([&](overlay::PastryNode&, Time t) {
+    if (splitstream_->send(t, stripe, std::move(payload), size) != 0) ++packets_sent_;
   });
 }
 
@@ -180,7 +193,8 @@ void StreamService::on_resolved(size_t index, std::vector<directory::NameRecord>
   if (config_.upload_kbps && v.record->bitrate_kbps > 0)
     splitstream_->set_capacity(capacity_for(v.record->bitrate_kbps));
   const overlay::NodeId group = v.record->group_id();
-  runtime_.with_node([&](overlay::PastryNode&, Time t) { splitstream_->view(t, group, nullptr); });
+  multicast::PacketSink* sink = media_ ? media_->on_resolved(index, *v.record) : nullptr;
+  runtime_.with_node([&](overlay::PastryNode&, Time t) { splitstream_->view(t, group, sink); });
   log().info("viewing '{}' (group {}, publisher {})", v.record->name, group.hex(),
              directory::hex_of(v.record->publisher_key).substr(0, 16));
 }

@@ -33,6 +33,21 @@ struct StreamConfig {
   bool any() const { return publish.has_value() || !views.empty(); }
 };
 
+// What the media layer (node/media_service) adds to a stream: the record's media fields, when
+// publishing may start, and the sink a viewer's packets go to. Null for synthetic streams.
+class StreamMedia {
+ public:
+  virtual ~StreamMedia() = default;
+  // False while the publisher still waits for its source's description (an SDP file).
+  virtual bool ready_to_publish() = 0;
+  // Fills the record's FEC, SDP, bitrate and clock domain before it is signed.
+  virtual void describe(directory::NameRecord& record) const = 0;
+  // The stream's CREATEs are out: packets may be sent with StreamService::send().
+  virtual void on_published(const overlay::NodeId& group) = 0;
+  // View `index` (of StreamConfig::views) resolved: the sink for its packets, or null.
+  virtual multicast::PacketSink* on_resolved(size_t index, const directory::NameRecord& record) = 0;
+};
+
 class StreamService {
  public:
   // Registers the directory and Scribe on the runtime's node: call before start_ring()/join().
@@ -42,8 +57,12 @@ class StreamService {
   StreamService(const StreamService&) = delete;
   StreamService& operator=(const StreamService&) = delete;
 
+  // Call before start(); `media` outlives this service.
+  void set_media(StreamMedia* media) { media_ = media; }
   // Starts publishing and resolving as soon as the node is active in the ring.
   void start();
+  // Sends one payload on `stripe` of the stream this node publishes (after on_published()).
+  void send(uint32_t stripe, std::shared_ptr<const std::string> payload);
 
   // "streams" for /status: every stream this node publishes, views or relays.
   nlohmann::json status_json() const;
@@ -80,6 +99,7 @@ class StreamService {
   std::unique_ptr<multicast::Scribe> scribe_;
   std::unique_ptr<multicast::SplitStream> splitstream_;
   std::vector<View> views_;
+  StreamMedia* media_ = nullptr;
 
   // Publishing.
   std::optional<overlay::NodeId> published_group_;

@@ -45,7 +45,7 @@ class DirectoryRing : public ::testing::Test {
     NameRecord r;
     r.name = name;
     r.publisher_key = key.public_key();
-    r.sdp = "v=0\r\n";
+    // A synthetic stream: no SDP (a media record would need one that parses, and FEC).
     r.ttl_ms = 30'000;
     r.version = 1;
     r.signature = key.sign(r.signed_bytes());

@@ -11,6 +11,12 @@
 namespace forestcast::directory {
 namespace {
 
+// What ffmpeg's RTP muxer writes for H.264 (trimmed to one media section).
+constexpr const char* kSdp =
+    "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=No Name\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=video 5004 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+    "a=fmtp:96 packetization-mode=1\r\n";
+
 NameRecord signed_record(const node::NodeKey& key, std::string name = "news") {
   NameRecord r;
   r.name = std::move(name);
@@ -19,7 +25,8 @@ NameRecord signed_record(const node::NodeKey& key, std::string name = "news") {
   r.fec_data = 14;
   r.fec_parity = 2;
   r.bitrate_kbps = 1500;
-  r.sdp = "v=0\r\nm=video 0 RTP/AVP 96\r\n";
+  r.sdp = kSdp;
+  r.clock_domain = 0x1234;
   r.ttl_ms = 60'000;
   r.version = 7;
   r.signature = key.sign(r.signed_bytes());
@@ -36,7 +43,8 @@ TEST(NameRecord, SignedRecordChecksAndEveryFieldIsCovered) {
       [](NameRecord& r) { r.publisher_key[0] ^= 1; },
       [](NameRecord& r) { r.fec_data = 12, r.fec_parity = 4; },
       [](NameRecord& r) { r.bitrate_kbps += 1; },
-      [](NameRecord& r) { r.sdp += "a=x\r\n"; },
+      [](NameRecord& r) { r.sdp += "a=recvonly\r\n"; },
+      [](NameRecord& r) { r.clock_domain += 1; },
       [](NameRecord& r) { r.ttl_ms += 1; },
       [](NameRecord& r) { r.version += 1; },
       [](NameRecord& r) { r.signature[10] ^= 0x80; },
@@ -65,7 +73,15 @@ TEST(NameRecord, FieldChecksComeBeforeTheSignature) {
   EXPECT_EQ(resigned([](NameRecord& r) { r.sdp.assign(kMaxSdpBytes + 1, 'v'); }),
             RecordError::kSdpTooLong);
   EXPECT_EQ(resigned([](NameRecord& r) { r.ttl_ms = 10; }), RecordError::kBadTtl);
-  EXPECT_FALSE(resigned([](NameRecord& r) { r.fec_data = 0, r.fec_parity = 0; }));
+  // A media stream (an SDP) must parse and name its FEC; a synthetic one has neither.
+  EXPECT_EQ(resigned([](NameRecord& r) { r.sdp = "v=0\r\nm=video 0 RTP/AVP 96\r\n"; }),
+            RecordError::kBadSdp);
+  EXPECT_EQ(resigned([](NameRecord& r) { r.sdp = "not an sdp"; }), RecordError::kBadSdp);
+  EXPECT_EQ(resigned([](NameRecord& r) { r.fec_data = 0, r.fec_parity = 0; }),
+            RecordError::kBadSdp);
+  EXPECT_FALSE(resigned([](NameRecord& r) { r.fec_data = 0, r.fec_parity = 0, r.sdp.clear(); }));
+  // FEC off: k = stripes, m = 0.
+  EXPECT_FALSE(resigned([](NameRecord& r) { r.fec_data = 16, r.fec_parity = 0; }));
 }
 
 TEST(NameRecord, GroupIdBindsNameAndKey) {
@@ -107,6 +123,8 @@ TEST(DirectoryMessages, RoundTripAndRefuseImpossibleShapes) {
   EXPECT_EQ(store.type(), static_cast<uint16_t>(DirectoryMsgType::kStoreReplica));
   EXPECT_EQ(store.record().signed_bytes(), r.signed_bytes());
   EXPECT_EQ(store.record().signature, r.signature);
+  EXPECT_EQ(store.record().sdp, r.sdp);
+  EXPECT_EQ(store.record().clock_domain, r.clock_domain);
   EXPECT_FALSE(check(store.record()));
 
   wire::directory::Store pb;
