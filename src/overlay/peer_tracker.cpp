@@ -203,12 +203,13 @@ Released PeerTracker::on_probe_timeout(Time now, const ProbeTimeout& timer) {
   }
   // Never answered: whatever it asked for is forgotten. A joiner's address and a departed
   // leaf are not in our state, so there is nothing to declare dead.
-  if (pp.address_check || pp.recheck) return {};
-  const bool was_leaf = core_.leaf_set.contains(pp.node.id);
-  declare_dead(now, pp.node);
-  // A leaf that said goodbye is not looked for again; one that fell silent may be across a
-  // partition.
-  if (was_leaf && !pp.after_leave) remember_departed(now, pp.node);
+  if (!pp.address_check && !pp.recheck) {
+    const bool was_leaf = core_.leaf_set.contains(pp.node.id);
+    declare_dead(now, pp.node);
+    // A leaf that said goodbye is not looked for again; one that fell silent may be across a
+    // partition.
+    if (was_leaf && !pp.after_leave) remember_departed(now, pp.node);
+  }
   joiner_.probe_settled(now, pp.node.id);
   return {};
 }

@@ -42,6 +42,7 @@ TEST(HostileInput, GuessedPongsDoNotKeepADeadNodeAlive) {
   // Nonces used to be a counter: the first few values were certain to include the right one.
   for (uint64_t guess = 0; guess < 1000; ++guess)
     n.node.on_message(ms(1), silent, Pong{guess});
+  EXPECT_FALSE(n.node.leaf_set().contains(silent.id));  // taken in as alive, before
   n.run(ms(1), seconds(10), ms(50));
   EXPECT_TRUE(contains_id(rec.dead, silent.id));
   EXPECT_GE(n.node.counters().pongs_unmatched, 1000u);
@@ -56,6 +57,7 @@ TEST(HostileInput, ThePongMustComeFromTheProbedAddress) {
   const uint64_t nonce = last_nonce_to(n, silent.endpoint);
   ASSERT_NE(nonce, 0u);
   n.node.on_message(ms(1), handle(silent.id, 77), Pong{nonce});  // right nonce, wrong address
+  EXPECT_FALSE(n.node.leaf_set().contains(silent.id));
   n.run(ms(1), seconds(10), ms(50));
   EXPECT_EQ(rec.dead, std::vector<NodeId>{silent.id});
   EXPECT_EQ(n.node.counters().pongs_unmatched, 1u);
