@@ -133,6 +133,8 @@ struct ForestNode {
   std::unique_ptr<SplitStream> splitstream;
   std::unique_ptr<ViewerSink> sink;
   bool violated = false;
+  Time subscribed_at = kNever;
+  Time complete_at = kNever;  // first poll at which it received every stripe
 };
 
 class ForestScenario {
@@ -246,7 +248,7 @@ void ForestScenario::check_limits() {
     ForestNode& n = nodes_[i];
     int used = 0;
     for (const auto& [id, t] : n.scribe->topics())
-      if (id != SplitStream::scg_of(group_)) used += static_cast<int>(t.children.size());
+      if (!t.slow) used += static_cast<int>(t.children.size());  // the SCG costs no upload
     if (used > n.splitstream->limit() || n.splitstream->counters().limit_violations > 0)
       n.violated = true;
   }
@@ -258,6 +260,10 @@ void ForestScenario::run_phase(Time until, const char* name, bool track_build) {
     sim_.run_until(std::min(until, sim_.now() + kPoll));
     check_limits();
     const size_t all = viewers_receiving_all();
+    for (uint32_t i = 1; i < nodes_.size(); ++i)
+      if (nodes_[i].complete_at == kNever && nodes_[i].subscribed_at != kNever && sim_.alive(i) &&
+          nodes_[i].sink->receiving_all(sim_.now()))
+        nodes_[i].complete_at = sim_.now();
     size_t live_viewers = 0;
     for (uint32_t i = 1; i < nodes_.size(); ++i) live_viewers += sim_.alive(i) ? 1 : 0;
     if (track_build && all_receiving_at_ == kNever && all == live_viewers &&
@@ -274,7 +280,6 @@ void ForestScenario::run_phase(Time until, const char* name, bool track_build) {
 
 void ForestScenario::measure_forest(ForestResult& r) {
   const Time now = sim_.now();
-  const overlay::NodeId scg = SplitStream::scg_of(group_);
   size_t viewers = 0, all = 0, single = 0, depth_n = 0;
   double depth_sum = 0;
   r.depth_max_per_stripe.assign(config_.stripes, 0);
@@ -297,7 +302,7 @@ void ForestScenario::measure_forest(ForestResult& r) {
       }
     }
     for (const auto& [id, t] : n.scribe->topics())
-      if (id != scg && id.with_digit(0, 0) != group_.with_digit(0, 0) && !t.children.empty())
+      if (!t.slow && id.with_digit(0, 0) != group_.with_digit(0, 0) && !t.children.empty())
         ++interior;  // forwarding for a topic outside the stream
     if (interior <= 1) ++single;
     const uint64_t forwarded = n.scribe->counters().data_forwarded - forwarded_at_skew_start_[i];
@@ -435,6 +440,7 @@ ForestResult ForestScenario::run() {
     sim_.schedule(at, [this, i] {
       sim_.with_node(i, [&](overlay::PastryNode&) {
         nodes_[i].splitstream->view(sim_.now(), group_, nodes_[i].sink.get());
+        nodes_[i].subscribed_at = sim_.now();
       });
     });
   }
@@ -447,6 +453,52 @@ ForestResult ForestScenario::run() {
     forwarded_at_skew_start_[i] = nodes_[i].scribe->counters().data_forwarded;
   run_phase(build_end, "build", true);
   measure_forest(r);
+  {
+    std::array<size_t, 5> interior_hist{};
+    size_t foreign_children = 0;
+    std::vector<size_t> depth_hist(12, 0);
+    uint64_t foreign_admits = 0, foreign_scg = 0, stripe_scg_failures = 0;
+    for (uint32_t i = 1; i < nodes_.size(); ++i) {
+      if (!sim_.alive(i)) continue;
+      size_t interior = 0;
+      const int own = sim_.handle(i).id.digit(0);
+      for (uint32_t st = 0; st < config_.stripes; ++st) {
+        const auto* t = nodes_[i].scribe->topic(group_.with_digit(0, static_cast<int>(st)));
+        if (t == nullptr) continue;
+        if (!t->children.empty()) ++interior;
+        if (static_cast<int>(st) != own) foreign_children += t->children.size();
+        if (t->attached) ++depth_hist[std::min<size_t>(t->depth(), 11)];
+      }
+      ++interior_hist[std::min<size_t>(interior, 4)];
+      foreign_admits += nodes_[i].splitstream->counters().foreign_admits;
+      foreign_scg += nodes_[i].splitstream->counters().scg_adoptions_foreign;
+      stripe_scg_failures += nodes_[i].splitstream->counters().stripe_scg_failures;
+    }
+    std::vector<double> to_complete;
+    size_t never = 0;
+    for (uint32_t i = 1; i < nodes_.size(); ++i) {
+      if (nodes_[i].complete_at == kNever)
+        ++never;
+      else
+        to_complete.push_back(seconds_of(nodes_[i].complete_at - nodes_[i].subscribed_at));
+    }
+    report(format("sim: subscribe to every stripe received, s: p50 %.1f p90 %.1f p99 %.1f max "
+                  "%.1f, never %zu",
+                  percentile(to_complete, 0.5), percentile(to_complete, 0.9),
+                  percentile(to_complete, 0.99), percentile(to_complete, 1.0), never));
+    std::string line = "sim: interior in 0/1/2/3/4+ stripes:";
+    for (size_t v : interior_hist) line += format(" %zu", v);
+    line += format(
+        "; foreign children now %zu, foreign adoptions by JOIN %llu by SCG %llu; stripe SCG "
+        "walks without acceptor %llu",
+        foreign_children, static_cast<unsigned long long>(foreign_admits),
+        static_cast<unsigned long long>(foreign_scg),
+        static_cast<unsigned long long>(stripe_scg_failures));
+    report(line);
+    line = "sim: depth histogram 0..10,11+:";
+    for (size_t v : depth_hist) line += format(" %zu", v);
+    report(line);
+  }
   report(
       format("sim: forest all_stripes=%.4f depth_max=%zu interior<=1 %.3f upload p50/p99/max "
              "%.0f/%.0f/%.0f kbps",
