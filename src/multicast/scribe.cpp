@@ -149,7 +149,7 @@ void Scribe::rejoin(Time now, const NodeId& id) {
   route_join(now, *t);
 }
 
-void Scribe::anycast(Time now, const NodeId& group, const NodeId& want) {
+void Scribe::anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass) {
   if (TopicState* t = topic(want)) {
     t->joining = true;
     t->join_sent = now;
@@ -158,6 +158,7 @@ void Scribe::anycast(Time now, const NodeId& group, const NodeId& want) {
   a.topic = group;
   a.requester = self();
   a.want = want;
+  a.relaxed = single_pass;
   ++counters_.anycasts_sent;
   ++counters_.control_sent;
   overlay_.route(now, group, std::make_shared<const AnycastMsg>(std::move(a)));
@@ -648,7 +649,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       return;
     }
     case MsgType::kAnycast:
-      walk_anycast(now, as<AnycastMsg>(msg).body);
+      walk_anycast(now, as<AnycastMsg>(msg).body, &from);
       return;
     case MsgType::kAnycastFail:
       ++counters_.anycasts_failed;
@@ -659,7 +660,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
   }
 }
 
-void Scribe::walk_anycast(Time now, const AnycastBody& a) {
+void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from) {
   const TopicState* t = topic(a.topic);
   auto fail = [&] {
     ++counters_.anycasts_failed;
@@ -676,6 +677,15 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a) {
     AnycastBody next = a;
     next.visited.push_back(self().id);
     ++counters_.control_sent;
+    // A member sent it here from its stale list of children (we left the group since): hand
+    // it straight back, one hop, and its walk goes on with its next child. Not when the sender
+    // got it from us, which would bounce it between two nodes that both left.
+    const size_t n = a.visited.size();
+    if (from != nullptr && n >= 1 && a.visited[n - 1] == from->id &&
+        (n < 2 || a.visited[n - 2] != self().id)) {
+      overlay_.send_direct(now, *from, std::make_shared<const AnycastMsg>(std::move(next)));
+      return;
+    }
     overlay_.route(now, a.topic, std::make_shared<const AnycastMsg>(std::move(next)));
     return;
   }

@@ -31,6 +31,7 @@ SplitStream::Stream& SplitStream::stream_for(const NodeId& group) {
     fresh.stripe_ids.push_back(group.with_digit(0, static_cast<int>(i)));
   fresh.stats.resize(config_.stripes);
   fresh.asking_stream_scg.assign(config_.stripes, 0);
+  fresh.in_stripe_scg.assign(config_.stripes, 0);
   streams_.push_back(std::move(fresh));
   return streams_.back();
 }
@@ -66,16 +67,16 @@ void SplitStream::recount() {
   if (used_ > limit_) ++counters_.limit_violations;
   if (used_ >= limit_) {
     // Leave the SCG at once (only a flag: safe inside any upcall); joining waits for on_tick().
-    const auto own = static_cast<uint32_t>(scribe_.self().id.digit(0));
     for (Stream& s : streams_) {
       if (s.in_scg) {
         s.in_scg = false;
         scribe_.unsubscribe(Time{0}, s.scg);
       }
-      if (s.in_stripe_scg) {
-        s.in_stripe_scg = false;
-        scribe_.unsubscribe(Time{0}, stripe_scg_of(s.group, own));
-      }
+      for (uint32_t i = 0; i < s.in_stripe_scg.size(); ++i)
+        if (s.in_stripe_scg[i]) {
+          s.in_stripe_scg[i] = 0;
+          scribe_.unsubscribe(Time{0}, stripe_scg_of(s.group, i));
+        }
     }
   }
 }
@@ -295,7 +296,10 @@ bool SplitStream::on_refused(Time now, TopicState& t, const RefuseBody& refusal)
 void SplitStream::anycast_for(Time now, Stream& s, const NodeId& want) {
   ++counters_.scg_anycasts;
   const auto stripe = static_cast<uint32_t>(want.digit(0));
-  scribe_.anycast(now, s.asking_stream_scg[stripe] ? s.scg : stripe_scg_of(s.group, stripe), want);
+  if (s.asking_stream_scg[stripe])
+    scribe_.anycast(now, s.scg, want);
+  else
+    scribe_.anycast(now, stripe_scg_of(s.group, stripe), want, true);
 }
 
 int SplitStream::suitability(const NodeId& stripe) const {
@@ -320,15 +324,14 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
     ++counters_.anycast_not_receiving;
     return false;
   }
-  // Keep the forest interior-node-disjoint where capacity allows. A stripe's own SCG holds
-  // only members of its digit. The stream's SCG is asked when that one had nobody; as its walk
-  // goes on it accepts first members of the stripe's digit, then members already forwarding the
-  // stripe, then members forwarding nothing yet, and in its last quarter (or relaxed) anyone.
+  // Keep the forest interior-node-disjoint where capacity allows: a stripe's SCG holds members
+  // of its digit and members already forwarding it. The stream's SCG is asked when that one had
+  // nobody: during the first eighth of its walk only members forwarding nothing yet accept,
+  // then (or relaxed) anyone.
   const size_t max_visits = std::max<size_t>(scribe_.config().anycast_max_visits, 1);
-  const int allowed =
-      stream_of_scg(a.topic) == nullptr
-          ? 0
-          : (a.relaxed ? 3 : static_cast<int>(std::min<size_t>(3, a.visited.size() * 8 / max_visits)));
+  const int allowed = stream_of_scg(a.topic) == nullptr              ? 1
+                      : a.relaxed || a.visited.size() * 8 >= max_visits ? 3
+                                                                        : 2;
   if (suitability(a.want) > allowed) {
     ++counters_.anycast_foreign_deferred;
     return false;
@@ -400,16 +403,19 @@ void SplitStream::on_tick(Time now) {
       else
         scribe_.unsubscribe(now, s.scg);
     }
-    if (own >= s.stripe_ids.size()) continue;
-    // The own stripe's SCG only while this node can feed that stripe: it receives it.
-    const TopicState* t = scribe_.topic(s.stripe_ids[own]);
-    const bool fit = spare && t != nullptr && t->attached && (t->root || t->parent);
-    if (s.in_stripe_scg != fit) {
-      s.in_stripe_scg = fit;
+    for (uint32_t i = 0; i < s.stripe_ids.size(); ++i) {
+      // A stripe's SCG while this node can feed the stripe (it receives it) and should: its own
+      // digit's stripe, or one it forwards already (more children there cost no more interior
+      // stripes).
+      const TopicState* t = scribe_.topic(s.stripe_ids[i]);
+      const bool fit = spare && t != nullptr && t->attached && (t->root || t->parent) &&
+                       (i == own || !t->children.empty());
+      if ((s.in_stripe_scg[i] != 0) == fit) continue;
+      s.in_stripe_scg[i] = fit ? 1 : 0;
       if (fit)
-        scribe_.subscribe(now, stripe_scg_of(s.group, own), true);
+        scribe_.subscribe(now, stripe_scg_of(s.group, i), true);
       else
-        scribe_.unsubscribe(now, stripe_scg_of(s.group, own));
+        scribe_.unsubscribe(now, stripe_scg_of(s.group, i));
     }
   }
 }

@@ -84,10 +84,11 @@ class SplitStream final : public ScribeClient {
 
   // The spare capacity group of a stream: every node with unused outdegree.
   static NodeId scg_of(const NodeId& group);
-  // A stripe's own spare capacity group: nodes whose first digit is the stripe's, that receive
-  // the stripe and have unused outdegree. Its id starts with the stripe's digit, so its tree is
-  // made of those nodes only and an orphan's anycast reaches it at the first hop. Orphans ask it
-  // first and the stream's SCG only when it has no acceptor (docs/multicast.md).
+  // A stripe's own spare capacity group: nodes with unused outdegree that receive the stripe
+  // and either have its first digit or already forward it. Its id starts with the stripe's
+  // digit, so its tree is made of nodes of that digit and an orphan's anycast reaches it at the
+  // first hop. Orphans ask it first and the stream's SCG only when it has no acceptor
+  // (docs/multicast.md).
   static NodeId stripe_scg_of(const NodeId& group, uint32_t stripe);
 
   // --- viewer ----------------------------------------------------------------------------------
@@ -147,7 +148,8 @@ class SplitStream final : public ScribeClient {
     bool viewing = false;
     bool publishing = false;
     bool in_scg = false;
-    bool in_stripe_scg = false;  // the SCG of the stripe whose digit is this node's
+    // Per stripe: member of its SCG (its own digit's stripe, or one it already forwards).
+    std::vector<uint8_t> in_stripe_scg;
     std::vector<StripeStats> stats;
     // Per stripe, while an orphan looks for a parent: its stripe's SCG was walked in vain and the
     // stream's SCG is being asked now.

@@ -189,6 +189,8 @@ uint32_t ForestScenario::create_node() {
       sim_.add_node(overlay::NodeId::sha1_of(std::span<const uint8_t>(key)), node_seed_rng_.next());
   if (i == 0) publisher_key_ = key;
   multicast::ScribeConfig sc;
+  if (const char* e = std::getenv("FC_PD")) sc.pushdown_depth = static_cast<uint32_t>(std::atoi(e));  // EXPERIMENT
+  if (const char* e = std::getenv("FC_CAP")) sc.join_backoff_cap = ms(std::atoi(e));  // EXPERIMENT
   Scribe& scribe = sim_.attach_app(i, multicast::kMulticastAppId,
                                    std::make_unique<Scribe>(sim_.node(i), sc, credentials_));
   multicast::SplitStreamConfig ssc;
@@ -521,13 +523,14 @@ ForestResult ForestScenario::run() {
           ++no_state;
           ++missing;
         } else if (!t->attached) {
-          if (missing < 10 && config_.verbose_diagnostics)
+          if (missing < 40 && config_.verbose_diagnostics)
             report(
                 format("  detached node %u digit %d stripe %u spare %d children here %zu "
-                       "attempts %d",
+                       "attempts %d joining %d since %.2fs",
                        i, sim_.handle(i).id.digit(0), st,
                        nodes_[i].splitstream->limit() - nodes_[i].splitstream->used(),
-                       t->children.size(), t->join_attempts));
+                       t->children.size(), t->join_attempts, t->joining ? 1 : 0,
+                       seconds_of(sim_.now() - t->join_sent)));
           ++missing;
           joining += t->joining ? 1 : 0;
         } else if (!t->root && t->parent) {

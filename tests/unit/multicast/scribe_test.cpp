@@ -290,5 +290,34 @@ TEST(ScribeDecode, MalformedMessagesAreCountedPerReasonAndDropped) {
   EXPECT_EQ(DataMsg(d).encoded_size(), data.size());
 }
 
+// The simulator asks every message its size instead of encoding it: the closed forms of the
+// frequent messages must give exactly the encoded length.
+TEST(ScribeMessages, ClosedFormSizesMatchTheEncoding) {
+  const NodeHandle v4{NodeId::from_parts(7, 8), overlay::Endpoint::ipv4(0x0A000001, 4000)};
+  NodeHandle v6 = v4;
+  v6.endpoint = *overlay::Endpoint::parse("[2001:db8::1]:65535");
+  NodeHandle no_port = v4;
+  no_port.endpoint.port = 0;
+  for (size_t ids : {0u, 1u, 5u, 48u})
+    for (const NodeHandle* h : std::initializer_list<const NodeHandle*>{&v4, &v6, &no_port})
+      for (bool flag : {false, true}) {
+        PathBody p{NodeId::from_parts(1, 2), std::vector<NodeId>(ids, NodeId::from_parts(3, 4))};
+        p.has_parent = flag;
+        p.parent = *h;
+        std::string path;
+        HeartbeatMsg(p).encode(path);
+        EXPECT_EQ(HeartbeatMsg(p).encoded_size(), path.size()) << ids << " " << flag;
+        AnycastBody a;
+        a.topic = NodeId::from_parts(5, 6);
+        a.requester = *h;
+        a.want = NodeId::from_parts(9, 9);
+        a.visited.assign(ids, NodeId::from_parts(3, 4));
+        a.relaxed = flag;
+        std::string any;
+        AnycastMsg(a).encode(any);
+        EXPECT_EQ(AnycastMsg(a).encoded_size(), any.size()) << ids << " " << flag;
+      }
+}
+
 }  // namespace
 }  // namespace forestcast::multicast
