@@ -136,7 +136,9 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
     j.has_avoid = true;
     j.avoid = *t->avoid;
   }
-  if (client_ && !t->slow && t->join_attempts >= 2) j.spare = client_->spare();
+  // Direct JOINs (push-down, re-joins) always say what we could offer: the receiver may be
+  // looking for a node able to adopt (SplitStream's delegate of a pure-leaf stripe root).
+  if (client_ && !t->slow) j.spare = client_->spare();
   j.pushdown_left = pushdown_left;
   send(now, node, std::make_shared<const JoinMsg>(std::move(j)));
 }

@@ -230,6 +230,12 @@ std::pair<NodeId, NodeHandle> SplitStream::choose_orphan(
 
 bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) {
   if (t.slow || is_scg(t.id)) return true;  // a control group costs no upload
+  // The publisher's own place in a stripe tree feeds one delegate for a stripe root that can
+  // adopt nobody (a pure leaf): a node of the stripe's digit with spare outdegree, whose
+  // capacity is meant for that stripe (push-down keeps it there). Everyone else it sends to
+  // that delegate (refusal_candidates).
+  if (t.source && (!t.children.empty() || child_spare == 0 || child.id.digit(0) != t.id.digit(0)))
+    return false;
   recount();
   const bool foreign = t.id.digit(0) != scribe_.self().id.digit(0);
   if (used_ < limit_) {
@@ -260,8 +266,13 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
 }
 
 std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, const NodeId& child) {
-  // Former siblings sharing a prefix with the stripeId, longest prefix first, then closest.
   std::vector<NodeHandle> out;
+  if (t.source) {  // the publisher: its delegate in this stripe
+    for (const Child& c : t.children)
+      if (c.node.id != child) out.push_back(c.node);
+    return out;
+  }
+  // Former siblings sharing a prefix with the stripeId, longest prefix first, then closest.
   for (const Child& c : t.children)
     if (c.node.id != child && c.node.id.shared_prefix_length(t.id) >= 1) out.push_back(c.node);
   std::sort(out.begin(), out.end(), [&](const NodeHandle& a, const NodeHandle& b) {
@@ -270,9 +281,9 @@ std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, con
     return t.id.closer(a.id, b.id);
   });
   if (out.size() > kMaxCandidates) out.resize(kMaxCandidates);
-  // A stripe root with nobody below it to push down to (no outdegree: a pure leaf) sends the
-  // joiner to the publisher, the parent of last resort in its own stripe trees.
-  if (out.empty() && t.root && t.publisher && t.publisher->id != child &&
+  // A stripe root that can adopt nobody (a pure leaf) sends the joiner to the publisher, which
+  // feeds one delegate in its place and sends everyone else there.
+  if (limit_ == 0 && t.children.empty() && t.root && t.publisher && t.publisher->id != child &&
       t.publisher->id != scribe_.self().id)
     out.push_back(*t.publisher);
   return out;

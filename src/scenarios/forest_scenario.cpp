@@ -624,6 +624,24 @@ ForestResult ForestScenario::run() {
       for (uint32_t st = 0; st < config_.stripes; ++st)
         line += format(" %zu(%zu)", recv[st], roots[st]);
       report(line);
+      for (uint32_t st = 0; st < config_.stripes && config_.verbose_diagnostics; ++st) {
+        if (recv[st] * 2 > nodes_.size()) continue;
+        const auto sid = group_.with_digit(0, static_cast<int>(st));
+        for (uint32_t i = 0; i < nodes_.size(); ++i) {
+          const auto* t = nodes_[i].scribe->topic(sid);
+          if (t == nullptr || !(t->root || t->source || i == 0)) continue;
+          line = format("  stripe %u: node %u root %d source %d limit %d used %d children", st, i,
+                        t->root ? 1 : 0, t->source ? 1 : 0, nodes_[i].splitstream->limit(),
+                        nodes_[i].splitstream->used());
+          for (const auto& c : t->children) {
+            const auto k = *Simulator::index_of(c.node.endpoint);
+            const auto* ct = nodes_[k].scribe->topic(sid);
+            line += format(" %u(limit %d used %d here %zu)", k, nodes_[k].splitstream->limit(),
+                           nodes_[k].splitstream->used(), ct ? ct->children.size() : 0);
+          }
+          report(line);
+        }
+      }
       const auto& pc = nodes_[0].splitstream->counters();
       report(
           format("sim: publisher sent %llu, reroutes %llu, adopted %llu, refused %llu, "
@@ -669,6 +687,21 @@ ForestResult ForestScenario::run() {
                 static_cast<unsigned long long>(fail_no_state),
                 static_cast<unsigned long long>(fail_exhausted),
                 static_cast<unsigned long long>(fail_done)));
+  {
+    uint64_t data = 0, heartbeats = 0, control = 0;
+    for (const ForestNode& n : nodes_) {
+      data += n.scribe->counters().data_forwarded;
+      heartbeats += n.scribe->counters().heartbeats_sent;
+      control += n.scribe->counters().control_sent;
+    }
+    const double per = static_cast<double>(nodes_.size()) * seconds_of(sim_.now() - stream_start_);
+    report(format("sim: per node and second of stream: data %.1f, heartbeats %.1f, other control "
+                  "%.1f; events %llu (%.0f per node and second)",
+                  static_cast<double>(data) / per, static_cast<double>(heartbeats) / per,
+                  static_cast<double>(control - heartbeats) / per,
+                  static_cast<unsigned long long>(sim_.counters().events),
+                  static_cast<double>(sim_.counters().events) / per));
+  }
   uint64_t pushdowns = 0, anycasts = 0, adoptions = 0, failures = 0, malformed = 0;
   for (const ForestNode& n : nodes_) {
     pushdowns += n.splitstream->counters().pushdown_orphans;
