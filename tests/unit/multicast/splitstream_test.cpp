@@ -188,6 +188,41 @@ TEST_F(SplitStreamTest, StripeScgTakesOnlyTheStripesDigitOrItsForwarders) {
   EXPECT_EQ(ss_->counters().scg_adoptions_foreign, 1u);
 }
 
+// A stripe root that is a pure leaf points joiners at the publisher, which feeds one delegate
+// in its place: a node of the stripe's digit that offers spare outdegree.
+TEST_F(SplitStreamTest, PublisherFeedsOneDelegateOfTheStripesDigitWithSpare) {
+  SplitStreamConfig c;
+  c.capacity = 4;
+  ss_ = std::make_unique<SplitStream>(scribe_, c);
+  overlay_.next = node(0xf000000000000000ULL, 99);  // the publisher is no stripe's root here
+  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId s7 = group.with_digit(0, 7), s8 = group.with_digit(0, 8);
+  auto direct_join = [&](const NodeId& topic, const NodeHandle& from, uint32_t spare) {
+    JoinBody j;
+    j.topic = topic;
+    j.spare = spare;
+    j.pushdown_left = 3;
+    scribe_.receive_direct(ms(5), from, std::make_shared<const JoinMsg>(j));
+    return scribe_.topic(topic)->has_child(from.id);
+  };
+  const NodeHandle no_spare = node(0x7300000000000000ULL, 30);
+  const NodeHandle other_digit = node(0x2100000000000000ULL, 31);
+  const NodeHandle delegate = node(0x7100000000000000ULL, 32);
+  const NodeHandle later = node(0x7200000000000000ULL, 33);
+  EXPECT_FALSE(direct_join(s7, no_spare, 0));
+  EXPECT_FALSE(direct_join(s7, other_digit, 5));
+  EXPECT_TRUE(direct_join(s7, delegate, 5));
+  overlay_.clear();
+  EXPECT_FALSE(direct_join(s7, later, 5));  // one delegate per stripe: the rest go to it
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  ASSERT_EQ(refusals[0].second->body.candidates.size(), 1u);
+  EXPECT_EQ(refusals[0].second->body.candidates[0], delegate);
+  // Another stripe gets its own delegate.
+  EXPECT_TRUE(direct_join(s8, node(0x8100000000000000ULL, 34), 1));
+  EXPECT_EQ(ss_->used(), 2);
+}
+
 TEST_F(SplitStreamTest, StreamScgPrefersMembersForwardingNothingYet) {
   start(4);
   attach(3);
