@@ -54,8 +54,9 @@ bool SplitStream::is_scg(const NodeId& topic) const {
   const TopicState* t = scribe_.topic(topic);
   if (t != nullptr) return t->slow;  // both kinds of SCG are control groups
   return std::any_of(streams_.begin(), streams_.end(), [&](const Stream& s) {
-    return s.scg == topic || (static_cast<size_t>(topic.digit(0)) < s.stripe_ids.size() &&
-                              stripe_scg_of(s.group, static_cast<uint32_t>(topic.digit(0))) == topic);
+    return s.scg == topic ||
+           (static_cast<size_t>(topic.digit(0)) < s.stripe_ids.size() &&
+            stripe_scg_of(s.group, static_cast<uint32_t>(topic.digit(0))) == topic);
   });
 }
 
@@ -346,7 +347,7 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
   // nobody: during the first eighth of its walk only members forwarding nothing yet accept,
   // then (or relaxed) anyone.
   const size_t max_visits = std::max<size_t>(scribe_.config().anycast_max_visits, 1);
-  const int allowed = stream_of_scg(a.topic) == nullptr              ? 1
+  const int allowed = stream_of_scg(a.topic) == nullptr                 ? 1
                       : a.relaxed || a.visited.size() * 8 >= max_visits ? 3
                                                                         : 2;
   if (suitability(a.want) > allowed) {

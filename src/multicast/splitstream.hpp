@@ -42,7 +42,7 @@ struct SplitStreamCounters {
   uint64_t anycast_descendant = 0;
   uint64_t anycast_foreign_deferred = 0;  // a better-suited acceptor may come later in the walk
   uint64_t stripe_scg_failures = 0;       // walks of a stripe's own SCG that found nobody
-  uint64_t limit_violations = 0;  // must stay 0: a node never exceeds its limit
+  uint64_t limit_violations = 0;          // must stay 0: a node never exceeds its limit
   uint64_t packets_received = 0;
   uint64_t packets_sent = 0;   // publisher
   uint64_t root_reroutes = 0;  // publisher: a stripe root stopped acknowledging

@@ -180,11 +180,14 @@ TEST_F(SplitStreamTest, StripeScgTakesOnlyTheStripesDigitOrItsForwarders) {
   const NodeHandle a = node(0x8800000000000000ULL, 20);
   const NodeHandle b = node(0x8900000000000000ULL, 21);
   const NodeHandle c = node(0x8a00000000000000ULL, 22);
-  EXPECT_TRUE(ss_->anycast_accepts(ms(10), anycast_for(3, a, 0, SplitStream::stripe_scg_of(group_, 3))));
+  EXPECT_TRUE(
+      ss_->anycast_accepts(ms(10), anycast_for(3, a, 0, SplitStream::stripe_scg_of(group_, 3))));
   // Stripe 5 is foreign and this node forwards nothing there: not even late in the walk.
-  EXPECT_FALSE(ss_->anycast_accepts(ms(10), anycast_for(5, b, 40, SplitStream::stripe_scg_of(group_, 5))));
+  EXPECT_FALSE(
+      ss_->anycast_accepts(ms(10), anycast_for(5, b, 40, SplitStream::stripe_scg_of(group_, 5))));
   ASSERT_TRUE(join(5, b));  // now it forwards stripe 5: more children there cost nothing more
-  EXPECT_TRUE(ss_->anycast_accepts(ms(10), anycast_for(5, c, 0, SplitStream::stripe_scg_of(group_, 5))));
+  EXPECT_TRUE(
+      ss_->anycast_accepts(ms(10), anycast_for(5, c, 0, SplitStream::stripe_scg_of(group_, 5))));
   EXPECT_EQ(ss_->counters().scg_adoptions_foreign, 1u);
 }
 
