@@ -417,7 +417,7 @@ void SplitStream::on_tick(Time now) {
     if (s.in_scg != spare) {
       s.in_scg = spare;
       if (spare)
-        scribe_.subscribe(now, s.scg, true);
+        scribe_.subscribe(now, s.scg, true), ++counters_.scg_joins;
       else
         scribe_.unsubscribe(now, s.scg);
     }
@@ -431,7 +431,7 @@ void SplitStream::on_tick(Time now) {
       if ((s.in_stripe_scg[i] != 0) == fit) continue;
       s.in_stripe_scg[i] = fit ? 1 : 0;
       if (fit)
-        scribe_.subscribe(now, stripe_scg_of(s.group, i), true);
+        scribe_.subscribe(now, stripe_scg_of(s.group, i), true), ++counters_.scg_joins;
       else
         scribe_.unsubscribe(now, stripe_scg_of(s.group, i));
     }

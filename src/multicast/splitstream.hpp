@@ -41,6 +41,7 @@ struct SplitStreamCounters {
   uint64_t anycast_not_receiving = 0;
   uint64_t anycast_descendant = 0;
   uint64_t anycast_foreign_deferred = 0;  // a better-suited acceptor may come later in the walk
+  uint64_t scg_joins = 0;  // subscriptions to a spare capacity group (stream's or a stripe's)
   uint64_t stripe_scg_failures = 0;       // walks of a stripe's own SCG that found nobody
   uint64_t limit_violations = 0;          // must stay 0: a node never exceeds its limit
   uint64_t packets_received = 0;

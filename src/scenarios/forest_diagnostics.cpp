@@ -245,6 +245,13 @@ void report_final_diagnostics(const ForestView& fv) {
                static_cast<unsigned long long>(fv.sim.counters().events),
                static_cast<double>(fv.sim.counters().events) / per));
   }
+  {
+    uint64_t joins = 0;
+    for (const ForestNode& n : fv.nodes) joins += n.splitstream->counters().scg_joins;
+    fv.report(format("sim: SCG subscriptions %.2f per node and second of stream",
+                     static_cast<double>(joins) / static_cast<double>(fv.nodes.size()) /
+                         seconds_of(fv.sim.now() - fv.stream_start)));
+  }
   uint64_t pushdowns = 0, anycasts = 0, adoptions = 0, failures = 0, malformed = 0;
   for (const ForestNode& n : fv.nodes) {
     pushdowns += n.splitstream->counters().pushdown_orphans;
