@@ -32,6 +32,8 @@ SplitStream::Stream& SplitStream::stream_for(const NodeId& group) {
   fresh.stats.resize(config_.stripes);
   fresh.asking_stream_scg.assign(config_.stripes, 0);
   fresh.in_stripe_scg.assign(config_.stripes, 0);
+  for (uint32_t i = 0; i < config_.stripes; ++i)
+    fresh.stripe_scg_ids.push_back(stripe_scg_of(group, i));
   streams_.push_back(std::move(fresh));
   return streams_.back();
 }
@@ -56,14 +58,14 @@ bool SplitStream::is_scg(const NodeId& topic) const {
   return std::any_of(streams_.begin(), streams_.end(), [&](const Stream& s) {
     return s.scg == topic ||
            (static_cast<size_t>(topic.digit(0)) < s.stripe_ids.size() &&
-            stripe_scg_of(s.group, static_cast<uint32_t>(topic.digit(0))) == topic);
+            s.stripe_scg_ids[static_cast<size_t>(topic.digit(0))] == topic);
   });
 }
 
 void SplitStream::recount() {
   int used = 0;
   for (const auto& [id, t] : scribe_.topics())
-    if (!t.slow && !is_scg(id)) used += static_cast<int>(t.children.size());
+    if (!t.slow) used += static_cast<int>(t.children.size());  // SCGs are control groups
   used_ = used;
   if (used_ > limit_) ++counters_.limit_violations;
   if (used_ >= limit_) {
@@ -76,7 +78,7 @@ void SplitStream::recount() {
       for (uint32_t i = 0; i < s.in_stripe_scg.size(); ++i)
         if (s.in_stripe_scg[i]) {
           s.in_stripe_scg[i] = 0;
-          scribe_.unsubscribe(Time{0}, stripe_scg_of(s.group, i));
+          scribe_.unsubscribe(Time{0}, s.stripe_scg_ids[i]);
         }
     }
   }
@@ -317,7 +319,7 @@ void SplitStream::anycast_for(Time now, Stream& s, const NodeId& want) {
   if (s.asking_stream_scg[stripe])
     scribe_.anycast(now, s.scg, want);
   else
-    scribe_.anycast(now, stripe_scg_of(s.group, stripe), want, true);
+    scribe_.anycast(now, s.stripe_scg_ids[stripe], want, true);
 }
 
 int SplitStream::suitability(const NodeId& stripe) const {
@@ -414,12 +416,11 @@ void SplitStream::on_tick(Time now) {
   const auto own = static_cast<uint32_t>(scribe_.self().id.digit(0));
   for (Stream& s : streams_) {
     if (!s.viewing) continue;
-    if (s.in_scg != spare) {
-      s.in_scg = spare;
-      if (spare)
-        scribe_.subscribe(now, s.scg, true), ++counters_.scg_joins;
-      else
-        scribe_.unsubscribe(now, s.scg);
+    if (!spare) continue;  // recount() left every group when the budget filled
+    if (!s.in_scg) {
+      s.in_scg = true;
+      ++counters_.scg_joins;
+      scribe_.subscribe(now, s.scg, true);
     }
     for (uint32_t i = 0; i < s.stripe_ids.size(); ++i) {
       // A stripe's SCG while this node can feed the stripe (it receives it) and should: its own
@@ -430,10 +431,12 @@ void SplitStream::on_tick(Time now) {
                        (i == own || !t->children.empty());
       if ((s.in_stripe_scg[i] != 0) == fit) continue;
       s.in_stripe_scg[i] = fit ? 1 : 0;
-      if (fit)
-        scribe_.subscribe(now, stripe_scg_of(s.group, i), true), ++counters_.scg_joins;
-      else
-        scribe_.unsubscribe(now, stripe_scg_of(s.group, i));
+      if (fit) {
+        ++counters_.scg_joins;
+        scribe_.subscribe(now, s.stripe_scg_ids[i], true);
+      } else {
+        scribe_.unsubscribe(now, s.stripe_scg_ids[i]);
+      }
     }
   }
 }

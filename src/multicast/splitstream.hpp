@@ -151,6 +151,7 @@ class SplitStream final : public ScribeClient {
     bool in_scg = false;
     // Per stripe: member of its SCG (its own digit's stripe, or one it already forwards).
     std::vector<uint8_t> in_stripe_scg;
+    std::vector<NodeId> stripe_scg_ids;
     std::vector<StripeStats> stats;
     // Per stripe, while an orphan looks for a parent: its stripe's SCG was walked in vain and the
     // stream's SCG is being asked now.
