@@ -1,8 +1,29 @@
 #include "scenarios/forest_diagnostics.hpp"
 
+#include <algorithm>
+
 namespace forestcast::sim::forest {
 
 void report_build_diagnostics(const ForestView& fv) {
+  {
+    // Heartbeats go per (topic, child): they could be shared only by a parent and child linked
+    // in several stripes at once.
+    size_t links = 0, shared = 0;
+    for (uint32_t i = 0; i < fv.nodes.size(); ++i) {
+      if (!fv.sim.alive(i)) continue;
+      std::vector<overlay::NodeId> kids;
+      for (const auto& [id, t] : fv.nodes[i].scribe->topics())
+        if (!t.slow)
+          for (const auto& c : t.children) kids.push_back(c.node.id);
+      std::sort(kids.begin(), kids.end());
+      links += kids.size();
+      shared += kids.size() - static_cast<size_t>(std::unique(kids.begin(), kids.end()) -
+                                                  kids.begin());
+    }
+    fv.report(format("sim: stripe links %zu, of which %zu repeat a (parent, child) pair of "
+                     "another stripe",
+                     links, shared));
+  }
   {
     std::array<size_t, 5> interior_hist{};
     size_t foreign_children = 0;
