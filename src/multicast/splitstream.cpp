@@ -233,12 +233,14 @@ std::pair<NodeId, NodeHandle> SplitStream::choose_orphan(
 
 bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) {
   if (t.slow || is_scg(t.id)) return true;  // a control group costs no upload
-  // The publisher's own place in a stripe tree feeds one delegate for a stripe root that can
-  // adopt nobody (a pure leaf): a node of the stripe's digit with spare outdegree, whose
-  // capacity is meant for that stripe (push-down keeps it there). Everyone else it sends to
-  // that delegate (refusal_candidates).
-  if (t.source && !t.root &&
-      (!t.children.empty() || child_spare == 0 || child.id.digit(0) != t.id.digit(0)))
+  // The publisher's own place in a stripe tree feeds one delegate: for a stripe root that can
+  // adopt nobody (a pure leaf), or when it is the stripe's root itself, so that its outdegree
+  // stays for the stripes that need it. The delegate offers spare outdegree and, unless the
+  // publisher is the root (a small ring may have no node of that digit), has the stripe's
+  // digit: its capacity is meant for that stripe and push-down keeps it there. Everyone else
+  // goes to the delegate (refusal_candidates).
+  if (t.source && (!t.children.empty() || child_spare == 0 ||
+                   (!t.root && child.id.digit(0) != t.id.digit(0))))
     return false;
   recount();
   const bool foreign = t.id.digit(0) != scribe_.self().id.digit(0);
@@ -276,7 +278,7 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
 
 std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, const NodeId& child) {
   std::vector<NodeHandle> out;
-  if (t.source && !t.root) {  // the publisher: its delegate in this stripe
+  if (t.source) {  // the publisher: its delegate in this stripe
     for (const Child& c : t.children)
       if (c.node.id != child) out.push_back(c.node);
     return out;

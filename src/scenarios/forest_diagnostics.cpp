@@ -186,6 +186,14 @@ void report_final_diagnostics(const ForestView& fv) {
       line = "sim: receiving per stripe (roots):";
       for (uint32_t st = 0; st < fv.stripes; ++st) line += format(" %zu(%zu)", recv[st], roots[st]);
       fv.report(line);
+      if (fv.verbose) {
+        line = "  publisher's children:";
+        for (const auto& [id, t] : fv.nodes[0].scribe->topics())
+          for (const auto& c : t.children)
+            line += format(" s%d%s:%u", id.digit(0), t.root ? "(root)" : "",
+                           *Simulator::index_of(c.node.endpoint));
+        fv.report(line);
+      }
       for (uint32_t st = 0; st < fv.stripes && fv.verbose; ++st) {
         if (recv[st] * 2 > fv.nodes.size()) continue;
         const auto sid = fv.group.with_digit(0, static_cast<int>(st));
