@@ -73,7 +73,43 @@ void report_build_diagnostics(const ForestView& fv) {
   }
 }
 
+void report_scg_staleness(const ForestView& fv) {
+  {
+    // How stale the control groups' trees are at the end: child entries whose node has no state
+    // for the group (or another parent), and parents that do not list the node.
+    size_t entries = 0, child_gone = 0, child_elsewhere = 0, parent_gone = 0, parent_lacks = 0;
+    for (uint32_t i = 0; i < fv.nodes.size(); ++i) {
+      if (!fv.sim.alive(i)) continue;
+      for (const auto& [id, t] : fv.nodes[i].scribe->topics()) {
+        if (!t.slow) continue;
+        for (const auto& c : t.children) {
+          ++entries;
+          const auto k = *Simulator::index_of(c.node.endpoint);
+          const auto* ct = fv.nodes[k].scribe->topic(id);
+          if (ct == nullptr)
+            ++child_gone;
+          else if (!ct->parent || ct->parent->id != fv.sim.handle(i).id)
+            ++child_elsewhere;
+        }
+        if (t.parent) {
+          const auto k = *Simulator::index_of(t.parent->endpoint);
+          const auto* pt = fv.nodes[k].scribe->topic(id);
+          if (pt == nullptr)
+            ++parent_gone;
+          else if (!pt->has_child(fv.sim.handle(i).id))
+            ++parent_lacks;
+        }
+      }
+    }
+    fv.report(format("sim: SCG trees: %zu child entries, %zu to nodes without the group, %zu to "
+                     "nodes with another parent; parents without the group %zu, not listing "
+                     "the child %zu",
+                     entries, child_gone, child_elsewhere, parent_gone, parent_lacks));
+  }
+}
+
 void report_final_diagnostics(const ForestView& fv) {
+  report_scg_staleness(fv);
   {
     int64_t spare = 0;
     size_t missing = 0, joining = 0, attached_silent = 0, no_state = 0;

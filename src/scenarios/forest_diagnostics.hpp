@@ -25,6 +25,8 @@ struct ForestView {
 
 // After the build: shape of the forest.
 void report_build_diagnostics(const ForestView& v);
+// Whether the control groups' trees agree with themselves (child and parent entries).
+void report_scg_staleness(const ForestView& v);
 // At the end: detached pairs and what the walks and push-downs did.
 void report_final_diagnostics(const ForestView& v);
 

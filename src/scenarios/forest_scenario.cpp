@@ -188,6 +188,7 @@ void ForestScenario::run_phase(Time until, const char* name, bool track_build) {
       report(format("sim: %s t=%.1fs viewers receiving every stripe %zu/%zu events=%llu", name,
                     seconds_of(sim_.now()), all, live_viewers,
                     static_cast<unsigned long long>(sim_.counters().events)));
+      if (config_.verbose_diagnostics) forest::report_scg_staleness(view());
     }
   }
 }
