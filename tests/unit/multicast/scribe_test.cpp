@@ -290,6 +290,29 @@ TEST(ScribeDecode, MalformedMessagesAreCountedPerReasonAndDropped) {
   EXPECT_EQ(DataMsg(d).encoded_size(), data.size());
 }
 
+// A walk sent here from a member's stale list of children (this node left the group) goes back
+// to that member in one hop; routed on toward the group only when it came here from us, so two
+// nodes that both left never bounce it between them.
+TEST_F(ScribeTest, AnycastAtANodeThatLeftTheGroupGoesBackToItsSender) {
+  const NodeId group = NodeId::from_parts(0x5500000000000000ULL, 1);
+  AnycastBody a;
+  a.topic = group;
+  a.requester = child_;
+  a.want = topic_;
+  a.visited = {child_.id, parent_.id};  // parent_ walked it here
+  scribe_.receive_direct(ms(1), parent_, std::make_shared<const AnycastMsg>(a));
+  auto back = overlay_.sent_of<AnycastMsg>();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].first, parent_);
+  EXPECT_EQ(back[0].second->body.visited.back(), self_.id);
+  EXPECT_TRUE(overlay_.routed_of<AnycastMsg>().empty());
+  overlay_.clear();
+  a.visited = {self_.id, parent_.id};  // parent_ got it from us: route on instead
+  scribe_.receive_direct(ms(2), parent_, std::make_shared<const AnycastMsg>(a));
+  EXPECT_TRUE(overlay_.sent_of<AnycastMsg>().empty());
+  ASSERT_EQ(overlay_.routed_of<AnycastMsg>().size(), 1u);
+}
+
 // The simulator asks every message its size instead of encoding it: the closed forms of the
 // frequent messages must give exactly the encoded length.
 TEST(ScribeMessages, ClosedFormSizesMatchTheEncoding) {
