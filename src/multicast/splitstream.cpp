@@ -126,8 +126,8 @@ NodeId SplitStream::publish(Time now, const CreatorKey& key, std::string_view na
   p.group = p.creates.front().group;
   p.stripes.resize(config_.stripes);
   for (const CreateBody& c : p.creates) scribe_.add_source(now, c.topic);
-  // The publisher knows its stream (stripe ids) but is no SCG member: its outdegree is for the
-  // joiners a stripe root without room sends it (refusal_candidates).
+  // The publisher knows its stream (stripe ids) but is no SCG member: its outdegree is for one
+  // delegate per stripe it has to feed beyond the root (admit, refusal_candidates).
   Stream* s = &stream_for(p.group);
   s->publishing = true;
   for (auto& st : p.stripes) st.create_sent = true;
