@@ -2,8 +2,10 @@
 // SplitStream (DESIGN.md §5) on Scribe: a stream is S stripe trees (stripeId = groupId with its
 // first digit replaced by the stripe index), every node offers an outdegree limit shared by all
 // the streams it carries, a node at its limit adopts a newcomer and orphans one child by the
-// push-down rule, orphans try their former siblings and then anycast to the stream's spare
-// capacity group (SCG). Sans-IO like Scribe: the daemon and the simulator drive it the same way.
+// push-down rule, orphans try their former siblings, then anycast to their stripe's spare
+// capacity group and then to the stream's (SCG); a stripe root that is a pure leaf is fed through
+// one delegate of the publisher. Sans-IO like Scribe: the daemon and the simulator drive it the
+// same way.
 //
 // For the media layer: a publisher calls send(now, stripe, payload); a viewer gets every packet
 // through its PacketSink, tagged with stream, stripe and per-stripe sequence number.
