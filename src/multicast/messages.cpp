@@ -302,9 +302,34 @@ void Message<T, Body>::encode(std::string& out) const {
   encode_as<typename PbOf<Body>::type>(body, out);
 }
 
+// Closed-form protobuf sizes for the messages the simulator sends most (every send asks for the
+// size): fields below tag 16 take one tag byte; ids are always 16 bytes.
+namespace {
+size_t varint_bytes(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+size_t length_delimited(size_t n) { return 1 + varint_bytes(n) + n; }
+size_t handle_bytes(const NodeHandle& h) {
+  const size_t port = h.endpoint.port != 0 ? 1 + varint_bytes(h.endpoint.port) : 0;
+  return length_delimited(length_delimited(16) + length_delimited(h.endpoint.is_v4() ? 4 : 16) +
+                          port);
+}
+constexpr size_t kIdField = 18;  // tag, length, 16 bytes
+}  // namespace
+
 template <MsgType T, typename Body>
 size_t Message<T, Body>::encoded_size() const {
-  if constexpr (std::is_same_v<Body, DataBody>) {
+  if constexpr (std::is_same_v<Body, PathBody>) {
+    return kIdField * (1 + body.path.size()) + (body.has_parent ? handle_bytes(body.parent) : 0);
+  } else if constexpr (std::is_same_v<Body, AnycastBody>) {
+    return kIdField * (2 + body.visited.size()) + handle_bytes(body.requester) +
+           (body.relaxed ? 2 : 0);
+  } else if constexpr (std::is_same_v<Body, DataBody>) {
     // Closed form, so a simulated stream never encodes: tags, a 16-byte topic, fixed seq and
     // time, stripe varint and the payload with its length prefix.
     const size_t payload = body.payload ? body.payload->size() : body.payload_size;

@@ -136,7 +136,9 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
     j.has_avoid = true;
     j.avoid = *t->avoid;
   }
-  if (client_ && !t->slow && t->join_attempts >= 2) j.spare = client_->spare();
+  // Direct JOINs (push-down, re-joins) always say what we could offer: the receiver may be
+  // looking for a node able to adopt (SplitStream's delegate of a pure-leaf stripe root).
+  if (client_ && !t->slow) j.spare = client_->spare();
   j.pushdown_left = pushdown_left;
   send(now, node, std::make_shared<const JoinMsg>(std::move(j)));
 }
@@ -149,7 +151,7 @@ void Scribe::rejoin(Time now, const NodeId& id) {
   route_join(now, *t);
 }
 
-void Scribe::anycast(Time now, const NodeId& group, const NodeId& want) {
+void Scribe::anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass) {
   if (TopicState* t = topic(want)) {
     t->joining = true;
     t->join_sent = now;
@@ -158,6 +160,7 @@ void Scribe::anycast(Time now, const NodeId& group, const NodeId& want) {
   a.topic = group;
   a.requester = self();
   a.want = want;
+  a.relaxed = single_pass;
   ++counters_.anycasts_sent;
   ++counters_.control_sent;
   overlay_.route(now, group, std::make_shared<const AnycastMsg>(std::move(a)));
@@ -648,7 +651,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       return;
     }
     case MsgType::kAnycast:
-      walk_anycast(now, as<AnycastMsg>(msg).body);
+      walk_anycast(now, as<AnycastMsg>(msg).body, &from);
       return;
     case MsgType::kAnycastFail:
       ++counters_.anycasts_failed;
@@ -659,7 +662,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
   }
 }
 
-void Scribe::walk_anycast(Time now, const AnycastBody& a) {
+void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from) {
   const TopicState* t = topic(a.topic);
   auto fail = [&] {
     ++counters_.anycasts_failed;
@@ -676,6 +679,15 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a) {
     AnycastBody next = a;
     next.visited.push_back(self().id);
     ++counters_.control_sent;
+    // A member sent it here from its stale list of children (we left the group since): hand
+    // it straight back, one hop, and its walk goes on with its next child. Not when the sender
+    // got it from us, which would bounce it between two nodes that both left.
+    const size_t n = a.visited.size();
+    if (from != nullptr && n >= 1 && a.visited[n - 1] == from->id &&
+        (n < 2 || a.visited[n - 2] != self().id)) {
+      overlay_.send_direct(now, *from, std::make_shared<const AnycastMsg>(std::move(next)));
+      return;
+    }
     overlay_.route(now, a.topic, std::make_shared<const AnycastMsg>(std::move(next)));
     return;
   }

@@ -168,8 +168,9 @@ class Scribe final : public overlay::Application {
   void join_via(Time now, const NodeId& topic, const NodeHandle& node, uint32_t pushdown_left);
   // Routes a fresh JOIN for `topic` (after a refusal or a failure).
   void rejoin(Time now, const NodeId& topic);
-  // Routes an ANYCAST into `group` asking for `want`.
-  void anycast(Time now, const NodeId& group, const NodeId& want);
+  // Routes an ANYCAST into `group` asking for `want`. `single_pass`: no relaxed second walk of
+  // the tree (the client's acceptance does not depend on it).
+  void anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass = false);
   // Adopts `child` in `topic` (anycast acceptance) and sends it our path.
   void adopt(Time now, TopicState& t, const NodeHandle& child);
   // Drops `child` from `topic` and tells it, with push-down candidates.
@@ -223,7 +224,8 @@ class Scribe final : public overlay::Application {
   void replicate(Time now, const TopicState& t);
   void on_publisher_data(Time now, const NodeHandle& from, const std::shared_ptr<const DataMsg>& d);
   void forward_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d);
-  void walk_anycast(Time now, const AnycastBody& a);
+  // `from`: the member that passed the walk here directly (null when it was routed here).
+  void walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from = nullptr);
   void tick(Time now);
   void arm_tick(Time now);
 

@@ -16,6 +16,28 @@ NodeId SplitStream::scg_of(const NodeId& group) {
   return NodeId::sha1_of(std::string_view("forestcast-scg:" + group.to_byte_string()));
 }
 
+NodeId SplitStream::stripe_scg_of(const NodeId& group, uint32_t stripe) {
+  return NodeId::sha1_of(std::string_view("forestcast-stripe-scg:" + group.to_byte_string()))
+      .with_digit(0, static_cast<int>(stripe));
+}
+
+SplitStream::Stream& SplitStream::stream_for(const NodeId& group) {
+  for (Stream& x : streams_)
+    if (x.group == group) return x;
+  Stream fresh;
+  fresh.group = group;
+  fresh.scg = scg_of(group);
+  for (uint32_t i = 0; i < config_.stripes; ++i)
+    fresh.stripe_ids.push_back(group.with_digit(0, static_cast<int>(i)));
+  fresh.stats.resize(config_.stripes);
+  fresh.asking_stream_scg.assign(config_.stripes, 0);
+  fresh.in_stripe_scg.assign(config_.stripes, 0);
+  for (uint32_t i = 0; i < config_.stripes; ++i)
+    fresh.stripe_scg_ids.push_back(stripe_scg_of(group, i));
+  streams_.push_back(std::move(fresh));
+  return streams_.back();
+}
+
 SplitStream::Stream* SplitStream::stream_of_stripe(const NodeId& topic) {
   for (Stream& s : streams_)
     if (topic.with_digit(0, 0) == s.group.with_digit(0, 0) &&
@@ -31,23 +53,34 @@ SplitStream::Stream* SplitStream::stream_of_scg(const NodeId& topic) {
 }
 
 bool SplitStream::is_scg(const NodeId& topic) const {
-  return std::any_of(streams_.begin(), streams_.end(),
-                     [&](const Stream& s) { return s.scg == topic; });
+  const TopicState* t = scribe_.topic(topic);
+  if (t != nullptr) return t->slow;  // both kinds of SCG are control groups
+  return std::any_of(streams_.begin(), streams_.end(), [&](const Stream& s) {
+    return s.scg == topic ||
+           (static_cast<size_t>(topic.digit(0)) < s.stripe_ids.size() &&
+            s.stripe_scg_ids[static_cast<size_t>(topic.digit(0))] == topic);
+  });
 }
 
 void SplitStream::recount() {
   int used = 0;
   for (const auto& [id, t] : scribe_.topics())
-    if (!t.slow && !is_scg(id)) used += static_cast<int>(t.children.size());
+    if (!t.slow) used += static_cast<int>(t.children.size());  // SCGs are control groups
   used_ = used;
   if (used_ > limit_) ++counters_.limit_violations;
   if (used_ >= limit_) {
     // Leave the SCG at once (only a flag: safe inside any upcall); joining waits for on_tick().
-    for (Stream& s : streams_)
+    for (Stream& s : streams_) {
       if (s.in_scg) {
         s.in_scg = false;
         scribe_.unsubscribe(Time{0}, s.scg);
       }
+      for (uint32_t i = 0; i < s.in_stripe_scg.size(); ++i)
+        if (s.in_stripe_scg[i]) {
+          s.in_stripe_scg[i] = 0;
+          scribe_.unsubscribe(Time{0}, s.stripe_scg_ids[i]);
+        }
+    }
   }
 }
 
@@ -73,19 +106,7 @@ void SplitStream::update_default_limit() {
 // --- viewer -------------------------------------------------------------------------------------
 
 void SplitStream::view(Time now, const NodeId& group, PacketSink* sink) {
-  Stream* s = nullptr;
-  for (Stream& x : streams_)
-    if (x.group == group) s = &x;
-  if (s == nullptr) {
-    Stream fresh;
-    fresh.group = group;
-    fresh.scg = scg_of(group);
-    for (uint32_t i = 0; i < config_.stripes; ++i)
-      fresh.stripe_ids.push_back(group.with_digit(0, static_cast<int>(i)));
-    fresh.stats.resize(config_.stripes);
-    streams_.push_back(std::move(fresh));
-    s = &streams_.back();
-  }
+  Stream* s = &stream_for(group);
   s->sink = sink;
   s->viewing = true;
   update_default_limit();
@@ -105,21 +126,9 @@ NodeId SplitStream::publish(Time now, const CreatorKey& key, std::string_view na
   p.group = p.creates.front().group;
   p.stripes.resize(config_.stripes);
   for (const CreateBody& c : p.creates) scribe_.add_source(now, c.topic);
-  // The publisher knows its stream (stripe ids) but is no SCG member: its outdegree is for the
-  // joiners a stripe root without room sends it (refusal_candidates).
-  Stream* s = nullptr;
-  for (Stream& x : streams_)
-    if (x.group == p.group) s = &x;
-  if (s == nullptr) {
-    Stream fresh;
-    fresh.group = p.group;
-    fresh.scg = scg_of(p.group);
-    for (uint32_t i = 0; i < config_.stripes; ++i)
-      fresh.stripe_ids.push_back(p.group.with_digit(0, static_cast<int>(i)));
-    fresh.stats.resize(config_.stripes);
-    streams_.push_back(std::move(fresh));
-    s = &streams_.back();
-  }
+  // The publisher knows its stream (stripe ids) but is no SCG member: its outdegree is for one
+  // delegate per stripe it has to feed beyond the root (admit, refusal_candidates).
+  Stream* s = &stream_for(p.group);
   s->publishing = true;
   for (auto& st : p.stripes) st.create_sent = true;
   publication_ = std::move(p);
@@ -224,8 +233,21 @@ std::pair<NodeId, NodeHandle> SplitStream::choose_orphan(
 
 bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) {
   if (t.slow || is_scg(t.id)) return true;  // a control group costs no upload
+  // The publisher's own place in a stripe tree feeds one delegate: for a stripe root that can
+  // adopt nobody (a pure leaf), or when it is the stripe's root itself, so that its outdegree
+  // stays for the stripes that need it. The delegate offers spare outdegree and, unless the
+  // publisher is the root (a small ring may have no node of that digit), has the stripe's
+  // digit: its capacity is meant for that stripe and push-down keeps it there. Everyone else
+  // goes to the delegate (refusal_candidates).
+  if (t.source && (!t.children.empty() || child_spare == 0 ||
+                   (!t.root && child.id.digit(0) != t.id.digit(0))))
+    return false;
   recount();
-  if (used_ < limit_) return true;
+  const bool foreign = t.id.digit(0) != scribe_.self().id.digit(0);
+  if (used_ < limit_) {
+    counters_.foreign_admits += foreign ? 1 : 0;
+    return true;
+  }
   if (limit_ == 0) return false;
   // At the limit: adopt the newcomer, then orphan one child by the push-down rule.
   std::vector<std::pair<NodeId, NodeHandle>> all;
@@ -235,8 +257,13 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   }
   // A newcomer that brings spare outdegree is kept: capacity is only useful inside the stripe
   // trees, and a node with spare but without the stripe could otherwise never bring it in (the
-  // feasibility condition of the SplitStream paper). The orphan is pointed at it first.
-  const bool keep_newcomer = child_spare > 0 && !all.empty();
+  // feasibility condition of the SplitStream paper). The orphan is pointed at it first. Only a
+  // newcomer of the stripe's digit, or at the stripe's root (a small ring may have no node of
+  // that digit): anywhere else a foreign newcomer kept would make this forest less
+  // interior-disjoint (1,000 nodes tight: interior in <= 1 stripe 0.71 -> 0.86) and the SCGs
+  // find such capacity anyway.
+  const bool keep_newcomer =
+      child_spare > 0 && !all.empty() && (child.id.digit(0) == t.id.digit(0) || t.root);
   if (!keep_newcomer) all.emplace_back(t.id, child);
   const auto [stripe, victim] = choose_orphan(scribe_.self().id, all);
   if (stripe == t.id && victim.id == child.id) return false;
@@ -245,12 +272,18 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   const bool point_at_newcomer = keep_newcomer && stripe == t.id;
   scribe_.orphan(now, *vt, victim.id, scribe_.config().pushdown_depth,
                  point_at_newcomer ? &child : nullptr);
+  counters_.foreign_admits += foreign ? 1 : 0;
   return true;
 }
 
 std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, const NodeId& child) {
-  // Former siblings sharing a prefix with the stripeId, longest prefix first, then closest.
   std::vector<NodeHandle> out;
+  if (t.source) {  // the publisher: its delegate in this stripe
+    for (const Child& c : t.children)
+      if (c.node.id != child) out.push_back(c.node);
+    return out;
+  }
+  // Former siblings sharing a prefix with the stripeId, longest prefix first, then closest.
   for (const Child& c : t.children)
     if (c.node.id != child && c.node.id.shared_prefix_length(t.id) >= 1) out.push_back(c.node);
   std::sort(out.begin(), out.end(), [&](const NodeHandle& a, const NodeHandle& b) {
@@ -259,9 +292,9 @@ std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, con
     return t.id.closer(a.id, b.id);
   });
   if (out.size() > kMaxCandidates) out.resize(kMaxCandidates);
-  // A stripe root with nobody below it to push down to (no outdegree: a pure leaf) sends the
-  // joiner to the publisher, the parent of last resort in its own stripe trees.
-  if (out.empty() && t.root && t.publisher && t.publisher->id != child &&
+  // A stripe root that can adopt nobody (a pure leaf) sends the joiner to the publisher, which
+  // feeds one delegate in its place and sends everyone else there.
+  if (limit_ == 0 && t.children.empty() && t.root && t.publisher && t.publisher->id != child &&
       t.publisher->id != scribe_.self().id)
     out.push_back(*t.publisher);
   return out;
@@ -277,9 +310,25 @@ bool SplitStream::on_refused(Time now, TopicState& t, const RefuseBody& refusal)
     scribe_.join_via(now, t.id, c, refusal.pushdown_left - 1);
     return true;
   }
-  ++counters_.scg_anycasts;
-  scribe_.anycast(now, s->scg, t.id);
+  s->asking_stream_scg[static_cast<size_t>(t.id.digit(0))] = 0;
+  anycast_for(now, *s, t.id);
   return true;
+}
+
+void SplitStream::anycast_for(Time now, Stream& s, const NodeId& want) {
+  ++counters_.scg_anycasts;
+  const auto stripe = static_cast<uint32_t>(want.digit(0));
+  if (s.asking_stream_scg[stripe])
+    scribe_.anycast(now, s.scg, want);
+  else
+    scribe_.anycast(now, s.stripe_scg_ids[stripe], want, true);
+}
+
+int SplitStream::suitability(const NodeId& stripe) const {
+  if (stripe.digit(0) == scribe_.self().id.digit(0)) return 0;
+  const TopicState* t = scribe_.topic(stripe);
+  if (t != nullptr && !t->children.empty()) return 1;
+  return used_ == 0 ? 2 : 3;
 }
 
 bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
@@ -297,10 +346,15 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
     ++counters_.anycast_not_receiving;
     return false;
   }
-  // Keep the forest interior-node-disjoint where capacity allows: during the first half of the
-  // walk only a member whose first digit is the stripe's adopts; after it, anyone with spare.
-  const bool late = a.relaxed || a.visited.size() * 2 >= scribe_.config().anycast_max_visits;
-  if (!late && scribe_.self().id.digit(0) != a.want.digit(0)) {
+  // Keep the forest interior-node-disjoint where capacity allows: a stripe's SCG holds members
+  // of its digit and members already forwarding it. The stream's SCG is asked when that one had
+  // nobody: during the first eighth of its walk only members forwarding nothing yet accept,
+  // then (or relaxed) anyone.
+  const size_t max_visits = std::max<size_t>(scribe_.config().anycast_max_visits, 1);
+  const int allowed = stream_of_scg(a.topic) == nullptr                 ? 1
+                      : a.relaxed || a.visited.size() * 8 >= max_visits ? 3
+                                                                        : 2;
+  if (suitability(a.want) > allowed) {
     ++counters_.anycast_foreign_deferred;
     return false;
   }
@@ -311,11 +365,24 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
     return false;
   }
   ++counters_.scg_adoptions;
+  counters_.scg_adoptions_foreign += scribe_.self().id.digit(0) != a.want.digit(0) ? 1 : 0;
   scribe_.adopt(now, *t, a.requester);
   return true;
 }
 
 void SplitStream::on_anycast_failed(Time now, const NodeId& want) {
+  Stream* s = stream_of_stripe(want);
+  const auto stripe = static_cast<size_t>(want.digit(0));
+  if (s != nullptr && stripe < s->asking_stream_scg.size() && !s->asking_stream_scg[stripe]) {
+    // The stripe's own SCG had nobody: ask the stream's at once.
+    ++counters_.stripe_scg_failures;
+    s->asking_stream_scg[stripe] = 1;
+    if (TopicState* t = scribe_.topic(want); t != nullptr && !t->parent && !t->root) {
+      anycast_for(now, *s, want);
+      return;
+    }
+  }
+  if (s != nullptr && stripe < s->asking_stream_scg.size()) s->asking_stream_scg[stripe] = 0;
   ++counters_.anycast_failures;
   // Scribe's join timer retries (by routing) with a back-off that grows with every failure.
   if (TopicState* t = scribe_.topic(want); t != nullptr && !t->parent) {
@@ -348,13 +415,30 @@ void SplitStream::children_changed(Time now, TopicState& t) {
 void SplitStream::on_tick(Time now) {
   recount();
   const bool spare = used_ < limit_;
+  const auto own = static_cast<uint32_t>(scribe_.self().id.digit(0));
   for (Stream& s : streams_) {
-    if (!s.viewing || s.in_scg == spare) continue;
-    s.in_scg = spare;
-    if (spare) {
+    if (!s.viewing) continue;
+    if (!spare) continue;  // recount() left every group when the budget filled
+    if (!s.in_scg) {
+      s.in_scg = true;
+      ++counters_.scg_joins;
       scribe_.subscribe(now, s.scg, true);
-    } else {
-      scribe_.unsubscribe(now, s.scg);
+    }
+    for (uint32_t i = 0; i < s.stripe_ids.size(); ++i) {
+      // A stripe's SCG while this node can feed the stripe (it receives it) and should: its own
+      // digit's stripe, or one it forwards already (more children there cost no more interior
+      // stripes).
+      const TopicState* t = scribe_.topic(s.stripe_ids[i]);
+      const bool fit = spare && t != nullptr && t->attached && (t->root || t->parent) &&
+                       (i == own || !t->children.empty());
+      if ((s.in_stripe_scg[i] != 0) == fit) continue;
+      s.in_stripe_scg[i] = fit ? 1 : 0;
+      if (fit) {
+        ++counters_.scg_joins;
+        scribe_.subscribe(now, s.stripe_scg_ids[i], true);
+      } else {
+        scribe_.unsubscribe(now, s.stripe_scg_ids[i]);
+      }
     }
   }
 }

@@ -2,8 +2,10 @@
 // SplitStream (DESIGN.md §5) on Scribe: a stream is S stripe trees (stripeId = groupId with its
 // first digit replaced by the stripe index), every node offers an outdegree limit shared by all
 // the streams it carries, a node at its limit adopts a newcomer and orphans one child by the
-// push-down rule, orphans try their former siblings and then anycast to the stream's spare
-// capacity group (SCG). Sans-IO like Scribe: the daemon and the simulator drive it the same way.
+// push-down rule, orphans try their former siblings, then anycast to their stripe's spare
+// capacity group and then to the stream's (SCG); a stripe root that is a pure leaf is fed through
+// one delegate of the publisher. Sans-IO like Scribe: the daemon and the simulator drive it the
+// same way.
 //
 // For the media layer: a publisher calls send(now, stripe, payload); a viewer gets every packet
 // through its PacketSink, tagged with stream, stripe and per-stripe sequence number.
@@ -31,13 +33,19 @@ struct SplitStreamCounters {
   uint64_t pushdown_attempts = 0;  // direct JOINs to former siblings
   uint64_t scg_anycasts = 0;
   uint64_t scg_adoptions = 0;  // orphans adopted through the SCG
+  // Children adopted in a stripe whose first digit is not this node's (interior off its own
+  // stripe): through a JOIN (routed or direct) or through the SCG.
+  uint64_t foreign_admits = 0;
+  uint64_t scg_adoptions_foreign = 0;
   uint64_t anycast_failures = 0;
   // Why this member passed an anycast walk on.
   uint64_t anycast_no_spare = 0;
   uint64_t anycast_not_receiving = 0;
   uint64_t anycast_descendant = 0;
-  uint64_t anycast_foreign_deferred = 0;
-  uint64_t limit_violations = 0;  // must stay 0: a node never exceeds its limit
+  uint64_t anycast_foreign_deferred = 0;  // a better-suited acceptor may come later in the walk
+  uint64_t scg_joins = 0;  // subscriptions to a spare capacity group (stream's or a stripe's)
+  uint64_t stripe_scg_failures = 0;       // walks of a stripe's own SCG that found nobody
+  uint64_t limit_violations = 0;          // must stay 0: a node never exceeds its limit
   uint64_t packets_received = 0;
   uint64_t packets_sent = 0;   // publisher
   uint64_t root_reroutes = 0;  // publisher: a stripe root stopped acknowledging
@@ -77,8 +85,14 @@ class SplitStream final : public ScribeClient {
  public:
   SplitStream(Scribe& scribe, SplitStreamConfig config);
 
-  // The spare capacity group of a stream.
+  // The spare capacity group of a stream: every node with unused outdegree.
   static NodeId scg_of(const NodeId& group);
+  // A stripe's own spare capacity group: nodes with unused outdegree that receive the stripe
+  // and either have its first digit or already forward it. Its id starts with the stripe's
+  // digit, so its tree is made of nodes of that digit and an orphan's anycast reaches it at the
+  // first hop. Orphans ask it first and the stream's SCG only when it has no acceptor
+  // (docs/multicast.md).
+  static NodeId stripe_scg_of(const NodeId& group, uint32_t stripe);
 
   // --- viewer ----------------------------------------------------------------------------------
   // Joins every stripe of `group`; packets go to `sink` (may be null: relay only).
@@ -137,7 +151,13 @@ class SplitStream final : public ScribeClient {
     bool viewing = false;
     bool publishing = false;
     bool in_scg = false;
+    // Per stripe: member of its SCG (its own digit's stripe, or one it already forwards).
+    std::vector<uint8_t> in_stripe_scg;
+    std::vector<NodeId> stripe_scg_ids;
     std::vector<StripeStats> stats;
+    // Per stripe, while an orphan looks for a parent: its stripe's SCG was walked in vain and the
+    // stream's SCG is being asked now.
+    std::vector<uint8_t> asking_stream_scg;
   };
   struct PublishedStripe {
     std::optional<NodeHandle> root;
@@ -152,7 +172,12 @@ class SplitStream final : public ScribeClient {
     std::vector<PublishedStripe> stripes;
   };
 
+  Stream& stream_for(const NodeId& group);
   Stream* stream_of_stripe(const NodeId& topic);
+  void anycast_for(Time now, Stream& s, const NodeId& want);
+  // How well this node suits a stripe it is asked to adopt in through the stream's SCG: 0 its
+  // own stripe, 1 a stripe it already forwards, 2 it forwards nothing yet, 3 anything else.
+  int suitability(const NodeId& stripe) const;
   Stream* stream_of_scg(const NodeId& topic);
   bool is_scg(const NodeId& topic) const;
   void recount();

@@ -16,124 +16,30 @@
 #include "multicast/synthetic_source.hpp"
 #include "net/sim/process_stats.hpp"
 #include "net/sim/simulator.hpp"
+#include "scenarios/forest_diagnostics.hpp"
+#include "scenarios/forest_node.hpp"
 
 namespace forestcast::sim {
 
 namespace {
 
-using multicast::Packet;
+using forest::ForestNode;
+using forest::format;
+using forest::kReceivingWindow;
+using forest::kSkewWindow;
+using forest::percentile;
+using forest::Phase;
+using forest::seconds_of;
+using forest::ViewerSink;
 using multicast::Scribe;
 using multicast::SplitStream;
 
 constexpr Duration kPoll = ms(250);
-constexpr Duration kReceivingWindow = seconds(1);  // "receives a stripe": a packet this recent
-constexpr Duration kSkewWindow = seconds(5);       // skew and upload: the build's last seconds
 
 double round_to(double v, int decimals) {
   const double scale = std::pow(10.0, decimals);
   return std::round(v * scale) / scale;
 }
-
-std::string format(const char* fmt, auto... args) {
-  std::array<char, 512> buf{};
-  std::snprintf(buf.data(), buf.size(), fmt, args...);
-  return std::string(buf.data());
-}
-
-double seconds_of(Time t) { return static_cast<double>(t.count()) / 1e6; }
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto k = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
-  return v[std::min(k, v.size() - 1)];
-}
-
-// What the scenario's sinks share: the phase they are in.
-struct Phase {
-  Time skew_from = kNever, skew_until = kNever;
-  Time kill = kNever;
-  Time loss_until = kNever;
-  std::vector<double> skews_ms;
-};
-
-// One viewer's record of the data it received, per stripe.
-class ViewerSink final : public multicast::PacketSink {
- public:
-  ViewerSink(uint32_t stripes, Phase& phase)
-      : phase_(phase),
-        next_seq_(stripes, 0),
-        last_arrival_(stripes, Time{-1}),
-        repaired_at_(stripes, kNever),
-        round_delay_(stripes, 0) {}
-
-  void on_packet(const Packet& p, Time now) override {
-    const uint32_t s = p.stripe;
-    if (s >= next_seq_.size()) return;
-    if (p.seq < next_seq_[s]) return;  // late or duplicate
-    if (now >= phase_.kill && next_seq_[s] > 0 && p.seq > next_seq_[s] &&
-        repaired_at_[s] == kNever) {
-      repaired_at_[s] = now;  // first packet after a gap since the kill
-      affected_ = true;
-    }
-    next_seq_[s] = p.seq + 1;
-    last_arrival_[s] = now;
-    if (p.sent_at >= phase_.kill && p.sent_at < phase_.loss_until) ++window_received_;
-    if (now >= phase_.skew_from && now < phase_.skew_until) record_round(p, now);
-  }
-
-  bool receiving_all(Time now) const {
-    for (Time t : last_arrival_)
-      if (t < Time{0} || now - t > kReceivingWindow) return false;
-    return true;
-  }
-  bool affected() const { return affected_; }
-  // Kill to the first packet after the last gap; nullopt if some stripe never came back.
-  Time repaired_at() const {
-    Time latest{0};
-    for (Time t : repaired_at_)
-      if (t != kNever) latest = std::max(latest, t);
-    return latest;
-  }
-  uint64_t window_received() const { return window_received_; }
-
- private:
-  // One packet round (the same sequence number on every stripe) is sampled at a time, every
-  // kSampleEvery rounds: rounds interleave on arrival, since stripes take different paths.
-  static constexpr uint64_t kSampleEvery = 4;
-  void record_round(const Packet& p, Time now) {
-    if (round_ == 0) round_ = (p.seq / kSampleEvery + 1) * kSampleEvery;
-    if (p.seq >= round_ + 3) {  // the sampled round lost a packet: sample a later one
-      round_ = (p.seq / kSampleEvery + 1) * kSampleEvery;
-      round_count_ = 0;
-      return;
-    }
-    if (p.seq != round_) return;
-    round_delay_[p.stripe] = (now - p.sent_at).count();
-    if (++round_count_ < round_delay_.size()) return;
-    const auto [lo, hi] = std::minmax_element(round_delay_.begin(), round_delay_.end());
-    phase_.skews_ms.push_back(static_cast<double>(*hi - *lo) / 1000.0);
-    round_count_ = 0;
-    round_ += kSampleEvery;
-  }
-
-  Phase& phase_;
-  std::vector<uint64_t> next_seq_;
-  std::vector<Time> last_arrival_;
-  std::vector<Time> repaired_at_;
-  bool affected_ = false;
-  uint64_t window_received_ = 0;
-  uint64_t round_ = 0;
-  size_t round_count_ = 0;
-  std::vector<int64_t> round_delay_;
-};
-
-struct ForestNode {
-  Scribe* scribe = nullptr;
-  std::unique_ptr<SplitStream> splitstream;
-  std::unique_ptr<ViewerSink> sink;
-  bool violated = false;
-};
 
 class ForestScenario {
  public:
@@ -160,6 +66,16 @@ class ForestScenario {
   void kill_phase(ForestResult& r);
   void report(const std::string& line) const {
     if (config_.progress) config_.progress(line);
+  }
+  forest::ForestView view() const {
+    return forest::ForestView{sim_,
+                              nodes_,
+                              group_,
+                              config_.stripes,
+                              stream_start_,
+                              config_.verbose_diagnostics,
+                              credentials_.verifications(),
+                              [this](const std::string& line) { report(line); }};
   }
 
   const ForestScenarioConfig& config_;
@@ -246,7 +162,7 @@ void ForestScenario::check_limits() {
     ForestNode& n = nodes_[i];
     int used = 0;
     for (const auto& [id, t] : n.scribe->topics())
-      if (id != SplitStream::scg_of(group_)) used += static_cast<int>(t.children.size());
+      if (!t.slow) used += static_cast<int>(t.children.size());  // the SCG costs no upload
     if (used > n.splitstream->limit() || n.splitstream->counters().limit_violations > 0)
       n.violated = true;
   }
@@ -258,6 +174,10 @@ void ForestScenario::run_phase(Time until, const char* name, bool track_build) {
     sim_.run_until(std::min(until, sim_.now() + kPoll));
     check_limits();
     const size_t all = viewers_receiving_all();
+    for (uint32_t i = 1; i < nodes_.size(); ++i)
+      if (nodes_[i].complete_at == kNever && nodes_[i].subscribed_at != kNever && sim_.alive(i) &&
+          nodes_[i].sink->receiving_all(sim_.now()))
+        nodes_[i].complete_at = sim_.now();
     size_t live_viewers = 0;
     for (uint32_t i = 1; i < nodes_.size(); ++i) live_viewers += sim_.alive(i) ? 1 : 0;
     if (track_build && all_receiving_at_ == kNever && all == live_viewers &&
@@ -268,13 +188,13 @@ void ForestScenario::run_phase(Time until, const char* name, bool track_build) {
       report(format("sim: %s t=%.1fs viewers receiving every stripe %zu/%zu events=%llu", name,
                     seconds_of(sim_.now()), all, live_viewers,
                     static_cast<unsigned long long>(sim_.counters().events)));
+      if (config_.verbose_diagnostics) forest::report_scg_staleness(view());
     }
   }
 }
 
 void ForestScenario::measure_forest(ForestResult& r) {
   const Time now = sim_.now();
-  const overlay::NodeId scg = SplitStream::scg_of(group_);
   size_t viewers = 0, all = 0, single = 0, depth_n = 0;
   double depth_sum = 0;
   r.depth_max_per_stripe.assign(config_.stripes, 0);
@@ -297,7 +217,7 @@ void ForestScenario::measure_forest(ForestResult& r) {
       }
     }
     for (const auto& [id, t] : n.scribe->topics())
-      if (id != scg && id.with_digit(0, 0) != group_.with_digit(0, 0) && !t.children.empty())
+      if (!t.slow && id.with_digit(0, 0) != group_.with_digit(0, 0) && !t.children.empty())
         ++interior;  // forwarding for a topic outside the stream
     if (interior <= 1) ++single;
     const uint64_t forwarded = n.scribe->counters().data_forwarded - forwarded_at_skew_start_[i];
@@ -435,6 +355,7 @@ ForestResult ForestScenario::run() {
     sim_.schedule(at, [this, i] {
       sim_.with_node(i, [&](overlay::PastryNode&) {
         nodes_[i].splitstream->view(sim_.now(), group_, nodes_[i].sink.get());
+        nodes_[i].subscribed_at = sim_.now();
       });
     });
   }
@@ -447,6 +368,7 @@ ForestResult ForestScenario::run() {
     forwarded_at_skew_start_[i] = nodes_[i].scribe->counters().data_forwarded;
   run_phase(build_end, "build", true);
   measure_forest(r);
+  report_build_diagnostics(view());
   report(
       format("sim: forest all_stripes=%.4f depth_max=%zu interior<=1 %.3f upload p50/p99/max "
              "%.0f/%.0f/%.0f kbps",
@@ -457,178 +379,7 @@ ForestResult ForestScenario::run() {
 
   check_limits();
   for (const ForestNode& n : nodes_) r.outdegree_violations += n.violated ? 1 : 0;
-  {
-    int64_t spare = 0;
-    size_t missing = 0, joining = 0, attached_silent = 0, no_state = 0;
-    for (uint32_t i = 1; i < nodes_.size(); ++i) {
-      if (!sim_.alive(i)) continue;
-      spare += nodes_[i].splitstream->limit() - nodes_[i].splitstream->used();
-      for (uint32_t st = 0; st < config_.stripes; ++st) {
-        const auto* t = nodes_[i].scribe->topic(group_.with_digit(0, static_cast<int>(st)));
-        if (t == nullptr) {
-          ++no_state;
-          ++missing;
-        } else if (!t->attached) {
-          if (missing < 10 && config_.verbose_diagnostics)
-            report(
-                format("  detached node %u digit %d stripe %u spare %d children here %zu "
-                       "attempts %d",
-                       i, sim_.handle(i).id.digit(0), st,
-                       nodes_[i].splitstream->limit() - nodes_[i].splitstream->used(),
-                       t->children.size(), t->join_attempts));
-          ++missing;
-          joining += t->joining ? 1 : 0;
-        } else if (!t->root && t->parent) {
-          const auto idx = Simulator::index_of(t->parent->endpoint);
-          (void)idx;
-        }
-      }
-    }
-    (void)attached_silent;
-    size_t with_spare = 0, members = 0, full_members = 0, scg_nodes = 0;
-    const auto scg = SplitStream::scg_of(group_);
-    for (uint32_t i = 1; i < nodes_.size(); ++i) {
-      if (!sim_.alive(i)) continue;
-      const bool sp = nodes_[i].splitstream->limit() > nodes_[i].splitstream->used();
-      with_spare += sp;
-      const auto* t = nodes_[i].scribe->topic(scg);
-      if (t) ++scg_nodes;
-      if (t && t->member) {
-        ++members;
-        full_members += !sp;
-      }
-    }
-    size_t pairs_with_acceptor = 0, checked = 0;
-    for (uint32_t i = 1; i < nodes_.size() && checked < 200; ++i) {
-      if (!sim_.alive(i)) continue;
-      for (uint32_t st = 0; st < config_.stripes; ++st) {
-        const auto sid = group_.with_digit(0, static_cast<int>(st));
-        const auto* t = nodes_[i].scribe->topic(sid);
-        if (t == nullptr || t->attached) continue;
-        ++checked;
-        for (uint32_t z = 1; z < nodes_.size(); ++z) {
-          if (z == i || !sim_.alive(z)) continue;
-          const auto* g = nodes_[z].scribe->topic(scg);
-          const auto* zt = nodes_[z].scribe->topic(sid);
-          if (!g || !g->member || !zt || !zt->attached) continue;
-          if (nodes_[z].splitstream->limit() <= nodes_[z].splitstream->used()) continue;
-          if (std::find(zt->path.begin(), zt->path.end(), sim_.handle(i).id) != zt->path.end())
-            continue;
-          ++pairs_with_acceptor;
-          break;
-        }
-      }
-    }
-    size_t not_child = 0, cycles = 0, reach_root = 0, starving = 0;
-    for (uint32_t i = 1; i < nodes_.size(); ++i) {
-      if (!sim_.alive(i)) continue;
-      for (uint32_t st = 0; st < config_.stripes; ++st) {
-        const auto sid = group_.with_digit(0, static_cast<int>(st));
-        const auto* t = nodes_[i].scribe->topic(sid);
-        if (t == nullptr || !t->attached || t->root) continue;
-        const auto p = Simulator::index_of(t->parent->endpoint);
-        const auto* pt = nodes_[*p].scribe->topic(sid);
-        if (!pt || !pt->has_child(sim_.handle(i).id)) ++not_child;
-        uint32_t cur = i;
-        size_t steps = 0;
-        bool ok = false;
-        while (steps++ < 64) {
-          const auto* ct = nodes_[cur].scribe->topic(sid);
-          if (!ct || !sim_.alive(cur)) {
-            break;
-          }
-          if (ct->root) {
-            ok = true;
-            break;
-          }
-          if (!ct->parent) break;
-          cur = *Simulator::index_of(ct->parent->endpoint);
-        }
-        if (steps >= 64) ++cycles;
-        if (ok)
-          ++reach_root;
-        else
-          ++starving;
-      }
-    }
-    {
-      const auto views = nodes_[5].splitstream->stripes(group_);
-      std::string line = "sim: node 5 packets per stripe:";
-      for (const auto& v : views)
-        line += format(" %llu/%.1fs", static_cast<unsigned long long>(v.packets_received),
-                       seconds_of(v.last_receive));
-      report(line);
-      std::vector<size_t> recv(config_.stripes, 0), roots(config_.stripes, 0);
-      for (uint32_t i = 1; i < nodes_.size(); ++i)
-        for (const auto& v : nodes_[i].splitstream->stripes(group_)) {
-          if (!sim_.alive(i)) continue;
-          if (sim_.now() - v.last_receive < seconds(1)) ++recv[v.index];
-          if (v.root) ++roots[v.index];
-        }
-      line = "sim: receiving per stripe (roots):";
-      for (uint32_t st = 0; st < config_.stripes; ++st)
-        line += format(" %zu(%zu)", recv[st], roots[st]);
-      report(line);
-      const auto& pc = nodes_[0].splitstream->counters();
-      report(
-          format("sim: publisher sent %llu, reroutes %llu, adopted %llu, refused %llu, "
-                 "limit %d used %d",
-                 static_cast<unsigned long long>(pc.packets_sent),
-                 static_cast<unsigned long long>(pc.root_reroutes),
-                 static_cast<unsigned long long>(nodes_[0].scribe->counters().children_adopted),
-                 static_cast<unsigned long long>(nodes_[0].scribe->counters().children_refused),
-                 nodes_[0].splitstream->limit(), nodes_[0].splitstream->used()));
-    }
-    report(
-        format("sim: attached pairs: parent lacks child %zu, in cycles %zu, reach root %zu, "
-               "cut off %zu",
-               not_child, cycles, reach_root, starving));
-    report(format("sim: detached pairs with an attached acceptor in the SCG: %zu/%zu",
-                  pairs_with_acceptor, checked));
-    report(format("sim: nodes with spare %zu, SCG members %zu (full %zu), SCG tree nodes %zu",
-                  with_spare, members, full_members, scg_nodes));
-    report(
-        format("sim: spare outdegree %lld, detached (node,stripe) pairs %zu (joining %zu, "
-               "no state %zu)",
-               static_cast<long long>(spare), missing, joining, no_state));
-  }
-  uint64_t fail_no_state = 0, fail_exhausted = 0, fail_done = 0;
-  uint64_t pkts = 0, no_spare = 0, not_receiving = 0, descendant = 0, visits_exhausted = 0;
-  for (const ForestNode& n : nodes_) {
-    pkts += n.splitstream->counters().packets_received;
-    no_spare += n.splitstream->counters().anycast_no_spare;
-    not_receiving += n.splitstream->counters().anycast_not_receiving;
-    descendant += n.splitstream->counters().anycast_descendant;
-    visits_exhausted += n.scribe->counters().anycasts_failed;
-    fail_no_state += n.scribe->counters().anycast_fail_no_state;
-    fail_exhausted += n.scribe->counters().anycast_fail_exhausted;
-    fail_done += n.scribe->counters().anycast_fail_tree_done;
-  }
-  report(format(
-      "sim: packets received by viewers %llu; anycast passes: no spare %llu, not "
-      "receiving %llu, descendant %llu; walks failed %llu",
-      static_cast<unsigned long long>(pkts), static_cast<unsigned long long>(no_spare),
-      static_cast<unsigned long long>(not_receiving), static_cast<unsigned long long>(descendant),
-      static_cast<unsigned long long>(visits_exhausted)));
-  report(format("sim: walks ended: no group state %llu, out of visits %llu, tree done %llu",
-                static_cast<unsigned long long>(fail_no_state),
-                static_cast<unsigned long long>(fail_exhausted),
-                static_cast<unsigned long long>(fail_done)));
-  uint64_t pushdowns = 0, anycasts = 0, adoptions = 0, failures = 0, malformed = 0;
-  for (const ForestNode& n : nodes_) {
-    pushdowns += n.splitstream->counters().pushdown_orphans;
-    anycasts += n.splitstream->counters().scg_anycasts;
-    adoptions += n.splitstream->counters().scg_adoptions;
-    failures += n.splitstream->counters().anycast_failures;
-    malformed += n.scribe->counters().malformed_total();
-  }
-  report(
-      format("sim: push-down orphans %llu, SCG anycasts %llu (adopted %llu, failed %llu), "
-             "credential checks modelled %llu, malformed %llu",
-             static_cast<unsigned long long>(pushdowns), static_cast<unsigned long long>(anycasts),
-             static_cast<unsigned long long>(adoptions), static_cast<unsigned long long>(failures),
-             static_cast<unsigned long long>(credentials_.verifications()),
-             static_cast<unsigned long long>(malformed)));
+  report_final_diagnostics(view());
   r.events = sim_.counters().events;
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   r.peak_rss_mb = peak_rss_mb();

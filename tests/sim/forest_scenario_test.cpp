@@ -37,6 +37,38 @@ TEST_P(ForestSeeds, EveryViewerReceivesEveryStripeWithinItsLimit) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, ForestSeeds, ::testing::Values(1, 2));
 
+// Tight capacity (every node offers exactly the 16 stripes it receives, 16 spare slots in the
+// whole forest): the forest still reaches everyone, shallow and close to interior-node-disjoint
+// (before the stripe SCGs: all stripes 0.57, depth 18, interior in <= 1 stripe 0.49).
+TEST(ForestScenario, TightCapacityForestTakesShape) {
+  ForestScenarioConfig c = config_for(1000, 1);
+  c.capacity = 16;
+  c.settle = seconds(5);
+  c.subscribe_spread = seconds(5);
+  c.build = seconds(20);
+  SCOPED_TRACE("replay: forestcast sim --scenario forest --nodes 1000 --capacity 16 --seed 1");
+  const ForestResult r = run_forest_scenario(c);
+  EXPECT_EQ(r.all_stripes_fraction, 1.0);
+  EXPECT_EQ(r.outdegree_violations, 0u);
+  EXPECT_LE(r.depth_max, 12u);
+  EXPECT_GE(r.interior_single_stripe_fraction, 0.78);
+  EXPECT_LT(r.upload_max_kbps, 16 * 1000.0 / 16 * 1.1);
+}
+
+// One node in ten is a pure leaf, some of them stripe roots: such a root hands its feed to a
+// delegate of the publisher and every viewer still gets every stripe within every limit.
+TEST(ForestScenario, CapacityMixWithPureLeavesReachesEveryone) {
+  ForestScenarioConfig c = config_for(500, 3);
+  c.capacity_mix = *parse_capacity_mix("16:0.4,8:0.2,32:0.3,0:0.1");
+  SCOPED_TRACE(
+      "replay: forestcast sim --scenario forest --nodes 500 --capacity-mix "
+      "16:0.4,8:0.2,32:0.3,0:0.1 --seed 3 --build-s 12 (settle and spread 3 s here)");
+  const ForestResult r = run_forest_scenario(c);
+  EXPECT_TRUE(r.feasible);
+  EXPECT_EQ(r.all_stripes_fraction, 1.0);
+  EXPECT_EQ(r.outdegree_violations, 0u);
+}
+
 TEST(ForestScenario, RepairsOnDataAfterAQuarterOfTheNodesDie) {
   ForestScenarioConfig c = config_for(300, 3);
   c.kill_fraction = 0.25;

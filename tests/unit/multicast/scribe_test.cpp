@@ -290,5 +290,57 @@ TEST(ScribeDecode, MalformedMessagesAreCountedPerReasonAndDropped) {
   EXPECT_EQ(DataMsg(d).encoded_size(), data.size());
 }
 
+// A walk sent here from a member's stale list of children (this node left the group) goes back
+// to that member in one hop; routed on toward the group only when it came here from us, so two
+// nodes that both left never bounce it between them.
+TEST_F(ScribeTest, AnycastAtANodeThatLeftTheGroupGoesBackToItsSender) {
+  const NodeId group = NodeId::from_parts(0x5500000000000000ULL, 1);
+  AnycastBody a;
+  a.topic = group;
+  a.requester = child_;
+  a.want = topic_;
+  a.visited = {child_.id, parent_.id};  // parent_ walked it here
+  scribe_.receive_direct(ms(1), parent_, std::make_shared<const AnycastMsg>(a));
+  auto back = overlay_.sent_of<AnycastMsg>();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].first, parent_);
+  EXPECT_EQ(back[0].second->body.visited.back(), self_.id);
+  EXPECT_TRUE(overlay_.routed_of<AnycastMsg>().empty());
+  overlay_.clear();
+  a.visited = {self_.id, parent_.id};  // parent_ got it from us: route on instead
+  scribe_.receive_direct(ms(2), parent_, std::make_shared<const AnycastMsg>(a));
+  EXPECT_TRUE(overlay_.sent_of<AnycastMsg>().empty());
+  ASSERT_EQ(overlay_.routed_of<AnycastMsg>().size(), 1u);
+}
+
+// The simulator asks every message its size instead of encoding it: the closed forms of the
+// frequent messages must give exactly the encoded length.
+TEST(ScribeMessages, ClosedFormSizesMatchTheEncoding) {
+  const NodeHandle v4{NodeId::from_parts(7, 8), overlay::Endpoint::ipv4(0x0A000001, 4000)};
+  NodeHandle v6 = v4;
+  v6.endpoint = *overlay::Endpoint::parse("[2001:db8::1]:65535");
+  NodeHandle no_port = v4;
+  no_port.endpoint.port = 0;
+  for (size_t ids : {0u, 1u, 5u, 48u})
+    for (const NodeHandle* h : std::initializer_list<const NodeHandle*>{&v4, &v6, &no_port})
+      for (bool flag : {false, true}) {
+        PathBody p{NodeId::from_parts(1, 2), std::vector<NodeId>(ids, NodeId::from_parts(3, 4))};
+        p.has_parent = flag;
+        p.parent = *h;
+        std::string path;
+        HeartbeatMsg(p).encode(path);
+        EXPECT_EQ(HeartbeatMsg(p).encoded_size(), path.size()) << ids << " " << flag;
+        AnycastBody a;
+        a.topic = NodeId::from_parts(5, 6);
+        a.requester = *h;
+        a.want = NodeId::from_parts(9, 9);
+        a.visited.assign(ids, NodeId::from_parts(3, 4));
+        a.relaxed = flag;
+        std::string any;
+        AnycastMsg(a).encode(any);
+        EXPECT_EQ(AnycastMsg(a).encoded_size(), any.size()) << ids << " " << flag;
+      }
+}
+
 }  // namespace
 }  // namespace forestcast::multicast

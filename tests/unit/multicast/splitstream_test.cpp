@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "fake_overlay.hpp"
 
 namespace forestcast::multicast {
@@ -46,9 +48,10 @@ class SplitStreamTest : public ::testing::Test {
     scribe_.forward(ms(5), ctx);
     return scribe_.topic(stripe(s))->has_child(child.id);
   }
-  AnycastBody anycast_for(int s, const NodeHandle& requester, size_t visited) {
+  AnycastBody anycast_for(int s, const NodeHandle& requester, size_t visited,
+                          std::optional<NodeId> group = std::nullopt) {
     AnycastBody a;
-    a.topic = SplitStream::scg_of(group_);
+    a.topic = group ? *group : SplitStream::scg_of(group_);
     a.requester = requester;
     a.want = stripe(s);
     a.visited.assign(visited, NodeId::from_parts(1, 1));
@@ -133,13 +136,29 @@ TEST_F(SplitStreamTest, OrphanTriesItsFormerSiblingsThenTheSpareCapacityGroup) {
   EXPECT_EQ(joins[0].first, sibling);
   EXPECT_EQ(joins[0].second->body.pushdown_left, 1u);
   overlay_.clear();
-  // The sibling refuses with no further candidates: anycast to the SCG.
+  // The sibling refuses with no further candidates: anycast to the stripe's own SCG (one pass),
   scribe_.receive_direct(ms(20), sibling,
                          std::make_shared<const RefuseMsg>(RefuseBody{stripe(3), {}, 1}));
-  const auto anycasts = overlay_.routed_of<AnycastMsg>();
+  auto anycasts = overlay_.routed_of<AnycastMsg>();
+  ASSERT_EQ(anycasts.size(), 1u);
+  EXPECT_EQ(anycasts[0]->body.topic, SplitStream::stripe_scg_of(group_, 3));
+  EXPECT_EQ(anycasts[0]->body.want, stripe(3));
+  EXPECT_TRUE(anycasts[0]->body.relaxed);
+  // then, when that walk finds nobody, to the stream's SCG at once,
+  overlay_.clear();
+  scribe_.receive_direct(ms(30), parent_,
+                         std::make_shared<const AnycastFailMsg>(TopicBody{stripe(3)}));
+  anycasts = overlay_.routed_of<AnycastMsg>();
   ASSERT_EQ(anycasts.size(), 1u);
   EXPECT_EQ(anycasts[0]->body.topic, SplitStream::scg_of(group_));
-  EXPECT_EQ(anycasts[0]->body.want, stripe(3));
+  EXPECT_FALSE(anycasts[0]->body.relaxed);
+  // and when that one fails too, Scribe's back-off retries later: nothing goes out now.
+  overlay_.clear();
+  scribe_.receive_direct(ms(40), parent_,
+                         std::make_shared<const AnycastFailMsg>(TopicBody{stripe(3)}));
+  EXPECT_TRUE(overlay_.routed_of<AnycastMsg>().empty());
+  EXPECT_EQ(ss_->counters().stripe_scg_failures, 1u);
+  EXPECT_EQ(ss_->counters().anycast_failures, 1u);
 }
 
 TEST_F(SplitStreamTest, SpareCapacityGroupMemberAdoptsWhenItReceivesTheStripe) {
@@ -153,13 +172,74 @@ TEST_F(SplitStreamTest, SpareCapacityGroupMemberAdoptsWhenItReceivesTheStripe) {
   EXPECT_EQ(ss_->counters().scg_adoptions, 1u);
 }
 
-TEST_F(SplitStreamTest, SpareCapacityGroupPrefersTheStripesOwnDigit) {
-  start(2);
-  attach(5);  // this node's first digit is 3
-  const NodeHandle orphan = node(0x8800000000000000ULL, 20);
-  EXPECT_FALSE(ss_->anycast_accepts(ms(10), anycast_for(5, orphan, 0)));
-  // Late in the walk, any member with spare capacity takes it.
-  EXPECT_TRUE(ss_->anycast_accepts(ms(10), anycast_for(5, orphan, 30)));
+TEST_F(SplitStreamTest, StripeScgTakesOnlyTheStripesDigitOrItsForwarders) {
+  start(4);
+  attach(3);  // this node's first digit is 3
+  attach(5);
+  attach(6);
+  const NodeHandle a = node(0x8800000000000000ULL, 20);
+  const NodeHandle b = node(0x8900000000000000ULL, 21);
+  const NodeHandle c = node(0x8a00000000000000ULL, 22);
+  EXPECT_TRUE(
+      ss_->anycast_accepts(ms(10), anycast_for(3, a, 0, SplitStream::stripe_scg_of(group_, 3))));
+  // Stripe 5 is foreign and this node forwards nothing there: not even late in the walk.
+  EXPECT_FALSE(
+      ss_->anycast_accepts(ms(10), anycast_for(5, b, 40, SplitStream::stripe_scg_of(group_, 5))));
+  ASSERT_TRUE(join(5, b));  // now it forwards stripe 5: more children there cost nothing more
+  EXPECT_TRUE(
+      ss_->anycast_accepts(ms(10), anycast_for(5, c, 0, SplitStream::stripe_scg_of(group_, 5))));
+  EXPECT_EQ(ss_->counters().scg_adoptions_foreign, 1u);
+}
+
+// A stripe root that is a pure leaf points joiners at the publisher, which feeds one delegate
+// in its place: a node of the stripe's digit that offers spare outdegree.
+TEST_F(SplitStreamTest, PublisherFeedsOneDelegateOfTheStripesDigitWithSpare) {
+  SplitStreamConfig c;
+  c.capacity = 4;
+  ss_ = std::make_unique<SplitStream>(scribe_, c);
+  overlay_.next = node(0xf000000000000000ULL, 99);  // the publisher is no stripe's root here
+  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId s7 = group.with_digit(0, 7), s8 = group.with_digit(0, 8);
+  auto direct_join = [&](const NodeId& topic, const NodeHandle& from, uint32_t spare) {
+    JoinBody j;
+    j.topic = topic;
+    j.spare = spare;
+    j.pushdown_left = 3;
+    scribe_.receive_direct(ms(5), from, std::make_shared<const JoinMsg>(j));
+    return scribe_.topic(topic)->has_child(from.id);
+  };
+  const NodeHandle no_spare = node(0x7300000000000000ULL, 30);
+  const NodeHandle other_digit = node(0x2100000000000000ULL, 31);
+  const NodeHandle delegate = node(0x7100000000000000ULL, 32);
+  const NodeHandle later = node(0x7200000000000000ULL, 33);
+  EXPECT_FALSE(direct_join(s7, no_spare, 0));
+  EXPECT_FALSE(direct_join(s7, other_digit, 5));
+  EXPECT_TRUE(direct_join(s7, delegate, 5));
+  overlay_.clear();
+  EXPECT_FALSE(direct_join(s7, later, 5));  // one delegate per stripe: the rest go to it
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  ASSERT_EQ(refusals[0].second->body.candidates.size(), 1u);
+  EXPECT_EQ(refusals[0].second->body.candidates[0], delegate);
+  // Another stripe gets its own delegate.
+  EXPECT_TRUE(direct_join(s8, node(0x8100000000000000ULL, 34), 1));
+  EXPECT_EQ(ss_->used(), 2);
+}
+
+TEST_F(SplitStreamTest, StreamScgPrefersMembersForwardingNothingYet) {
+  start(4);
+  attach(3);
+  attach(5);
+  attach(6);
+  const NodeHandle a = node(0x8800000000000000ULL, 20);
+  const NodeHandle b = node(0x8900000000000000ULL, 21);
+  // Forwarding nothing: adopting in a foreign stripe leaves it interior in one stripe.
+  EXPECT_TRUE(ss_->anycast_accepts(ms(10), anycast_for(5, a, 0)));
+  // Now it forwards stripe 5: a stripe-6 orphan waits for a better member early in the walk,
+  EXPECT_FALSE(ss_->anycast_accepts(ms(10), anycast_for(6, b, 0)));
+  EXPECT_EQ(ss_->counters().anycast_foreign_deferred, 1u);
+  // and late in the walk any member with spare outdegree takes it.
+  EXPECT_TRUE(ss_->anycast_accepts(ms(10), anycast_for(6, b, 40)));
 }
 
 TEST_F(SplitStreamTest, SpareCapacityGroupNeverAdoptsAnAncestor) {

@@ -1,0 +1,33 @@
+#pragma once
+// The forest scenario's diagnostics on stderr (`sim: ...` lines): how the forest is shaped
+// (interior stripes per node, depth, foreign children, time to every stripe) and why pairs are
+// still detached (SCG membership, walk outcomes, push-down). Not part of the JSON report.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "net/sim/simulator.hpp"
+#include "scenarios/forest_node.hpp"
+
+namespace forestcast::sim::forest {
+
+struct ForestView {
+  const Simulator& sim;
+  const std::vector<ForestNode>& nodes;
+  overlay::NodeId group;
+  uint32_t stripes = 0;
+  Time stream_start{0};
+  bool verbose = false;
+  uint64_t credential_checks = 0;
+  std::function<void(const std::string&)> report;
+};
+
+// After the build: shape of the forest.
+void report_build_diagnostics(const ForestView& v);
+// Whether the control groups' trees agree with themselves (child and parent entries).
+void report_scg_staleness(const ForestView& v);
+// At the end: detached pairs and what the walks and push-downs did.
+void report_final_diagnostics(const ForestView& v);
+
+}  // namespace forestcast::sim::forest

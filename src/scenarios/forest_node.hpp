@@ -1,0 +1,128 @@
+#pragma once
+// What the forest scenario keeps per simulated node, shared by the scenario (forest_scenario.cpp)
+// and its diagnostics (forest_diagnostics.cpp). Internal to src/scenarios.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/time.hpp"
+#include "multicast/scribe.hpp"
+#include "multicast/splitstream.hpp"
+
+namespace forestcast::sim::forest {
+
+using multicast::Packet;
+using multicast::Scribe;
+using multicast::SplitStream;
+
+constexpr Duration kReceivingWindow = seconds(1);  // "receives a stripe": a packet this recent
+constexpr Duration kSkewWindow = seconds(5);       // skew and upload: the build's last seconds
+
+inline std::string format(const char* fmt, auto... args) {
+  std::array<char, 512> buf{};
+  std::snprintf(buf.data(), buf.size(), fmt, args...);
+  return std::string(buf.data());
+}
+
+inline double seconds_of(Time t) { return static_cast<double>(t.count()) / 1e6; }
+
+inline double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto k = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+  return v[std::min(k, v.size() - 1)];
+}
+
+// What the scenario's sinks share: the phase they are in.
+struct Phase {
+  Time skew_from = kNever, skew_until = kNever;
+  Time kill = kNever;
+  Time loss_until = kNever;
+  std::vector<double> skews_ms;
+};
+
+// One viewer's record of the data it received, per stripe.
+class ViewerSink final : public multicast::PacketSink {
+ public:
+  ViewerSink(uint32_t stripes, Phase& phase)
+      : phase_(phase),
+        next_seq_(stripes, 0),
+        last_arrival_(stripes, Time{-1}),
+        repaired_at_(stripes, kNever),
+        round_delay_(stripes, 0) {}
+
+  void on_packet(const Packet& p, Time now) override {
+    const uint32_t s = p.stripe;
+    if (s >= next_seq_.size()) return;
+    if (p.seq < next_seq_[s]) return;  // late or duplicate
+    if (now >= phase_.kill && next_seq_[s] > 0 && p.seq > next_seq_[s] &&
+        repaired_at_[s] == kNever) {
+      repaired_at_[s] = now;  // first packet after a gap since the kill
+      affected_ = true;
+    }
+    next_seq_[s] = p.seq + 1;
+    last_arrival_[s] = now;
+    if (p.sent_at >= phase_.kill && p.sent_at < phase_.loss_until) ++window_received_;
+    if (now >= phase_.skew_from && now < phase_.skew_until) record_round(p, now);
+  }
+
+  bool receiving_all(Time now) const {
+    for (Time t : last_arrival_)
+      if (t < Time{0} || now - t > kReceivingWindow) return false;
+    return true;
+  }
+  bool affected() const { return affected_; }
+  // Kill to the first packet after the last gap; nullopt if some stripe never came back.
+  Time repaired_at() const {
+    Time latest{0};
+    for (Time t : repaired_at_)
+      if (t != kNever) latest = std::max(latest, t);
+    return latest;
+  }
+  uint64_t window_received() const { return window_received_; }
+
+ private:
+  // One packet round (the same sequence number on every stripe) is sampled at a time, every
+  // kSampleEvery rounds: rounds interleave on arrival, since stripes take different paths.
+  static constexpr uint64_t kSampleEvery = 4;
+  void record_round(const Packet& p, Time now) {
+    if (round_ == 0) round_ = (p.seq / kSampleEvery + 1) * kSampleEvery;
+    if (p.seq >= round_ + 3) {  // the sampled round lost a packet: sample a later one
+      round_ = (p.seq / kSampleEvery + 1) * kSampleEvery;
+      round_count_ = 0;
+      return;
+    }
+    if (p.seq != round_) return;
+    round_delay_[p.stripe] = (now - p.sent_at).count();
+    if (++round_count_ < round_delay_.size()) return;
+    const auto [lo, hi] = std::minmax_element(round_delay_.begin(), round_delay_.end());
+    phase_.skews_ms.push_back(static_cast<double>(*hi - *lo) / 1000.0);
+    round_count_ = 0;
+    round_ += kSampleEvery;
+  }
+
+  Phase& phase_;
+  std::vector<uint64_t> next_seq_;
+  std::vector<Time> last_arrival_;
+  std::vector<Time> repaired_at_;
+  bool affected_ = false;
+  uint64_t window_received_ = 0;
+  uint64_t round_ = 0;
+  size_t round_count_ = 0;
+  std::vector<int64_t> round_delay_;
+};
+
+struct ForestNode {
+  Scribe* scribe = nullptr;
+  std::unique_ptr<SplitStream> splitstream;
+  std::unique_ptr<ViewerSink> sink;
+  bool violated = false;
+  Time subscribed_at = kNever;
+  Time complete_at = kNever;  // first poll at which it received every stripe
+};
+
+}  // namespace forestcast::sim::forest
