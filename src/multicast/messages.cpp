@@ -45,6 +45,7 @@ void to_pb(const PathBody& b, pb::Path& m) {
   m.set_topic(b.topic.to_byte_string());
   for (const auto& id : b.path) m.add_path(id.to_byte_string());
   if (b.has_parent) put_handle(b.parent, m.mutable_parent());
+  m.set_detached(b.detached);
 }
 void to_pb(const RefuseBody& b, pb::Refuse& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -226,6 +227,7 @@ PathBody from_pb(const pb::Path& m, Reader& r) {
     b.has_parent = true;
     b.parent = r.handle(m.parent());
   }
+  b.detached = m.detached();
   return b;
 }
 RefuseBody from_pb(const pb::Refuse& m, Reader& r) {

@@ -61,27 +61,16 @@ PathBody Scribe::path_for_children(const TopicState& t) const {
   if (t.parent) {
     p.has_parent = true;
     p.parent = *t.parent;
+  } else if (t.root && t.meta) {
+    // The root's children re-join at its successor first if it dies (root_failover.cpp).
+    if (auto s = successor(t.id)) {
+      p.has_parent = true;
+      p.parent = *s;
+    }
   }
+  // A node looking for a parent has an empty path, exactly like a root: say which it is.
+  p.detached = !t.attached && !t.root && !t.source;
   return p;
-}
-
-std::optional<NodeHandle> Scribe::successor(const NodeId& topic) const {
-  for (const NodeHandle& h : overlay_.replica_set(topic, 2))
-    if (h.id != self().id) return h;
-  return std::nullopt;
-}
-
-bool Scribe::take_over_from(Time now, const NodeId& topic, const NodeId& dead) {
-  // Someone saw `dead` fall silent; if it is where we would route the topic and we hold the
-  // topic's credentials, we are its successor: take over now rather than wait for Pastry.
-  const auto hop = overlay_.next_hop(topic);
-  if (!hop || hop->id != dead || replicas_.count(topic) == 0) return false;
-  TopicState* t = ensure_topic(now, topic);
-  if (t == nullptr) return false;
-  overlay_.check_alive(now, *hop);
-  become_root(now, *t);
-  t->replaced = dead;
-  return true;
 }
 
 // --- local commands ---------------------------------------------------------------------------
@@ -145,7 +134,8 @@ void Scribe::rejoin(Time now, const NodeId& id) {
   TopicState* t = topic(id);
   if (t == nullptr || t->root) return;
   t->parent.reset();
-  t->attached = false;
+  t->cut_off_since.reset();
+  detach(now, *t);
   route_join(now, *t);
 }
 
@@ -290,6 +280,10 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
     pass.child = child;
     ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
   };
+  if (j.has_avoid && j.avoid == self().id) {
+    pass_on();  // the node a re-joining child left must not take it back
+    return;
+  }
   if (TopicState* t = topic(j.topic); t != nullptr && t->source) {
     // The publisher is not a routing stop of its own trees: its outdegree is kept for the
     // joiners a stripe root with no room sends it directly.
@@ -297,6 +291,14 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
     return;
   }
   if (TopicState* t = topic(j.topic)) {
+    // A member cut off from the root (repairing after losing its parent, or below a node that
+    // is) would only hang the joiner on a branch no data reaches: the JOIN goes on toward the
+    // root. A first-time joiner (a fresh forwarder) still takes it, as Scribe does: its own JOIN
+    // is on its way and usually attached within a round trip.
+    if (!t->attached && !t->root && (t->join_attempts > 0 || t->parent)) {
+      pass_on();
+      return;
+    }
     // A member that can adopt nobody here and has no children to push the joiner down to (a
     // pure leaf, say) passes the JOIN on rather than sending the joiner to the SCG.
     if (client_ && t->children.empty() && !would_cycle(*t, child.id) && !t->has_child(child.id) &&
@@ -378,27 +380,46 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     ++counters_.cycles_broken;
     send(now, from, std::make_shared<const LeaveMsg>(TopicBody{p.topic}));
     t->parent.reset();
-    t->attached = false;
-    t->path.clear();
+    t->cut_off_since.reset();
+    detach(now, *t);
     route_join(now, *t);
     return;
   }
   if (!from_parent) {
     t->parent = from;
+    t->cut_off_since.reset();
     if (t->join_attempts > 0 || t->avoid) ++t->repairs;
   }
   if (p.has_parent)
     t->grandparent = p.parent;
   else
     t->grandparent.reset();
-  const bool changed = !t->attached || t->path != p.path;
-  t->attached = true;
   t->last_from_parent = now;
   if (accept) {
     t->joining = false;
     t->join_attempts = 0;
     t->avoid.reset();
   }
+  if (p.detached) {
+    // Our parent is cut off from the root, so are we: we adopt nobody meanwhile (anycast, direct
+    // and routed joins all require `attached`). Only the children of the node that is itself
+    // repairing (it has no parent: a forwarder still joining, or a node that lost or was refused
+    // by its parent) count the grace period and leave it; deeper nodes wait, or the whole
+    // subtree would dissolve at once. The path (up to the repairing node) still lets a loop of
+    // cut-off nodes find itself.
+    if (p.has_parent)
+      t->cut_off_since.reset();
+    else if (!t->cut_off_since)
+      t->cut_off_since = now;
+    const bool changed = t->attached || t->path != p.path;
+    t->attached = false;
+    t->path = p.path;
+    if (changed) push_path(now, *t);
+    return;
+  }
+  t->cut_off_since.reset();
+  const bool changed = !t->attached || t->path != p.path;
+  t->attached = true;
   if (changed) {
     t->path = p.path;
     push_path(now, *t);
@@ -415,16 +436,28 @@ void Scribe::push_path(Time now, TopicState& t) {
   }
 }
 
+void Scribe::detach(Time now, TopicState& t) {
+  const bool was = t.attached;
+  t.attached = false;
+  t.path.clear();
+  // Our subtree hears at once that no data reaches us: it keeps us for a grace period while we
+  // repair, and adopts nobody meanwhile (a cut-off node used to show its children an empty path,
+  // exactly like a root, and its heartbeats kept a dataless subtree attached indefinitely).
+  if (was && !t.root && !t.source) push_path(now, t);
+}
+
 void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
   if (!t.parent) return;
   if (dead) {
     ++counters_.parent_failures;
+    // Our root fell silent and we are its successor: our own evidence.
+    if (take_over_if_evident(now, t.id)) return;
     overlay_.check_alive(now, *t.parent);
   }
   t.avoid = t.parent->id;
   t.parent.reset();
-  t.attached = false;
-  t.path.clear();
+  t.cut_off_since.reset();
+  detach(now, t);
   t.join_attempts = 1;  // counts as a repair once re-attached
   if (t.grandparent && t.grandparent->id != self().id) {
     // Straight to the grandparent: alive far more often than not, and no routing through the
@@ -436,6 +469,14 @@ void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
     join_via(now, t.id, gp, config_.pushdown_depth);
     return;
   }
+  route_join(now, t);
+}
+
+void Scribe::step_down(Time now, TopicState& t) {
+  t.root = false;
+  t.replaced.reset();
+  if (t.source) return;  // the publisher keeps feeding its own children directly
+  detach(now, t);
   route_join(now, t);
 }
 
@@ -455,10 +496,9 @@ void Scribe::become_root(Time now, TopicState& t) {
       ++counters_.root_takeovers;
     }
   }
-  if (!t.path.empty()) {
-    t.path.clear();
-    push_path(now, t);
-  }
+  // Our children may have been told we were cut off: the root's path, now.
+  t.path.clear();
+  push_path(now, t);
   replicate(now, t);
 }
 
@@ -496,15 +536,18 @@ void Scribe::on_publisher_data(Time now, const NodeHandle& from,
   // dead (or it answers), we stay the root.
   const bool replaced_hop = hop && t && t->root && t->replaced && *t->replaced == hop->id;
   if (hop && !replaced_hop) {
+    const auto w = watches_.find(id);
+    if (w != watches_.end() && w->second.root.id == hop->id &&
+        now - w->second.heard > config_.heartbeat_interval && is_next_after(id, hop->id)) {
+      // The publisher turned to us, its root's successor, and our own watch misses the root
+      // too: the evidence is at most a failure timeout away. Sending it back to route to the
+      // silent root would only cost it Pastry's probe time.
+      ++counters_.data_held;
+      return;
+    }
     // Not (or no longer) the root: tell the publisher to route again, and hang our subtree
     // under the new root.
-    if (t && t->root) {
-      t->root = false;
-      if (!t->source) {  // the publisher keeps feeding its own children directly
-        t->attached = false;
-        route_join(now, *t);
-      }
-    }
+    if (t && t->root) step_down(now, *t);
     ++counters_.data_refused;
     send(now, from, std::make_shared<const RootAckMsg>(RootAckBody{id, d->body.seq, true}));
     return;
@@ -565,7 +608,9 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       const bool from_creator = (t && t->meta && t->meta->creator == from.id) ||
                                 (rep != replicas_.end() && rep->second.creator == from.id);
       if (from_creator) {
-        if (d->body.has_dead_root) take_over_from(now, d->body.topic, d->body.dead_root);
+        // The publisher turning to us (Data.dead_root or not) only makes us look at our own
+        // evidence sooner.
+        take_over_if_evident(now, d->body.topic);
         on_publisher_data(now, from, d);
       } else if (t && t->root) {
         ++counters_.data_refused;  // only the verified creator feeds a root
@@ -585,6 +630,18 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
     case MsgType::kJoin: {
       const auto& j = as<JoinMsg>(msg).body;
       TopicState* t = topic(j.topic);
+      if ((t == nullptr || !t->attached) && j.has_avoid) {
+        // A child of a root that named us its successor, avoiding that root: take over if our
+        // own watch confirms the silence, or hold the JOIN until it does (or the root answers).
+        const auto w = watches_.find(j.topic);
+        if (w != watches_.end() && w->second.root.id == j.avoid) {
+          if (take_over_if_evident(now, j.topic)) {
+            handle_join_here(now, *topic(j.topic), from, j.spare, j.pushdown_left);
+            return;
+          }
+          if (hold_for_evidence(now, j.topic, from, j.spare)) return;
+        }
+      }
       if (t == nullptr || !t->attached) {
         // Only a node that receives the topic takes a child directly.
         TopicState unknown;
@@ -602,8 +659,8 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       if (t->parent && t->parent->id != from.id) return;  // stale: we have another parent
       if (t->parent) {                                    // orphaned by our parent
         t->parent.reset();
-        t->attached = false;
-        t->path.clear();
+        t->cut_off_since.reset();
+        detach(now, *t);
         t->join_attempts = std::max(t->join_attempts, 1);
       }
       if (client_ && client_->on_refused(now, *t, r)) return;
@@ -635,6 +692,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       return;
     }
     case MsgType::kRootAck:
+      on_successor_ping(now, from, as<RootAckMsg>(msg).body);
       if (client_) client_->on_root_ack(now, from, as<RootAckMsg>(msg).body);
       return;
     case MsgType::kReplicate: {
@@ -745,11 +803,7 @@ void Scribe::leafset_changed(Time now, const NodeHandle& node, bool joined) {
       // The newcomer is closer to the topic: it becomes the root, we hang below it (the
       // publisher's own stripe excepted: it feeds its children itself and the new root by
       // routing).
-      t->root = false;
-      if (!t->source) {
-        t->attached = false;
-        route_join(now, *t);
-      }
+      step_down(now, *t);
     }
   }
 }
@@ -796,6 +850,12 @@ void Scribe::tick(Time now) {
                                                                        config_.failure_intervals
                                                                  : failure)) {
       lose_parent(now, *t, true);
+    } else if (t->parent && !t->attached && t->cut_off_since &&
+               now - *t->cut_off_since > config_.cut_off_grace) {
+      // The parent did not get back to the root in time: repair around it, and free its slot.
+      ++counters_.cut_off_leaves;
+      send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
+      lose_parent(now, *t, false);
     } else if (!t->root && !t->parent && t->joining &&
                now - t->join_sent > backoff(config_, t->join_attempts)) {
       ++t->join_attempts;
@@ -807,13 +867,14 @@ void Scribe::tick(Time now) {
       // Still the root? Pastry may have learned of a closer node (or a JOIN was delivered here
       // while routing was in flux): hang our tree below the real root instead of starving it.
       const auto hop = overlay_.next_hop(id);
-      if (hop && !(t->replaced && *t->replaced == hop->id)) {
-        t->root = false;
-        t->replaced.reset();
-        if (!t->source) {
-          t->attached = false;
-          route_join(now, *t);
-        }
+      // A root we replaced that Pastry still routes to long after our take-over answered its
+      // probe: it is alive, hang below it.
+      const bool hold = t->replaced && hop && *t->replaced == hop->id &&
+                        now - t->replaced_at <= config_.takeover_hold;
+      if (hop && !hold) {
+        step_down(now, *t);
+      } else {
+        ping_successor(now, *t);
       }
     }
     bool changed = false;
@@ -867,6 +928,7 @@ void Scribe::tick(Time now) {
       }
     }
   }
+  check_watches(now);
   if (client_) client_->on_tick(now);
 }
 

@@ -629,6 +629,25 @@ ForestResult ForestScenario::run() {
              static_cast<unsigned long long>(adoptions), static_cast<unsigned long long>(failures),
              static_cast<unsigned long long>(credentials_.verifications()),
              static_cast<unsigned long long>(malformed)));
+  {
+    uint64_t leaves = 0, takeovers = 0, undone = 0, held = 0, data_held = 0, failures = 0;
+    for (const ForestNode& n : nodes_) {
+      const auto& c = n.scribe->counters();
+      leaves += c.cut_off_leaves;
+      takeovers += c.successor_takeovers;
+      undone += c.takeovers_undone;
+      held += c.joins_held;
+      data_held += c.data_held;
+      failures += c.parent_failures;
+    }
+    report(format("sim: scribe repair: parent failures %llu, cut-off leaves %llu, successor "
+                  "take-overs %llu (undone %llu), joins held %llu, data held %llu",
+                  static_cast<unsigned long long>(failures),
+                  static_cast<unsigned long long>(leaves),
+                  static_cast<unsigned long long>(takeovers),
+                  static_cast<unsigned long long>(undone), static_cast<unsigned long long>(held),
+                  static_cast<unsigned long long>(data_held)));
+  }
   r.events = sim_.counters().events;
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   r.peak_rss_mb = peak_rss_mb();

@@ -8,6 +8,7 @@ stripe for longer than the bound for a graceful leave.
 
 usage: test_streams.py PATH/TO/forestcast [--nodes 24] [--seed S]"""
 import argparse
+import json
 import os
 import random
 import signal
@@ -53,6 +54,9 @@ def main():
     ap.add_argument("binary")
     ap.add_argument("--nodes", type=int, default=24)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--capacity", type=int, default=None,
+                    help="every node's outdegree limit (default: the daemon's, stripes received)")
+    ap.add_argument("--dump", help="on failure, write every node's /status here (JSON)")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -75,7 +79,7 @@ def main():
             ports = free_ports(2 * n)
             nodes = []
             for i in range(n):
-                extra = []
+                extra = [] if args.capacity is None else ["--capacity", str(args.capacity)]
                 if i in publishers:
                     extra += ["--publish", publishers[i], "--synthetic-kbps", str(KBPS)]
                 for s in views_of[i]:
@@ -155,6 +159,9 @@ def main():
             return 0
         except (AssertionError, TimeoutError) as e:
             print(f"FAIL: {e}", flush=True)
+            if args.dump:
+                with open(args.dump, "w") as f:
+                    json.dump({i: nd.try_status() for i, nd in enumerate(nodes)}, f)
             return 1
 
 
