@@ -130,6 +130,31 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   send(now, node, std::make_shared<const JoinMsg>(std::move(j)));
 }
 
+void Scribe::leave_all(Time now) {
+  if (left_) return;
+  left_ = true;
+  for (auto& [id, t] : topics_) {
+    // Free our slot first, so the parent has room when our children arrive.
+    if (t.parent) send(now, *t.parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
+    if (t.children.empty()) continue;
+    // Hand the children over: to our parent (it receives the stripe and has just lost us), or
+    // at the root to our successor, which takes over once Pastry's leave reaches it. A refusal
+    // with candidates is what an orphan already acts on at once (push-down), without waiting
+    // for its failure timeout.
+    RefuseBody r{id, {}, config_.pushdown_depth};
+    if (t.parent && t.attached) {
+      r.candidates.push_back(*t.parent);
+    } else if (t.root) {
+      if (auto s = successor(id)) r.candidates.push_back(*s);
+    }
+    auto msg = std::make_shared<const RefuseMsg>(std::move(r));
+    for (const Child& c : t.children) send(now, c.node, msg);
+    counters_.children_handed_over += t.children.size();
+  }
+  topics_.clear();
+  watches_.clear();
+}
+
 void Scribe::rejoin(Time now, const NodeId& id) {
   TopicState* t = topic(id);
   if (t == nullptr || t->root) return;
@@ -256,6 +281,7 @@ bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child,
 }
 
 void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
+  if (left_) return;  // routing goes on through us until Pastry's leave is known; we take nothing
   if (!ctx.message || ctx.previous_hop.id == self().id) return;  // our own message leaving
   const auto type = static_cast<MsgType>(ctx.message->type());
   if (type == MsgType::kAnycast) {
@@ -330,6 +356,7 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
 }
 
 void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) {
+  if (left_) return;
   switch (static_cast<MsgType>(msg->type())) {
     case MsgType::kJoin: {
       const auto& j = as<JoinMsg>(msg).body;
@@ -594,6 +621,7 @@ void Scribe::forward_data(Time now, TopicState& t, const std::shared_ptr<const D
 // --- direct messages --------------------------------------------------------------------------
 
 void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::AppMessagePtr& msg) {
+  if (left_) return;
   switch (static_cast<MsgType>(msg->type())) {
     case MsgType::kData: {
       auto d = std::static_pointer_cast<const DataMsg>(msg);
@@ -825,7 +853,7 @@ void Scribe::arm_tick(Time now) {
 }
 
 void Scribe::on_timer(Time now, uint64_t token) {
-  if (token != kTickToken) return;
+  if (token != kTickToken || left_) return;
   tick_armed_ = false;
   tick(now);
   if (!topics_.empty() && !tick_armed_) {

@@ -88,6 +88,7 @@ struct ScribeCounters {
   uint64_t anycast_fail_exhausted = 0;
   uint64_t anycast_fail_tree_done = 0;
   uint64_t topics_refused = 0;  // state limit reached
+  uint64_t children_handed_over = 0;  // told to re-attach elsewhere when we left gracefully
   std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> malformed{};
   uint64_t malformed_total() const {
     uint64_t n = 0;
@@ -181,6 +182,10 @@ class Scribe final : public overlay::Application {
   // `control`: a group that carries no data (SplitStream's SCG), see TopicState::slow.
   void subscribe(Time now, const NodeId& topic, bool control = false);
   void unsubscribe(Time now, const NodeId& topic);
+  // Graceful leave: tells every parent we go and hands every child over (to our parent, or at
+  // a root to its successor) so they re-attach at once; afterwards this node takes part in
+  // nothing. Call before the overlay leaves the ring.
+  void leave_all(Time now);
   // Asks `node` directly to adopt us in `topic` (push-down).
   void join_via(Time now, const NodeId& topic, const NodeHandle& node, uint32_t pushdown_left);
   // Routes a fresh JOIN for `topic` (after a refusal or a failure).
@@ -272,6 +277,7 @@ class Scribe final : public overlay::Application {
   std::unordered_map<NodeId, CreateBody> replicas_;  // metadata held for other roots
   std::unordered_map<NodeId, RootWatch> watches_;    // roots that named us their successor
   bool tick_armed_ = false;
+  bool left_ = false;  // leave_all() was called
   Time next_refresh_{0};
 };
 

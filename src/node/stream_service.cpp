@@ -79,6 +79,16 @@ int StreamService::capacity_for(double stream_kbps) const {
 
 void StreamService::start() { arm_tick(); }
 
+void StreamService::leave() {
+  if (!runtime_.is_open()) return;
+  stopped_ = true;
+  tick_.cancel();
+  source_timer_.cancel();
+  runtime_.with_node([&](overlay::PastryNode&, Time t) { scribe_->leave_all(t); });
+  log().info("left every stream tree: {} children handed over",
+             scribe_->counters().children_handed_over);
+}
+
 void StreamService::arm_tick() {
   tick_.expires_after(kTick);
   tick_.async_wait([this](const boost::system::error_code& ec) {

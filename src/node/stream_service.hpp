@@ -44,6 +44,9 @@ class StreamService {
 
   // Starts publishing and resolving as soon as the node is active in the ring.
   void start();
+  // Graceful leave (SIGTERM): hands this node's stripe children over so they re-attach at once,
+  // then stops. Call before the node leaves the ring.
+  void leave();
 
   // "streams" for /status: every stream this node publishes, views or relays.
   nlohmann::json status_json() const;
