@@ -565,7 +565,8 @@ void Scribe::on_publisher_data(Time now, const NodeHandle& from,
   if (hop && !replaced_hop) {
     const auto w = watches_.find(id);
     if (w != watches_.end() && w->second.root.id == hop->id &&
-        now - w->second.heard > config_.heartbeat_interval && is_next_after(id, hop->id)) {
+        w->second.heard && now - *w->second.heard > config_.heartbeat_interval &&
+        is_next_after(id, w->second)) {
       // The publisher turned to us, its root's successor, and our own watch misses the root
       // too: the evidence is at most a failure timeout away. Sending it back to route to the
       // silent root would only cost it Pastry's probe time.
@@ -720,7 +721,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       return;
     }
     case MsgType::kRootAck:
-      on_successor_ping(now, from, as<RootAckMsg>(msg).body);
+      if (on_successor_ping(now, from, as<RootAckMsg>(msg).body)) return;
       if (client_) client_->on_root_ack(now, from, as<RootAckMsg>(msg).body);
       return;
     case MsgType::kReplicate: {

@@ -239,14 +239,18 @@ class Scribe final : public overlay::Application {
   std::optional<NodeHandle> successor(const NodeId& topic) const;
   // Root fail-over on evidence (root_failover.cpp).
   struct RootWatch {
-    NodeHandle root;  // who pinged us as its successor
-    Time heard{0};
+    NodeHandle root;  // the root pinging us as one of its successors
+    std::optional<Time> heard;
+    NodeHandle first;  // the root's first successor (possibly us)
+    NodeHandle deputy;  // the first successor's pings to us (when we are the second)
+    std::optional<Time> deputy_heard;
     std::vector<std::pair<NodeHandle, uint32_t>> pending;  // joiners waiting: child, spare
   };
   void ping_successor(Time now, const TopicState& t);
-  void on_successor_ping(Time now, const NodeHandle& from, const RootAckBody& ping);
+  // True for a first successor's ping to the second (not for the client: not from a root).
+  bool on_successor_ping(Time now, const NodeHandle& from, const RootAckBody& ping);
   bool root_silent(Time now, const NodeId& topic) const;
-  bool is_next_after(const NodeId& topic, const NodeId& root) const;
+  bool is_next_after(const NodeId& topic, const RootWatch& w) const;
   bool take_over_if_evident(Time now, const NodeId& topic);
   bool hold_for_evidence(Time now, const NodeId& topic, const NodeHandle& child, uint32_t spare);
   void refuse_pending(Time now, const NodeId& topic, RootWatch& w);

@@ -3,10 +3,9 @@
 loopback, 3 publishers of synthetic 2 Mbit/s streams found by name, 8 viewers per stream. Checks
 that every viewer receives every stripe on data; SIGKILLs 6 non-publisher nodes (one of them a
 stripe root) and requires every surviving viewer to receive every stripe again within the
-repair bound; then SIGTERMs a viewer that has children and requires its children to lose no
-stripe for longer than the bound for a graceful leave.
+repair bound. (A graceful leave is test_stream_leave.py.)
 
-usage: test_streams.py PATH/TO/forestcast [--nodes 24] [--seed S]"""
+usage: test_streams.py PATH/TO/forestcast [--nodes 24] [--capacity C] [--seed S] [--dump FILE]"""
 import argparse
 import json
 import os
@@ -25,7 +24,6 @@ VIEWERS_PER_STREAM = 8
 KILLS = 6
 REPAIR_BOUND_S = 2.0
 FRESH_MS = 400  # a stripe counts as flowing when its last packet is younger than this
-LEAVE_BOUND_MS = 250  # longest silence a child may see when its parent leaves gracefully
 
 
 def stripes_by_stream(st):

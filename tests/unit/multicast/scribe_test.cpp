@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "fake_overlay.hpp"
 #include "multicast/credentials.hpp"
 
@@ -406,6 +408,59 @@ TEST_F(RootFailoverTest, ReplacedRootThatPingsAgainMakesTheSuccessorStepBack) {
   EXPECT_FALSE(is_root());
   EXPECT_EQ(scribe_.counters().takeovers_undone, 1u);
   EXPECT_EQ(overlay_.routed_of<JoinMsg>().size(), 1u) << "hangs below the old root again";
+}
+
+class SecondSuccessorTest : public RootFailoverTest {
+ protected:
+  NodeHandle first_ = handle(0x3e00000000000000ULL, 8);  // the root's first successor
+  void root_ping(Time now) {
+    RootAckBody p{create_.topic, 1, false};
+    p.has_successor = true;
+    p.successor = first_;
+    scribe_.receive_direct(now, root_, std::make_shared<const RootAckMsg>(p));
+  }
+  void deputy_ping(Time now) {
+    RootAckBody p{create_.topic, 0, false};
+    p.has_successor = true;
+    p.successor = self_;
+    scribe_.receive_direct(now, first_, std::make_shared<const RootAckMsg>(p));
+  }
+};
+
+TEST_F(SecondSuccessorTest, TakesOverOnlyWhenRootAndFirstSuccessorAreBothSilent) {
+  root_ping(ms(0));
+  deputy_ping(ms(0));
+  deputy_ping(ms(100));
+  scribe_.on_timer(ms(350), kTick);  // root silent 350 ms, first successor 250 ms: it acts
+  EXPECT_FALSE(is_root());
+  scribe_.on_timer(ms(450), kTick);  // both silent past the failure timeout
+  ASSERT_TRUE(is_root());
+  EXPECT_NE(std::find(overlay_.probed.begin(), overlay_.probed.end(), root_),
+            overlay_.probed.end());
+  EXPECT_NE(std::find(overlay_.probed.begin(), overlay_.probed.end(), first_),
+            overlay_.probed.end());
+}
+
+TEST_F(SecondSuccessorTest, StaysOutWhileTheFirstSuccessorIsAlive) {
+  root_ping(ms(0));
+  for (int t = 0; t <= 2000; t += 100) {
+    deputy_ping(ms(t));
+    scribe_.on_timer(ms(t + 50), kTick);
+  }
+  EXPECT_FALSE(is_root());
+  EXPECT_EQ(scribe_.counters().successor_takeovers, 0u);
+}
+
+TEST_F(SecondSuccessorTest, FirstSuccessorTellsTheSecondItIsAlive) {
+  // Seen from the first successor: the root names us first; we ping the next one after us.
+  overlay_.replicas = {first_};
+  ping(ms(0));  // from root_, naming self_ first
+  overlay_.clear();
+  scribe_.on_timer(ms(100), kTick);
+  const auto pings = overlay_.sent_of<RootAckMsg>();
+  ASSERT_EQ(pings.size(), 1u);
+  EXPECT_EQ(pings[0].first, first_);
+  EXPECT_EQ(pings[0].second->body.successor, first_);
 }
 
 TEST_F(RootFailoverTest, RootPingsItsSuccessorEveryIntervalAndNamesItToItsChildren) {
