@@ -121,6 +121,9 @@ struct RootAckBody {
   bool not_root = false;  // "I am no longer the root: route again"
   bool has_successor = false;
   NodeHandle successor{};  // who takes over if this root dies
+  // Root -> successors: the publisher feeding it, whom a successor that takes over tells at once.
+  bool has_publisher = false;
+  NodeHandle publisher{};
 };
 
 struct AnycastBody {

@@ -39,6 +39,10 @@ void Scribe::ping_successor(Time now, const TopicState& t) {
   RootAckBody ping{t.id, t.last_seq, false};
   ping.has_successor = true;
   ping.successor = watchers.front();
+  if (t.publisher) {
+    ping.has_publisher = true;
+    ping.publisher = *t.publisher;
+  }
   auto msg = std::make_shared<const RootAckMsg>(std::move(ping));
   for (const NodeHandle& h : watchers) {
     ++counters_.successor_pings;
@@ -60,6 +64,7 @@ bool Scribe::on_successor_ping(Time now, const NodeHandle& from, const RootAckBo
   w.root = from;
   w.heard = now;
   w.first = ping.successor;
+  if (ping.has_publisher) w.publisher = ping.publisher;
   if (TopicState* t = topic(ping.topic); t && t->root && t->replaced && *t->replaced == from.id) {
     // The root we replaced is alive after all: hang below it again.
     ++counters_.takeovers_undone;
@@ -109,6 +114,17 @@ bool Scribe::take_over_if_evident(Time now, const NodeId& topic) {
   t->replaced = dead.id;
   t->replaced_at = now;
   ++counters_.successor_takeovers;
+  if (w.publisher && t->meta && w.publisher->id == t->meta->creator) {
+    // Tell the publisher at once, rather than let it route to the silent root.
+    t->publisher = w.publisher;
+    t->last_ack_sent = now;
+    RootAckBody ack{topic, t->last_seq, false};
+    if (auto s = successor(topic)) {
+      ack.has_successor = true;
+      ack.successor = *s;
+    }
+    send(now, *w.publisher, std::make_shared<const RootAckMsg>(std::move(ack)));
+  }
   auto pending = std::move(w.pending);
   w.pending.clear();
   for (const auto& [child, spare] : pending)

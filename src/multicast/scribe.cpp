@@ -293,6 +293,17 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
     }
     return;
   }
+  if (type == MsgType::kData && ctx.next_hop) {
+    // The publisher routing again after its root went silent, through us who took over from
+    // that root (Pastry still routes toward it until its probe fails): it stops here.
+    const auto d = std::static_pointer_cast<const DataMsg>(ctx.message);
+    const TopicState* t = topic(d->body.topic);
+    if (t != nullptr && t->root && t->replaced && *t->replaced == ctx.next_hop->id) {
+      ctx.consumed = true;
+      on_publisher_data(now, ctx.origin, d);
+    }
+    return;
+  }
   if (type != MsgType::kJoin || !ctx.next_hop) return;  // the root handles it in deliver()
   const auto& j = as<JoinMsg>(ctx.message).body;
   const NodeHandle child = j.has_child ? j.child : ctx.previous_hop;

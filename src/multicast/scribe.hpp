@@ -244,6 +244,7 @@ class Scribe final : public overlay::Application {
     NodeHandle first;  // the root's first successor (possibly us)
     NodeHandle deputy;  // the first successor's pings to us (when we are the second)
     std::optional<Time> deputy_heard;
+    std::optional<NodeHandle> publisher;  // from the root's pings
     std::vector<std::pair<NodeHandle, uint32_t>> pending;  // joiners waiting: child, spare
   };
   void ping_successor(Time now, const TopicState& t);
