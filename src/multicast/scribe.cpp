@@ -69,7 +69,7 @@ PathBody Scribe::path_for_children(const TopicState& t) const {
     }
   }
   // A node looking for a parent has an empty path, exactly like a root: say which it is.
-  p.detached = !t.attached && !t.root && !t.source;
+  p.detached = (!t.attached || t.cut_off) && !t.root && !t.source;
   return p;
 }
 
@@ -439,25 +439,28 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     t->avoid.reset();
   }
   if (p.detached) {
-    // Our parent is cut off from the root, so are we: we adopt nobody meanwhile (anycast, direct
-    // and routed joins all require `attached`). Only the children of the node that is itself
-    // repairing (it has no parent: a forwarder still joining, or a node that lost or was refused
-    // by its parent) count the grace period and leave it; deeper nodes wait, or the whole
-    // subtree would dissolve at once. The path (up to the repairing node) still lets a loop of
-    // cut-off nodes find itself.
+    // Our parent is cut off from the root, so are we, and we say so to our own subtree. Only
+    // the children of the node that is itself repairing (it has no parent: a forwarder whose
+    // JOIN failed, or a node that lost or was refused by its parent) count the grace period and
+    // leave it; deeper nodes wait, or the whole subtree would dissolve at once. We stay
+    // `attached` (accepted, with a path): taking orphans in meanwhile costs them at most the
+    // grace period, and refusing them made tight forests build much slower (docs/multicast.md).
+    // The path (up to the repairing node) still lets a loop of cut-off nodes find itself.
     if (p.has_parent)
       t->cut_off_since.reset();
     else if (!t->cut_off_since)
       t->cut_off_since = now;
-    const bool changed = t->attached || t->path != p.path;
-    t->attached = false;
+    const bool changed = !t->attached || !t->cut_off || t->path != p.path;
+    t->attached = true;
+    t->cut_off = true;
     t->path = p.path;
     if (changed) push_path(now, *t);
     return;
   }
   t->cut_off_since.reset();
-  const bool changed = !t->attached || t->path != p.path;
+  const bool changed = !t->attached || t->cut_off || t->path != p.path;
   t->attached = true;
+  t->cut_off = false;
   if (changed) {
     t->path = p.path;
     push_path(now, *t);
@@ -477,6 +480,7 @@ void Scribe::push_path(Time now, TopicState& t) {
 void Scribe::detach(Time now, TopicState& t) {
   const bool was = t.attached;
   t.attached = false;
+  t.cut_off = false;
   t.path.clear();
   // Our subtree hears at once that no data reaches us: it keeps us for a grace period while we
   // repair, and adopts nobody meanwhile (a cut-off node used to show its children an empty path,
@@ -522,6 +526,8 @@ void Scribe::become_root(Time now, TopicState& t) {
   if (t.root) return;
   t.root = true;
   t.attached = true;
+  t.cut_off = false;
+  t.cut_off_since.reset();
   t.joining = false;
   t.join_attempts = 0;
   t.avoid.reset();
@@ -890,7 +896,7 @@ void Scribe::tick(Time now) {
                                                                        config_.failure_intervals
                                                                  : failure)) {
       lose_parent(now, *t, true);
-    } else if (t->parent && !t->attached && t->cut_off_since &&
+    } else if (t->parent && t->cut_off && t->cut_off_since &&
                now - *t->cut_off_since > config_.cut_off_grace) {
       // The parent did not get back to the root in time: repair around it, and free its slot.
       ++counters_.cut_off_leaves;

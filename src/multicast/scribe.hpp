@@ -46,8 +46,9 @@ struct ScribeConfig {
   // A child whose parent has said it is cut off from the root (PathBody::detached) keeps it this
   // long (the parent is repairing, usually within a round trip), then leaves it and re-joins on
   // its own: a subtree below a parent that cannot find a place would otherwise starve for as
-  // long as that parent keeps failing.
-  Duration cut_off_grace = seconds(1);
+  // long as that parent keeps failing (25 s and more in the daemon). 1 s made tight forests
+  // churn: push-down orphans often need longer, and their children leaving only adds joiners.
+  Duration cut_off_grace = seconds(3);
   // A successor that took over from a silent root steps back after this long if Pastry still
   // routes to that root (its probe was answered: the root is alive).
   Duration takeover_hold = seconds(5);
@@ -116,7 +117,10 @@ struct TopicState {
   std::vector<NodeId> path;  // root first, parent last; empty at the root
   std::vector<Child> children;
   Time last_from_parent{0};
-  std::optional<Time> cut_off_since;  // parent says it is cut off from the root, since then
+  // The parent says it is cut off from the root (PathBody::detached): no data reaches us, although
+  // we are attached to it. `cut_off_since`: since when, if the parent is itself repairing.
+  bool cut_off = false;
+  std::optional<Time> cut_off_since;
   // Waiting for an ACCEPT: since when, how many attempts so far.
   bool joining = false;
   Time join_sent{0};

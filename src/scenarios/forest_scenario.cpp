@@ -565,22 +565,6 @@ ForestResult ForestScenario::run() {
           if (sim_.now() - v.last_receive < seconds(1)) ++recv[v.index];
           if (v.root) ++roots[v.index];
         }
-      if (std::getenv("FC_DEBUG_ROOTS")) {
-        std::string dbg = "sim: DEBUG publisher roots:";
-        for (uint32_t st = 0; st < config_.stripes; ++st) {
-          const auto pr = nodes_[0].splitstream->publisher_root(st);
-          const auto idx = pr ? Simulator::index_of(pr->endpoint) : std::nullopt;
-          std::string roots_at;
-          for (uint32_t i = 0; i < nodes_.size(); ++i) {
-            if (!sim_.alive(i)) continue;
-            const auto* t = nodes_[i].scribe->topic(group_.with_digit(0, static_cast<int>(st)));
-            if (t && t->root) roots_at += format("%u%s,", i, t->replaced ? "r" : "");
-          }
-          dbg += format(" [%u: pub->%d%s roots %s]", st, idx ? static_cast<int>(*idx) : -1,
-                        idx && !sim_.alive(*idx) ? "(dead)" : "", roots_at.c_str());
-        }
-        report(dbg);
-      }
       line = "sim: receiving per stripe (roots):";
       for (uint32_t st = 0; st < config_.stripes; ++st)
         line += format(" %zu(%zu)", recv[st], roots[st]);

@@ -229,17 +229,17 @@ TEST_F(ScribeTest, ChildKeepsARepairingParentForTheGraceThenLeavesAndRejoinsArou
   overlay_.clear();
   PathBody cut{topic_, {parent_.id}};
   cut.detached = true;  // no has_parent: parent_ itself is repairing
-  for (int t = 100; t <= 1000; t += 100) {
+  for (int t = 100; t <= 3000; t += 100) {
     scribe_.receive_direct(ms(t), parent_, std::make_shared<const HeartbeatMsg>(cut));
     scribe_.on_timer(ms(t), kTick);
   }
   const TopicState* t = scribe_.topic(topic_);
-  EXPECT_FALSE(t->attached);
+  EXPECT_TRUE(t->cut_off);
   ASSERT_TRUE(t->parent.has_value()) << "kept during the grace period";
   EXPECT_TRUE(overlay_.routed_of<JoinMsg>().empty());
   overlay_.clear();
-  scribe_.receive_direct(ms(1150), parent_, std::make_shared<const HeartbeatMsg>(cut));
-  scribe_.on_timer(ms(1150), kTick);  // 1.05 s after the first cut-off notice
+  scribe_.receive_direct(ms(3150), parent_, std::make_shared<const HeartbeatMsg>(cut));
+  scribe_.on_timer(ms(3150), kTick);  // 3.05 s after the first cut-off notice
   EXPECT_FALSE(t->parent.has_value());
   const auto leaves = overlay_.sent_of<LeaveMsg>();
   ASSERT_EQ(leaves.size(), 1u);
@@ -253,23 +253,33 @@ TEST_F(ScribeTest, ChildKeepsARepairingParentForTheGraceThenLeavesAndRejoinsArou
 
 TEST_F(ScribeTest, NodeBelowACutOffParentThatIsNotItselfRepairingWaits) {
   attach(ms(0));
+  adopt_child(ms(0));
   overlay_.clear();
   const NodeHandle grandparent = handle(0x3180000000000000ULL, 7);
   PathBody cut{topic_, {grandparent.id, parent_.id}};
   cut.detached = true;
   cut.has_parent = true;  // parent_ still has its parent: the repair is further up
   cut.parent = grandparent;
-  for (int t = 100; t <= 3000; t += 100) {
+  for (int t = 100; t <= 6000; t += 100) {
     scribe_.receive_direct(ms(t), parent_, std::make_shared<const HeartbeatMsg>(cut));
     scribe_.on_timer(ms(t), kTick);
   }
   EXPECT_TRUE(scribe_.topic(topic_)->parent.has_value());
-  EXPECT_FALSE(scribe_.topic(topic_)->attached);
+  EXPECT_TRUE(scribe_.topic(topic_)->cut_off);
   EXPECT_TRUE(overlay_.routed_of<JoinMsg>().empty());
+  // The notice goes on down: our child hears we are cut off, below a parent (not repairing).
+  const auto hb = overlay_.sent_of<HeartbeatMsg>();
+  ASSERT_FALSE(hb.empty());
+  EXPECT_EQ(hb.front().first, child_);
+  EXPECT_TRUE(hb.front().second->body.detached);
+  EXPECT_TRUE(hb.front().second->body.has_parent);
+  EXPECT_EQ(hb.front().second->body.path,
+            (std::vector<NodeId>{grandparent.id, parent_.id, self_.id}));
   // Back on the root: attached again, with the real path.
-  scribe_.receive_direct(ms(3050), parent_,
+  scribe_.receive_direct(ms(6050), parent_,
                          std::make_shared<const HeartbeatMsg>(PathBody{topic_, {parent_.id}}));
   EXPECT_TRUE(scribe_.topic(topic_)->attached);
+  EXPECT_FALSE(scribe_.topic(topic_)->cut_off);
   EXPECT_EQ(scribe_.topic(topic_)->path, std::vector<NodeId>{parent_.id});
 }
 
