@@ -710,6 +710,12 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
         t->join_attempts = std::max(t->join_attempts, 1);
       }
       if (client_ && client_->on_refused(now, *t, r)) return;
+      if (!r.candidates.empty() && r.pushdown_left > 0 && r.candidates[0].id != self().id) {
+        // Handed over (a parent leaving gracefully names its own parent), or pushed down in a
+        // group the client leaves to us (the SCG): go there at once.
+        join_via(now, t->id, r.candidates[0], r.pushdown_left - 1);
+        return;
+      }
       // Plain Scribe: try again by routing once the back-off allows (the tick does it), never
       // in a tight loop with whoever refused us.
       t->joining = true;

@@ -312,6 +312,44 @@ TEST_F(ScribeTest, NodeARejoiningChildAvoidsDoesNotTakeItBack) {
   EXPECT_FALSE(scribe_.topic(topic_)->has_child(child_.id));
 }
 
+// --- graceful leave -----------------------------------------------------------------------------
+
+TEST_F(ScribeTest, LeavingNodeFreesItsSlotAndHandsItsChildrenToItsParent) {
+  attach(ms(0));
+  adopt_child(ms(0));
+  overlay_.clear();
+  scribe_.leave_all(ms(100));
+  const auto leaves = overlay_.sent_of<LeaveMsg>();
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_EQ(leaves[0].first, parent_);
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, child_);
+  ASSERT_EQ(refusals[0].second->body.candidates.size(), 1u);
+  EXPECT_EQ(refusals[0].second->body.candidates[0], parent_);
+  EXPECT_GT(refusals[0].second->body.pushdown_left, 0u);
+  EXPECT_EQ(scribe_.counters().children_handed_over, 1u);
+  // Afterwards it takes part in nothing: no heartbeats, no adoption.
+  overlay_.clear();
+  scribe_.on_timer(ms(200), kTick);
+  scribe_.receive_direct(ms(210), child_, join());
+  EXPECT_TRUE(overlay_.sent.empty());
+  EXPECT_TRUE(overlay_.routed.empty());
+}
+
+TEST_F(ScribeTest, ChildHandedOverJoinsTheNamedNodeAtOnce) {
+  attach(ms(0));
+  overlay_.clear();
+  const NodeHandle grandparent = handle(0x3180000000000000ULL, 7);
+  // Our parent leaves and names its own parent (plain Scribe: no client to decide).
+  scribe_.receive_direct(ms(50), parent_,
+                         std::make_shared<const RefuseMsg>(RefuseBody{topic_, {grandparent}, 6}));
+  const auto joins = overlay_.sent_of<JoinMsg>();
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_EQ(joins[0].first, grandparent);
+  EXPECT_TRUE(overlay_.routed_of<JoinMsg>().empty()) << "no wait for the back-off";
+}
+
 // --- root fail-over on evidence ----------------------------------------------------------------
 
 class RootFailoverTest : public ScribeTest {
