@@ -81,7 +81,8 @@ bool Scribe::root_silent(Time now, const NodeId& topic) const {
   if (now - *w->second.heard > failure) return true;
   // Our own parent's silence counts as our own evidence too (the root's data stopped).
   const TopicState* t = this->topic(topic);
-  return t && t->parent && t->parent->id == w->second.root.id && now - t->last_from_parent > failure;
+  return t && t->parent && t->parent->id == w->second.root.id &&
+         now - t->last_from_parent > failure;
 }
 
 bool Scribe::is_next_after(const NodeId& topic, const RootWatch& w) const {

@@ -103,7 +103,7 @@ def main():
             leaver = max(candidates, key=lambda i: (len(children(i)), -i))
             watched = [(c, s) for c, s in children(leaver) if c is not None]
             if not watched:
-                raise AssertionError(f"no viewer has stripe-children: {[(i, children(i)) for i in candidates]}")
+                raise AssertionError("no viewer has stripe-children outside its root stripes")
             print(f"node {leaver} has {len(watched)} stripe-children "
                   f"({len({c for c, _ in watched})} nodes); SIG{args.signal}", flush=True)
 

@@ -218,7 +218,8 @@ TEST_F(ScribeTest, OrphanedNodeTellsItsChildrenItIsCutOff) {
   attach(ms(0));
   adopt_child(ms(0));
   overlay_.clear();
-  scribe_.receive_direct(ms(50), parent_, std::make_shared<const RefuseMsg>(RefuseBody{topic_, {}, 0}));
+  scribe_.receive_direct(ms(50), parent_,
+                         std::make_shared<const RefuseMsg>(RefuseBody{topic_, {}, 0}));
   const auto hb = overlay_.sent_of<HeartbeatMsg>();
   ASSERT_EQ(hb.size(), 1u);
   EXPECT_TRUE(hb[0].second->body.detached);
