@@ -107,6 +107,7 @@ void Scribe::route_join(Time now, TopicState& t) {
   }
   t.joining = true;
   t.join_sent = now;
+  t.join_target.reset();
   ++counters_.joins_routed;
   ++counters_.control_sent;
   overlay_.route(now, t.id, std::make_shared<const JoinMsg>(std::move(j)));
@@ -117,6 +118,7 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   if (t == nullptr) return;
   t->joining = true;
   t->join_sent = now;
+  t->join_target = node.id;
   ++counters_.joins_direct;
   JoinBody j;
   j.topic = id;
@@ -509,6 +511,10 @@ void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
     t.grandparent.reset();
     ++counters_.grandparent_rejoins;
     join_via(now, t.id, gp, config_.pushdown_depth);
+    // Parent and grandparent often die together (a quarter of the ring at once): if Pastry finds
+    // the grandparent dead too (at once when it already knows), node_dead() routes the JOIN
+    // then, instead of after the join timeout.
+    if (dead) overlay_.check_alive(now, gp);
     return;
   }
   route_join(now, t);
@@ -827,7 +833,11 @@ void Scribe::node_dead(Time now, const NodeHandle& node) {
     TopicState* t = topic(id);
     if (t == nullptr) continue;
     remove_child(now, *t, node.id);
-    if (t->parent && t->parent->id == node.id) lose_parent(now, *t, false);
+    if (t->parent && t->parent->id == node.id) {
+      lose_parent(now, *t, false);
+    } else if (!t->parent && t->joining && t->join_target && *t->join_target == node.id) {
+      route_join(now, *t);  // the node we asked directly is dead: no point waiting for it
+    }
   }
   // A replica whose root died takes over as soon as it is the closest live node.
   for (const auto& [id, meta] : replicas_) {

@@ -124,6 +124,7 @@ struct TopicState {
   // Waiting for an ACCEPT: since when, how many attempts so far.
   bool joining = false;
   Time join_sent{0};
+  std::optional<NodeId> join_target;  // asked directly (push-down, grandparent), not routed
   int join_attempts = 0;
   std::optional<NodeId> avoid;            // dead parent to route around
   std::optional<NodeId> replaced;         // the silent root this node took over from

@@ -630,7 +630,7 @@ ForestResult ForestScenario::run() {
              static_cast<unsigned long long>(credentials_.verifications()),
              static_cast<unsigned long long>(malformed)));
   {
-    uint64_t leaves = 0, takeovers = 0, undone = 0, held = 0, data_held = 0, failures = 0;
+    uint64_t leaves = 0, takeovers = 0, undone = 0, held = 0, data_held = 0, lost_parents = 0;
     for (const ForestNode& n : nodes_) {
       const auto& c = n.scribe->counters();
       leaves += c.cut_off_leaves;
@@ -638,11 +638,11 @@ ForestResult ForestScenario::run() {
       undone += c.takeovers_undone;
       held += c.joins_held;
       data_held += c.data_held;
-      failures += c.parent_failures;
+      lost_parents += c.parent_failures;
     }
     report(format("sim: scribe repair: parent failures %llu, cut-off leaves %llu, successor "
                   "take-overs %llu (undone %llu), joins held %llu, data held %llu",
-                  static_cast<unsigned long long>(failures),
+                  static_cast<unsigned long long>(lost_parents),
                   static_cast<unsigned long long>(leaves),
                   static_cast<unsigned long long>(takeovers),
                   static_cast<unsigned long long>(undone), static_cast<unsigned long long>(held),

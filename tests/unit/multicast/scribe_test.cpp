@@ -124,6 +124,25 @@ TEST_F(ScribeTest, ChildOfADeadParentAsksItsGrandparentFirst) {
   EXPECT_EQ(scribe_.counters().grandparent_rejoins, 1u);
 }
 
+TEST_F(ScribeTest, ChildWhoseGrandparentIsFoundDeadTooRoutesAtOnce) {
+  attach(ms(0));
+  const NodeHandle grandparent = handle(0x3180000000000000ULL, 7);
+  PathBody p{topic_, {grandparent.id, parent_.id}};
+  p.has_parent = true;
+  p.parent = grandparent;
+  scribe_.receive_direct(ms(50), parent_, std::make_shared<const HeartbeatMsg>(std::move(p)));
+  overlay_.clear();
+  scribe_.on_timer(ms(400), kTick);  // parent silent: JOIN to the grandparent, which is probed
+  ASSERT_EQ(overlay_.sent_of<JoinMsg>().size(), 1u);
+  EXPECT_NE(std::find(overlay_.probed.begin(), overlay_.probed.end(), grandparent),
+            overlay_.probed.end());
+  EXPECT_TRUE(overlay_.routed_of<JoinMsg>().empty());
+  scribe_.node_dead(ms(450), grandparent);  // Pastry: the grandparent is dead as well
+  const auto joins = overlay_.routed_of<JoinMsg>();
+  ASSERT_EQ(joins.size(), 1u) << "routed now, not after the 500 ms join timeout";
+  EXPECT_EQ(joins[0]->body.avoid, parent_.id);
+}
+
 TEST_F(ScribeTest, ChildThatStopsRefreshingIsDropped) {
   attach(ms(0));
   adopt_child(ms(0));
