@@ -18,7 +18,8 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     send(now, from, std::make_shared<const LeaveMsg>(TopicBody{p.topic}));
     return;
   }
-  if (std::find(p.path.begin(), p.path.end(), self().id) != p.path.end() || p.path.size() >= kMaxPathLength) {
+  const bool in_path = std::find(p.path.begin(), p.path.end(), self().id) != p.path.end();
+  if (in_path || p.path.size() >= kMaxPathLength) {
     // A loop formed through concurrent changes: leave it and join again from the outside.
     ++counters_.cycles_broken;
     send(now, from, std::make_shared<const LeaveMsg>(TopicBody{p.topic}));
