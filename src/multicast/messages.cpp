@@ -45,6 +45,7 @@ void to_pb(const PathBody& b, pb::Path& m) {
   m.set_topic(b.topic.to_byte_string());
   for (const auto& id : b.path) m.add_path(id.to_byte_string());
   if (b.has_parent) put_handle(b.parent, m.mutable_parent());
+  m.set_detached(b.detached);
 }
 void to_pb(const RefuseBody& b, pb::Refuse& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -71,6 +72,7 @@ void to_pb(const RootAckBody& b, pb::RootAck& m) {
   m.set_seq(b.seq);
   m.set_not_root(b.not_root);
   if (b.has_successor) put_handle(b.successor, m.mutable_successor());
+  if (b.has_publisher) put_handle(b.publisher, m.mutable_publisher());
 }
 void to_pb(const AnycastBody& b, pb::Anycast& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -226,6 +228,7 @@ PathBody from_pb(const pb::Path& m, Reader& r) {
     b.has_parent = true;
     b.parent = r.handle(m.parent());
   }
+  b.detached = m.detached();
   return b;
 }
 RefuseBody from_pb(const pb::Refuse& m, Reader& r) {
@@ -265,6 +268,10 @@ RootAckBody from_pb(const pb::RootAck& m, Reader& r) {
   if (m.has_successor()) {
     b.has_successor = true;
     b.successor = r.handle(m.successor());
+  }
+  if (m.has_publisher()) {
+    b.has_publisher = true;
+    b.publisher = r.handle(m.publisher());
   }
   return b;
 }

@@ -82,6 +82,9 @@ struct PathBody {  // kAccept and kHeartbeat
   // sender dies; absent at the root's children.
   bool has_parent = false;
   NodeHandle parent{};
+  // The sender is cut off from the root (repairing, or below a node that is): `path` then ends
+  // at the sender but starts at the repairing node, not at the root (see Scribe::on_path).
+  bool detached = false;
 };
 
 struct RefuseBody {
@@ -118,6 +121,9 @@ struct RootAckBody {
   bool not_root = false;  // "I am no longer the root: route again"
   bool has_successor = false;
   NodeHandle successor{};  // who takes over if this root dies
+  // Root -> successors: the publisher feeding it, whom a successor that takes over tells at once.
+  bool has_publisher = false;
+  NodeHandle publisher{};
 };
 
 struct AnycastBody {

@@ -61,27 +61,16 @@ PathBody Scribe::path_for_children(const TopicState& t) const {
   if (t.parent) {
     p.has_parent = true;
     p.parent = *t.parent;
+  } else if (t.root && t.meta) {
+    // The root's children re-join at its successor first if it dies (root_failover.cpp).
+    if (auto s = successor(t.id)) {
+      p.has_parent = true;
+      p.parent = *s;
+    }
   }
+  // A node looking for a parent has an empty path, exactly like a root: say which it is.
+  p.detached = (!t.attached || t.cut_off) && !t.root && !t.source;
   return p;
-}
-
-std::optional<NodeHandle> Scribe::successor(const NodeId& topic) const {
-  for (const NodeHandle& h : overlay_.replica_set(topic, 2))
-    if (h.id != self().id) return h;
-  return std::nullopt;
-}
-
-bool Scribe::take_over_from(Time now, const NodeId& topic, const NodeId& dead) {
-  // Someone saw `dead` fall silent; if it is where we would route the topic and we hold the
-  // topic's credentials, we are its successor: take over now rather than wait for Pastry.
-  const auto hop = overlay_.next_hop(topic);
-  if (!hop || hop->id != dead || replicas_.count(topic) == 0) return false;
-  TopicState* t = ensure_topic(now, topic);
-  if (t == nullptr) return false;
-  overlay_.check_alive(now, *hop);
-  become_root(now, *t);
-  t->replaced = dead;
-  return true;
 }
 
 // --- local commands ---------------------------------------------------------------------------
@@ -118,6 +107,7 @@ void Scribe::route_join(Time now, TopicState& t) {
   }
   t.joining = true;
   t.join_sent = now;
+  t.join_target.reset();
   ++counters_.joins_routed;
   ++counters_.control_sent;
   overlay_.route(now, t.id, std::make_shared<const JoinMsg>(std::move(j)));
@@ -128,6 +118,7 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   if (t == nullptr) return;
   t->joining = true;
   t->join_sent = now;
+  t->join_target = node.id;
   ++counters_.joins_direct;
   JoinBody j;
   j.topic = id;
@@ -147,7 +138,8 @@ void Scribe::rejoin(Time now, const NodeId& id) {
   TopicState* t = topic(id);
   if (t == nullptr || t->root) return;
   t->parent.reset();
-  t->attached = false;
+  t->cut_off_since.reset();
+  detach(now, *t);
   route_join(now, *t);
 }
 
@@ -269,6 +261,7 @@ bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child,
 }
 
 void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
+  if (left_) return;  // routing goes on through us until Pastry's leave is known; we take nothing
   if (!ctx.message || ctx.previous_hop.id == self().id) return;  // our own message leaving
   const auto type = static_cast<MsgType>(ctx.message->type());
   if (type == MsgType::kAnycast) {
@@ -277,6 +270,17 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
     if (g != nullptr && (g->attached || g->root)) {  // a node in the group's tree starts the walk
       ctx.consumed = true;
       walk_anycast(now, a);
+    }
+    return;
+  }
+  if (type == MsgType::kData && ctx.next_hop) {
+    // The publisher routing again after its root went silent, through us who took over from
+    // that root (Pastry still routes toward it until its probe fails): it stops here.
+    const auto d = std::static_pointer_cast<const DataMsg>(ctx.message);
+    const TopicState* t = topic(d->body.topic);
+    if (t != nullptr && t->root && t->replaced && *t->replaced == ctx.next_hop->id) {
+      ctx.consumed = true;
+      on_publisher_data(now, ctx.origin, d);
     }
     return;
   }
@@ -293,6 +297,10 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
     pass.child = child;
     ctx.message = std::make_shared<const JoinMsg>(std::move(pass));
   };
+  if (j.has_avoid && j.avoid == self().id) {
+    pass_on();  // the node a re-joining child left must not take it back
+    return;
+  }
   if (TopicState* t = topic(j.topic); t != nullptr && t->source) {
     // The publisher is not a routing stop of its own trees: its outdegree is kept for the
     // joiners a stripe root with no room sends it directly.
@@ -300,6 +308,14 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
     return;
   }
   if (TopicState* t = topic(j.topic)) {
+    // A member cut off from the root (repairing after losing its parent, or below a node that
+    // is) would only hang the joiner on a branch no data reaches: the JOIN goes on toward the
+    // root. A first-time joiner (a fresh forwarder) still takes it, as Scribe does: its own JOIN
+    // is on its way and usually attached within a round trip.
+    if (!t->attached && !t->root && (t->join_attempts > 0 || t->parent)) {
+      pass_on();
+      return;
+    }
     // A member that can adopt nobody here and has no children to push the joiner down to (a
     // pure leaf, say) passes the JOIN on rather than sending the joiner to the SCG.
     if (client_ && t->children.empty() && !would_cycle(*t, child.id) && !t->has_child(child.id) &&
@@ -331,6 +347,7 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
 }
 
 void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) {
+  if (left_) return;
   switch (static_cast<MsgType>(msg->type())) {
     case MsgType::kJoin: {
       const auto& j = as<JoinMsg>(msg).body;
@@ -365,87 +382,14 @@ void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::Ap
   }
 }
 
-// --- tree maintenance -------------------------------------------------------------------------
-
-void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool accept) {
-  TopicState* t = topic(p.topic);
-  const bool from_parent = t && t->parent && t->parent->id == from.id;
-  const bool wanted = t && !t->root && (from_parent || (accept && !t->parent && t->joining));
-  if (!wanted) {
-    // An ACCEPT we no longer need (another parent was faster) or a stale parent's heartbeat.
-    send(now, from, std::make_shared<const LeaveMsg>(TopicBody{p.topic}));
-    return;
-  }
-  if (contains(p.path, self().id) || p.path.size() >= kMaxPathLength) {
-    // A loop formed through concurrent changes: leave it and join again from the outside.
-    ++counters_.cycles_broken;
-    send(now, from, std::make_shared<const LeaveMsg>(TopicBody{p.topic}));
-    t->parent.reset();
-    t->attached = false;
-    t->path.clear();
-    route_join(now, *t);
-    return;
-  }
-  if (!from_parent) {
-    t->parent = from;
-    if (t->join_attempts > 0 || t->avoid) ++t->repairs;
-  }
-  if (p.has_parent)
-    t->grandparent = p.parent;
-  else
-    t->grandparent.reset();
-  const bool changed = !t->attached || t->path != p.path;
-  t->attached = true;
-  t->last_from_parent = now;
-  if (accept) {
-    t->joining = false;
-    t->join_attempts = 0;
-    t->avoid.reset();
-  }
-  if (changed) {
-    t->path = p.path;
-    push_path(now, *t);
-  }
-}
-
-void Scribe::push_path(Time now, TopicState& t) {
-  if (t.children.empty()) return;
-  PathBody p = path_for_children(t);
-  auto msg = std::make_shared<const HeartbeatMsg>(std::move(p));
-  for (Child& c : t.children) {
-    c.last_sent = now;
-    send(now, c.node, msg);
-  }
-}
-
-void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
-  if (!t.parent) return;
-  if (dead) {
-    ++counters_.parent_failures;
-    overlay_.check_alive(now, *t.parent);
-  }
-  t.avoid = t.parent->id;
-  t.parent.reset();
-  t.attached = false;
-  t.path.clear();
-  t.join_attempts = 1;  // counts as a repair once re-attached
-  if (t.grandparent && t.grandparent->id != self().id) {
-    // Straight to the grandparent: alive far more often than not, and no routing through the
-    // dead node while Pastry still believes in it. A refusal continues with push-down / SCG;
-    // silence with a routed JOIN at the join timeout.
-    const NodeHandle gp = *t.grandparent;
-    t.grandparent.reset();
-    ++counters_.grandparent_rejoins;
-    join_via(now, t.id, gp, config_.pushdown_depth);
-    return;
-  }
-  route_join(now, t);
-}
+// --- roots ------------------------------------------------------------------------------------
 
 void Scribe::become_root(Time now, TopicState& t) {
   if (t.root) return;
   t.root = true;
   t.attached = true;
+  t.cut_off = false;
+  t.cut_off_since.reset();
   t.joining = false;
   t.join_attempts = 0;
   t.avoid.reset();
@@ -458,10 +402,9 @@ void Scribe::become_root(Time now, TopicState& t) {
       ++counters_.root_takeovers;
     }
   }
-  if (!t.path.empty()) {
-    t.path.clear();
-    push_path(now, t);
-  }
+  // Our children may have been told we were cut off: the root's path, now.
+  t.path.clear();
+  push_path(now, t);
   replicate(now, t);
 }
 
@@ -499,15 +442,19 @@ void Scribe::on_publisher_data(Time now, const NodeHandle& from,
   // dead (or it answers), we stay the root.
   const bool replaced_hop = hop && t && t->root && t->replaced && *t->replaced == hop->id;
   if (hop && !replaced_hop) {
+    const auto w = watches_.find(id);
+    if (w != watches_.end() && w->second.root.id == hop->id &&
+        w->second.heard && now - *w->second.heard > config_.heartbeat_interval &&
+        is_next_after(id, w->second)) {
+      // The publisher turned to us, its root's successor, and our own watch misses the root
+      // too: the evidence is at most a failure timeout away. Sending it back to route to the
+      // silent root would only cost it Pastry's probe time.
+      ++counters_.data_held;
+      return;
+    }
     // Not (or no longer) the root: tell the publisher to route again, and hang our subtree
     // under the new root.
-    if (t && t->root) {
-      t->root = false;
-      if (!t->source) {  // the publisher keeps feeding its own children directly
-        t->attached = false;
-        route_join(now, *t);
-      }
-    }
+    if (t && t->root) step_down(now, *t);
     ++counters_.data_refused;
     send(now, from, std::make_shared<const RootAckMsg>(RootAckBody{id, d->body.seq, true}));
     return;
@@ -554,6 +501,7 @@ void Scribe::forward_data(Time now, TopicState& t, const std::shared_ptr<const D
 // --- direct messages --------------------------------------------------------------------------
 
 void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::AppMessagePtr& msg) {
+  if (left_) return;
   switch (static_cast<MsgType>(msg->type())) {
     case MsgType::kData: {
       auto d = std::static_pointer_cast<const DataMsg>(msg);
@@ -568,7 +516,9 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       const bool from_creator = (t && t->meta && t->meta->creator == from.id) ||
                                 (rep != replicas_.end() && rep->second.creator == from.id);
       if (from_creator) {
-        if (d->body.has_dead_root) take_over_from(now, d->body.topic, d->body.dead_root);
+        // The publisher turning to us (Data.dead_root or not) only makes us look at our own
+        // evidence sooner.
+        take_over_if_evident(now, d->body.topic);
         on_publisher_data(now, from, d);
       } else if (t && t->root) {
         ++counters_.data_refused;  // only the verified creator feeds a root
@@ -588,6 +538,18 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
     case MsgType::kJoin: {
       const auto& j = as<JoinMsg>(msg).body;
       TopicState* t = topic(j.topic);
+      if ((t == nullptr || !t->attached) && j.has_avoid) {
+        // A child of a root that named us its successor, avoiding that root: take over if our
+        // own watch confirms the silence, or hold the JOIN until it does (or the root answers).
+        const auto w = watches_.find(j.topic);
+        if (w != watches_.end() && w->second.root.id == j.avoid) {
+          if (take_over_if_evident(now, j.topic)) {
+            handle_join_here(now, *topic(j.topic), from, j.spare, j.pushdown_left);
+            return;
+          }
+          if (hold_for_evidence(now, j.topic, from, j.spare)) return;
+        }
+      }
       if (t == nullptr || !t->attached) {
         // Only a node that receives the topic takes a child directly.
         TopicState unknown;
@@ -605,11 +567,17 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       if (t->parent && t->parent->id != from.id) return;  // stale: we have another parent
       if (t->parent) {                                    // orphaned by our parent
         t->parent.reset();
-        t->attached = false;
-        t->path.clear();
+        t->cut_off_since.reset();
+        detach(now, *t);
         t->join_attempts = std::max(t->join_attempts, 1);
       }
       if (client_ && client_->on_refused(now, *t, r)) return;
+      if (!r.candidates.empty() && r.pushdown_left > 0 && r.candidates[0].id != self().id) {
+        // Handed over (a parent leaving gracefully names its own parent), or pushed down in a
+        // group the client leaves to us (the SCG): go there at once.
+        join_via(now, t->id, r.candidates[0], r.pushdown_left - 1);
+        return;
+      }
       // Plain Scribe: try again by routing once the back-off allows (the tick does it), never
       // in a tight loop with whoever refused us.
       t->joining = true;
@@ -638,6 +606,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       return;
     }
     case MsgType::kRootAck:
+      if (on_successor_ping(now, from, as<RootAckMsg>(msg).body)) return;
       if (client_) client_->on_root_ack(now, from, as<RootAckMsg>(msg).body);
       return;
     case MsgType::kReplicate: {
@@ -720,52 +689,6 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
   overlay_.send_direct(now, *to, std::make_shared<const AnycastMsg>(std::move(next)));
 }
 
-// --- failures and ring changes ------------------------------------------------------------------
-
-void Scribe::node_dead(Time now, const NodeHandle& node) {
-  std::vector<NodeId> ids;
-  for (const auto& [id, t] : topics_) ids.push_back(id);
-  for (const NodeId& id : ids) {
-    TopicState* t = topic(id);
-    if (t == nullptr) continue;
-    remove_child(now, *t, node.id);
-    if (t->parent && t->parent->id == node.id) lose_parent(now, *t, false);
-  }
-  // A replica whose root died takes over as soon as it is the closest live node.
-  for (const auto& [id, meta] : replicas_) {
-    if (overlay_.next_hop(id)) continue;
-    TopicState* t = topic(id);
-    if (t == nullptr || !t->root) {
-      if (t == nullptr) t = ensure_topic(now, id);
-      if (t != nullptr) become_root(now, *t);
-    }
-  }
-}
-
-void Scribe::leafset_changed(Time now, const NodeHandle& node, bool joined) {
-  if (!joined) {
-    node_dead(now, node);
-    return;
-  }
-  std::vector<NodeId> roots;
-  for (const auto& [id, t] : topics_)
-    if (t.root) roots.push_back(id);
-  for (const NodeId& id : roots) {
-    TopicState* t = topic(id);
-    if (t->meta) send(now, node, std::make_shared<const ReplicateMsg>(*t->meta));
-    if (overlay_.next_hop(id)) {
-      // The newcomer is closer to the topic: it becomes the root, we hang below it (the
-      // publisher's own stripe excepted: it feeds its children itself and the new root by
-      // routing).
-      t->root = false;
-      if (!t->source) {
-        t->attached = false;
-        route_join(now, *t);
-      }
-    }
-  }
-}
-
 static Duration backoff(const ScribeConfig& c, int attempts) {
   Duration d = c.join_timeout;
   for (int i = 1; i < attempts && d < c.join_backoff_cap; ++i) d *= 2;
@@ -783,7 +706,7 @@ void Scribe::arm_tick(Time now) {
 }
 
 void Scribe::on_timer(Time now, uint64_t token) {
-  if (token != kTickToken) return;
+  if (token != kTickToken || left_) return;
   tick_armed_ = false;
   tick(now);
   if (!topics_.empty() && !tick_armed_) {
@@ -808,6 +731,12 @@ void Scribe::tick(Time now) {
                                                                        config_.failure_intervals
                                                                  : failure)) {
       lose_parent(now, *t, true);
+    } else if (t->parent && t->cut_off && t->cut_off_since &&
+               now - *t->cut_off_since > config_.cut_off_grace) {
+      // The parent did not get back to the root in time: repair around it, and free its slot.
+      ++counters_.cut_off_leaves;
+      send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
+      lose_parent(now, *t, false);
     } else if (!t->root && !t->parent && t->joining &&
                now - t->join_sent > backoff(config_, t->join_attempts)) {
       ++t->join_attempts;
@@ -819,13 +748,14 @@ void Scribe::tick(Time now) {
       // Still the root? Pastry may have learned of a closer node (or a JOIN was delivered here
       // while routing was in flux): hang our tree below the real root instead of starving it.
       const auto hop = overlay_.next_hop(id);
-      if (hop && !(t->replaced && *t->replaced == hop->id)) {
-        t->root = false;
-        t->replaced.reset();
-        if (!t->source) {
-          t->attached = false;
-          route_join(now, *t);
-        }
+      // A root we replaced that Pastry still routes to long after our take-over answered its
+      // probe: it is alive, hang below it.
+      const bool hold = t->replaced && hop && *t->replaced == hop->id &&
+                        now - t->replaced_at <= config_.takeover_hold;
+      if (hop && !hold) {
+        step_down(now, *t);
+      } else {
+        ping_successor(now, *t);
       }
     }
     bool changed = false;
@@ -879,6 +809,7 @@ void Scribe::tick(Time now) {
       }
     }
   }
+  check_watches(now);
   if (client_) client_->on_tick(now);
 }
 

@@ -43,6 +43,15 @@ struct ScribeConfig {
   // Topics marked slow (SplitStream's spare capacity group carries no data) are kept alive at
   // this interval instead: cheap, and a dead member there only costs an anycast a detour.
   Duration slow_heartbeat_interval = seconds(1);
+  // A child whose parent has said it is cut off from the root (PathBody::detached) keeps it this
+  // long (the parent is repairing, usually within a round trip), then leaves it and re-joins on
+  // its own: a subtree below a parent that cannot find a place would otherwise starve for as
+  // long as that parent keeps failing (25 s and more in the daemon). 1 s made tight forests
+  // churn: push-down orphans often need longer, and their children leaving only adds joiners.
+  Duration cut_off_grace = seconds(3);
+  // A successor that took over from a silent root steps back after this long if Pastry still
+  // routes to that root (its probe was answered: the root is alive).
+  Duration takeover_hold = seconds(5);
 };
 
 // Everything a log line would count (STYLE.md §8).
@@ -58,6 +67,7 @@ struct ScribeCounters {
   uint64_t parent_failures = 0;  // parents declared dead by silence
   uint64_t grandparent_rejoins = 0;
   uint64_t cycles_broken = 0;  // a path update that contained this node
+  uint64_t cut_off_leaves = 0;  // left a parent that stayed cut off past the grace period
   uint64_t heartbeats_sent = 0;
   uint64_t creates_accepted = 0;
   uint64_t creates_refused = 0;  // bad credentials
@@ -65,6 +75,12 @@ struct ScribeCounters {
   uint64_t data_not_from_parent = 0;
   uint64_t data_duplicates = 0;  // dropped: at or below the last sequence number forwarded
   uint64_t root_takeovers = 0;
+  // Root fail-over on evidence (root_failover.cpp).
+  uint64_t successor_pings = 0;      // root -> successor, one per interval per root topic
+  uint64_t successor_takeovers = 0;  // took over a root silent by our own watch
+  uint64_t takeovers_undone = 0;     // the replaced root pinged again: stepped back
+  uint64_t joins_held = 0;           // JOINs avoiding a root we suspect, waiting for evidence
+  uint64_t data_held = 0;            // publisher data dropped while the evidence is pending
   uint64_t anycasts_sent = 0;
   uint64_t anycasts_failed = 0;
   // Where walks ended without an acceptor: at a node without the group, out of visits, or
@@ -73,6 +89,7 @@ struct ScribeCounters {
   uint64_t anycast_fail_exhausted = 0;
   uint64_t anycast_fail_tree_done = 0;
   uint64_t topics_refused = 0;  // state limit reached
+  uint64_t children_handed_over = 0;  // told to re-attach elsewhere when we left gracefully
   std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> malformed{};
   uint64_t malformed_total() const {
     uint64_t n = 0;
@@ -100,12 +117,18 @@ struct TopicState {
   std::vector<NodeId> path;  // root first, parent last; empty at the root
   std::vector<Child> children;
   Time last_from_parent{0};
+  // The parent says it is cut off from the root (PathBody::detached): no data reaches us, although
+  // we are attached to it. `cut_off_since`: since when, if the parent is itself repairing.
+  bool cut_off = false;
+  std::optional<Time> cut_off_since;
   // Waiting for an ACCEPT: since when, how many attempts so far.
   bool joining = false;
   Time join_sent{0};
+  std::optional<NodeId> join_target;  // asked directly (push-down, grandparent), not routed
   int join_attempts = 0;
   std::optional<NodeId> avoid;            // dead parent to route around
   std::optional<NodeId> replaced;         // the silent root this node took over from
+  Time replaced_at{0};
   std::optional<NodeHandle> grandparent;  // parent's parent, from its last path message
   std::optional<CreateBody> meta;         // creator credentials (root)
   // Root: the verified publisher feeding us, and when we last acknowledged it.
@@ -164,6 +187,10 @@ class Scribe final : public overlay::Application {
   // `control`: a group that carries no data (SplitStream's SCG), see TopicState::slow.
   void subscribe(Time now, const NodeId& topic, bool control = false);
   void unsubscribe(Time now, const NodeId& topic);
+  // Graceful leave: tells every parent we go and hands every child over (to our parent, or at
+  // a root to its successor) so they re-attach at once; afterwards this node takes part in
+  // nothing. Call before the overlay leaves the ring.
+  void leave_all(Time now);
   // Asks `node` directly to adopt us in `topic` (push-down).
   void join_via(Time now, const NodeId& topic, const NodeHandle& node, uint32_t pushdown_left);
   // Routes a fresh JOIN for `topic` (after a refusal or a failure).
@@ -216,7 +243,29 @@ class Scribe final : public overlay::Application {
   void push_path(Time now, TopicState& t);
   PathBody path_for_children(const TopicState& t) const;
   std::optional<NodeHandle> successor(const NodeId& topic) const;
-  bool take_over_from(Time now, const NodeId& topic, const NodeId& dead);
+  // Root fail-over on evidence (root_failover.cpp).
+  struct RootWatch {
+    NodeHandle root;  // the root pinging us as one of its successors
+    std::optional<Time> heard;
+    NodeHandle first;  // the root's first successor (possibly us)
+    NodeHandle deputy;  // the first successor's pings to us (when we are the second)
+    std::optional<Time> deputy_heard;
+    std::optional<NodeHandle> publisher;  // from the root's pings
+    std::vector<std::pair<NodeHandle, uint32_t>> pending;  // joiners waiting: child, spare
+  };
+  void ping_successor(Time now, const TopicState& t);
+  // True for a first successor's ping to the second (not for the client: not from a root).
+  bool on_successor_ping(Time now, const NodeHandle& from, const RootAckBody& ping);
+  bool root_silent(Time now, const NodeId& topic) const;
+  bool is_next_after(const NodeId& topic, const RootWatch& w) const;
+  bool take_over_if_evident(Time now, const NodeId& topic);
+  bool hold_for_evidence(Time now, const NodeId& topic, const NodeHandle& child, uint32_t spare);
+  void refuse_pending(Time now, const NodeId& topic, RootWatch& w);
+  void check_watches(Time now);
+  // Not attached to the root any more (and not the root): tells the subtree (PathBody::detached).
+  void detach(Time now, TopicState& t);
+  // A root that learnt of a closer node hangs its tree below the real root.
+  void step_down(Time now, TopicState& t);
   void lose_parent(Time now, TopicState& t, bool dead);
   void maybe_prune(Time now, TopicState& t);
   void on_create_delivered(Time now, const CreateBody& c, const NodeHandle& origin);
@@ -238,7 +287,9 @@ class Scribe final : public overlay::Application {
   mutable ScribeCounters counters_;
   std::unordered_map<NodeId, TopicState> topics_;
   std::unordered_map<NodeId, CreateBody> replicas_;  // metadata held for other roots
+  std::unordered_map<NodeId, RootWatch> watches_;    // roots that named us their successor
   bool tick_armed_ = false;
+  bool left_ = false;  // leave_all() was called
   Time next_refresh_{0};
 };
 

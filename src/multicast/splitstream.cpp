@@ -200,8 +200,9 @@ void SplitStream::on_root_ack(Time now, const NodeHandle& from, const RootAckBod
     } else {
       ps.root = from;
       ps.last_ack = now;
-      // ack.successor is not used yet: taking over on the publisher's word split the tree
-      // (docs/multicast.md, "root fail-over").
+      // Where to turn when this root falls silent; the successor takes over only on its own
+      // evidence (Scribe, root_failover.cpp), so our word cannot make a second root.
+      if (ack.has_successor && ack.successor.id != from.id) ps.successor = ack.successor;
     }
     return;
   }

@@ -158,6 +158,7 @@ int run_node(const NodeConfig& config) {
         }
         leaving = true;
         log.info("signal {}: leaving the ring", signo);
+        streams.leave();  // children first: they re-attach while Pastry's leave goes out
         runtime.leave();
         stop_timer.expires_after(kLeaveGrace);
         stop_timer.async_wait([&](const boost::system::error_code& tec) {

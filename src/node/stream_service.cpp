@@ -79,6 +79,16 @@ int StreamService::capacity_for(double stream_kbps) const {
 
 void StreamService::start() { arm_tick(); }
 
+void StreamService::leave() {
+  if (!runtime_.is_open()) return;
+  stopped_ = true;
+  tick_.cancel();
+  source_timer_.cancel();
+  runtime_.with_node([&](overlay::PastryNode&, Time t) { scribe_->leave_all(t); });
+  log().info("left every stream tree: {} children handed over",
+             scribe_->counters().children_handed_over);
+}
+
 void StreamService::arm_tick() {
   tick_.expires_after(kTick);
   tick_.async_wait([this](const boost::system::error_code& ec) {
@@ -307,6 +317,10 @@ std::vector<std::pair<std::string, uint64_t>> StreamService::counters() const {
       {"scribe_creates_refused", sc.creates_refused},
       {"scribe_data_refused", sc.data_refused},
       {"scribe_root_takeovers", sc.root_takeovers},
+      {"scribe_successor_takeovers", sc.successor_takeovers},
+      {"scribe_takeovers_undone", sc.takeovers_undone},
+      {"scribe_cut_off_leaves", sc.cut_off_leaves},
+      {"scribe_children_handed_over", sc.children_handed_over},
       {"scribe_malformed", sc.malformed_total()},
       {"splitstream_pushdown_orphans", ss.pushdown_orphans},
       {"splitstream_scg_adoptions", ss.scg_adoptions},

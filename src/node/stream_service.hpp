@@ -63,6 +63,9 @@ class StreamService {
   void start();
   // Sends one payload on `stripe` of the stream this node publishes (after on_published()).
   void send(uint32_t stripe, std::shared_ptr<const std::string> payload);
+  // Graceful leave (SIGTERM): hands this node's stripe children over so they re-attach at once,
+  // then stops. Call before the node leaves the ring.
+  void leave();
 
   // "streams" for /status: every stream this node publishes, views or relays.
   nlohmann::json status_json() const;

@@ -111,6 +111,26 @@ void report_scg_staleness(const ForestView& fv) {
 void report_final_diagnostics(const ForestView& fv) {
   report_scg_staleness(fv);
   {
+    uint64_t leaves = 0, takeovers = 0, undone = 0, held = 0, data_held = 0, failures = 0;
+    for (const ForestNode& n : fv.nodes) {
+      const auto& c = n.scribe->counters();
+      leaves += c.cut_off_leaves;
+      takeovers += c.successor_takeovers;
+      undone += c.takeovers_undone;
+      held += c.joins_held;
+      data_held += c.data_held;
+      failures += c.parent_failures;
+    }
+    fv.report(format("sim: scribe repair: parent failures %llu, cut-off leaves %llu, successor "
+                     "take-overs %llu (undone %llu), joins held %llu, data held %llu",
+                     static_cast<unsigned long long>(failures),
+                     static_cast<unsigned long long>(leaves),
+                     static_cast<unsigned long long>(takeovers),
+                     static_cast<unsigned long long>(undone),
+                     static_cast<unsigned long long>(held),
+                     static_cast<unsigned long long>(data_held)));
+  }
+  {
     int64_t spare = 0;
     size_t missing = 0, joining = 0, attached_silent = 0, no_state = 0;
     for (uint32_t i = 1; i < fv.nodes.size(); ++i) {

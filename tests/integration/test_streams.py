@@ -3,16 +3,17 @@
 loopback, 3 publishers of synthetic 2 Mbit/s streams found by name, 8 viewers per stream. Checks
 that every viewer receives every stripe on data; SIGKILLs 6 non-publisher nodes (one of them a
 stripe root) and requires every surviving viewer to receive every stripe again within the
-repair bound; then SIGTERMs a viewer that has children and requires its children to lose no
-stripe for longer than the bound for a graceful leave.
+repair bound. (A graceful leave is test_stream_leave.py.)
 
-usage: test_streams.py PATH/TO/forestcast [--nodes 24] [--seed S]"""
+usage: test_streams.py PATH/TO/forestcast [--nodes 24] [--capacity C] [--seed S] [--dump FILE]"""
 import argparse
+import json
 import os
 import random
 import signal
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -24,7 +25,6 @@ VIEWERS_PER_STREAM = 8
 KILLS = 6
 REPAIR_BOUND_S = 2.0
 FRESH_MS = 400  # a stripe counts as flowing when its last packet is younger than this
-LEAVE_BOUND_MS = 250  # longest silence a child may see when its parent leaves gracefully
 
 
 def stripes_by_stream(st):
@@ -53,6 +53,9 @@ def main():
     ap.add_argument("binary")
     ap.add_argument("--nodes", type=int, default=24)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--capacity", type=int, default=None,
+                    help="every node's outdegree limit (default: the daemon's, stripes received)")
+    ap.add_argument("--dump", help="on failure, write every node's /status here (JSON)")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -75,7 +78,7 @@ def main():
             ports = free_ports(2 * n)
             nodes = []
             for i in range(n):
-                extra = []
+                extra = [] if args.capacity is None else ["--capacity", str(args.capacity)]
                 if i in publishers:
                     extra += ["--publish", publishers[i], "--synthetic-kbps", str(KBPS)]
                 for s in views_of[i]:
@@ -131,19 +134,28 @@ def main():
                 os.killpg(nodes[i].proc.pid, signal.SIGKILL)
             killed_at = time.monotonic()
             print(f"killed nodes {victims} (node {victims[0]} was a stripe root)", flush=True)
+            # One poller per survivor, so a viewer's repair is seen within one /status round
+            # trip, not after a sweep over all of them; the time taken is when the answer that
+            # shows it arrived (an upper bound).
             repaired = {}
-            while len(repaired) < len(survivors):
-                now = time.monotonic() - killed_at
-                if now > REPAIR_BOUND_S + 3:
-                    break
-                for i in survivors:
-                    if i in repaired:
-                        continue
+            lock = threading.Lock()
+
+            def watch(i):
+                base = {(nm, x): v for (j, nm, x), v in baseline.items() if j == i}
+                while time.monotonic() - killed_at <= REPAIR_BOUND_S + 3:
                     st = nodes[i].try_status()
-                    base = {(nm, x): v for (j, nm, x), v in baseline.items() if j == i}
                     if st and all_flowing(st, views_of[i], base):
-                        repaired[i] = time.monotonic() - killed_at
-                time.sleep(0.05)
+                        with lock:
+                            repaired[i] = time.monotonic() - killed_at
+                        return
+                    time.sleep(0.02)
+            pollers = [threading.Thread(target=watch, args=(i,), daemon=True) for i in survivors]
+            for t in pollers:
+                t.start()
+            for t in pollers:
+                t.join()
+            print("repair times s: " + ", ".join(f"{i}:{repaired[i]:.2f}" for i in
+                                                 sorted(repaired, key=repaired.get)), flush=True)
             late = {i: repaired.get(i) for i in survivors
                     if repaired.get(i) is None or repaired[i] > REPAIR_BOUND_S}
             worst = max(repaired.values()) if repaired else float("nan")
@@ -155,6 +167,9 @@ def main():
             return 0
         except (AssertionError, TimeoutError) as e:
             print(f"FAIL: {e}", flush=True)
+            if args.dump:
+                with open(args.dump, "w") as f:
+                    json.dump({i: nd.try_status() for i, nd in enumerate(nodes)}, f)
             return 1
 
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "fake_overlay.hpp"
 #include "multicast/credentials.hpp"
 
@@ -122,6 +124,25 @@ TEST_F(ScribeTest, ChildOfADeadParentAsksItsGrandparentFirst) {
   EXPECT_EQ(scribe_.counters().grandparent_rejoins, 1u);
 }
 
+TEST_F(ScribeTest, ChildWhoseGrandparentIsFoundDeadTooRoutesAtOnce) {
+  attach(ms(0));
+  const NodeHandle grandparent = handle(0x3180000000000000ULL, 7);
+  PathBody p{topic_, {grandparent.id, parent_.id}};
+  p.has_parent = true;
+  p.parent = grandparent;
+  scribe_.receive_direct(ms(50), parent_, std::make_shared<const HeartbeatMsg>(std::move(p)));
+  overlay_.clear();
+  scribe_.on_timer(ms(400), kTick);  // parent silent: JOIN to the grandparent, which is probed
+  ASSERT_EQ(overlay_.sent_of<JoinMsg>().size(), 1u);
+  EXPECT_NE(std::find(overlay_.probed.begin(), overlay_.probed.end(), grandparent),
+            overlay_.probed.end());
+  EXPECT_TRUE(overlay_.routed_of<JoinMsg>().empty());
+  scribe_.node_dead(ms(450), grandparent);  // Pastry: the grandparent is dead as well
+  const auto joins = overlay_.routed_of<JoinMsg>();
+  ASSERT_EQ(joins.size(), 1u) << "routed now, not after the 500 ms join timeout";
+  EXPECT_EQ(joins[0]->body.avoid, parent_.id);
+}
+
 TEST_F(ScribeTest, ChildThatStopsRefreshingIsDropped) {
   attach(ms(0));
   adopt_child(ms(0));
@@ -190,6 +211,344 @@ TEST_F(ScribeTest, ReplicaTakesOverWhenTheRootDies) {
   ASSERT_EQ(acks.size(), 1u);
   EXPECT_FALSE(acks[0].second->body.not_root);
   EXPECT_EQ(scribe_.counters().data_refused, 0u);
+}
+
+// --- cut-off propagation ------------------------------------------------------------------------
+
+TEST_F(ScribeTest, NodeThatLosesItsParentTellsItsChildrenAtOnceThatItIsCutOff) {
+  attach(ms(0));
+  adopt_child(ms(0));
+  overlay_.clear();
+  scribe_.on_timer(ms(400), kTick);  // parent silent 400 ms: lost
+  const auto hb = overlay_.sent_of<HeartbeatMsg>();
+  ASSERT_EQ(hb.size(), 1u);
+  EXPECT_EQ(hb[0].first, child_);
+  EXPECT_TRUE(hb[0].second->body.detached);
+  EXPECT_FALSE(hb[0].second->body.has_parent) << "we are the node repairing";
+  // Until we are attached again our heartbeats say so too (not an empty path like a root's).
+  overlay_.clear();
+  scribe_.on_timer(ms(510), kTick);
+  const auto later = overlay_.sent_of<HeartbeatMsg>();
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_TRUE(later[0].second->body.detached);
+}
+
+TEST_F(ScribeTest, OrphanedNodeTellsItsChildrenItIsCutOff) {
+  attach(ms(0));
+  adopt_child(ms(0));
+  overlay_.clear();
+  scribe_.receive_direct(ms(50), parent_,
+                         std::make_shared<const RefuseMsg>(RefuseBody{topic_, {}, 0}));
+  const auto hb = overlay_.sent_of<HeartbeatMsg>();
+  ASSERT_EQ(hb.size(), 1u);
+  EXPECT_TRUE(hb[0].second->body.detached);
+}
+
+TEST_F(ScribeTest, ChildKeepsARepairingParentForTheGraceThenLeavesAndRejoinsAroundIt) {
+  attach(ms(0));
+  overlay_.clear();
+  PathBody cut{topic_, {parent_.id}};
+  cut.detached = true;  // no has_parent: parent_ itself is repairing
+  for (int t = 100; t <= 3000; t += 100) {
+    scribe_.receive_direct(ms(t), parent_, std::make_shared<const HeartbeatMsg>(cut));
+    scribe_.on_timer(ms(t), kTick);
+  }
+  const TopicState* t = scribe_.topic(topic_);
+  EXPECT_TRUE(t->cut_off);
+  ASSERT_TRUE(t->parent.has_value()) << "kept during the grace period";
+  EXPECT_TRUE(overlay_.routed_of<JoinMsg>().empty());
+  overlay_.clear();
+  scribe_.receive_direct(ms(3150), parent_, std::make_shared<const HeartbeatMsg>(cut));
+  scribe_.on_timer(ms(3150), kTick);  // 3.05 s after the first cut-off notice
+  EXPECT_FALSE(t->parent.has_value());
+  const auto leaves = overlay_.sent_of<LeaveMsg>();
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_EQ(leaves[0].first, parent_) << "its slot is freed";
+  const auto joins = overlay_.routed_of<JoinMsg>();
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_TRUE(joins[0]->body.has_avoid);
+  EXPECT_EQ(joins[0]->body.avoid, parent_.id);
+  EXPECT_EQ(scribe_.counters().cut_off_leaves, 1u);
+}
+
+TEST_F(ScribeTest, NodeBelowACutOffParentThatIsNotItselfRepairingWaits) {
+  attach(ms(0));
+  adopt_child(ms(0));
+  overlay_.clear();
+  const NodeHandle grandparent = handle(0x3180000000000000ULL, 7);
+  PathBody cut{topic_, {grandparent.id, parent_.id}};
+  cut.detached = true;
+  cut.has_parent = true;  // parent_ still has its parent: the repair is further up
+  cut.parent = grandparent;
+  for (int t = 100; t <= 6000; t += 100) {
+    scribe_.receive_direct(ms(t), parent_, std::make_shared<const HeartbeatMsg>(cut));
+    scribe_.on_timer(ms(t), kTick);
+  }
+  EXPECT_TRUE(scribe_.topic(topic_)->parent.has_value());
+  EXPECT_TRUE(scribe_.topic(topic_)->cut_off);
+  EXPECT_TRUE(overlay_.routed_of<JoinMsg>().empty());
+  // The notice goes on down: our child hears we are cut off, below a parent (not repairing).
+  const auto hb = overlay_.sent_of<HeartbeatMsg>();
+  ASSERT_FALSE(hb.empty());
+  EXPECT_EQ(hb.front().first, child_);
+  EXPECT_TRUE(hb.front().second->body.detached);
+  EXPECT_TRUE(hb.front().second->body.has_parent);
+  EXPECT_EQ(hb.front().second->body.path,
+            (std::vector<NodeId>{grandparent.id, parent_.id, self_.id}));
+  // Back on the root: attached again, with the real path.
+  scribe_.receive_direct(ms(6050), parent_,
+                         std::make_shared<const HeartbeatMsg>(PathBody{topic_, {parent_.id}}));
+  EXPECT_TRUE(scribe_.topic(topic_)->attached);
+  EXPECT_FALSE(scribe_.topic(topic_)->cut_off);
+  EXPECT_EQ(scribe_.topic(topic_)->path, std::vector<NodeId>{parent_.id});
+}
+
+TEST_F(ScribeTest, CutOffMemberAdoptsNobodyAndPassesRoutedJoinsOn) {
+  attach(ms(0));
+  overlay_.clear();
+  scribe_.on_timer(ms(400), kTick);  // lost its parent: repairing
+  overlay::ForwardContext ctx{topic_, child_, child_, 1, overlay_.next, join(), false, false};
+  scribe_.forward(ms(410), ctx);
+  EXPECT_FALSE(ctx.consumed);
+  EXPECT_FALSE(scribe_.topic(topic_)->has_child(child_.id));
+  const auto& passed = static_cast<const JoinMsg&>(*ctx.message).body;
+  ASSERT_TRUE(passed.has_child);
+  EXPECT_EQ(passed.child, child_) << "the next member adopts the joiner, not us";
+  // A direct JOIN (push-down) is refused too.
+  scribe_.receive_direct(ms(420), child_, join());
+  EXPECT_FALSE(scribe_.topic(topic_)->has_child(child_.id));
+  EXPECT_EQ(overlay_.sent_of<RefuseMsg>().size(), 1u);
+}
+
+TEST_F(ScribeTest, NodeARejoiningChildAvoidsDoesNotTakeItBack) {
+  attach(ms(0));
+  JoinBody j{topic_};
+  j.has_avoid = true;
+  j.avoid = self_.id;
+  overlay::ForwardContext ctx{topic_, child_, child_, 1, overlay_.next,
+                              std::make_shared<const JoinMsg>(j), false, false};
+  scribe_.forward(ms(10), ctx);
+  EXPECT_FALSE(ctx.consumed);
+  EXPECT_FALSE(scribe_.topic(topic_)->has_child(child_.id));
+}
+
+// --- graceful leave -----------------------------------------------------------------------------
+
+TEST_F(ScribeTest, LeavingNodeFreesItsSlotAndHandsItsChildrenToItsParent) {
+  attach(ms(0));
+  adopt_child(ms(0));
+  overlay_.clear();
+  scribe_.leave_all(ms(100));
+  const auto leaves = overlay_.sent_of<LeaveMsg>();
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_EQ(leaves[0].first, parent_);
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, child_);
+  ASSERT_EQ(refusals[0].second->body.candidates.size(), 1u);
+  EXPECT_EQ(refusals[0].second->body.candidates[0], parent_);
+  EXPECT_GT(refusals[0].second->body.pushdown_left, 0u);
+  EXPECT_EQ(scribe_.counters().children_handed_over, 1u);
+  // Afterwards it takes part in nothing: no heartbeats, no adoption.
+  overlay_.clear();
+  scribe_.on_timer(ms(200), kTick);
+  scribe_.receive_direct(ms(210), child_, join());
+  EXPECT_TRUE(overlay_.sent.empty());
+  EXPECT_TRUE(overlay_.routed.empty());
+}
+
+TEST_F(ScribeTest, ChildHandedOverJoinsTheNamedNodeAtOnce) {
+  attach(ms(0));
+  overlay_.clear();
+  const NodeHandle grandparent = handle(0x3180000000000000ULL, 7);
+  // Our parent leaves and names its own parent (plain Scribe: no client to decide).
+  scribe_.receive_direct(ms(50), parent_,
+                         std::make_shared<const RefuseMsg>(RefuseBody{topic_, {grandparent}, 6}));
+  const auto joins = overlay_.sent_of<JoinMsg>();
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_EQ(joins[0].first, grandparent);
+  EXPECT_TRUE(overlay_.routed_of<JoinMsg>().empty()) << "no wait for the back-off";
+}
+
+// --- root fail-over on evidence ----------------------------------------------------------------
+
+class RootFailoverTest : public ScribeTest {
+ protected:
+  ModelledKey key_{std::array<uint8_t, kPublicKeyBytes>{7, 7, 7}};
+  CreateBody create_ = make_create(key_, "news", 3, 16, 99);
+  NodeHandle root_ = handle(0x3f00000000000000ULL, 5);
+  NodeHandle publisher_{create_.creator, overlay::Endpoint::ipv4(6, 4000)};
+
+  void SetUp() override {
+    overlay_.next = root_;  // the root is alive and closest; we are next after it
+    scribe_.receive_direct(ms(0), root_, std::make_shared<const ReplicateMsg>(create_));
+  }
+  void ping(Time now) {
+    RootAckBody p{create_.topic, 1, false};
+    p.has_successor = true;
+    p.successor = self_;
+    scribe_.receive_direct(now, root_, std::make_shared<const RootAckMsg>(p));
+  }
+  std::shared_ptr<const JoinMsg> join_avoiding_root() {
+    JoinBody j{create_.topic};
+    j.has_avoid = true;
+    j.avoid = root_.id;
+    return std::make_shared<const JoinMsg>(j);
+  }
+  bool is_root() const {
+    const TopicState* t = scribe_.topic(create_.topic);
+    return t != nullptr && t->root;
+  }
+};
+
+TEST_F(RootFailoverTest, SuccessorTakesOverWhenItsOwnWatchMissesTheRoot) {
+  for (int t = 0; t <= 500; t += 100) {
+    ping(ms(t));
+    scribe_.on_timer(ms(t + 50), kTick);
+  }
+  EXPECT_FALSE(is_root());
+  scribe_.on_timer(ms(750), kTick);  // 250 ms since the last ping: not yet
+  EXPECT_FALSE(is_root());
+  scribe_.on_timer(ms(850), kTick);  // 350 ms > 3 intervals
+  EXPECT_TRUE(is_root());
+  EXPECT_EQ(scribe_.counters().successor_takeovers, 1u);
+  ASSERT_FALSE(overlay_.probed.empty());
+  EXPECT_EQ(overlay_.probed.back(), root_) << "Pastry is asked to confirm and route around it";
+  // The publisher's data is accepted although Pastry still routes to the old root.
+  overlay_.clear();
+  scribe_.receive_direct(ms(860), publisher_,
+                         std::make_shared<const DataMsg>(DataBody{create_.topic, 7}));
+  const auto acks = overlay_.sent_of<RootAckMsg>();
+  ASSERT_FALSE(acks.empty());
+  EXPECT_FALSE(acks[0].second->body.not_root);
+}
+
+TEST_F(RootFailoverTest, ThePublishersWordAloneDoesNotMakeASecondRoot) {
+  ping(ms(0));
+  ping(ms(100));
+  DataBody d{create_.topic, 9};
+  d.has_dead_root = true;
+  d.dead_root = root_.id;
+  scribe_.receive_direct(ms(150), publisher_, std::make_shared<const DataMsg>(d));
+  EXPECT_FALSE(is_root()) << "the root pinged 50 ms ago";
+  EXPECT_EQ(scribe_.counters().successor_takeovers, 0u);
+}
+
+TEST_F(RootFailoverTest, NoWatchNoTakeOver) {
+  // Never pinged by the root: only Pastry's verdict (node_dead) makes us the root.
+  for (int t = 0; t <= 2000; t += 100) scribe_.on_timer(ms(t), kTick);
+  EXPECT_FALSE(is_root());
+}
+
+TEST_F(RootFailoverTest, JoinAvoidingTheRootWaitsForTheEvidenceThenIsAdopted) {
+  ping(ms(0));
+  overlay_.clear();
+  scribe_.receive_direct(ms(250), child_, join_avoiding_root());  // the child noticed first
+  EXPECT_FALSE(is_root());
+  EXPECT_TRUE(overlay_.sent_of<RefuseMsg>().empty()) << "held, not refused";
+  EXPECT_EQ(scribe_.counters().joins_held, 1u);
+  scribe_.on_timer(ms(350), kTick);  // our own watch: 350 ms of silence
+  ASSERT_TRUE(is_root());
+  EXPECT_TRUE(scribe_.topic(create_.topic)->has_child(child_.id));
+  EXPECT_EQ(overlay_.sent_of<AcceptMsg>().size(), 1u);
+}
+
+TEST_F(RootFailoverTest, HeldJoinGoesBackToTheRootWhenItAnswers) {
+  ping(ms(0));
+  scribe_.receive_direct(ms(250), child_, join_avoiding_root());
+  overlay_.clear();
+  ping(ms(260));
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, child_);
+  ASSERT_EQ(refusals[0].second->body.candidates.size(), 1u);
+  EXPECT_EQ(refusals[0].second->body.candidates[0], root_);
+  scribe_.on_timer(ms(400), kTick);
+  EXPECT_FALSE(is_root());
+}
+
+TEST_F(RootFailoverTest, ReplacedRootThatPingsAgainMakesTheSuccessorStepBack) {
+  ping(ms(0));
+  scribe_.on_timer(ms(350), kTick);
+  ASSERT_TRUE(is_root());
+  overlay_.clear();
+  ping(ms(400));  // it was alive after all
+  EXPECT_FALSE(is_root());
+  EXPECT_EQ(scribe_.counters().takeovers_undone, 1u);
+  EXPECT_EQ(overlay_.routed_of<JoinMsg>().size(), 1u) << "hangs below the old root again";
+}
+
+class SecondSuccessorTest : public RootFailoverTest {
+ protected:
+  NodeHandle first_ = handle(0x3e00000000000000ULL, 8);  // the root's first successor
+  void root_ping(Time now) {
+    RootAckBody p{create_.topic, 1, false};
+    p.has_successor = true;
+    p.successor = first_;
+    scribe_.receive_direct(now, root_, std::make_shared<const RootAckMsg>(p));
+  }
+  void deputy_ping(Time now) {
+    RootAckBody p{create_.topic, 0, false};
+    p.has_successor = true;
+    p.successor = self_;
+    scribe_.receive_direct(now, first_, std::make_shared<const RootAckMsg>(p));
+  }
+};
+
+TEST_F(SecondSuccessorTest, TakesOverOnlyWhenRootAndFirstSuccessorAreBothSilent) {
+  root_ping(ms(0));
+  deputy_ping(ms(0));
+  deputy_ping(ms(100));
+  scribe_.on_timer(ms(350), kTick);  // root silent 350 ms, first successor 250 ms: it acts
+  EXPECT_FALSE(is_root());
+  scribe_.on_timer(ms(450), kTick);  // both silent past the failure timeout
+  ASSERT_TRUE(is_root());
+  EXPECT_NE(std::find(overlay_.probed.begin(), overlay_.probed.end(), root_),
+            overlay_.probed.end());
+  EXPECT_NE(std::find(overlay_.probed.begin(), overlay_.probed.end(), first_),
+            overlay_.probed.end());
+}
+
+TEST_F(SecondSuccessorTest, StaysOutWhileTheFirstSuccessorIsAlive) {
+  root_ping(ms(0));
+  for (int t = 0; t <= 2000; t += 100) {
+    deputy_ping(ms(t));
+    scribe_.on_timer(ms(t + 50), kTick);
+  }
+  EXPECT_FALSE(is_root());
+  EXPECT_EQ(scribe_.counters().successor_takeovers, 0u);
+}
+
+TEST_F(SecondSuccessorTest, FirstSuccessorTellsTheSecondItIsAlive) {
+  // Seen from the first successor: the root names us first; we ping the next one after us.
+  overlay_.replicas = {first_};
+  ping(ms(0));  // from root_, naming self_ first
+  overlay_.clear();
+  scribe_.on_timer(ms(100), kTick);
+  const auto pings = overlay_.sent_of<RootAckMsg>();
+  ASSERT_EQ(pings.size(), 1u);
+  EXPECT_EQ(pings[0].first, first_);
+  EXPECT_EQ(pings[0].second->body.successor, first_);
+}
+
+TEST_F(RootFailoverTest, RootPingsItsSuccessorEveryIntervalAndNamesItToItsChildren) {
+  overlay_.next.reset();  // we are the root
+  overlay_.replicas = {root_};
+  scribe_.deliver(ms(0), overlay::RouteInfo{create_.topic, publisher_, publisher_, 2},
+                  std::make_shared<const CreateMsg>(create_));
+  ASSERT_TRUE(is_root());
+  overlay_.clear();
+  scribe_.on_timer(ms(100), kTick);
+  const auto pings = overlay_.sent_of<RootAckMsg>();
+  ASSERT_EQ(pings.size(), 1u);
+  EXPECT_EQ(pings[0].first, root_);
+  EXPECT_TRUE(pings[0].second->body.has_successor);
+  EXPECT_EQ(pings[0].second->body.successor, root_);
+  scribe_.receive_direct(ms(110), child_, std::make_shared<const JoinMsg>(JoinBody{create_.topic}));
+  const auto accepts = overlay_.sent_of<AcceptMsg>();
+  ASSERT_EQ(accepts.size(), 1u);
+  EXPECT_TRUE(accepts[0].second->body.has_parent);
+  EXPECT_EQ(accepts[0].second->body.parent, root_) << "where the child goes if we die";
 }
 
 class CreateTest : public ::testing::Test {

@@ -1,0 +1,185 @@
+// Scribe's root fail-over on evidence (part of class Scribe; the rest is scribe.cpp).
+//
+// The root pings the two nodes that would take over (the next closest to the topic: its first
+// and second successor) every heartbeat interval, with a ROOT_ACK naming the first; the first
+// successor pings the second in turn (a deputy ping). A successor takes over only on its own
+// evidence: the root silent for the failure timeout by its own watch (or, when it is the root's
+// child, by the root's data) -- and for the second successor the first one silent too -- while
+// its own routing still names the silent root as the topic's root and itself as the next
+// closest live node. A peer's word (the publisher's Data.dead_root, a child's JOIN avoiding the
+// root) only makes it look sooner, and a JOIN that arrives before the evidence waits for it. A
+// root that answers again (a ping from it) makes the successor step back at once, so two live
+// roots never last beyond one ping. When root and first successor die together (a quarter of
+// the ring killed at once hits both in about one stripe in sixteen), the second successor takes
+// over as fast as the first would have, instead of waiting for Pastry to declare both dead.
+#include <algorithm>
+
+#include "multicast/scribe.hpp"
+
+namespace forestcast::multicast {
+
+namespace {
+
+constexpr size_t kWatchers = 2;  // successors the root pings
+
+}  // namespace
+
+std::optional<NodeHandle> Scribe::successor(const NodeId& topic) const {
+  for (const NodeHandle& h : overlay_.replica_set(topic, 2))
+    if (h.id != self().id) return h;
+  return std::nullopt;
+}
+
+void Scribe::ping_successor(Time now, const TopicState& t) {
+  if (!t.root || !t.meta) return;
+  std::vector<NodeHandle> watchers;
+  for (const NodeHandle& h : overlay_.replica_set(t.id, kWatchers + 1))
+    if (h.id != self().id && watchers.size() < kWatchers) watchers.push_back(h);
+  if (watchers.empty()) return;
+  RootAckBody ping{t.id, t.last_seq, false};
+  ping.has_successor = true;
+  ping.successor = watchers.front();
+  if (t.publisher) {
+    ping.has_publisher = true;
+    ping.publisher = *t.publisher;
+  }
+  auto msg = std::make_shared<const RootAckMsg>(std::move(ping));
+  for (const NodeHandle& h : watchers) {
+    ++counters_.successor_pings;
+    send(now, h, msg);
+  }
+}
+
+bool Scribe::on_successor_ping(Time now, const NodeHandle& from, const RootAckBody& ping) {
+  if (!ping.has_successor || ping.not_root) return false;
+  if (replicas_.count(ping.topic) == 0) return false;  // bounded like replicas_: max_topics
+  const auto hop = overlay_.next_hop(ping.topic);
+  RootWatch& w = watches_[ping.topic];
+  if (hop && hop->id != from.id && ping.successor.id == self().id) {
+    // Not the root as we see it, naming us: the first successor telling us it is alive.
+    w.deputy = from;
+    w.deputy_heard = now;
+    return true;
+  }
+  w.root = from;
+  w.heard = now;
+  w.first = ping.successor;
+  if (ping.has_publisher) w.publisher = ping.publisher;
+  if (TopicState* t = topic(ping.topic); t && t->root && t->replaced && *t->replaced == from.id) {
+    // The root we replaced is alive after all: hang below it again.
+    ++counters_.takeovers_undone;
+    step_down(now, *t);
+  }
+  refuse_pending(now, ping.topic, w);
+  return false;
+}
+
+bool Scribe::root_silent(Time now, const NodeId& topic) const {
+  const auto w = watches_.find(topic);
+  if (w == watches_.end() || !w->second.heard) return false;
+  const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
+  if (now - *w->second.heard > failure) return true;
+  // Our own parent's silence counts as our own evidence too (the root's data stopped).
+  const TopicState* t = this->topic(topic);
+  return t && t->parent && t->parent->id == w->second.root.id &&
+         now - t->last_from_parent > failure;
+}
+
+bool Scribe::is_next_after(const NodeId& topic, const RootWatch& w) const {
+  const auto hop = overlay_.next_hop(topic);
+  if (!hop || hop->id != w.root.id) return false;
+  const bool second = w.first.id != self().id;
+  // The second successor acts only with its own watch of the first's deputy pings.
+  if (second && (!w.deputy_heard || w.deputy.id != w.first.id)) return false;
+  for (const NodeHandle& h : overlay_.replica_set(topic, kWatchers + 2))
+    if (h.id != w.root.id && !(second && h.id == w.first.id)) return h.id == self().id;
+  return false;
+}
+
+bool Scribe::take_over_if_evident(Time now, const NodeId& topic) {
+  if (TopicState* t = this->topic(topic); t && t->root) return true;
+  const auto it = watches_.find(topic);
+  if (it == watches_.end() || replicas_.count(topic) == 0) return false;
+  RootWatch& w = it->second;
+  if (!root_silent(now, topic) || !is_next_after(topic, w)) return false;
+  const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
+  const bool second = w.first.id != self().id;
+  if (second && now - *w.deputy_heard <= failure) return false;  // the first successor lives
+  TopicState* t = ensure_topic(now, topic);
+  if (t == nullptr) return false;
+  const NodeHandle dead = w.root;
+  overlay_.check_alive(now, dead);  // Pastry routes around it once its probe fails
+  if (second) overlay_.check_alive(now, w.first);
+  if (t->parent && t->parent->id == dead.id) t->parent.reset();
+  become_root(now, *t);
+  t->replaced = dead.id;
+  t->replaced_at = now;
+  ++counters_.successor_takeovers;
+  if (w.publisher && t->meta && w.publisher->id == t->meta->creator) {
+    // Tell the publisher at once, rather than let it route to the silent root.
+    t->publisher = w.publisher;
+    t->last_ack_sent = now;
+    RootAckBody ack{topic, t->last_seq, false};
+    if (auto s = successor(topic)) {
+      ack.has_successor = true;
+      ack.successor = *s;
+    }
+    send(now, *w.publisher, std::make_shared<const RootAckMsg>(std::move(ack)));
+  }
+  auto pending = std::move(w.pending);
+  w.pending.clear();
+  for (const auto& [child, spare] : pending)
+    handle_join_here(now, *t, child, spare, config_.pushdown_depth);
+  return true;
+}
+
+bool Scribe::hold_for_evidence(Time now, const NodeId& topic, const NodeHandle& child,
+                               uint32_t spare) {
+  const auto it = watches_.find(topic);
+  if (it == watches_.end() || !is_next_after(topic, it->second)) return false;
+  RootWatch& w = it->second;
+  // Pings come every interval: one missed means the evidence is at most a failure timeout away.
+  if (!w.heard || now - *w.heard <= config_.heartbeat_interval) return false;
+  if (std::none_of(w.pending.begin(), w.pending.end(),
+                   [&](const auto& p) { return p.first.id == child.id; })) {
+    if (w.pending.size() >= kMaxCandidates) return false;
+    w.pending.emplace_back(child, spare);
+  }
+  ++counters_.joins_held;
+  return true;
+}
+
+void Scribe::refuse_pending(Time now, const NodeId& topic, RootWatch& w) {
+  // The root answered: the children that thought it dead go back to it.
+  for (const auto& [child, spare] : w.pending) {
+    (void)spare;
+    send(now, child,
+         std::make_shared<const RefuseMsg>(RefuseBody{topic, {w.root}, config_.pushdown_depth}));
+  }
+  w.pending.clear();
+}
+
+void Scribe::check_watches(Time now) {
+  for (auto& [id, w] : watches_) {
+    if (root_silent(now, id)) {
+      take_over_if_evident(now, id);
+      continue;
+    }
+    if (w.first.id != self().id || !w.heard) continue;
+    // First successor: tell the second one we are alive, so it takes over only if the root
+    // and we are both silent.
+    const TopicState* t = topic(id);
+    if (t && t->root) continue;
+    for (const NodeHandle& h : overlay_.replica_set(id, kWatchers + 2)) {
+      if (h.id == w.root.id || h.id == self().id) continue;
+      RootAckBody ping{id, 0, false};
+      ping.has_successor = true;
+      ping.successor = h;
+      ++counters_.successor_pings;
+      send(now, h, std::make_shared<const RootAckMsg>(std::move(ping)));
+      break;
+    }
+  }
+}
+
+}  // namespace forestcast::multicast

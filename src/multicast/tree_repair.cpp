@@ -1,0 +1,208 @@
+// Scribe's tree repair (part of class Scribe; the rest is scribe.cpp, root fail-over is
+// root_failover.cpp): paths from the parent, a lost parent, cut-off propagation to the subtree,
+// a root stepping down, ring changes, and the graceful leave.
+#include <algorithm>
+
+#include "multicast/scribe.hpp"
+
+namespace forestcast::multicast {
+
+// --- paths and cut-off propagation ---------------------------------------------------------------
+
+void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool accept) {
+  TopicState* t = topic(p.topic);
+  const bool from_parent = t && t->parent && t->parent->id == from.id;
+  const bool wanted = t && !t->root && (from_parent || (accept && !t->parent && t->joining));
+  if (!wanted) {
+    // An ACCEPT we no longer need (another parent was faster) or a stale parent's heartbeat.
+    send(now, from, std::make_shared<const LeaveMsg>(TopicBody{p.topic}));
+    return;
+  }
+  const bool in_path = std::find(p.path.begin(), p.path.end(), self().id) != p.path.end();
+  if (in_path || p.path.size() >= kMaxPathLength) {
+    // A loop formed through concurrent changes: leave it and join again from the outside.
+    ++counters_.cycles_broken;
+    send(now, from, std::make_shared<const LeaveMsg>(TopicBody{p.topic}));
+    t->parent.reset();
+    t->cut_off_since.reset();
+    detach(now, *t);
+    route_join(now, *t);
+    return;
+  }
+  if (!from_parent) {
+    t->parent = from;
+    t->cut_off_since.reset();
+    if (t->join_attempts > 0 || t->avoid) ++t->repairs;
+  }
+  if (p.has_parent)
+    t->grandparent = p.parent;
+  else
+    t->grandparent.reset();
+  t->last_from_parent = now;
+  if (accept) {
+    t->joining = false;
+    t->join_attempts = 0;
+    t->avoid.reset();
+  }
+  if (p.detached) {
+    // Our parent is cut off from the root, so are we, and we say so to our own subtree. Only
+    // the children of the node that is itself repairing (it has no parent: a forwarder whose
+    // JOIN failed, or a node that lost or was refused by its parent) count the grace period and
+    // leave it; deeper nodes wait, or the whole subtree would dissolve at once. We stay
+    // `attached` (accepted, with a path): taking orphans in meanwhile costs them at most the
+    // grace period, and refusing them made tight forests build much slower (docs/multicast.md).
+    // The path (up to the repairing node) still lets a loop of cut-off nodes find itself.
+    if (p.has_parent)
+      t->cut_off_since.reset();
+    else if (!t->cut_off_since)
+      t->cut_off_since = now;
+    const bool changed = !t->attached || !t->cut_off || t->path != p.path;
+    t->attached = true;
+    t->cut_off = true;
+    t->path = p.path;
+    if (changed) push_path(now, *t);
+    return;
+  }
+  t->cut_off_since.reset();
+  const bool changed = !t->attached || t->cut_off || t->path != p.path;
+  t->attached = true;
+  t->cut_off = false;
+  if (changed) {
+    t->path = p.path;
+    push_path(now, *t);
+  }
+}
+
+void Scribe::push_path(Time now, TopicState& t) {
+  if (t.children.empty()) return;
+  PathBody p = path_for_children(t);
+  auto msg = std::make_shared<const HeartbeatMsg>(std::move(p));
+  for (Child& c : t.children) {
+    c.last_sent = now;
+    send(now, c.node, msg);
+  }
+}
+
+void Scribe::detach(Time now, TopicState& t) {
+  const bool was = t.attached;
+  t.attached = false;
+  t.cut_off = false;
+  t.path.clear();
+  // Our subtree hears at once that no data reaches us: it keeps us for a grace period while we
+  // repair, and adopts nobody meanwhile (a cut-off node used to show its children an empty path,
+  // exactly like a root, and its heartbeats kept a dataless subtree attached indefinitely).
+  if (was && !t.root && !t.source) push_path(now, t);
+}
+
+void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
+  if (!t.parent) return;
+  if (dead) {
+    ++counters_.parent_failures;
+    // Our root fell silent and we are its successor: our own evidence.
+    if (take_over_if_evident(now, t.id)) return;
+    overlay_.check_alive(now, *t.parent);
+  }
+  t.avoid = t.parent->id;
+  t.parent.reset();
+  t.cut_off_since.reset();
+  detach(now, t);
+  t.join_attempts = 1;  // counts as a repair once re-attached
+  if (t.grandparent && t.grandparent->id != self().id) {
+    // Straight to the grandparent: alive far more often than not, and no routing through the
+    // dead node while Pastry still believes in it. A refusal continues with push-down / SCG;
+    // silence with a routed JOIN at the join timeout.
+    const NodeHandle gp = *t.grandparent;
+    t.grandparent.reset();
+    ++counters_.grandparent_rejoins;
+    join_via(now, t.id, gp, config_.pushdown_depth);
+    // Parent and grandparent often die together (a quarter of the ring at once): if Pastry finds
+    // the grandparent dead too (at once when it already knows), node_dead() routes the JOIN
+    // then, instead of after the join timeout.
+    if (dead) overlay_.check_alive(now, gp);
+    return;
+  }
+  route_join(now, t);
+}
+
+void Scribe::step_down(Time now, TopicState& t) {
+  t.root = false;
+  t.replaced.reset();
+  if (t.source) return;  // the publisher keeps feeding its own children directly
+  detach(now, t);
+  route_join(now, t);
+}
+
+// --- failures and ring changes ------------------------------------------------------------------
+
+void Scribe::node_dead(Time now, const NodeHandle& node) {
+  std::vector<NodeId> ids;
+  for (const auto& [id, t] : topics_) ids.push_back(id);
+  for (const NodeId& id : ids) {
+    TopicState* t = topic(id);
+    if (t == nullptr) continue;
+    remove_child(now, *t, node.id);
+    if (t->parent && t->parent->id == node.id) {
+      lose_parent(now, *t, false);
+    } else if (!t->parent && t->joining && t->join_target && *t->join_target == node.id) {
+      route_join(now, *t);  // the node we asked directly is dead: no point waiting for it
+    }
+  }
+  // A replica whose root died takes over as soon as it is the closest live node.
+  for (const auto& [id, meta] : replicas_) {
+    if (overlay_.next_hop(id)) continue;
+    TopicState* t = topic(id);
+    if (t == nullptr || !t->root) {
+      if (t == nullptr) t = ensure_topic(now, id);
+      if (t != nullptr) become_root(now, *t);
+    }
+  }
+}
+
+void Scribe::leafset_changed(Time now, const NodeHandle& node, bool joined) {
+  if (!joined) {
+    node_dead(now, node);
+    return;
+  }
+  std::vector<NodeId> roots;
+  for (const auto& [id, t] : topics_)
+    if (t.root) roots.push_back(id);
+  for (const NodeId& id : roots) {
+    TopicState* t = topic(id);
+    if (t->meta) send(now, node, std::make_shared<const ReplicateMsg>(*t->meta));
+    if (overlay_.next_hop(id)) {
+      // The newcomer is closer to the topic: it becomes the root, we hang below it (the
+      // publisher's own stripe excepted: it feeds its children itself and the new root by
+      // routing).
+      step_down(now, *t);
+    }
+  }
+}
+
+// --- graceful leave ------------------------------------------------------------------------------
+
+void Scribe::leave_all(Time now) {
+  if (left_) return;
+  left_ = true;
+  for (auto& [id, t] : topics_) {
+    // Free our slot first, so the parent has room when our children arrive.
+    if (t.parent) send(now, *t.parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
+    if (t.children.empty()) continue;
+    // Hand the children over: to our parent (it receives the stripe and has just lost us), or
+    // at the root to our successor, which takes over once Pastry's leave reaches it. A refusal
+    // with candidates is what an orphan already acts on at once (push-down), without waiting
+    // for its failure timeout.
+    RefuseBody r{id, {}, config_.pushdown_depth};
+    if (t.parent && t.attached) {
+      r.candidates.push_back(*t.parent);
+    } else if (t.root) {
+      if (auto s = successor(id)) r.candidates.push_back(*s);
+    }
+    auto msg = std::make_shared<const RefuseMsg>(std::move(r));
+    for (const Child& c : t.children) send(now, c.node, msg);
+    counters_.children_handed_over += t.children.size();
+  }
+  topics_.clear();
+  watches_.clear();
+}
+
+}  // namespace forestcast::multicast
