@@ -31,6 +31,8 @@ const std::map<std::string, std::string>& counter_help() {
       {"replies_refused", "Replies refused: too many already owed to that unproven node."},
       {"probes_refused", "Probes not sent: the probe table was full."},
       {"route_pending_full", "Routed hops not sent: too many held for acknowledgement."},
+      {"departed_probes", "Probes of leaves found dead, looking for the end of a partition."},
+      {"departed_returned", "Leaves found dead that answered again (a partition healed)."},
       {"datagrams_in", "UDP datagrams received."},
       {"datagrams_out", "UDP datagrams sent."},
       {"bytes_in", "UDP payload bytes received."},

@@ -72,6 +72,8 @@ std::vector<std::pair<std::string, uint64_t>> counter_list(const net::UdpRuntime
       {"replies_refused", p.replies_refused},
       {"probes_refused", p.probes_refused},
       {"route_pending_full", p.route_pending_full},
+      {"departed_probes", p.departed_probes},
+      {"departed_returned", p.departed_returned},
       {"datagrams_in", w.datagrams_in},
       {"datagrams_accepted", w.datagrams_accepted},
       {"datagrams_out", w.datagrams_out},
