@@ -332,7 +332,8 @@ constexpr size_t kIdField = 18;  // tag, length, 16 bytes
 template <MsgType T, typename Body>
 size_t Message<T, Body>::encoded_size() const {
   if constexpr (std::is_same_v<Body, PathBody>) {
-    return kIdField * (1 + body.path.size()) + (body.has_parent ? handle_bytes(body.parent) : 0);
+    return kIdField * (1 + body.path.size()) + (body.has_parent ? handle_bytes(body.parent) : 0) +
+           (body.detached ? 2 : 0);
   } else if constexpr (std::is_same_v<Body, AnycastBody>) {
     return kIdField * (2 + body.visited.size()) + handle_bytes(body.requester) +
            (body.relaxed ? 2 : 0);

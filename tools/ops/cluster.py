@@ -33,8 +33,23 @@ def port_in_use(port):
     return False
 
 
-def find_free_base(count, start=20000, stop=60000):
-    """A base port whose UDP and admin ranges are free right now (tests use it)."""
+def ephemeral_low(default=32768):
+    """The first port the kernel hands out to unbound sockets (clients, ffmpeg's outputs)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def find_free_base(count, start=10000, stop=None):
+    """A base port whose UDP and admin ranges are free right now (tests use it). Below the
+    kernel's ephemeral range, so that a client socket of another test cannot take one of the
+    ports between this check and the node's bind."""
+    if stop is None:
+        stop = ephemeral_low()
+    if stop - count - ADMIN_OFFSET <= start:
+        raise ClusterError("no port range below the ephemeral ports for %d nodes" % count)
     rng = random.Random()
     for _ in range(200):
         base = rng.randrange(start, stop - count - ADMIN_OFFSET, 10)

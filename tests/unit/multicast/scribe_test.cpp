@@ -686,9 +686,13 @@ TEST(ScribeMessages, ClosedFormSizesMatchTheEncoding) {
         PathBody p{NodeId::from_parts(1, 2), std::vector<NodeId>(ids, NodeId::from_parts(3, 4))};
         p.has_parent = flag;
         p.parent = *h;
-        std::string path;
-        HeartbeatMsg(p).encode(path);
-        EXPECT_EQ(HeartbeatMsg(p).encoded_size(), path.size()) << ids << " " << flag;
+        for (bool detached : {false, true}) {
+          p.detached = detached;
+          std::string path;
+          HeartbeatMsg(p).encode(path);
+          EXPECT_EQ(HeartbeatMsg(p).encoded_size(), path.size())
+              << ids << " " << flag << " " << detached;
+        }
         AnycastBody a;
         a.topic = NodeId::from_parts(5, 6);
         a.requester = *h;
