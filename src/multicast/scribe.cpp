@@ -1,13 +1,10 @@
 #include "multicast/scribe.hpp"
 
 #include <algorithm>
-#include <map>
 
 namespace forestcast::multicast {
 
 namespace {
-
-constexpr uint64_t kTickToken = 1;
 
 template <typename M>
 const M& as(const overlay::AppMessagePtr& msg) {
@@ -143,21 +140,6 @@ void Scribe::rejoin(Time now, const NodeId& id) {
   route_join(now, *t);
 }
 
-void Scribe::anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass) {
-  if (TopicState* t = topic(want)) {
-    t->joining = true;
-    t->join_sent = now;
-  }
-  AnycastBody a;
-  a.topic = group;
-  a.requester = self();
-  a.want = want;
-  a.relaxed = single_pass;
-  ++counters_.anycasts_sent;
-  ++counters_.control_sent;
-  overlay_.route(now, group, std::make_shared<const AnycastMsg>(std::move(a)));
-}
-
 void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child) {
   for (Child& c : t.children)
     if (c.node.id == child.id) {
@@ -194,36 +176,6 @@ void Scribe::remove_child(Time now, TopicState& t, const NodeId& child) {
   if (it == t.children.end()) return;
   t.children.erase(it);
   if (client_) client_->children_changed(now, t);
-}
-
-void Scribe::publish_direct(Time now, const NodeHandle& root, std::shared_ptr<const DataMsg> data) {
-  overlay_.send_direct(now, root, std::move(data));
-}
-
-void Scribe::add_source(Time now, const NodeId& id) {
-  TopicState* t = ensure_topic(now, id);
-  if (t == nullptr) return;
-  t->source = true;
-  t->attached = true;
-}
-
-void Scribe::publish_local(Time now, const std::shared_ptr<const DataMsg>& data) {
-  TopicState* t = topic(data->body.topic);
-  if (t == nullptr || !t->source) return;
-  // When the publisher is its stripe's root too, the same packet also reaches
-  // on_publisher_data() (routed to ourselves): it must not go to these children twice.
-  t->last_seq = std::max(t->last_seq, data->body.seq);
-  if (t->children.empty()) return;
-  for (Child& c : t->children) {
-    c.last_sent = now;
-    overlay_.send_direct(now, c.node, data);
-  }
-  counters_.data_forwarded += t->children.size();
-}
-
-void Scribe::publish_routed(Time now, std::shared_ptr<const DataMsg> data) {
-  const NodeId key = data->body.topic;
-  overlay_.route(now, key, std::move(data));
 }
 
 // --- joins ------------------------------------------------------------------------------------
@@ -433,71 +385,6 @@ void Scribe::on_create_delivered(Time now, const CreateBody& c, const NodeHandle
   send(now, origin, std::make_shared<const RootAckMsg>(RootAckBody{c.topic, 0, false}));
 }
 
-void Scribe::on_publisher_data(Time now, const NodeHandle& from,
-                               const std::shared_ptr<const DataMsg>& d) {
-  const NodeId& id = d->body.topic;
-  TopicState* t = topic(id);
-  const auto hop = overlay_.next_hop(id);
-  // Pastry may still route to a root we replaced because it fell silent; until it declares it
-  // dead (or it answers), we stay the root.
-  const bool replaced_hop = hop && t && t->root && t->replaced && *t->replaced == hop->id;
-  if (hop && !replaced_hop) {
-    const auto w = watches_.find(id);
-    if (w != watches_.end() && w->second.root.id == hop->id &&
-        w->second.heard && now - *w->second.heard > config_.heartbeat_interval &&
-        is_next_after(id, w->second)) {
-      // The publisher turned to us, its root's successor, and our own watch misses the root
-      // too: the evidence is at most a failure timeout away. Sending it back to route to the
-      // silent root would only cost it Pastry's probe time.
-      ++counters_.data_held;
-      return;
-    }
-    // Not (or no longer) the root: tell the publisher to route again, and hang our subtree
-    // under the new root.
-    if (t && t->root) step_down(now, *t);
-    ++counters_.data_refused;
-    send(now, from, std::make_shared<const RootAckMsg>(RootAckBody{id, d->body.seq, true}));
-    return;
-  }
-  t = ensure_topic(now, id);
-  if (t == nullptr) return;
-  become_root(now, *t);
-  if (!t->meta || t->meta->creator != from.id) {
-    ++counters_.data_refused;
-    // No credentials here (yet): the publisher re-sends its CREATE when told to route again.
-    if (!t->meta)
-      send(now, from, std::make_shared<const RootAckMsg>(RootAckBody{id, d->body.seq, true}));
-    return;
-  }
-  t->publisher = from;
-  forward_data(now, *t, d);
-  if (now - t->last_ack_sent >= config_.root_ack_interval) {
-    t->last_ack_sent = now;
-    RootAckBody ack{id, d->body.seq, false};
-    if (auto s = successor(id)) {
-      ack.has_successor = true;
-      ack.successor = *s;
-    }
-    send(now, from, std::make_shared<const RootAckMsg>(std::move(ack)));
-  }
-}
-
-void Scribe::forward_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d) {
-  // Sequence numbers rise per topic: a packet at or below the last one forwarded came twice
-  // (two feeds during a root change) or late; forwarding it again would only cost upload.
-  if (d->body.seq <= t.last_seq) {
-    ++counters_.data_duplicates;
-    return;
-  }
-  t.last_seq = d->body.seq;
-  for (Child& c : t.children) {
-    c.last_sent = now;
-    overlay_.send_direct(now, c.node, d);
-  }
-  counters_.data_forwarded += t.children.size();
-  if (t.member && client_) client_->on_data(now, t, d->body);
-}
-
 // --- direct messages --------------------------------------------------------------------------
 
 void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::AppMessagePtr& msg) {
@@ -629,188 +516,6 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
     case MsgType::kCreate:
       return;  // only ever routed
   }
-}
-
-void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from) {
-  const TopicState* t = topic(a.topic);
-  auto fail = [&] {
-    ++counters_.anycasts_failed;
-    send(now, a.requester, std::make_shared<const AnycastFailMsg>(TopicBody{a.want}));
-  };
-  if (a.visited.size() >= config_.anycast_max_visits) {
-    ++counters_.anycast_fail_exhausted;
-    return fail();
-  }
-  if (t == nullptr || (!t->attached && !t->root)) {
-    // Not (or no longer) in the group's tree, or cut off from it: route the walk on toward the
-    // group's root, where it resumes at the first tree node (this visit counts toward the bound).
-    ++counters_.anycast_fail_no_state;
-    AnycastBody next = a;
-    next.visited.push_back(self().id);
-    ++counters_.control_sent;
-    // A member sent it here from its stale list of children (we left the group since): hand
-    // it straight back, one hop, and its walk goes on with its next child. Not when the sender
-    // got it from us, which would bounce it between two nodes that both left.
-    const size_t n = a.visited.size();
-    if (from != nullptr && n >= 1 && a.visited[n - 1] == from->id &&
-        (n < 2 || a.visited[n - 2] != self().id)) {
-      overlay_.send_direct(now, *from, std::make_shared<const AnycastMsg>(std::move(next)));
-      return;
-    }
-    overlay_.route(now, a.topic, std::make_shared<const AnycastMsg>(std::move(next)));
-    return;
-  }
-  if (t->member && a.requester.id != self().id && !contains(a.visited, self().id) && client_ &&
-      client_->anycast_accepts(now, a))
-    return;
-  AnycastBody next = a;
-  next.visited.push_back(self().id);
-  // Depth first: the first child not yet visited, else back up to the parent.
-  const NodeHandle* to = nullptr;
-  for (const Child& c : t->children)
-    if (!contains(next.visited, c.node.id) && c.node.id != a.requester.id) {
-      to = &c.node;
-      break;
-    }
-  if (to == nullptr && t->parent) to = &*t->parent;
-  if (to == nullptr && !a.relaxed) {
-    // The whole tree said no under the client's first-pass policy (in a small ring a stripe may
-    // have no member of its own first digit at all): walk it once more, relaxed.
-    AnycastBody again = a;
-    again.visited.clear();
-    again.relaxed = true;
-    return walk_anycast(now, again);
-  }
-  if (to == nullptr) {
-    ++counters_.anycast_fail_tree_done;
-    return fail();
-  }
-  ++counters_.control_sent;
-  overlay_.send_direct(now, *to, std::make_shared<const AnycastMsg>(std::move(next)));
-}
-
-static Duration backoff(const ScribeConfig& c, int attempts) {
-  Duration d = c.join_timeout;
-  for (int i = 1; i < attempts && d < c.join_backoff_cap; ++i) d *= 2;
-  return std::min(d, c.join_backoff_cap);
-}
-
-void Scribe::arm_tick(Time now) {
-  if (tick_armed_) return;
-  tick_armed_ = true;
-  // Spread nodes' ticks over the interval so heartbeats don't leave in bursts.
-  const auto interval = config_.heartbeat_interval.count();
-  const Duration first{
-      interval > 0 ? static_cast<int64_t>(overlay_.random() % static_cast<uint64_t>(interval)) : 0};
-  overlay_.schedule_app_timer(kMulticastAppId, now + first + Duration{1}, kTickToken);
-}
-
-void Scribe::on_timer(Time now, uint64_t token) {
-  if (token != kTickToken || left_) return;
-  tick_armed_ = false;
-  tick(now);
-  if (!topics_.empty() && !tick_armed_) {
-    tick_armed_ = true;
-    overlay_.schedule_app_timer(kMulticastAppId, now + config_.heartbeat_interval, kTickToken);
-  }
-}
-
-void Scribe::tick(Time now) {
-  const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
-  const Duration expiry = config_.refresh_interval * config_.refresh_misses;
-  std::vector<NodeId> ids;
-  ids.reserve(topics_.size());
-  for (const auto& [id, t] : topics_) ids.push_back(id);
-  std::vector<NodeId> prune;
-  for (const NodeId& id : ids) {
-    TopicState* t = topic(id);
-    if (t == nullptr) continue;
-    if (t->source) {
-      // The publisher's own stripe: it is the data, it joins nothing.
-    } else if (t->parent && now - t->last_from_parent > (t->slow ? config_.slow_heartbeat_interval *
-                                                                       config_.failure_intervals
-                                                                 : failure)) {
-      lose_parent(now, *t, true);
-    } else if (t->parent && t->cut_off && t->cut_off_since &&
-               now - *t->cut_off_since > config_.cut_off_grace) {
-      // The parent did not get back to the root in time: repair around it, and free its slot.
-      ++counters_.cut_off_leaves;
-      send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
-      lose_parent(now, *t, false);
-    } else if (!t->root && !t->parent && t->joining &&
-               now - t->join_sent > backoff(config_, t->join_attempts)) {
-      ++t->join_attempts;
-      route_join(now, *t);
-    } else if (!t->root && !t->parent && !t->joining && (t->member || !t->children.empty())) {
-      route_join(now, *t);  // detached without a pending attempt (e.g. after a cycle)
-    }
-    if (t->root) {
-      // Still the root? Pastry may have learned of a closer node (or a JOIN was delivered here
-      // while routing was in flux): hang our tree below the real root instead of starving it.
-      const auto hop = overlay_.next_hop(id);
-      // A root we replaced that Pastry still routes to long after our take-over answered its
-      // probe: it is alive, hang below it.
-      const bool hold = t->replaced && hop && *t->replaced == hop->id &&
-                        now - t->replaced_at <= config_.takeover_hold;
-      if (hop && !hold) {
-        step_down(now, *t);
-      } else {
-        ping_successor(now, *t);
-      }
-    }
-    bool changed = false;
-    for (size_t i = 0; i < t->children.size();) {
-      if (now - t->children[i].last_refresh > expiry) {
-        ++counters_.children_expired;
-        t->children.erase(t->children.begin() + static_cast<std::ptrdiff_t>(i));
-        changed = true;
-      } else {
-        ++i;
-      }
-    }
-    if (changed && client_) client_->children_changed(now, *t);
-    overlay::AppMessagePtr hb;
-    const Duration interval =
-        t->slow ? config_.slow_heartbeat_interval : config_.heartbeat_interval;
-    for (Child& c : t->children) {
-      if (now - c.last_sent < interval) continue;
-      if (!hb) {
-        PathBody p = path_for_children(*t);
-        hb = std::make_shared<const HeartbeatMsg>(std::move(p));
-      }
-      c.last_sent = now;
-      ++counters_.heartbeats_sent;
-      send(now, c.node, hb);
-    }
-    if (!t->member && !t->root && !t->source && t->children.empty()) prune.push_back(id);
-  }
-  for (const NodeId& id : prune) {
-    TopicState* t = topic(id);
-    if (t->parent) send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
-    topics_.erase(id);
-  }
-  if (now >= next_refresh_) {
-    next_refresh_ = now + config_.refresh_interval;
-    std::map<NodeId, std::pair<NodeHandle, std::vector<NodeId>>> by_parent;
-    for (const auto& [id, t] : topics_)
-      if (t.parent) {
-        auto& e = by_parent[t.parent->id];
-        e.first = *t.parent;
-        e.second.push_back(id);
-      }
-    for (auto& [pid, e] : by_parent) {
-      std::sort(e.second.begin(), e.second.end());
-      for (size_t i = 0; i < e.second.size(); i += kMaxRefreshTopics) {
-        RefreshBody r;
-        r.topics.assign(e.second.begin() + static_cast<std::ptrdiff_t>(i),
-                        e.second.begin() + static_cast<std::ptrdiff_t>(
-                                               std::min(e.second.size(), i + kMaxRefreshTopics)));
-        send(now, e.first, std::make_shared<const RefreshMsg>(std::move(r)));
-      }
-    }
-  }
-  check_watches(now);
-  if (client_) client_->on_tick(now);
 }
 
 overlay::AppMessagePtr Scribe::decode(uint16_t type, std::string_view body) const {

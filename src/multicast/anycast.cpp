@@ -1,0 +1,90 @@
+// Scribe's ANYCAST (part of class Scribe; see scribe.cpp): the request routed toward a group and
+// the depth-first walk of the group's tree that SplitStream's spare-capacity groups rely on.
+#include <algorithm>
+
+#include "multicast/scribe.hpp"
+
+namespace forestcast::multicast {
+
+namespace {
+
+bool contains(const std::vector<NodeId>& ids, const NodeId& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+}  // namespace
+
+void Scribe::anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass) {
+  if (TopicState* t = topic(want)) {
+    t->joining = true;
+    t->join_sent = now;
+  }
+  AnycastBody a;
+  a.topic = group;
+  a.requester = self();
+  a.want = want;
+  a.relaxed = single_pass;
+  ++counters_.anycasts_sent;
+  ++counters_.control_sent;
+  overlay_.route(now, group, std::make_shared<const AnycastMsg>(std::move(a)));
+}
+
+void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from) {
+  const TopicState* t = topic(a.topic);
+  auto fail = [&] {
+    ++counters_.anycasts_failed;
+    send(now, a.requester, std::make_shared<const AnycastFailMsg>(TopicBody{a.want}));
+  };
+  if (a.visited.size() >= config_.anycast_max_visits) {
+    ++counters_.anycast_fail_exhausted;
+    return fail();
+  }
+  if (t == nullptr || (!t->attached && !t->root)) {
+    // Not (or no longer) in the group's tree, or cut off from it: route the walk on toward the
+    // group's root, where it resumes at the first tree node (this visit counts toward the bound).
+    ++counters_.anycast_fail_no_state;
+    AnycastBody next = a;
+    next.visited.push_back(self().id);
+    ++counters_.control_sent;
+    // A member sent it here from its stale list of children (we left the group since): hand
+    // it straight back, one hop, and its walk goes on with its next child. Not when the sender
+    // got it from us, which would bounce it between two nodes that both left.
+    const size_t n = a.visited.size();
+    if (from != nullptr && n >= 1 && a.visited[n - 1] == from->id &&
+        (n < 2 || a.visited[n - 2] != self().id)) {
+      overlay_.send_direct(now, *from, std::make_shared<const AnycastMsg>(std::move(next)));
+      return;
+    }
+    overlay_.route(now, a.topic, std::make_shared<const AnycastMsg>(std::move(next)));
+    return;
+  }
+  if (t->member && a.requester.id != self().id && !contains(a.visited, self().id) && client_ &&
+      client_->anycast_accepts(now, a))
+    return;
+  AnycastBody next = a;
+  next.visited.push_back(self().id);
+  // Depth first: the first child not yet visited, else back up to the parent.
+  const NodeHandle* to = nullptr;
+  for (const Child& c : t->children)
+    if (!contains(next.visited, c.node.id) && c.node.id != a.requester.id) {
+      to = &c.node;
+      break;
+    }
+  if (to == nullptr && t->parent) to = &*t->parent;
+  if (to == nullptr && !a.relaxed) {
+    // The whole tree said no under the client's first-pass policy (in a small ring a stripe may
+    // have no member of its own first digit at all): walk it once more, relaxed.
+    AnycastBody again = a;
+    again.visited.clear();
+    again.relaxed = true;
+    return walk_anycast(now, again);
+  }
+  if (to == nullptr) {
+    ++counters_.anycast_fail_tree_done;
+    return fail();
+  }
+  ++counters_.control_sent;
+  overlay_.send_direct(now, *to, std::make_shared<const AnycastMsg>(std::move(next)));
+}
+
+}  // namespace forestcast::multicast

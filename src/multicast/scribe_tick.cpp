@@ -1,0 +1,141 @@
+// Scribe's periodic tick (part of class Scribe; see scribe.cpp): one timer per node every
+// heartbeat interval sends the heartbeats data did not replace, refreshes parents, drops silent
+// children, notices silent parents and retries joins with back-off.
+#include <algorithm>
+#include <map>
+
+#include "multicast/scribe.hpp"
+
+namespace forestcast::multicast {
+
+namespace {
+
+constexpr uint64_t kTickToken = 1;
+
+Duration backoff(const ScribeConfig& c, int attempts) {
+  Duration d = c.join_timeout;
+  for (int i = 1; i < attempts && d < c.join_backoff_cap; ++i) d *= 2;
+  return std::min(d, c.join_backoff_cap);
+}
+
+}  // namespace
+
+void Scribe::arm_tick(Time now) {
+  if (tick_armed_) return;
+  tick_armed_ = true;
+  // Spread nodes' ticks over the interval so heartbeats don't leave in bursts.
+  const auto interval = config_.heartbeat_interval.count();
+  const Duration first{
+      interval > 0 ? static_cast<int64_t>(overlay_.random() % static_cast<uint64_t>(interval)) : 0};
+  overlay_.schedule_app_timer(kMulticastAppId, now + first + Duration{1}, kTickToken);
+}
+
+void Scribe::on_timer(Time now, uint64_t token) {
+  if (token != kTickToken || left_) return;
+  tick_armed_ = false;
+  tick(now);
+  if (!topics_.empty() && !tick_armed_) {
+    tick_armed_ = true;
+    overlay_.schedule_app_timer(kMulticastAppId, now + config_.heartbeat_interval, kTickToken);
+  }
+}
+
+void Scribe::tick(Time now) {
+  const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
+  const Duration expiry = config_.refresh_interval * config_.refresh_misses;
+  std::vector<NodeId> ids;
+  ids.reserve(topics_.size());
+  for (const auto& [id, t] : topics_) ids.push_back(id);
+  std::vector<NodeId> prune;
+  for (const NodeId& id : ids) {
+    TopicState* t = topic(id);
+    if (t == nullptr) continue;
+    if (t->source) {
+      // The publisher's own stripe: it is the data, it joins nothing.
+    } else if (t->parent && now - t->last_from_parent > (t->slow ? config_.slow_heartbeat_interval *
+                                                                       config_.failure_intervals
+                                                                 : failure)) {
+      lose_parent(now, *t, true);
+    } else if (t->parent && t->cut_off && t->cut_off_since &&
+               now - *t->cut_off_since > config_.cut_off_grace) {
+      // The parent did not get back to the root in time: repair around it, and free its slot.
+      ++counters_.cut_off_leaves;
+      send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
+      lose_parent(now, *t, false);
+    } else if (!t->root && !t->parent && t->joining &&
+               now - t->join_sent > backoff(config_, t->join_attempts)) {
+      ++t->join_attempts;
+      route_join(now, *t);
+    } else if (!t->root && !t->parent && !t->joining && (t->member || !t->children.empty())) {
+      route_join(now, *t);  // detached without a pending attempt (e.g. after a cycle)
+    }
+    if (t->root) {
+      // Still the root? Pastry may have learned of a closer node (or a JOIN was delivered here
+      // while routing was in flux): hang our tree below the real root instead of starving it.
+      const auto hop = overlay_.next_hop(id);
+      // A root we replaced that Pastry still routes to long after our take-over answered its
+      // probe: it is alive, hang below it.
+      const bool hold = t->replaced && hop && *t->replaced == hop->id &&
+                        now - t->replaced_at <= config_.takeover_hold;
+      if (hop && !hold) {
+        step_down(now, *t);
+      } else {
+        ping_successor(now, *t);
+      }
+    }
+    bool changed = false;
+    for (size_t i = 0; i < t->children.size();) {
+      if (now - t->children[i].last_refresh > expiry) {
+        ++counters_.children_expired;
+        t->children.erase(t->children.begin() + static_cast<std::ptrdiff_t>(i));
+        changed = true;
+      } else {
+        ++i;
+      }
+    }
+    if (changed && client_) client_->children_changed(now, *t);
+    overlay::AppMessagePtr hb;
+    const Duration interval =
+        t->slow ? config_.slow_heartbeat_interval : config_.heartbeat_interval;
+    for (Child& c : t->children) {
+      if (now - c.last_sent < interval) continue;
+      if (!hb) {
+        PathBody p = path_for_children(*t);
+        hb = std::make_shared<const HeartbeatMsg>(std::move(p));
+      }
+      c.last_sent = now;
+      ++counters_.heartbeats_sent;
+      send(now, c.node, hb);
+    }
+    if (!t->member && !t->root && !t->source && t->children.empty()) prune.push_back(id);
+  }
+  for (const NodeId& id : prune) {
+    TopicState* t = topic(id);
+    if (t->parent) send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
+    topics_.erase(id);
+  }
+  if (now >= next_refresh_) {
+    next_refresh_ = now + config_.refresh_interval;
+    std::map<NodeId, std::pair<NodeHandle, std::vector<NodeId>>> by_parent;
+    for (const auto& [id, t] : topics_)
+      if (t.parent) {
+        auto& e = by_parent[t.parent->id];
+        e.first = *t.parent;
+        e.second.push_back(id);
+      }
+    for (auto& [pid, e] : by_parent) {
+      std::sort(e.second.begin(), e.second.end());
+      for (size_t i = 0; i < e.second.size(); i += kMaxRefreshTopics) {
+        RefreshBody r;
+        r.topics.assign(e.second.begin() + static_cast<std::ptrdiff_t>(i),
+                        e.second.begin() + static_cast<std::ptrdiff_t>(
+                                               std::min(e.second.size(), i + kMaxRefreshTopics)));
+        send(now, e.first, std::make_shared<const RefreshMsg>(std::move(r)));
+      }
+    }
+  }
+  check_watches(now);
+  if (client_) client_->on_tick(now);
+}
+
+}  // namespace forestcast::multicast
