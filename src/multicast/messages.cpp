@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "base/varint_size.hpp"
 #include "multicast.pb.h"
 
 namespace forestcast::multicast {
@@ -312,17 +313,9 @@ void Message<T, Body>::encode(std::string& out) const {
 // Closed-form protobuf sizes for the messages the simulator sends most (every send asks for the
 // size): fields below tag 16 take one tag byte; ids are always 16 bytes.
 namespace {
-size_t varint_bytes(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
-size_t length_delimited(size_t n) { return 1 + varint_bytes(n) + n; }
+size_t length_delimited(size_t n) { return 1 + varint_size(n) + n; }
 size_t handle_bytes(const NodeHandle& h) {
-  const size_t port = h.endpoint.port != 0 ? 1 + varint_bytes(h.endpoint.port) : 0;
+  const size_t port = h.endpoint.port != 0 ? 1 + varint_size(h.endpoint.port) : 0;
   return length_delimited(length_delimited(16) + length_delimited(h.endpoint.is_v4() ? 4 : 16) +
                           port);
 }

@@ -3,18 +3,11 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "base/varint_size.hpp"
+
 namespace forestcast::sim {
 
 namespace {
-
-size_t varint_size(uint64_t v) {
-  size_t n = 1;
-  while (v >= 0x80) {
-    v >>= 7;
-    ++n;
-  }
-  return n;
-}
 
 // Protobuf field sizes (tag + payload); proto3 leaves out fields equal to their default.
 size_t tag_size(uint32_t field) { return varint_size(static_cast<uint64_t>(field) << 3); }
