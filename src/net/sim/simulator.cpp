@@ -55,6 +55,7 @@ uint32_t Simulator::place_node(uint32_t i, const overlay::NodeId& id, uint64_t n
   auto& n = nodes_.emplace_back(*this, i);
   n.handle = NodeHandle{id, endpoint_of(i)};
   n.pastry = std::make_unique<PastryNode>(n.handle, config_.pastry, n.env, node_seed);
+  alive_.push_back(1);
   ++alive_count_;
   return i;
 }
@@ -76,6 +77,7 @@ void Simulator::kill(uint32_t i) {
   if (!n.alive) return;
   set_active(i, false);
   n.alive = false;
+  alive_[i] = 0;
   n.armed = kNever;  // its queued timer event becomes stale
   --alive_count_;
 }
@@ -132,7 +134,7 @@ void Simulator::send_from(uint32_t from, const Endpoint& to, const overlay::Mess
   ++sent.sent_messages;
   sent.sent_bytes += *bytes;
   const auto dest = index_of(to);
-  if (!dest || *dest >= nodes_.size() || !nodes_[*dest].alive) {
+  if (!dest || *dest >= alive_.size() || alive_[*dest] == 0) {
     ++counters_.messages_to_dead;
     return;
   }

@@ -78,7 +78,7 @@ class Simulator {
   uint32_t add_node(const overlay::NodeId& id, uint64_t node_seed);
   uint32_t add_node(const overlay::NodeId& id, uint64_t node_seed, Position position);
   size_t node_count() const { return nodes_.size(); }
-  bool alive(uint32_t i) const { return nodes_[i].alive; }
+  bool alive(uint32_t i) const { return alive_[i] != 0; }
   PastryNode& node(uint32_t i) { return *nodes_[i].pastry; }
   const PastryNode& node(uint32_t i) const { return *nodes_[i].pastry; }
   const NodeHandle& handle(uint32_t i) const { return nodes_[i].handle; }
@@ -185,6 +185,9 @@ class Simulator {
   Slab<DirectInFlight> directs_;
   Slab<std::function<void()>> actions_;
   std::deque<SimNode> nodes_;  // deque: NodeEnvironment addresses must stay put
+  // SimNode::alive again, packed: every send asks whether its destination lives, and a byte
+  // per node stays in cache where a SimNode (hundreds of bytes, one per node) does not.
+  std::vector<uint8_t> alive_;
   std::vector<uint32_t> active_;
   size_t alive_count_ = 0;
   Oracle oracle_;

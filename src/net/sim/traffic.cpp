@@ -75,24 +75,32 @@ TrafficCount& TrafficCount::operator+=(const TrafficCount& o) {
 }
 
 TrafficCount NodeTraffic::app(uint16_t app_id) const {
-  for (const auto& [id, count] : apps)
+  for (size_t i = 0; i < inline_used_; ++i)
+    if (inline_[i].first == app_id) return inline_[i].second;
+  for (const auto& [id, count] : more_)
     if (id == app_id) return count;
   return {};
 }
 
 TrafficCount NodeTraffic::total() const {
   TrafficCount t = pastry;
-  for (const auto& [id, count] : apps) t += count;
+  for (size_t i = 0; i < inline_used_; ++i) t += inline_[i].second;
+  for (const auto& [id, count] : more_) t += count;
   return t;
 }
 
 TrafficCount& NodeTraffic::count_for(const overlay::Message& msg) {
   const auto app_id = app_id_of(msg);
   if (!app_id) return pastry;
-  // A node talks for a handful of applications: a sorted vector beats a map here.
-  auto it = std::lower_bound(apps.begin(), apps.end(), *app_id,
+  for (size_t i = 0; i < inline_used_; ++i)
+    if (inline_[i].first == *app_id) return inline_[i].second;
+  if (inline_used_ < kInline) {
+    inline_[inline_used_] = {*app_id, TrafficCount{}};
+    return inline_[inline_used_++].second;
+  }
+  auto it = std::lower_bound(more_.begin(), more_.end(), *app_id,
                              [](const auto& entry, uint16_t id) { return entry.first < id; });
-  if (it == apps.end() || it->first != *app_id) it = apps.insert(it, {*app_id, TrafficCount{}});
+  if (it == more_.end() || it->first != *app_id) it = more_.insert(it, {*app_id, TrafficCount{}});
   return it->second;
 }
 

@@ -2,6 +2,7 @@
 // What each node's datagrams cost, per application: the forest's upload figures are bytes sent
 // per node, and a stream's share of them is the bytes its application sent. Counted by the
 // simulator on every send and every delivery (Simulator::traffic).
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -26,13 +27,21 @@ struct TrafficCount {
 // messages (joins, state transfer, probes, acks, heartbeats) count under `pastry`.
 struct NodeTraffic {
   TrafficCount pastry;
-  std::vector<std::pair<uint16_t, TrafficCount>> apps;  // by app id, ascending
 
   // Zero when this node never sent or received a message of app_id.
   TrafficCount app(uint16_t app_id) const;
   TrafficCount total() const;
   // The count `msg` belongs to, created on first use.
   TrafficCount& count_for(const overlay::Message& msg);
+
+ private:
+  // A node talks for a handful of applications: they live inside the node's record (no heap
+  // block to miss in the cache on every send and delivery of a large run), in order of first
+  // use; more than kInline spill into `more_`.
+  static constexpr size_t kInline = 3;
+  std::array<std::pair<uint16_t, TrafficCount>, kInline> inline_{};
+  uint8_t inline_used_ = 0;
+  std::vector<std::pair<uint16_t, TrafficCount>> more_;  // by app id, ascending
 };
 
 // The application a message belongs to, or nullopt for Pastry's own messages.
