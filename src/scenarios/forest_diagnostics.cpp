@@ -58,6 +58,69 @@ void report_build_diagnostics(const ForestView& fv) {
                "%.1f, never %zu",
                percentile(to_complete, 0.5), percentile(to_complete, 0.9),
                percentile(to_complete, 0.99), percentile(to_complete, 1.0), never));
+    {
+      // Where the forest is not interior-node-disjoint: per stripe, the slots its own digit's
+      // nodes offer against the children it needs (the deficit must come from other digits),
+      // and of the nodes interior in several stripes, how many forward their own one too.
+      std::vector<int64_t> own_slots(fv.stripes, 0), own_held(fv.stripes, 0);
+      std::vector<int64_t> foreign_held(fv.stripes, 0);
+      size_t multi = 0, multi_with_own = 0, only_foreign = 0;
+      for (uint32_t i = 1; i < fv.nodes.size(); ++i) {
+        if (!fv.sim.alive(i)) continue;
+        const int own = fv.sim.handle(i).id.digit(0);
+        if (static_cast<uint32_t>(own) < fv.stripes)
+          own_slots[static_cast<size_t>(own)] += fv.nodes[i].splitstream->limit();
+        size_t interior = 0;
+        bool own_interior = false;
+        for (uint32_t st = 0; st < fv.stripes; ++st) {
+          const auto* t = fv.nodes[i].scribe->topic(fv.group.with_digit(0, static_cast<int>(st)));
+          if (t == nullptr || t->children.empty()) continue;
+          ++interior;
+          const auto n = static_cast<int64_t>(t->children.size());
+          if (static_cast<int>(st) == own) {
+            own_interior = true;
+            own_held[st] += n;
+          } else {
+            foreign_held[st] += n;
+          }
+        }
+        if (interior >= 2) {
+          ++multi;
+          multi_with_own += own_interior ? 1 : 0;
+        } else if (interior == 1 && !own_interior) {
+          ++only_foreign;
+        }
+      }
+      std::string line = "sim: per stripe own-digit slots/own-digit children/foreign children:";
+      for (uint32_t st = 0; st < fv.stripes; ++st)
+        line += format(" %lld/%lld/%lld", static_cast<long long>(own_slots[st]),
+                       static_cast<long long>(own_held[st]),
+                       static_cast<long long>(foreign_held[st]));
+      fv.report(line);
+      // Deep chains: how many ancestors of a deep (node, stripe) pair are of another digit
+      // than the stripe's (a foreign forwarder, or a node of another digit forwarding in
+      // the stripe), and how many share at most one digit more than the stripe's first.
+      std::array<size_t, 4> deep_foreign{};
+      size_t deep = 0;
+      for (uint32_t i = 1; i < fv.nodes.size(); ++i) {
+        if (!fv.sim.alive(i)) continue;
+        for (uint32_t st = 0; st < fv.stripes; ++st) {
+          const auto sid = fv.group.with_digit(0, static_cast<int>(st));
+          const auto* t = fv.nodes[i].scribe->topic(sid);
+          if (t == nullptr || !t->attached || t->depth() < 7) continue;
+          ++deep;
+          size_t foreign = 0;
+          for (const auto& a : t->path) foreign += a.digit(0) != static_cast<int>(st) ? 1 : 0;
+          ++deep_foreign[std::min<size_t>(foreign, 3)];
+        }
+      }
+      fv.report(format("sim: pairs at depth >= 7: %zu, with 0/1/2/3+ ancestors of another digit: "
+                       "%zu %zu %zu %zu",
+                       deep, deep_foreign[0], deep_foreign[1], deep_foreign[2], deep_foreign[3]));
+      fv.report(format("sim: interior in 2+ stripes %zu (own stripe among them %zu); interior "
+                       "in one foreign stripe only %zu",
+                       multi, multi_with_own, only_foreign));
+    }
     std::string line = "sim: interior in 0/1/2/3/4+ stripes:";
     for (size_t v : interior_hist) line += format(" %zu", v);
     line += format(
