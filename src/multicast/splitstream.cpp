@@ -263,8 +263,16 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   // that digit): anywhere else a foreign newcomer kept would make this forest less
   // interior-disjoint (1,000 nodes tight: interior in <= 1 stripe 0.71 -> 0.86) and the SCGs
   // find such capacity anyway.
+  //
+  // A stripe's root with no child in it keeps the newcomer too: it is the stripe's only entry.
+  // The root is not always of the stripe's digit (a stripeId just above a digit boundary has its
+  // closest node below it), and then the rule alone, foreign stripe first, would refuse every
+  // joiner of the stripe while the root's budget is full of its own digit's children: seed 5 of
+  // 1,000 nodes tight starved two stripes that way (all stripes 0.0).
   const bool keep_newcomer =
-      child_spare > 0 && !all.empty() && (child.id.digit(0) == t.id.digit(0) || t.root);
+      !all.empty() &&
+      ((child_spare > 0 && (child.id.digit(0) == t.id.digit(0) || t.root)) ||
+       (t.root && t.children.empty()));
   if (!keep_newcomer) all.emplace_back(t.id, child);
   const auto [stripe, victim] = choose_orphan(scribe_.self().id, all);
   if (stripe == t.id && victim.id == child.id) return false;

@@ -305,6 +305,34 @@ void report_final_diagnostics(const ForestView& fv) {
       line = "sim: receiving per stripe (roots):";
       for (uint32_t st = 0; st < fv.stripes; ++st) line += format(" %zu(%zu)", recv[st], roots[st]);
       fv.report(line);
+      for (uint32_t st = 0; st < fv.stripes; ++st) {
+        if (roots[st] < 2 && recv[st] * 2 > fv.nodes.size()) continue;
+        // Two nodes believe they are the stripe's root (the one the oracle names and the
+        // publisher feeds, and one whose subtree no data reaches), or the stripe starves.
+        const auto sid = fv.group.with_digit(0, static_cast<int>(st));
+        const auto truth = fv.sim.oracle().closest(sid);
+        const auto fed = fv.nodes[0].splitstream->publisher_root(st);
+        fv.report(format("sim: stripe %u: oracle's root node %d, publisher feeds node %d", st,
+                         truth ? static_cast<int>(truth->node) : -1,
+                         fed ? static_cast<int>(*Simulator::index_of(fed->endpoint)) : -1));
+        for (uint32_t i = 1; i < fv.nodes.size(); ++i) {
+          const auto* t = fv.nodes[i].scribe->topic(sid);
+          if (t == nullptr || !(t->root || (truth && truth->node == i)) || !fv.sim.alive(i))
+            continue;
+          fv.report(format("sim: stripe %u root? node %u: closest %d, credentials %d, publisher %d, "
+                           "replica %d, children %zu, last seq %llu, next hop %d, root %d parent %d, limit %d "
+                           "used %d, refused %llu",
+                           st, i, truth && truth->node == i ? 1 : 0, t->meta ? 1 : 0,
+                           t->publisher ? 1 : 0, fv.nodes[i].scribe->holds_replica(sid) ? 1 : 0,
+                           t->children.size(), static_cast<unsigned long long>(t->last_seq),
+                           fv.nodes[i].scribe->overlay().next_hop(sid) ? 1 : 0, t->root ? 1 : 0,
+                           t->parent ? static_cast<int>(*Simulator::index_of(t->parent->endpoint))
+                                     : -1,
+                           fv.nodes[i].splitstream->limit(), fv.nodes[i].splitstream->used(),
+                           static_cast<unsigned long long>(
+                               fv.nodes[i].scribe->counters().children_refused)));
+        }
+      }
       if (fv.verbose) {
         line = "  publisher's children:";
         for (const auto& [id, t] : fv.nodes[0].scribe->topics())

@@ -105,6 +105,37 @@ TEST_F(SplitStreamTest, AtTheLimitAdoptsTheNewcomerAndOrphansAForeignStripeChild
   EXPECT_EQ(ss_->counters().limit_violations, 0u);
 }
 
+// The root of stripe 2 is this node of digit 3 (a stripeId just above a digit boundary has its
+// closest node below it). Its budget is full of its own stripe's children, so the rule alone
+// (a foreign stripe's child goes first) would refuse every joiner of stripe 2 and the stripe
+// would reach nobody. With no child in stripe 2 it keeps the joiner and orphans by the rule
+// among the others.
+TEST_F(SplitStreamTest, AStripesRootOfAnotherDigitKeepsItsFirstChild) {
+  start(2);
+  attach(3);
+  ASSERT_TRUE(join(3, node(0x3a00000000000000ULL, 11)));
+  ASSERT_TRUE(join(3, node(0x9000000000000000ULL, 12)));
+  ASSERT_EQ(ss_->used(), 2);
+  const NodeHandle joiner = node(0x2a00000000000000ULL, 13);
+  scribe_.deliver(ms(10), overlay::RouteInfo{stripe(2), joiner, joiner, 2},
+                  std::make_shared<const JoinMsg>(JoinBody{stripe(2)}));
+  const TopicState* root = scribe_.topic(stripe(2));
+  ASSERT_NE(root, nullptr);
+  ASSERT_TRUE(root->root);
+  EXPECT_TRUE(root->has_child(joiner.id));
+  // The orphan is the own-stripe child sharing the shortest prefix with stripe 3.
+  EXPECT_FALSE(scribe_.topic(stripe(3))->has_child(node(0x9000000000000000ULL, 12).id));
+  EXPECT_EQ(ss_->used(), 2);
+  EXPECT_EQ(ss_->counters().limit_violations, 0u);
+  // A second joiner of stripe 2 finds a child there already: the rule applies as before and
+  // the foreign stripe's newcomer is refused (pushed down to the first child).
+  const NodeHandle second = node(0x2b00000000000000ULL, 14);
+  scribe_.deliver(ms(20), overlay::RouteInfo{stripe(2), second, second, 2},
+                  std::make_shared<const JoinMsg>(JoinBody{stripe(2)}));
+  EXPECT_FALSE(scribe_.topic(stripe(2))->has_child(second.id));
+  EXPECT_EQ(ss_->used(), 2);
+}
+
 TEST_F(SplitStreamTest, NewcomerSharingNoPrefixIsRefusedWithSiblingsToPushDownTo) {
   start(2);
   attach(3);
