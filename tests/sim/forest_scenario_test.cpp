@@ -39,24 +39,35 @@ INSTANTIATE_TEST_SUITE_P(Seeds, ForestSeeds, ::testing::Values(1, 2));
 
 // Tight capacity (every node offers exactly the 16 stripes it receives, 16 spare slots in the
 // whole forest): the forest still reaches everyone, shallow and close to interior-node-disjoint
-// (before the stripe SCGs: all stripes 0.57, depth 18, interior in <= 1 stripe 0.49).
-TEST(ForestScenario, TightCapacityForestTakesShape) {
-  ForestScenarioConfig c = config_for(1000, 1);
+// (before the stripe SCGs: all stripes 0.57, depth 18, interior in <= 1 stripe 0.49). Seed 5
+// has two stripes whose root is of the previous digit (their stripeIds lie just above a digit
+// boundary): before such a root kept its first joiner, both stripes reached nobody (0.0).
+class TightForestSeeds : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(TightForestSeeds, TakesShape) {
+  ForestScenarioConfig c = config_for(1000, GetParam());
   c.capacity = 16;
   c.settle = seconds(5);
   c.subscribe_spread = seconds(5);
   c.build = seconds(20);
-  SCOPED_TRACE("replay: forestcast sim --scenario forest --nodes 1000 --capacity 16 --seed 1");
+  SCOPED_TRACE("replay: forestcast sim --scenario forest --nodes 1000 --capacity 16 --seed " +
+               std::to_string(c.seed));
   const ForestResult r = run_forest_scenario(c);
   // Not 1.0: at tight capacity a few (node, stripe) pairs stay detached on some seeds (seed 1
-  // 0.995, seed 3 0.978 even after 30 s) because their SCG walks run out of visits before they
-  // reach the members with room; docs/multicast.md, known gaps. Before the stripe SCGs: 0.57.
+  // 0.995: 4 pairs) because their SCG walks spend their visits on the groups' non-member
+  // forwarders before they reach the members with room; docs/multicast.md, known gaps.
   EXPECT_GE(r.all_stripes_fraction, 0.99);
   EXPECT_EQ(r.outdegree_violations, 0u);
   EXPECT_LE(r.depth_max, 12u);
   EXPECT_GE(r.interior_single_stripe_fraction, 0.78);
   EXPECT_LT(r.upload_max_kbps, 16 * 1000.0 / 16 * 1.1);
 }
+
+// Seed 3 is left out: one stripe has a second root, a node that Pastry's routing (its leaf
+// set) names the closest to the stripeId although another live node is closer, without the
+// stream's credentials and fed by nobody; 22 viewers hang below it (all stripes 0.978). That
+// is the overlay's leaf-set consistency, not the forest (docs/multicast.md, known gaps).
+INSTANTIATE_TEST_SUITE_P(Seeds, TightForestSeeds, ::testing::Values(1, 2, 4, 5));
 
 // One node in ten is a pure leaf, some of them stripe roots: such a root hands its feed to a
 // delegate of the publisher and every viewer still gets every stripe within every limit.
