@@ -82,13 +82,30 @@ void Scribe::subscribe(Time now, const NodeId& id, bool control) {
   if (t == nullptr) return;
   t->member = true;
   t->slow = t->slow || control;
+  if (t->left_parent) {  // our parent has dropped us already: join afresh
+    t->left_parent = false;
+    t->parent.reset();
+    t->attached = false;
+    t->path.clear();
+  }
   if (t->root || t->parent || t->joining) return;
   route_join(now, *t);
 }
 
 void Scribe::unsubscribe(Time now, const NodeId& id) {
-  (void)now;
-  if (TopicState* t = topic(id)) t->member = false;  // pruned by the next tick when childless
+  TopicState* t = topic(id);
+  if (t == nullptr) return;
+  t->member = false;  // pruned by the next tick when childless
+  // A leaf of a control group (SplitStream's SCGs, left the moment a budget fills) leaves its
+  // parent now: until the tick pruned it, the parent kept listing it and anycast walks spent
+  // two of their visits on it, there and back (1,000 nodes tight: walks ran out of visits in
+  // SCG trees of non-members). Not detached from the walk's point of view: one passing by
+  // still backtracks to `parent`, but JOINs and new walks are passed on.
+  if (t->slow && t->children.empty() && t->parent && !t->root && !t->source && !t->left_parent) {
+    send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
+    t->left_parent = true;
+    t->attached = false;
+  }
 }
 
 void Scribe::route_join(Time now, TopicState& t) {

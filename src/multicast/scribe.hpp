@@ -134,6 +134,9 @@ struct TopicState {
   // Root: the verified publisher feeding us, and when we last acknowledged it.
   std::optional<NodeHandle> publisher;
   Time last_ack_sent{0};
+  // A control group's leaf that unsubscribed told its parent at once (anycast walks then stop
+  // visiting it); `parent` stays until the next tick prunes the state, for a walk passing by.
+  bool left_parent = false;
   uint64_t repairs = 0;   // times this node re-attached after losing its parent
   uint64_t last_seq = 0;  // highest data sequence number forwarded
 

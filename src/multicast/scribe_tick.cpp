@@ -113,7 +113,8 @@ void Scribe::tick(Time now) {
   }
   for (const NodeId& id : prune) {
     TopicState* t = topic(id);
-    if (t->parent) send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
+    if (t->parent && !t->left_parent)
+      send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
     topics_.erase(id);
   }
   if (now >= next_refresh_) {

@@ -62,23 +62,24 @@ bool SplitStream::is_scg(const NodeId& topic) const {
   });
 }
 
-void SplitStream::recount() {
+void SplitStream::recount(Time now) {
   int used = 0;
   for (const auto& [id, t] : scribe_.topics())
     if (!t.slow) used += static_cast<int>(t.children.size());  // SCGs are control groups
   used_ = used;
   if (used_ > limit_) ++counters_.limit_violations;
   if (used_ >= limit_) {
-    // Leave the SCG at once (only a flag: safe inside any upcall); joining waits for on_tick().
+    // Leave the SCGs at once (no state is erased: safe inside any upcall); joining waits for
+    // on_tick().
     for (Stream& s : streams_) {
       if (s.in_scg) {
         s.in_scg = false;
-        scribe_.unsubscribe(Time{0}, s.scg);
+        scribe_.unsubscribe(now, s.scg);
       }
       for (uint32_t i = 0; i < s.in_stripe_scg.size(); ++i)
         if (s.in_stripe_scg[i]) {
           s.in_stripe_scg[i] = 0;
-          scribe_.unsubscribe(Time{0}, s.stripe_scg_ids[i]);
+          scribe_.unsubscribe(now, s.stripe_scg_ids[i]);
         }
     }
   }
@@ -243,7 +244,7 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   if (t.source && (!t.children.empty() || child_spare == 0 ||
                    (!t.root && child.id.digit(0) != t.id.digit(0))))
     return false;
-  recount();
+  recount(now);
   const bool foreign = t.id.digit(0) != scribe_.self().id.digit(0);
   if (used_ < limit_) {
     counters_.foreign_admits += foreign ? 1 : 0;
@@ -342,7 +343,7 @@ int SplitStream::suitability(const NodeId& stripe) const {
 
 bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
   if (!is_scg(a.topic)) return false;
-  recount();
+  recount(now);
   if (used_ >= limit_) {
     ++counters_.anycast_no_spare;
     return false;
@@ -418,11 +419,11 @@ void SplitStream::on_data(Time now, TopicState& t, const DataBody& data) {
 void SplitStream::children_changed(Time now, TopicState& t) {
   (void)now;
   (void)t;
-  recount();
+  recount(now);
 }
 
 void SplitStream::on_tick(Time now) {
-  recount();
+  recount(now);
   const bool spare = used_ < limit_;
   const auto own = static_cast<uint32_t>(scribe_.self().id.digit(0));
   for (Stream& s : streams_) {

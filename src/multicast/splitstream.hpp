@@ -180,7 +180,7 @@ class SplitStream final : public ScribeClient {
   int suitability(const NodeId& stripe) const;
   Stream* stream_of_scg(const NodeId& topic);
   bool is_scg(const NodeId& topic) const;
-  void recount();
+  void recount(Time now);
   void update_default_limit();
 
   Scribe& scribe_;

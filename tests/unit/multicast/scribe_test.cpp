@@ -73,6 +73,37 @@ TEST_F(ScribeTest, JoinAtANodeOutsideTheTreeMakesItAForwarderAndContinues) {
   EXPECT_FALSE(static_cast<const JoinMsg&>(*ctx.message).body.has_child);
 }
 
+// A leaf of a control group (SplitStream's spare capacity groups) that unsubscribes leaves its
+// parent at once, so anycast walks stop visiting it; a data topic's member waits for the tick
+// (its children, if any arrive meanwhile, still need the feed). Subscribing again joins afresh.
+TEST_F(ScribeTest, ControlGroupLeafThatUnsubscribesLeavesItsParentAtOnce) {
+  overlay_.next = handle(0x3900000000000000ULL, 9);
+  scribe_.subscribe(ms(0), topic_, true);
+  scribe_.receive_direct(ms(0), parent_,
+                         std::make_shared<const AcceptMsg>(PathBody{topic_, {parent_.id}}));
+  ASSERT_TRUE(scribe_.topic(topic_)->attached);
+  overlay_.clear();
+  scribe_.unsubscribe(ms(10), topic_);
+  auto leaves = overlay_.sent_of<LeaveMsg>();
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_EQ(leaves[0].first, parent_);
+  EXPECT_FALSE(scribe_.topic(topic_)->attached);  // routed JOINs and new walks pass it by
+  overlay_.clear();
+  scribe_.subscribe(ms(20), topic_, true);
+  EXPECT_EQ(overlay_.routed_of<JoinMsg>().size(), 1u);
+  EXPECT_EQ(overlay_.sent_of<LeaveMsg>().size(), 0u);
+}
+
+TEST_F(ScribeTest, DataTopicMemberThatUnsubscribesLeavesAtItsTick) {
+  attach(ms(0));
+  overlay_.clear();
+  scribe_.unsubscribe(ms(10), topic_);
+  EXPECT_EQ(overlay_.sent_of<LeaveMsg>().size(), 0u);
+  scribe_.on_timer(ms(200), kTick);
+  EXPECT_EQ(overlay_.sent_of<LeaveMsg>().size(), 1u);
+  EXPECT_EQ(scribe_.topic(topic_), nullptr);
+}
+
 TEST_F(ScribeTest, HeartbeatOnlyWhenNoDataWentToAChildForAnInterval) {
   attach(ms(0));
   adopt_child(ms(0));
