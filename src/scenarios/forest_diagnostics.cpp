@@ -319,9 +319,9 @@ void report_final_diagnostics(const ForestView& fv) {
           const auto* t = fv.nodes[i].scribe->topic(sid);
           if (t == nullptr || !(t->root || (truth && truth->node == i)) || !fv.sim.alive(i))
             continue;
-          fv.report(format("sim: stripe %u root? node %u: closest %d, credentials %d, publisher %d, "
-                           "replica %d, children %zu, last seq %llu, next hop %d, root %d parent %d, limit %d "
-                           "used %d, refused %llu",
+          fv.report(format("sim: stripe %u root? node %u: closest %d, credentials %d, "
+                           "publisher %d, replica %d, children %zu, last seq %llu, next hop %d, "
+                           "root %d parent %d, limit %d used %d, refused %llu",
                            st, i, truth && truth->node == i ? 1 : 0, t->meta ? 1 : 0,
                            t->publisher ? 1 : 0, fv.nodes[i].scribe->holds_replica(sid) ? 1 : 0,
                            t->children.size(), static_cast<unsigned long long>(t->last_seq),
