@@ -513,6 +513,9 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       ++counters_.anycasts_failed;
       if (client_) client_->on_anycast_failed(now, as<AnycastFailMsg>(msg).body.topic);
       return;
+    case MsgType::kResume:
+      on_resume(now, from, as<ResumeMsg>(msg).body);
+      return;
     case MsgType::kCreate:
       return;  // only ever routed
   }

@@ -1,0 +1,93 @@
+// Scribe's gap repair beyond FEC (part of class Scribe; the history and the pacer are
+// stripe_history.*): a node keeps each data topic's recent packets, a child that (re-)attaches
+// sends its new parent the newest sequence number it holds, and the parent replays what it has
+// after it, paced. Replays travel down the subtree like live packets (the children below a
+// re-attached node missed them too); the history drops whatever a node already held.
+#include <algorithm>
+
+#include "multicast/scribe.hpp"
+
+namespace forestcast::multicast {
+
+const StripeHistory* Scribe::history(const NodeId& topic) const {
+  const auto it = histories_.find(topic);
+  return it == histories_.end() ? nullptr : &it->second;
+}
+
+bool Scribe::admit_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d) {
+  if (!config_.gap_repair) {
+    // Sequence numbers rise per topic: at or below the last one forwarded is a second copy.
+    if (d->body.seq <= t.last_seq) {
+      ++counters_.data_duplicates;
+      return false;
+    }
+    return true;
+  }
+  StripeHistory& h = histories_.try_emplace(t.id, config_.history).first->second;
+  const uint64_t newest = h.newest();
+  switch (h.record(now, d)) {
+    case StripeHistory::Admit::kNew:
+      if (d->body.replayed && d->body.seq < newest) ++counters_.data_gap_filled;
+      return true;
+    case StripeHistory::Admit::kDuplicate:
+      ++counters_.data_duplicates;
+      return false;
+    case StripeHistory::Admit::kTooOld:
+      ++counters_.data_too_old;
+      return false;
+  }
+  return false;
+}
+
+void Scribe::ask_replay(Time now, const TopicState& t, const NodeHandle& parent) {
+  if (!config_.gap_repair || t.slow) return;
+  const StripeHistory* h = history(t.id);
+  // A node that never held the topic's data has no gap to fill: it starts with the live stream.
+  if (h == nullptr || h->newest() == 0) return;
+  send(now, parent, std::make_shared<const ResumeMsg>(ResumeBody{t.id, h->newest()}));
+}
+
+void Scribe::on_resume(Time now, const NodeHandle& from, const ResumeBody& r) {
+  if (!config_.gap_repair) return;
+  ReplayCounters& c = replay_.counters();
+  ++c.requests;
+  const TopicState* t = topic(r.topic);
+  if (t == nullptr || !t->has_child(from.id)) {
+    ++c.requests_refused;  // only a child of ours is owed its gap
+    return;
+  }
+  const StripeHistory* h = history(r.topic);
+  // seq 0: it held nothing, so it starts with the live stream like any new child.
+  if (h == nullptr || r.seq == 0 || r.seq >= h->newest()) return;
+  if (r.seq + 1 < h->oldest()) ++c.requests_short;
+  std::vector<std::shared_ptr<const DataMsg>> missing;
+  h->after(now, r.seq, missing);
+  if (missing.empty()) return;
+  if (replay_.enqueue(now, from, missing)) send_replays(now);
+}
+
+void Scribe::send_replays(Time now) {
+  for (auto& s : replay_.take_due(now)) {
+    TopicState* t = topic(s.data->body.topic);
+    auto it = t ? std::find_if(t->children.begin(), t->children.end(),
+                               [&](const Child& c) { return c.node.id == s.child.id; })
+                : std::vector<Child>::iterator{};
+    if (t == nullptr || it == t->children.end()) {
+      ++replay_.counters().dropped_child_gone;
+      continue;
+    }
+    it->last_sent = now;
+    const DataBody& b = s.data->body;
+    ++replay_.counters().packets;
+    replay_.counters().bytes += b.payload ? b.payload->size() : b.payload_size;
+    overlay_.send_direct(now, s.child, std::move(s.data));
+  }
+  if (now >= next_history_sweep_) {
+    // Histories of topics this node no longer takes part in.
+    next_history_sweep_ = now + config_.history.window;
+    for (auto it = histories_.begin(); it != histories_.end();)
+      it = topics_.count(it->first) != 0 ? std::next(it) : histories_.erase(it);
+  }
+}
+
+}  // namespace forestcast::multicast
