@@ -24,10 +24,9 @@ bool Scribe::admit_data(Time now, TopicState& t, const std::shared_ptr<const Dat
     return true;
   }
   StripeHistory& h = histories_.try_emplace(t.id, config_.history).first->second;
-  const uint64_t newest = h.newest();
   switch (h.record(now, d)) {
     case StripeHistory::Admit::kNew:
-      if (d->body.replayed && d->body.seq < newest) ++counters_.data_gap_filled;
+      if (d->body.replayed) ++counters_.data_gap_filled;
       return true;
     case StripeHistory::Admit::kDuplicate:
       ++counters_.data_duplicates;
@@ -66,8 +65,40 @@ void Scribe::on_resume(Time now, const NodeHandle& from, const ResumeBody& r) {
   if (replay_.enqueue(now, from, missing)) send_replays(now);
 }
 
+void Scribe::feed_new_root(Time now, const NodeHandle& from, const RootAckBody& ack) {
+  if (!config_.gap_repair || ack.not_root) return;
+  const TopicState* t = topic(ack.topic);
+  if (t == nullptr || !t->source) return;
+  auto [it, fresh] = root_feeds_.try_emplace(ack.topic, RootFeed{from.id, ack.seq});
+  RootFeed& f = it->second;
+  if (fresh) return;  // the first root of the stripe: nothing was lost before it
+  if (f.root == from.id) {
+    f.acked = std::max(f.acked, ack.seq);
+    return;
+  }
+  // What we sent after the old root's last acknowledgement may have died with it, or been
+  // dropped by its successor while it gathered evidence (data_held): the new root gets it again
+  // and its history drops what it had.
+  const uint64_t since = f.acked;
+  f = RootFeed{from.id, ack.seq};
+  const StripeHistory* h = history(ack.topic);
+  if (h == nullptr) return;
+  std::vector<std::shared_ptr<const DataMsg>> missing;
+  h->after(now, since, missing);
+  if (missing.empty()) return;
+  ++replay_.counters().root_changes;
+  if (replay_.enqueue(now, from, missing, true)) send_replays(now);
+}
+
 void Scribe::send_replays(Time now) {
   for (auto& s : replay_.take_due(now)) {
+    if (s.to_root) {
+      const DataBody& b = s.data->body;
+      ++replay_.counters().packets;
+      replay_.counters().bytes += b.payload ? b.payload->size() : b.payload_size;
+      overlay_.send_direct(now, s.child, std::move(s.data));
+      continue;
+    }
     TopicState* t = topic(s.data->body.topic);
     auto it = t ? std::find_if(t->children.begin(), t->children.end(),
                                [&](const Child& c) { return c.node.id == s.child.id; })
@@ -87,6 +118,8 @@ void Scribe::send_replays(Time now) {
     next_history_sweep_ = now + config_.history.window;
     for (auto it = histories_.begin(); it != histories_.end();)
       it = topics_.count(it->first) != 0 ? std::next(it) : histories_.erase(it);
+    for (auto it = root_feeds_.begin(); it != root_feeds_.end();)
+      it = topics_.count(it->first) != 0 ? std::next(it) : root_feeds_.erase(it);
   }
 }
 

@@ -494,6 +494,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
     }
     case MsgType::kRootAck:
       if (on_successor_ping(now, from, as<RootAckMsg>(msg).body)) return;
+      feed_new_root(now, from, as<RootAckMsg>(msg).body);  // gap repair at the publisher
       if (client_) client_->on_root_ack(now, from, as<RootAckMsg>(msg).body);
       return;
     case MsgType::kReplicate: {

@@ -289,6 +289,8 @@ class Scribe final : public overlay::Application {
   bool admit_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d);
   void ask_replay(Time now, const TopicState& t, const NodeHandle& parent);
   void on_resume(Time now, const NodeHandle& from, const ResumeBody& r);
+  // Publisher: a root acknowledged our data; a new one gets what the old one may have lost.
+  void feed_new_root(Time now, const NodeHandle& from, const RootAckBody& ack);
   void send_replays(Time now);
   // `from`: the member that passed the walk here directly (null when it was routed here).
   void walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from = nullptr);
@@ -307,6 +309,11 @@ class Scribe final : public overlay::Application {
   std::unordered_map<NodeId, RootWatch> watches_;    // roots that named us their successor
   std::unordered_map<NodeId, StripeHistory> histories_;  // data topics only (gap repair)
   ReplayPacer replay_{config_.replay};  // config_ is declared above
+  struct RootFeed {  // publisher: per stripe, the root that last acknowledged and up to what
+    NodeId root;
+    uint64_t acked = 0;
+  };
+  std::unordered_map<NodeId, RootFeed> root_feeds_;
   Time next_history_sweep_{0};
   bool tick_armed_ = false;
   bool left_ = false;  // leave_all() was called

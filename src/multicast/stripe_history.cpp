@@ -51,7 +51,8 @@ void StripeHistory::after(Time now, uint64_t seq,
 // --- ReplayPacer ----------------------------------------------------------------------------
 
 bool ReplayPacer::enqueue(Time now, const NodeHandle& child,
-                          const std::vector<std::shared_ptr<const DataMsg>>& packets) {
+                          const std::vector<std::shared_ptr<const DataMsg>>& packets,
+                          bool to_root) {
   if (queue_.size() + packets.size() > config_.max_queued) {
     ++counters_.requests_refused;
     return false;
@@ -62,7 +63,7 @@ bool ReplayPacer::enqueue(Time now, const NodeHandle& child,
     DataBody body = p->body;
     body.replayed = true;
     body.has_dead_root = false;
-    queue_.push_back(Send{child, std::make_shared<const DataMsg>(std::move(body))});
+    queue_.push_back(Send{child, std::make_shared<const DataMsg>(std::move(body)), to_root});
   }
   return true;
 }

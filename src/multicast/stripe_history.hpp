@@ -70,6 +70,7 @@ struct ReplayConfig {
 
 struct ReplayCounters {
   uint64_t requests = 0;          // RESUMEs from a child
+  uint64_t root_changes = 0;      // publisher: a new root acknowledged, fed what it may lack
   uint64_t requests_refused = 0;  // not our child, or the queue was full
   uint64_t requests_short = 0;    // the history no longer reached back to the child's seq
   uint64_t packets = 0;           // replayed copies sent (counted by the driver)
@@ -82,15 +83,16 @@ struct ReplayCounters {
 class ReplayPacer {
  public:
   struct Send {
-    NodeHandle child;
+    NodeHandle child;                     // or the new root, when `to_root`
     std::shared_ptr<const DataMsg> data;  // the replayed copy (DataBody::replayed set)
+    bool to_root = false;                 // publisher -> a new stripe root
   };
 
   explicit ReplayPacer(ReplayConfig config = {}) : config_(config) {}
 
   // Queues `packets` for `child`; false (counted) when the queue bound would be passed.
   bool enqueue(Time now, const NodeHandle& child,
-               const std::vector<std::shared_ptr<const DataMsg>>& packets);
+               const std::vector<std::shared_ptr<const DataMsg>>& packets, bool to_root = false);
   // Replays the tokens allow at `now`, in queue order.
   std::vector<Send> take_due(Time now);
   bool idle() const { return queue_.empty(); }

@@ -130,6 +130,31 @@ TEST_F(GapRepairTest, ABurstPastTheBoundWaitsForTheTick) {
   EXPECT_EQ(data_sent_to(child_, true).size(), 10u);
 }
 
+TEST_F(GapRepairTest, PublisherFeedsANewRootWhatItSentAfterTheOldRootsLastAcknowledgement) {
+  const NodeHandle old_root = handle(0x3a00000000000000ULL, 5);
+  const NodeHandle new_root = handle(0x3b00000000000000ULL, 6);
+  scribe_.add_source(ms(0), topic_);
+  auto publish = [&](Time now, uint64_t seq) {
+    DataBody b{topic_, seq};
+    b.payload_size = 1000;
+    scribe_.publish_local(now, std::make_shared<const DataMsg>(std::move(b)));
+  };
+  auto ack = [&](Time now, const NodeHandle& root, uint64_t seq) {
+    scribe_.receive_direct(now, root, std::make_shared<const RootAckMsg>(RootAckBody{topic_, seq}));
+  };
+  for (uint64_t s = 1; s <= 5; ++s) publish(ms(10 * s), s);
+  ack(ms(55), old_root, 5);
+  for (uint64_t s = 6; s <= 10; ++s) publish(ms(10 * s), s);  // the old root dies meanwhile
+  ack(ms(101), old_root, 3);  // a late, older acknowledgement moves nothing back
+  EXPECT_TRUE(data_sent_to(old_root, true).empty());
+  ack(ms(420), new_root, 10);
+  EXPECT_EQ(data_sent_to(new_root, true), (std::vector<uint64_t>{6, 7, 8, 9, 10}));
+  EXPECT_EQ(scribe_.replay_counters().root_changes, 1u);
+  overlay_.clear();
+  ack(ms(520), new_root, 11);  // the same root again: nothing more
+  EXPECT_TRUE(overlay_.sent_of<DataMsg>().empty());
+}
+
 TEST(GapRepairWire, ResumeAndReplayedDataRoundTripAndABadTopicIsRefused) {
   const NodeId topic = NodeId::from_parts(0x3abc000000000000ULL, 42);
   std::string bytes;
