@@ -36,6 +36,7 @@ void Scribe::publish_local(Time now, const std::shared_ptr<const DataMsg>& data)
 
 void Scribe::publish_routed(Time now, std::shared_ptr<const DataMsg> data) {
   const NodeId key = data->body.topic;
+  note_routed(key);  // gap repair: whoever acknowledges next may lack what went astray
   overlay_.route(now, key, std::move(data));
 }
 

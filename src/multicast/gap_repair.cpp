@@ -72,15 +72,16 @@ void Scribe::feed_new_root(Time now, const NodeHandle& from, const RootAckBody& 
   auto [it, fresh] = root_feeds_.try_emplace(ack.topic, RootFeed{from.id, ack.seq});
   RootFeed& f = it->second;
   if (fresh) return;  // the first root of the stripe: nothing was lost before it
-  if (f.root == from.id) {
+  if (f.root == from.id && !f.routed) {
     f.acked = std::max(f.acked, ack.seq);
     return;
   }
-  // What we sent after the old root's last acknowledgement may have died with it, or been
-  // dropped by its successor while it gathered evidence (data_held): the new root gets it again
-  // and its history drops what it had.
+  // What we sent after the old root's last acknowledgement may have died with it, been dropped
+  // by its successor while it gathered evidence (data_held), or been routed to a node that was
+  // not the root (data_refused): the root that answers now gets it again, and its history drops
+  // what it had.
   const uint64_t since = f.acked;
-  f = RootFeed{from.id, ack.seq};
+  f = RootFeed{from.id, ack.seq, false};
   const StripeHistory* h = history(ack.topic);
   if (h == nullptr) return;
   std::vector<std::shared_ptr<const DataMsg>> missing;
@@ -88,6 +89,10 @@ void Scribe::feed_new_root(Time now, const NodeHandle& from, const RootAckBody& 
   if (missing.empty()) return;
   ++replay_.counters().root_changes;
   if (replay_.enqueue(now, from, missing, true)) send_replays(now);
+}
+
+void Scribe::note_routed(const NodeId& topic) {
+  if (auto it = root_feeds_.find(topic); it != root_feeds_.end()) it->second.routed = true;
 }
 
 void Scribe::send_replays(Time now) {

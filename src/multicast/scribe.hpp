@@ -291,6 +291,7 @@ class Scribe final : public overlay::Application {
   void on_resume(Time now, const NodeHandle& from, const ResumeBody& r);
   // Publisher: a root acknowledged our data; a new one gets what the old one may have lost.
   void feed_new_root(Time now, const NodeHandle& from, const RootAckBody& ack);
+  void note_routed(const NodeId& topic);
   void send_replays(Time now);
   // `from`: the member that passed the walk here directly (null when it was routed here).
   void walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from = nullptr);
@@ -312,6 +313,7 @@ class Scribe final : public overlay::Application {
   struct RootFeed {  // publisher: per stripe, the root that last acknowledged and up to what
     NodeId root;
     uint64_t acked = 0;
+    bool routed = false;  // data was routed since (no root known): some may have gone astray
   };
   std::unordered_map<NodeId, RootFeed> root_feeds_;
   Time next_history_sweep_{0};

@@ -153,6 +153,14 @@ TEST_F(GapRepairTest, PublisherFeedsANewRootWhatItSentAfterTheOldRootsLastAcknow
   overlay_.clear();
   ack(ms(520), new_root, 11);  // the same root again: nothing more
   EXPECT_TRUE(overlay_.sent_of<DataMsg>().empty());
+  // The root told us to route again (not_root) and the same node answers after re-routing:
+  // what was routed meanwhile may have been refused on the way.
+  for (uint64_t s = 11; s <= 13; ++s) publish(ms(530 + s), s);
+  DataBody routed{topic_, 14};
+  routed.payload_size = 1000;
+  scribe_.publish_routed(ms(560), std::make_shared<const DataMsg>(std::move(routed)));
+  ack(ms(600), new_root, 14);
+  EXPECT_EQ(data_sent_to(new_root, true), (std::vector<uint64_t>{12, 13}));
 }
 
 TEST(GapRepairWire, ResumeAndReplayedDataRoundTripAndABadTopicIsRefused) {
