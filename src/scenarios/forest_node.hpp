@@ -56,6 +56,7 @@ class ViewerSink final : public multicast::PacketSink {
         round_delay_(stripes, 0) {}
 
   void on_packet(const Packet& p, Time now) override {
+    if (tee_ != nullptr) tee_->on_packet(p, now);
     const uint32_t s = p.stripe;
     if (s >= next_seq_.size()) return;
     if (p.seq < next_seq_[s]) return;  // late or duplicate
@@ -84,6 +85,8 @@ class ViewerSink final : public multicast::PacketSink {
     return latest;
   }
   uint64_t window_received() const { return window_received_; }
+  // Also hand every packet to `sink` (ForestMedia::viewer).
+  void tee(multicast::PacketSink* sink) { tee_ = sink; }
 
  private:
   // One packet round (the same sequence number on every stripe) is sampled at a time, every
@@ -106,6 +109,7 @@ class ViewerSink final : public multicast::PacketSink {
   }
 
   Phase& phase_;
+  multicast::PacketSink* tee_ = nullptr;
   std::vector<uint64_t> next_seq_;
   std::vector<Time> last_arrival_;
   std::vector<Time> repaired_at_;
