@@ -80,10 +80,16 @@ void Scribe::feed_new_root(Time now, const NodeHandle& from, const RootAckBody& 
   // by its successor while it gathered evidence (data_held), or been routed to a node that was
   // not the root (data_refused): the root that answers now gets it again, and its history drops
   // what it had.
-  const uint64_t since = f.acked;
+  uint64_t since = f.acked;
   f = RootFeed{from.id, ack.seq, false};
   const StripeHistory* h = history(ack.topic);
   if (h == nullptr) return;
+  // A root acknowledges the packet in hand, not every one before it: a root that dropped data
+  // while it gathered evidence or stepped down acknowledged past a hole. The last stretch goes
+  // again in any case; the new root's history drops what it had.
+  if (const uint64_t recent = h->first_received_since(now - config_.root_replay_lookback);
+      recent > 0 && recent - 1 < since)
+    since = recent - 1;
   std::vector<std::shared_ptr<const DataMsg>> missing;
   h->after(now, since, missing);
   if (missing.empty()) return;

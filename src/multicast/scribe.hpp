@@ -59,6 +59,9 @@ struct ScribeConfig {
   bool gap_repair = true;
   StripeHistoryConfig history{};
   ReplayConfig replay{};
+  // Publisher: a new root gets at least the packets of this last stretch again, whatever the
+  // old root acknowledged (an acknowledgement does not prove it held every earlier packet).
+  Duration root_replay_lookback = seconds(1);
 };
 
 // Everything a log line would count (STYLE.md §8).

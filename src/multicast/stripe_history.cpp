@@ -48,6 +48,13 @@ void StripeHistory::after(Time now, uint64_t seq,
     if (now - it->received <= config_.window) out.push_back(it->data);
 }
 
+uint64_t StripeHistory::first_received_since(Time t) const {
+  uint64_t first = 0;
+  for (const Entry& e : entries_)
+    if (e.received >= t && (first == 0 || e.seq < first)) first = e.seq;
+  return first;
+}
+
 // --- ReplayPacer ----------------------------------------------------------------------------
 
 bool ReplayPacer::enqueue(Time now, const NodeHandle& child,

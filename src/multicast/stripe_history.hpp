@@ -34,6 +34,8 @@ class StripeHistory {
   Admit record(Time now, const std::shared_ptr<const DataMsg>& d);
   // Appends the packets after `seq` still inside the window at `now`, oldest first.
   void after(Time now, uint64_t seq, std::vector<std::shared_ptr<const DataMsg>>& out) const;
+  // The oldest sequence number received at or after `t` (0: none).
+  uint64_t first_received_since(Time t) const;
   // The newest sequence number held (0: none yet).
   uint64_t newest() const { return newest_; }
   // The oldest sequence number still replayable (0 when empty).
