@@ -109,6 +109,7 @@ def sample(viewers, t):
                      "delivered_in_time": m.get("delivered_in_time", 0),
                      "lost": m.get("lost", 0), "late": m.get("late", 0),
                      "fec_restored": m.get("fec_restored", 0),
+                     "retransmitted": m.get("retransmitted") or 0,
                      "continuity": m.get("continuity", 1.0),
                      "delay_p50_ms": m.get("delay_p50_ms"), "delay_p99_ms": m.get("delay_p99_ms"),
                      "repairs": sum(x.get("repairs", 0) for x in s.get("stripes", []))}
@@ -116,18 +117,18 @@ def sample(viewers, t):
 
 
 def print_table(t, rows, roles):
-    header = ["t", "viewer", "stripes", "continuity", "lost", "fec rest.", "delay p50/p99 ms",
-              "repairs"]
+    header = ["t", "viewer", "stripes", "continuity", "lost", "fec rest.", "retrans.",
+              "delay p50/p99 ms", "repairs"]
     out = []
     for idx, r in rows.items():
         if r is None:
-            out.append([f"{t:4.0f}s", f"node {idx} {roles[idx]}", "-", "-", "-", "-", "-", "-"])
+            out.append([f"{t:4.0f}s", f"node {idx} {roles[idx]}"] + ["-"] * 7)
             continue
         delay = "-" if r["delay_p50_ms"] is None else \
             f"{r['delay_p50_ms']:.0f}/{r['delay_p99_ms']:.0f}"
         out.append([f"{t:4.0f}s", f"node {idx} {roles[idx]}", f"{r['stripes']}/16",
-                    f"{100 * r['continuity']:.2f} %", r["lost"], r["fec_restored"], delay,
-                    r["repairs"]])
+                    f"{100 * r['continuity']:.2f} %", r["lost"], r["fec_restored"],
+                    r["retransmitted"], delay, r["repairs"]])
     print(admin_api.table(out, header), flush=True)
 
 
@@ -139,7 +140,8 @@ def main():
     ap.add_argument("--viewers", type=int, default=4)
     ap.add_argument("--seconds", type=int, default=45, help="length of the live video")
     ap.add_argument("--kill-at", type=float, default=15.0, help="seconds into the video")
-    ap.add_argument("--fec", default="10+6")
+    ap.add_argument("--fec", default="14+2",
+                    help="K+M; a cut of more than M stripe trees is covered by gap repair")
     ap.add_argument("--capacity", type=int, default=16,
                     help="stripe-children every node offers (relays forward too)")
     ap.add_argument("--results", default="results")
@@ -334,6 +336,11 @@ def build_report(args, viewer_ids, victims, killed_at, final, timeline, statuses
                 "splitstream_scg_adoptions": sum(c.get("splitstream_scg_adoptions", 0)
                                                  for c in counters),
                 "nodes_declared_dead": sum(c.get("nodes_declared_dead", 0) for c in counters),
+                # Gap repair: replays by surviving nodes (to re-attached children, new roots).
+                "replay_packets": sum(c.get("scribe_replay_packets", 0) for c in counters),
+                "replay_bytes": sum(c.get("scribe_replay_bytes", 0) for c in counters),
+                "replay_requests_refused": sum(c.get("scribe_replay_requests_refused", 0)
+                                               for c in counters),
                 "stripe_repairs_at_viewers": {
                     i: sum(x["repairs"] or 0 for x in v["stripes"]) for i, v in viewers.items()},
                 "relays_before_kill": len([s for s in (before or {}).values() if s]),
@@ -349,12 +356,15 @@ def print_report(r, results, svg, figures):
     print(f"   parents declared dead: {rep['scribe_parent_failures']} (Scribe), nodes declared "
           f"dead: {rep['nodes_declared_dead']} (Pastry)")
     print(f"   stripe repairs at the viewers: {rep['stripe_repairs_at_viewers']}")
+    print(f"   gap repair: {rep['replay_packets']} packets ({rep['replay_bytes']} bytes) replayed "
+          f"by surviving nodes, {rep['replay_requests_refused']} requests refused")
     for i, v in r["viewers"].items():
         m = v["media"] or {}
         print(f"   viewer {i}: continuity {100 * m.get('continuity', 0):.3f} % "
               f"({m.get('delivered_in_time', 0)}/{m.get('expected', 0)} packets, "
               f"{m.get('lost', 0)} lost, {m.get('late', 0)} late, "
-              f"{m.get('fec_restored', 0)} rebuilt by FEC), delay p50 "
+              f"{m.get('fec_restored', 0)} rebuilt by FEC, {m.get('retransmitted') or 0} "
+              f"restored by retransmission), delay p50 "
               f"{m.get('delay_p50_ms', 0):.0f} ms p99 {m.get('delay_p99_ms', 0):.0f} ms")
     d = r["decoder"]
     print(f"   ffmpeg decoder: {d['frames_decoded']} of ~{d['frames_published']} frames "

@@ -20,6 +20,21 @@ class DelayHistogram {
   }
 
   uint64_t count() const { return count_; }
+
+  // Pools another histogram's samples into this one (a simulator's viewers into one figure).
+  void merge(const DelayHistogram& o) {
+    for (size_t b = 0; b < buckets_.size(); ++b) buckets_[b] += o.buckets_[b];
+    count_ += o.count_;
+    if (o.max_us_ > max_us_) max_us_ = o.max_us_;
+  }
+  // The samples recorded since `earlier`, a copy of this histogram taken before (max is kept:
+  // a window's maximum is not recoverable from buckets).
+  DelayHistogram minus(const DelayHistogram& earlier) const {
+    DelayHistogram d = *this;
+    for (size_t b = 0; b < buckets_.size(); ++b) d.buckets_[b] -= earlier.buckets_[b];
+    d.count_ -= earlier.count_;
+    return d;
+  }
   Duration max() const { return Duration{static_cast<int64_t>(max_us_)}; }
 
   // The q-quantile (0 < q <= 1) as the midpoint of its bucket; zero when empty.

@@ -39,8 +39,10 @@ ItemVerdict GroupAssembler::count(ItemVerdict v) {
 }
 
 ItemVerdict GroupAssembler::on_item(Time now, unsigned stripe, std::span<const uint8_t> item,
-                                    uint64_t floor) {
+                                    uint64_t floor, bool retransmitted) {
   floor_ = std::max(floor_, floor);
+  item_retransmitted_ = retransmitted;
+  if (retransmitted) ++counters_.items_retransmitted;
   if (stripe >= config_.stripes) return count(ItemVerdict::kMalformed);
   const auto kind = peek_item_kind(item);
   if (kind == ItemKind::kSymbol) return count(on_symbol(now, item));
@@ -90,6 +92,9 @@ void GroupAssembler::store_symbol(Assembly& a, const SymbolItem& s, Slot state) 
   const size_t len = a.header->symbol_bytes;
   std::copy(s.symbol.begin(), s.symbol.end(), a.symbols.begin() + s.index * len);
   a.slots[s.index] = state;
+  const uint32_t bit = uint32_t{1} << s.index;
+  a.retransmitted_slots = item_retransmitted_ ? a.retransmitted_slots | bit
+                                              : a.retransmitted_slots & ~bit;
 }
 
 ItemVerdict GroupAssembler::on_symbol(Time now, std::span<const uint8_t> item) {
@@ -177,6 +182,7 @@ ItemVerdict GroupAssembler::on_auth(Time now, std::span<const uint8_t> item) {
     }
   }
   a->auth = std::move(*auth);
+  a->auth_retransmitted = item_retransmitted_;
   newest_authenticated_ = std::max(newest_authenticated_.value_or(group), group);
   authenticated_.push_back({*a->header, a->first_arrival});
   try_decode(*a);
@@ -192,9 +198,11 @@ void GroupAssembler::try_decode(Assembly& a) {
   bool present[FecScheme::kMaxSymbols];
   uint8_t* ptrs[FecScheme::kMaxSymbols];
   unsigned have = 0;
+  unsigned live = 0;  // present without a replay
   for (unsigned i = 0; i < n; ++i) {
     present[i] = a.slots[i] == Slot::kVerified;
     have += present[i] ? 1 : 0;
+    live += present[i] && (a.retransmitted_slots & (uint32_t{1} << i)) == 0 ? 1 : 0;
     ptrs[i] = a.symbols.data() + i * len;
   }
   if (have < k) return;
@@ -205,6 +213,7 @@ void GroupAssembler::try_decode(Assembly& a) {
   DecodedGroup g;
   g.header = h;
   g.first_arrival = a.first_arrival;
+  g.retransmitted = live < k || a.auth_retransmitted;
   g.stream.assign(a.symbols.begin(), a.symbols.begin() + h.data_bytes);
   bytes_held_ -= a.symbols.size();
   a.symbols = {};
@@ -225,6 +234,7 @@ void GroupAssembler::try_decode(Assembly& a) {
   }
   ++counters_.groups_decoded;
   if (rebuilt) ++counters_.groups_restored_by_fec;
+  if (g.retransmitted) ++counters_.groups_restored_by_retransmission;
   decoded_.push_back(std::move(g));
 }
 

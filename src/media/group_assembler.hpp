@@ -57,12 +57,17 @@ struct DecodedGroup {
   std::vector<uint8_t> stream;        // the restored byte stream (owns the packets' bytes)
   std::vector<FramedPacket> packets;  // views into `stream`
   std::vector<bool> restored;         // per packet: some of its bytes were rebuilt by FEC
+  // The group was completed by items a relay replayed (gap repair): without them it had fewer
+  // than k symbols, or no signature.
+  bool retransmitted = false;
 };
 
 struct AssemblerCounters {
   std::array<uint64_t, kItemVerdictCount> items{};
   uint64_t groups_decoded = 0;
   uint64_t groups_restored_by_fec = 0;  // decoded with at least one data symbol rebuilt
+  uint64_t groups_restored_by_retransmission = 0;  // DecodedGroup::retransmitted
+  uint64_t items_retransmitted = 0;                // replayed items offered (any verdict)
   uint64_t groups_unusable = 0;         // authenticated but the packets did not split
   uint64_t groups_expired = 0;          // dropped before enough authenticated symbols came
   uint64_t signature_checks = 0;
@@ -74,7 +79,9 @@ class GroupAssembler {
   GroupAssembler(AssemblerConfig config, GroupVerifier& verifier);
 
   // Groups below `floor` are finished downstream: their items are late, their state can go.
-  ItemVerdict on_item(Time now, unsigned stripe, std::span<const uint8_t> item, uint64_t floor);
+  // `retransmitted`: the item came from a relay's replay (gap repair), not the live stream.
+  ItemVerdict on_item(Time now, unsigned stripe, std::span<const uint8_t> item, uint64_t floor,
+                      bool retransmitted = false);
   // Drops state older than config.hold; records each group's stripe skew on the way out.
   void expire(Time now, uint64_t floor);
   Time next_expiry() const;
@@ -103,6 +110,8 @@ class GroupAssembler {
     std::array<SymbolHash, FecScheme::kMaxSymbols> pending_hash{};
     Time first_arrival{};
     Time last_arrival{};
+    uint32_t retransmitted_slots = 0;  // bit i: symbol i came from a replay
+    bool auth_retransmitted = false;
     bool done = false;  // restored and handed on: later items are only counted
   };
 
@@ -122,6 +131,7 @@ class GroupAssembler {
   std::optional<uint64_t> newest_authenticated_;
   uint64_t floor_ = 0;
   size_t bytes_held_ = 0;
+  bool item_retransmitted_ = false;  // of the item on_item() is handling
   AssemblerCounters counters_;
   DelayHistogram skew_;
   std::vector<Authenticated> authenticated_;

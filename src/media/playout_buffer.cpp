@@ -98,7 +98,7 @@ void PlayoutBuffer::release(Waiting w) {
         h.publisher_time_us + static_cast<uint64_t>(p.offset_units) * kOffsetUnit.count();
     scheduled_.push_back(Scheduled{playout_time_of(pub), local_time_of(pub),
                                    std::vector<uint8_t>(p.bytes.begin(), p.bytes.end()),
-                                   g.restored[i]});
+                                   g.restored[i], g.retransmitted});
     bytes_held_ += p.bytes.size();
   }
 }
@@ -116,6 +116,7 @@ void PlayoutBuffer::poll(Time now, std::vector<PlayoutPacket>& out) {
     Scheduled& s = scheduled_.front();
     ++counters_.delivered_in_time;
     if (s.restored) ++counters_.restored_by_fec;
+    if (s.retransmitted) ++counters_.restored_by_retransmission;
     delay_.record(now - s.publisher_local);
     bytes_held_ -= s.bytes.size();
     out.push_back(PlayoutPacket{std::move(s.bytes), s.at});

@@ -41,6 +41,8 @@ struct PlayoutCounters {
   uint64_t expected = 0;
   uint64_t delivered_in_time = 0;
   uint64_t restored_by_fec = 0;  // delivered in time, with bytes rebuilt by Reed-Solomon
+  // Delivered in time, from a group that only a relay's replay completed (gap repair).
+  uint64_t restored_by_retransmission = 0;
   uint64_t late = 0;
   uint64_t lost = 0;
   uint64_t dropped_over_capacity = 0;  // groups refused by the memory bound (counted lost too)
@@ -78,6 +80,7 @@ class PlayoutBuffer {
     Time publisher_local;  // the packet's ingest time on this node's clock
     std::vector<uint8_t> bytes;
     bool restored;
+    bool retransmitted;
   };
   struct Reference {
     Time local;

@@ -47,9 +47,9 @@ ViewerPipeline::ViewerPipeline(ViewerConfig config, GroupVerifier& verifier)
       playout_(playout_config(config_)) {}
 
 ItemVerdict ViewerPipeline::on_stripe_payload(Time now, unsigned stripe,
-                                              std::span<const uint8_t> bytes) {
+                                              std::span<const uint8_t> bytes, bool retransmitted) {
   ++items_received_;
-  const auto v = assembler_.on_item(now, stripe, bytes, playout_.floor());
+  const auto v = assembler_.on_item(now, stripe, bytes, playout_.floor(), retransmitted);
   if (v == ItemVerdict::kAccepted || v == ItemVerdict::kRedundant) {
     // Only the publisher's items keep the stream alive; forgeries do not hide a stall.
     any_item_ = true;

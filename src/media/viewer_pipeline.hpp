@@ -44,7 +44,9 @@ class ViewerPipeline {
   ViewerPipeline(ViewerConfig config, GroupVerifier& verifier);
 
   // One item from stripe `stripe`, received at `now`. Returns what became of it.
-  ItemVerdict on_stripe_payload(Time now, unsigned stripe, std::span<const uint8_t> bytes);
+  // `retransmitted`: a relay replayed it to fill a gap (multicast::Packet::retransmitted).
+  ItemVerdict on_stripe_payload(Time now, unsigned stripe, std::span<const uint8_t> bytes,
+                                bool retransmitted = false);
   // Emits due packets, expires old state, notices a stall.
   void poll(Time now);
   // When poll must run next; kNever when nothing is pending (a stalled viewer sleeps).

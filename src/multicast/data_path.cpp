@@ -24,6 +24,8 @@ void Scribe::publish_local(Time now, const std::shared_ptr<const DataMsg>& data)
   // When the publisher is its stripe's root too, the same packet also reaches
   // on_publisher_data() (routed to ourselves): it must not go to these children twice.
   t->last_seq = std::max(t->last_seq, data->body.seq);
+  if (config_.gap_repair)
+    histories_.try_emplace(t->id, config_.history).first->second.record(now, data);
   if (t->children.empty()) return;
   for (Child& c : t->children) {
     c.last_sent = now;
@@ -34,6 +36,7 @@ void Scribe::publish_local(Time now, const std::shared_ptr<const DataMsg>& data)
 
 void Scribe::publish_routed(Time now, std::shared_ptr<const DataMsg> data) {
   const NodeId key = data->body.topic;
+  note_routed(key);  // gap repair: whoever acknowledges next may lack what went astray
   overlay_.route(now, key, std::move(data));
 }
 
@@ -87,13 +90,10 @@ void Scribe::on_publisher_data(Time now, const NodeHandle& from,
 }
 
 void Scribe::forward_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d) {
-  // Sequence numbers rise per topic: a packet at or below the last one forwarded came twice
-  // (two feeds during a root change) or late; forwarding it again would only cost upload.
-  if (d->body.seq <= t.last_seq) {
-    ++counters_.data_duplicates;
-    return;
-  }
-  t.last_seq = d->body.seq;
+  // A packet held already came twice (two feeds during a root change, or a replay of what we
+  // had); forwarding it again would only cost upload.
+  if (!admit_data(now, t, d)) return;
+  t.last_seq = std::max(t.last_seq, d->body.seq);
   for (Child& c : t.children) {
     c.last_sent = now;
     overlay_.send_direct(now, c.node, d);

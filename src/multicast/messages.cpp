@@ -67,6 +67,11 @@ void to_pb(const DataBody& b, pb::Data& m) {
   else
     m.set_payload(std::string(b.payload_size, '\0'));  // synthetic: zeros of the stated size
   if (b.has_dead_root) m.set_dead_root(b.dead_root.to_byte_string());
+  m.set_replayed(b.replayed);
+}
+void to_pb(const ResumeBody& b, pb::Resume& m) {
+  m.set_topic(b.topic.to_byte_string());
+  m.set_seq(b.seq);
 }
 void to_pb(const RootAckBody& b, pb::RootAck& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -127,6 +132,10 @@ struct PbOf<RootAckBody> {
 template <>
 struct PbOf<AnycastBody> {
   using type = pb::Anycast;
+};
+template <>
+struct PbOf<ResumeBody> {
+  using type = pb::Resume;
 };
 
 // ---- decoding -------------------------------------------------------------------------------
@@ -262,8 +271,10 @@ DataBody from_pb(const pb::Data& m, Reader& r) {
     b.has_dead_root = true;
     b.dead_root = r.id(m.dead_root());
   }
+  b.replayed = m.replayed();
   return b;
 }
+ResumeBody from_pb(const pb::Resume& m, Reader& r) { return ResumeBody{r.id(m.topic()), m.seq()}; }
 RootAckBody from_pb(const pb::RootAck& m, Reader& r) {
   RootAckBody b{r.id(m.topic()), m.seq(), m.not_root()};
   if (m.has_successor()) {
@@ -335,7 +346,7 @@ size_t Message<T, Body>::encoded_size() const {
     // time, stripe varint and the payload with its length prefix.
     const size_t payload = body.payload ? body.payload->size() : body.payload_size;
     return 2 + 16 + 9 + 2 + 9 + 1 + (payload >= 128 ? 2 : 1) + payload +
-           (body.has_dead_root ? 18 : 0);
+           (body.has_dead_root ? 18 : 0) + (body.replayed ? 2 : 0);
   } else {
     std::string out;
     encode(out);
@@ -356,6 +367,7 @@ template class Message<MsgType::kData, DataBody>;
 template class Message<MsgType::kRootAck, RootAckBody>;
 template class Message<MsgType::kAnycast, AnycastBody>;
 template class Message<MsgType::kAnycastFail, TopicBody>;
+template class Message<MsgType::kResume, ResumeBody>;
 
 overlay::AppMessagePtr decode_message(uint16_t type, std::string_view body, DecodeError& error) {
   error = DecodeError::kNone;
@@ -384,6 +396,8 @@ overlay::AppMessagePtr decode_message(uint16_t type, std::string_view body, Deco
       return parse<AnycastMsg>(body, error);
     case MsgType::kAnycastFail:
       return parse<AnycastFailMsg>(body, error);
+    case MsgType::kResume:
+      return parse<ResumeMsg>(body, error);
   }
   error = DecodeError::kUnknownType;
   return nullptr;

@@ -45,7 +45,8 @@ enum class MsgType : uint16_t {
   kData = 9,         // publisher -> root (routed first, then direct), parent -> children
   kRootAck = 10,     // root -> publisher: "I am the root and have your packets"
   kAnycast = 11,     // routed to the group's topic, then walked through its tree
-  kAnycastFail = 12  // last member of a walk -> requester
+  kAnycastFail = 12,  // last member of a walk -> requester
+  kResume = 13        // child -> new parent: the newest sequence it holds (gap repair)
 };
 
 struct CreateBody {
@@ -113,6 +114,13 @@ struct DataBody {
   // Publisher -> the root's successor when the root went silent: whom the successor replaces.
   bool has_dead_root = false;
   NodeId dead_root{};
+  // Replayed from a parent's stripe history to fill a child's gap (StripeHistory), not live.
+  bool replayed = false;
+};
+
+struct ResumeBody {
+  NodeId topic;
+  uint64_t seq = 0;  // the newest sequence number the child holds
 };
 
 struct RootAckBody {
@@ -162,6 +170,7 @@ using DataMsg = Message<MsgType::kData, DataBody>;
 using RootAckMsg = Message<MsgType::kRootAck, RootAckBody>;
 using AnycastMsg = Message<MsgType::kAnycast, AnycastBody>;
 using AnycastFailMsg = Message<MsgType::kAnycastFail, TopicBody>;
+using ResumeMsg = Message<MsgType::kResume, ResumeBody>;
 
 // Why decode_message() refused a body. Counted per reason by the receiving core.
 enum class DecodeError : uint8_t {

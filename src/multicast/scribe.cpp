@@ -511,6 +511,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
     }
     case MsgType::kRootAck:
       if (on_successor_ping(now, from, as<RootAckMsg>(msg).body)) return;
+      feed_new_root(now, from, as<RootAckMsg>(msg).body);  // gap repair at the publisher
       if (client_) client_->on_root_ack(now, from, as<RootAckMsg>(msg).body);
       return;
     case MsgType::kReplicate: {
@@ -529,6 +530,9 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
     case MsgType::kAnycastFail:
       ++counters_.anycasts_failed;
       if (client_) client_->on_anycast_failed(now, as<AnycastFailMsg>(msg).body.topic);
+      return;
+    case MsgType::kResume:
+      on_resume(now, from, as<ResumeMsg>(msg).body);
       return;
     case MsgType::kCreate:
       return;  // only ever routed

@@ -13,6 +13,7 @@
 #include "base/time.hpp"
 #include "multicast/credentials.hpp"
 #include "multicast/messages.hpp"
+#include "multicast/stripe_history.hpp"
 #include "overlay/application.hpp"
 #include "overlay/overlay.hpp"
 
@@ -52,6 +53,15 @@ struct ScribeConfig {
   // A successor that took over from a silent root steps back after this long if Pastry still
   // routes to that root (its probe was answered: the root is alive).
   Duration takeover_hold = seconds(5);
+  // Gap repair (stripe_history.hpp, gap_repair.cpp): keep each data topic's last ~2 s and replay
+  // it to a child that (re-)attaches. Off: the old rule, drop data at or below the last
+  // sequence number forwarded.
+  bool gap_repair = true;
+  StripeHistoryConfig history{};
+  ReplayConfig replay{};
+  // Publisher: a new root gets at least the packets of this last stretch again, whatever the
+  // old root acknowledged (an acknowledgement does not prove it held every earlier packet).
+  Duration root_replay_lookback = seconds(1);
 };
 
 // Everything a log line would count (STYLE.md §8).
@@ -73,7 +83,9 @@ struct ScribeCounters {
   uint64_t creates_refused = 0;  // bad credentials
   uint64_t data_refused = 0;     // publisher data from someone not the verified creator
   uint64_t data_not_from_parent = 0;
-  uint64_t data_duplicates = 0;  // dropped: at or below the last sequence number forwarded
+  uint64_t data_duplicates = 0;  // dropped: already held (or at or below the last forwarded)
+  uint64_t data_too_old = 0;     // dropped: older than the stripe history reaches back
+  uint64_t data_gap_filled = 0;  // replayed packets received that filled a gap here
   uint64_t root_takeovers = 0;
   // Root fail-over on evidence (root_failover.cpp).
   uint64_t successor_pings = 0;      // root -> successor, one per interval per root topic
@@ -181,6 +193,9 @@ class Scribe final : public overlay::Application {
   void set_client(ScribeClient* client) { client_ = client; }
   const ScribeConfig& config() const { return config_; }
   const ScribeCounters& counters() const { return counters_; }
+  // Gap repair: replays this node sent as a parent, and requests refused.
+  const ReplayCounters& replay_counters() const { return replay_.counters(); }
+  const StripeHistory* history(const NodeId& topic) const;
   overlay::Overlay& overlay() { return overlay_; }
   const NodeHandle& self() const { return overlay_.self(); }
 
@@ -276,6 +291,14 @@ class Scribe final : public overlay::Application {
   void replicate(Time now, const TopicState& t);
   void on_publisher_data(Time now, const NodeHandle& from, const std::shared_ptr<const DataMsg>& d);
   void forward_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d);
+  // Gap repair (gap_repair.cpp).
+  bool admit_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d);
+  void ask_replay(Time now, const TopicState& t, const NodeHandle& parent);
+  void on_resume(Time now, const NodeHandle& from, const ResumeBody& r);
+  // Publisher: a root acknowledged our data; a new one gets what the old one may have lost.
+  void feed_new_root(Time now, const NodeHandle& from, const RootAckBody& ack);
+  void note_routed(const NodeId& topic);
+  void send_replays(Time now);
   // `from`: the member that passed the walk here directly (null when it was routed here).
   void walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from = nullptr);
   void tick(Time now);
@@ -291,6 +314,15 @@ class Scribe final : public overlay::Application {
   std::unordered_map<NodeId, TopicState> topics_;
   std::unordered_map<NodeId, CreateBody> replicas_;  // metadata held for other roots
   std::unordered_map<NodeId, RootWatch> watches_;    // roots that named us their successor
+  std::unordered_map<NodeId, StripeHistory> histories_;  // data topics only (gap repair)
+  ReplayPacer replay_{config_.replay};  // config_ is declared above
+  struct RootFeed {  // publisher: per stripe, the root that last acknowledged and up to what
+    NodeId root;
+    uint64_t acked = 0;
+    bool routed = false;  // data was routed since (no root known): some may have gone astray
+  };
+  std::unordered_map<NodeId, RootFeed> root_feeds_;
+  Time next_history_sweep_{0};
   bool tick_armed_ = false;
   bool left_ = false;  // leave_all() was called
   Time next_refresh_{0};

@@ -137,6 +137,7 @@ void Scribe::tick(Time now) {
       }
     }
   }
+  send_replays(now);
   check_watches(now);
   if (client_) client_->on_tick(now);
 }

@@ -410,8 +410,8 @@ void SplitStream::on_data(Time now, TopicState& t, const DataBody& data) {
   ++st.packets;
   st.last_receive = now;
   if (s->sink) {
-    Packet p{s->group,     data.stripe,       data.seq,
-             data.payload, data.payload_size, Time{data.sent_at_us}};
+    Packet p{s->group,     data.stripe,       data.seq,           data.payload,
+             data.payload_size, Time{data.sent_at_us}, data.replayed};
     s->sink->on_packet(p, now);
   }
 }

@@ -60,6 +60,7 @@ struct Packet {
   std::shared_ptr<const std::string> payload;
   uint32_t size = 0;
   Time sent_at{0};  // publisher's clock (the simulator's is global)
+  bool retransmitted = false;  // a parent's replay that filled a gap (Scribe's gap repair)
 };
 
 class PacketSink {

@@ -33,6 +33,7 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     t->parent = from;
     t->cut_off_since.reset();
     if (t->join_attempts > 0 || t->avoid) ++t->repairs;
+    ask_replay(now, *t, from);  // gap repair: what we missed while we had no parent
   }
   if (p.has_parent)
     t->grandparent = p.parent;

@@ -122,7 +122,8 @@ void MediaViewer::on_packet(const multicast::Packet& packet, Time) {
     return;
   }
   const auto* bytes = reinterpret_cast<const uint8_t*>(packet.payload->data());
-  pipeline_.on_stripe_payload(media_clock_now(), packet.stripe, {bytes, packet.payload->size()});
+  pipeline_.on_stripe_payload(media_clock_now(), packet.stripe, {bytes, packet.payload->size()},
+                              packet.retransmitted);
   poll();
 }
 
@@ -184,8 +185,9 @@ nlohmann::json MediaViewer::status_json() const {
       {"expected", p.expected},
       {"delivered_in_time", p.delivered_in_time},
       {"fec_restored", p.restored_by_fec},
-      // Gap repair by retransmission (issue 12 item 4) is not built: nothing is retransmitted.
-      {"retransmitted", nullptr},
+      // Played out in time thanks to items a relay replayed (Scribe's gap repair).
+      {"retransmitted", p.restored_by_retransmission},
+      {"items_retransmitted", r.items.items_retransmitted},
       {"late", p.late},
       {"lost", p.lost},
       // Over the packets whose fate is known: a released group's packets count as expected
@@ -203,6 +205,7 @@ nlohmann::json MediaViewer::status_json() const {
       {"items_dropped", drops},
       {"groups_decoded", r.items.groups_decoded},
       {"groups_restored_by_fec", r.items.groups_restored_by_fec},
+      {"groups_restored_by_retransmission", r.items.groups_restored_by_retransmission},
       {"signature_checks", r.items.signature_checks},
       {"stalled", r.stalled},
       {"stalls", r.stalls},
@@ -224,6 +227,9 @@ std::vector<MediaMetric> MediaViewer::metrics() const {
       {"media_viewer_fec_restored_total", "counter",
        "Packets played out in time with bytes rebuilt by Reed-Solomon.",
        n(r.playout.restored_by_fec)},
+      {"media_viewer_retransmitted_total", "counter",
+       "Packets played out in time from groups that only a relay's replay completed.",
+       n(r.playout.restored_by_retransmission)},
       {"media_viewer_late_total", "counter", "Packets restored after their playout time.",
        n(r.playout.late)},
       {"media_viewer_lost_total", "counter", "Packets never restored.", n(r.playout.lost)},

@@ -51,6 +51,7 @@ class ViewerSink final : public multicast::PacketSink {
   ViewerSink(uint32_t stripes, Phase& phase) : phase_(phase), stripes_(stripes) {}
 
   void on_packet(const Packet& p, Time now) override {
+    if (tee_ != nullptr) tee_->on_packet(p, now);
     if (p.stripe >= stripes_.size()) return;
     StripeRecord& s = stripes_[p.stripe];
     if (p.seq < s.next_seq) return;  // late or duplicate
@@ -78,6 +79,8 @@ class ViewerSink final : public multicast::PacketSink {
     return latest;
   }
   uint64_t window_received() const { return window_received_; }
+  // Also hand every packet to `sink` (ForestMedia::viewer).
+  void tee(multicast::PacketSink* sink) { tee_ = sink; }
 
  private:
   // One packet round (the same sequence number on every stripe) is sampled at a time, every
@@ -110,6 +113,7 @@ class ViewerSink final : public multicast::PacketSink {
   };
 
   Phase& phase_;
+  multicast::PacketSink* tee_ = nullptr;
   std::vector<StripeRecord> stripes_;
   bool affected_ = false;
   uint64_t window_received_ = 0;

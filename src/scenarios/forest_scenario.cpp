@@ -91,6 +91,7 @@ class ForestScenario {
   Time all_receiving_at_ = kNever;
   uint64_t packets_in_loss_window_ = 0;
   std::vector<uint64_t> forwarded_at_skew_start_;
+  std::vector<std::pair<uint32_t, std::shared_ptr<const std::string>>> media_out_;
 };
 
 uint32_t ForestScenario::create_node() {
@@ -112,6 +113,7 @@ uint32_t ForestScenario::create_node() {
   n.scribe = &scribe;
   n.splitstream = std::make_unique<SplitStream>(scribe, ssc);
   n.sink = std::make_unique<ViewerSink>(config_.stripes, phase_);
+  if (config_.media) n.sink->tee(config_.media->viewer(i));
   nodes_.push_back(std::move(n));
   return i;
 }
@@ -141,8 +143,22 @@ void ForestScenario::schedule_join(size_t k) {
 
 void ForestScenario::send_packet() {
   if (sim_.now() >= stream_end_) return;
+  const bool in_loss_window = sim_.now() >= phase_.kill && sim_.now() < phase_.loss_until;
+  if (config_.media) {
+    // The media layer's items instead of the synthetic packet, polled at the same slots.
+    media_out_.clear();
+    config_.media->publish(sim_.now(), media_out_);
+    sim_.with_node(0, [&](overlay::PastryNode&) {
+      for (auto& [stripe, bytes] : media_out_) {
+        packets_in_loss_window_ += in_loss_window ? 1 : 0;
+        nodes_[0].splitstream->send(sim_.now(), stripe, std::move(bytes), 0);
+      }
+    });
+    sim_.schedule(sim_.now() + source_.interval(), [this] { send_packet(); });
+    return;
+  }
   const uint32_t stripe = source_.next_stripe();
-  if (sim_.now() >= phase_.kill && sim_.now() < phase_.loss_until) ++packets_in_loss_window_;
+  if (in_loss_window) ++packets_in_loss_window_;
   sim_.with_node(0, [&](overlay::PastryNode&) {
     nodes_[0].splitstream->send(sim_.now(), stripe, nullptr, source_.packet_bytes());
   });
@@ -380,6 +396,7 @@ ForestResult ForestScenario::run() {
   check_limits();
   for (const ForestNode& n : nodes_) r.outdegree_violations += n.violated ? 1 : 0;
   report_final_diagnostics(view());
+  if (config_.media) config_.media->finish(sim_.now(), [this](uint32_t i) { return sim_.alive(i); });
   r.events = sim_.counters().events;
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   r.peak_rss_mb = peak_rss_mb();

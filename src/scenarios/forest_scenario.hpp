@@ -5,6 +5,7 @@
 // stripe root) is killed at once while the stream flows, and repair is measured on data too.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -15,7 +16,25 @@
 #include "net/sim/topology.hpp"
 #include "overlay/pastry_node.hpp"
 
+namespace forestcast::multicast {
+class PacketSink;
+}
+
 namespace forestcast::sim {
+
+// A media layer riding on the forest in place of the synthetic source (`--scenario stream`,
+// stream_scenario.cpp). The forest scenario asks it for the publisher's payloads at each send
+// slot, tees every viewer's packets to it, and tells it when the run ends and who is alive.
+class ForestMedia {
+ public:
+  virtual ~ForestMedia() = default;
+  // Payloads (stripe, bytes) due at `now`; appended to `out`.
+  virtual void publish(Time now,
+                       std::vector<std::pair<uint32_t, std::shared_ptr<const std::string>>>& out) = 0;
+  // Where node `node`'s packets go besides the forest's own record (null: nowhere).
+  virtual multicast::PacketSink* viewer(uint32_t node) = 0;
+  virtual void finish(Time now, const std::function<bool(uint32_t)>& alive) = 0;
+};
 
 struct ForestScenarioConfig {
   size_t nodes = 1000;
@@ -40,6 +59,7 @@ struct ForestScenarioConfig {
   std::function<void(const std::string&)> progress;
   // Also list a few detached (node, stripe) pairs at the end (on the progress channel).
   bool verbose_diagnostics = false;
+  ForestMedia* media = nullptr;  // null: the synthetic source
 };
 
 // Parses "16:0.4,8:0.2,32:0.3,0:0.1"; nullopt when malformed.

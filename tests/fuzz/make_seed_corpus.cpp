@@ -225,6 +225,10 @@ void write_multicast(const fs::path& dir) {
   data.has_dead_root = true;
   data.dead_root = known_peer(7).id;
   write(dir / "data_dead_root", typed(DataMsg(data)));
+  data.has_dead_root = false;
+  data.replayed = true;
+  write(dir / "data_replayed", typed(DataMsg(data)));
+  write(dir / "resume", typed(ResumeMsg(ResumeBody{topic, 12344})));
   RootAckBody ack;
   ack.topic = topic;
   ack.seq = 12345;

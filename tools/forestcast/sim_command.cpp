@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "scenarios/forest_scenario.hpp"
 #include "scenarios/routing_scenario.hpp"
+#include "scenarios/stream_scenario.hpp"
 
 namespace forestcast::tools {
 
@@ -42,6 +43,9 @@ struct SimOptions {
   double stream_kbps = 1000;
   std::optional<double> build_s;
   std::optional<double> churn_s;
+  // stream scenario
+  std::string fec = "14+2";
+  double playout_ms = 500;
 };
 
 int usage_error(const std::string& message) {
@@ -51,7 +55,7 @@ int usage_error(const std::string& message) {
 
 Duration from_seconds(double s) { return Duration{std::llround(s * 1e6)}; }
 
-int run_forest(const SimOptions& o) {
+int run_forest(const SimOptions& o, bool stream) {
   if (o.nodes < 2) return usage_error("--nodes must be at least 2");
   const auto topology = sim::parse_topology(o.topology);
   if (!topology) return usage_error("unknown --topology '" + o.topology + "' (sphere or plane)");
@@ -82,15 +86,32 @@ int run_forest(const SimOptions& o) {
   if (!o.verbose) spdlog::set_level(spdlog::level::warn);
   if (!o.quiet) config.progress = [](const std::string& line) { std::cerr << line << "\n"; };
   if (auto error = sim::validate(config)) return usage_error(*error);
+  if (stream) {
+    // The forest with the media layer on synthetic RTP (stream_scenario.hpp).
+    sim::StreamScenarioConfig sc;
+    sc.forest = config;
+    try {
+      sc.fec = media::FecScheme::parse(o.fec, config.stripes);
+    } catch (const media::FecConfigError& e) {
+      return usage_error(std::string("--fec: ") + e.what());
+    }
+    if (sc.fec.total() != config.stripes)
+      return usage_error("--fec K+M must add up to --stripes (one symbol per stripe)");
+    if (!(o.playout_ms >= 50 && o.playout_ms <= 10000))
+      return usage_error("--playout-ms must be in [50, 10000]");
+    sc.playout = from_seconds(o.playout_ms / 1000.0);
+    std::cout << sim::to_json(sim::run_stream_scenario(sc)).dump() << std::endl;
+    return 0;
+  }
   const sim::ForestResult result = sim::run_forest_scenario(config);
   std::cout << sim::to_json(result).dump() << std::endl;
   return 0;
 }
 
 int run_sim(const SimOptions& o) {
-  if (o.scenario == "forest") return run_forest(o);
+  if (o.scenario == "forest" || o.scenario == "stream") return run_forest(o, o.scenario == "stream");
   if (o.scenario != "routing")
-    return usage_error("unknown --scenario '" + o.scenario + "' (known: routing, forest)");
+    return usage_error("unknown --scenario '" + o.scenario + "' (known: routing, forest, stream)");
   if (o.nodes < 1) return usage_error("--nodes must be at least 1");
   if (o.lookups < 1) return usage_error("--lookups must be at least 1");
   const auto topology = sim::parse_topology(o.topology);
@@ -150,7 +171,7 @@ CommandMain add_sim_command(CLI::App& app) {
       "Prints one JSON object as the last line of stdout. Everything in it except \"perf\" "
       "(wall-clock time, event rate, peak memory) is byte-identical for the same flags and "
       "seed.");
-  sub->add_option("--scenario", options->scenario, "Scenario to run: routing or forest")
+  sub->add_option("--scenario", options->scenario, "Scenario to run: routing, forest or stream")
       ->required();
   sub->add_option("--nodes", options->nodes, "Number of nodes")->capture_default_str();
   sub->add_option("--seed", options->seed, "Master random seed")->capture_default_str();
@@ -192,6 +213,10 @@ CommandMain add_sim_command(CLI::App& app) {
                   "forest: simulated seconds of stream before measuring (default 20)");
   sub->add_option("--churn-s", options->churn_s,
                   "forest: simulated seconds after the kill before measuring (default 10)");
+  sub->add_option("--fec", options->fec, "stream: Reed-Solomon K+M across the stripes")
+      ->capture_default_str();
+  sub->add_option("--playout-ms", options->playout_ms, "stream: the viewers' playout buffer")
+      ->capture_default_str();
   sub->add_flag("--quiet", options->quiet, "No progress lines on stderr");
   sub->add_flag("--verbose", options->verbose, "Keep the nodes' info-level logs");
   return [options] { return run_sim(*options); };

@@ -206,7 +206,7 @@ def main():
                 print(f"viewer node {i}: decoded {decoded}/{published} frames; continuity "
                       f"{m.get('continuity')}, expected {m.get('expected')}, lost "
                       f"{m.get('lost')}, late {m.get('late')}, fec_restored "
-                      f"{m.get('fec_restored')}, delay p50/p99 {m.get('delay_p50_ms')}/"
+                      f"{m.get('fec_restored')}, retransmitted {m.get('retransmitted')}, delay p50/p99 {m.get('delay_p50_ms')}/"
                       f"{m.get('delay_p99_ms')} ms, skew p99 {m.get('stripe_skew_p99_ms')} ms, "
                       f"per stripe packets {[x['packets_received'] for x in s.get('stripes', [])]} "
                       f"repairs {[x['repairs'] for x in s.get('stripes', [])]}", flush=True)

@@ -22,6 +22,7 @@ struct Delivery {
   Time at;
   uint8_t stripe;
   std::vector<uint8_t> bytes;
+  bool retransmitted = false;  // a relay's replay (gap repair)
 };
 
 // Publishes `count` RTP packets (sizes 60..1472 bytes, one every `spacing`) and returns what the
@@ -88,7 +89,7 @@ Viewed view(FecScheme fec, std::vector<Delivery> items, ViewerConfig vc = {}) {
   };
   for (auto& d : items) {
     run_until(d.at);
-    out.verdicts.push_back(viewer.on_stripe_payload(d.at, d.stripe, d.bytes));
+    out.verdicts.push_back(viewer.on_stripe_payload(d.at, d.stripe, d.bytes, d.retransmitted));
   }
   int polls = 0;
   while (viewer.next_deadline() != kNever && polls < 100'000) {
@@ -173,6 +174,31 @@ TEST(MediaPipeline, LosingMoreThanMStripesIsCountedAsLoss) {
   EXPECT_EQ(v.report.playout.delivered_in_time, 0u);
   EXPECT_DOUBLE_EQ(v.report.playout.continuity(), 0.0);
   EXPECT_TRUE(v.packets.empty());
+}
+
+// Gap repair: a relay replays what a cut of three stripe trees lost (more than m = 2).
+TEST(MediaPipeline, ReplayedItemsWithinThePlayoutDelayRestoreWhatFecCouldNot) {
+  const auto p = publish(FecScheme{14, 2}, 200);
+  const auto cut = [](const Delivery& d) { return d.stripe >= 5 && d.stripe <= 7; };
+  auto items = arrive_after(p.items, ms(20), cut);
+  for (const auto& d : p.items)
+    if (d.stripe == 6) items.push_back({d.at + ms(300), d.stripe, d.bytes, true});
+  auto v = view(FecScheme{14, 2}, items);
+  expect_all_delivered_unchanged(p, v);
+  EXPECT_EQ(v.report.playout.restored_by_retransmission, 200u) << "every group needed its replay";
+  EXPECT_GT(v.report.items.groups_restored_by_retransmission, 0u);
+}
+
+TEST(MediaPipeline, AReplayThatWasNotNeededIsNotCountedAsARestoration) {
+  const auto p = publish(FecScheme{14, 2}, 200);
+  auto items = arrive_after(p.items, ms(20), [](const Delivery& d) { return d.stripe == 6; });
+  // The live symbols alone make k for every group; the replayed copies come after them.
+  for (const auto& d : p.items)
+    if (d.stripe == 6) items.push_back({d.at + ms(40), d.stripe, d.bytes, true});
+  auto v = view(FecScheme{14, 2}, items);
+  expect_all_delivered_unchanged(p, v);
+  EXPECT_EQ(v.report.playout.restored_by_retransmission, 0u);
+  EXPECT_GT(v.report.items.items_retransmitted, 0u);
 }
 
 TEST(MediaPipeline, FecOffCarriesPacketsAndCannotRepairALostStripe) {
