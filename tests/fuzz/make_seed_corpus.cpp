@@ -51,10 +51,10 @@ std::vector<Sample> samples(const NodeId& from) {
   auto add = [&](std::string name, const overlay::Message& m) {
     out.push_back({std::move(name), wire::encode(from, m)});
   };
-  add("ping", overlay::Ping{1, false});
-  add("ping_joining", overlay::Ping{0xfedcba9876543210ULL, true});
-  add("pong", overlay::Pong{1});
-  add("pong_nonce_5", overlay::Pong{5});
+  add("ping", overlay::Ping{1, false, 0});
+  add("ping_joining", overlay::Ping{0xfedcba9876543210ULL, true, 0});
+  add("pong", overlay::Pong{1, nullptr});
+  add("pong_nonce_5", overlay::Pong{5, nullptr});
 
   overlay::RouteMsg join;
   join.hop_id = 77;
@@ -142,10 +142,10 @@ void write_receive_path(const fs::path& dir) {
                           true));
   write(dir / "sequence_leaf_dies", serialize_records(silence));
   // A routed message whose next hop never acks, with a local route on top.
-  Record local = rec(3, wire::encode(known_peer(3).id, overlay::Ping{9, false}), 30);
+  Record local = rec(3, wire::encode(known_peer(3).id, overlay::Ping{9, false, 0}), 30);
   local.route_local = true;
   write(dir / "sequence_route_retries",
-        serialize_records({local, rec(4, wire::encode(known_peer(4).id, overlay::Pong{1}), 250)}));
+        serialize_records({local, rec(4, wire::encode(known_peer(4).id, overlay::Pong{1, nullptr}), 250)}));
   // A graceful leave, then traffic that must be ignored.
   Record leave = rec(5, wire::encode(known_peer(5).id, overlay::LeafHeartbeat{}));
   leave.leave = true;

@@ -154,7 +154,7 @@ void ReceivePathHarness::answer_pings() {
   for (const auto& ping : env_.take_pings()) {
     auto it = directory_.find(ping.to);
     if (it == directory_.end() || node_.join_state() == overlay::JoinState::kLeft) continue;
-    deliver(NodeHandle{it->second, ping.to}, overlay::Pong{ping.nonce});
+    deliver(NodeHandle{it->second, ping.to}, overlay::Pong{ping.nonce, nullptr});
   }
 }
 

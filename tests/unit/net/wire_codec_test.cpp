@@ -70,14 +70,14 @@ std::string text_of(const overlay::AppMessagePtr& p) {
 }
 
 TEST_F(WireCodecTest, PingPongRoundTrip) {
-  auto r = round_trip(overlay::Ping{0xdeadbeefcafef00dULL, true});
+  auto r = round_trip(overlay::Ping{0xdeadbeefcafef00dULL, true, 0});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value().sender, sender_);
   const auto& ping = std::get<overlay::Ping>(r.value().msg);
   EXPECT_EQ(ping.nonce, 0xdeadbeefcafef00dULL);
   EXPECT_TRUE(ping.joining);
 
-  r = round_trip(overlay::Pong{42});
+  r = round_trip(overlay::Pong{42, nullptr});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(std::get<overlay::Pong>(r.value().msg).nonce, 42u);
 }
@@ -218,7 +218,7 @@ TEST_F(WireCodecTest, RejectsOversize) {
 
 TEST_F(WireCodecTest, RejectsWrongVersion) {
   Envelope env;
-  env.ParseFromString(encode(sender_, overlay::Pong{1}));
+  env.ParseFromString(encode(sender_, overlay::Pong{1, nullptr}));
   for (uint32_t v : {0u, 2u, 0xffffffffu}) {
     env.set_version(v);
     auto r = decode(env.SerializeAsString(), apps());
@@ -229,7 +229,7 @@ TEST_F(WireCodecTest, RejectsWrongVersion) {
 
 TEST_F(WireCodecTest, RejectsBadSenderId) {
   Envelope env;
-  env.ParseFromString(encode(sender_, overlay::Pong{1}));
+  env.ParseFromString(encode(sender_, overlay::Pong{1, nullptr}));
   for (size_t len : {0, 15, 17, 32}) {
     env.set_sender_id(std::string(len, 'a'));
     auto r = decode(env.SerializeAsString(), apps());
@@ -368,7 +368,7 @@ std::vector<std::string> sample_datagrams(const NodeId& sender) {
   route.app = std::make_shared<TextMessage>("payload");
   overlay::StateTransfer st;
   for (uint16_t i = 1; i < 6; ++i) st.nodes.push_back(v4_handle(i, i));
-  return {encode(sender, overlay::Ping{1, false}),
+  return {encode(sender, overlay::Ping{1, false, 0}),
           encode(sender, route),
           encode(sender, st),
           encode(sender, overlay::StateRequest{overlay::StateKind::kRoutingRow, 2}),
