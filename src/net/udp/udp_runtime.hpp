@@ -75,6 +75,9 @@ struct UdpRuntimeOptions {
   // hundred datagrams per second; this is far above that.
   uint64_t global_rate_per_second = 20000;
   uint64_t global_burst = 40000;
+  // Key-proven ids (docs/security.md §3): the node's own signer and the checker of others'
+  // proofs (node::Ed25519Proofs in the daemon). Null: proofs off, as in tests that need none.
+  std::shared_ptr<overlay::KeyProofs> key_proofs;
 };
 
 class UdpRuntime final : public overlay::Environment {
@@ -120,6 +123,7 @@ class UdpRuntime final : public overlay::Environment {
 
   // overlay::Environment
   void send(const overlay::Endpoint& to, const overlay::Message& msg) override;
+  overlay::KeyProofs* key_proofs() override { return options_.key_proofs.get(); }
 
  private:
   void start_receive();
