@@ -216,6 +216,37 @@ TEST_F(WireCodecTest, RejectsOversize) {
   EXPECT_EQ(r.error(), DecodeError::kOversize);
 }
 
+TEST_F(WireCodecTest, ChallengeAndProofRoundTrip) {
+  auto r = round_trip(overlay::Ping{7, false, 0x1122334455667788ULL});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(std::get<overlay::Ping>(r.value().msg).challenge, 0x1122334455667788ULL);
+  auto proof = std::make_shared<overlay::IdProof>();
+  for (size_t i = 0; i < proof->public_key.size(); ++i) proof->public_key[i] = uint8_t(i + 1);
+  for (size_t i = 0; i < proof->signature.size(); ++i) proof->signature[i] = uint8_t(200 - i);
+  r = round_trip(overlay::Pong{9, proof});
+  ASSERT_TRUE(r.ok());
+  const auto& pong = std::get<overlay::Pong>(r.value().msg);
+  ASSERT_TRUE(pong.proof);
+  EXPECT_EQ(*pong.proof, *proof);
+  EXPECT_FALSE(std::get<overlay::Pong>(round_trip(overlay::Pong{9, nullptr}).value().msg).proof);
+}
+
+// A proof is a 32-byte key and a 64-byte signature, both or neither.
+TEST_F(WireCodecTest, RejectsMalformedProofs) {
+  Envelope env;
+  env.ParseFromString(encode(sender_, overlay::Pong{1, nullptr}));
+  const std::pair<size_t, size_t> bad[] = {{31, 64}, {33, 64}, {32, 63}, {32, 65},
+                                           {32, 0},  {0, 64},  {16, 0},  {64, 32}};
+  for (const auto& [key, sig] : bad) {
+    env.mutable_pong()->set_public_key(std::string(key, 'k'));
+    env.mutable_pong()->set_signature(std::string(sig, 's'));
+    auto r = decode(env.SerializeAsString(), apps());
+    ASSERT_FALSE(r.ok()) << key << "/" << sig;
+    EXPECT_EQ(r.error(), DecodeError::kBadProof);
+  }
+  EXPECT_EQ(to_string(DecodeError::kBadProof), "bad_proof");
+}
+
 TEST_F(WireCodecTest, RejectsWrongVersion) {
   Envelope env;
   env.ParseFromString(encode(sender_, overlay::Pong{1, nullptr}));
