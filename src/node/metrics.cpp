@@ -51,6 +51,7 @@ const std::map<std::string, std::string>& counter_help() {
       {"send_errors", "Sends that failed."},
       {"receive_errors", "Receive errors on the UDP socket."},
       {"dropped_emulated_loss", "Datagrams dropped by the test-only link emulation."},
+      {"dropped_test_partition", "Datagrams dropped by the test-only drop rule (a partition)."},
   };
   return help;
 }

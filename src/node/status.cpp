@@ -97,6 +97,7 @@ std::vector<std::pair<std::string, uint64_t>> counter_list(const net::UdpRuntime
       {"send_errors", w.send_errors},
       {"receive_errors", w.receive_errors},
       {"dropped_emulated_loss", w.dropped_emulated_loss},
+      {"dropped_test_partition", w.dropped_test_partition},
   };
   for (size_t i = 0; i < wire::kDecodeErrorCount; ++i)
     c.emplace_back("dropped_" + std::string(wire::to_string(static_cast<wire::DecodeError>(i))),
