@@ -119,6 +119,11 @@ bool PeerTracker::adopt_into_leaf_set(const NodeHandle& node) {
 bool PeerTracker::adopt_into_routing_table(const NodeHandle& node, Duration rtt) {
   const auto change = core_.routing_table.consider(node, rtt);
   if (change.evicted) forget_if_unused(*change.evicted);
+  // Key proofs on: we will route through it, and it does not know us, so our first message
+  // would wait a round trip for our proof. Announcing ourselves now has it ask for the proof
+  // off the critical path.
+  if (change.inserted && core_.proofs() != nullptr && core_.active())
+    core_.send(node.endpoint, Announce{});
   return change.inserted || core_.routing_table.contains(node.id);
 }
 
@@ -209,6 +214,10 @@ bool PeerTracker::check_proof(Time now, const PendingProbe& pp, const Pong& pong
   const Time until = now + core_.config.proof_lifetime;
   if (Peer* p = peers_.find(pp.node.id); p != nullptr && p->endpoint == pp.node.endpoint)
     p->proven_until = until;
+  // Members of our sets carry their proof themselves (Peer::proven_until); the memory is for
+  // the others.
+  if (const Peer* p = peers_.find(pp.node.id); p != nullptr && p->endpoint == pp.node.endpoint)
+    return true;
   if (proven_.size() >= core_.config.proven_memory)
     proven_.erase_if([&](const NodeId&, const ProvenAt& e) { return e.until <= now; });
   if (proven_.size() < core_.config.proven_memory || proven_.contains(pp.node.id))
