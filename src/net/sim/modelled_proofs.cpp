@@ -7,7 +7,7 @@ namespace {
 
 // The modelled public key of an id: the id, then a keyed hash of it (so a key names one id).
 std::array<uint8_t, overlay::IdProof::kPublicKeyBytes> key_of(const overlay::NodeId& id,
-                                                               const ProofModel& m) {
+                                                              const ProofModel& m) {
   std::array<uint8_t, overlay::IdProof::kPublicKeyBytes> key{};
   const auto bytes = id.to_bytes();
   std::copy(bytes.begin(), bytes.end(), key.begin());

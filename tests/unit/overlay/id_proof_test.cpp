@@ -75,7 +75,8 @@ struct ProvingNode {
   // Every Ping to `peer` since `mark` answered with a good proof.
   void prove(const Peer& peer, Time now, size_t mark = 0) {
     for (const Ping& ping : pings_to(peer.at.endpoint, mark))
-      node.on_message(now, peer.at, Pong{ping.nonce, proof_for(peer.key, ping, self().id, peer.at)});
+      node.on_message(now, peer.at,
+                      Pong{ping.nonce, proof_for(peer.key, ping, self().id, peer.at)});
   }
   void introduce(const Peer& peer, Time now = Time{0}) {
     const size_t mark = env.sent.size();
@@ -129,8 +130,8 @@ TEST(IdProof, AForgedProofIsRejected) {
   n.node.on_message(ms(1), victim.at, Pong{ping.nonce, forged});
   // ... and a good signature by another key, whose hash is not the claimed id.
   const NodeKey attacker = NodeKey::generate();
-  n.node.on_message(ms(1), victim.at, Pong{ping.nonce, proof_for(attacker, ping, n.self().id,
-                                                                  victim.at)});
+  n.node.on_message(ms(1), victim.at,
+                    Pong{ping.nonce, proof_for(attacker, ping, n.self().id, victim.at)});
   EXPECT_FALSE(n.node.leaf_set().contains(victim.at.id));
   EXPECT_EQ(n.node.counters().proofs_rejected, 2u);
   // The probe is still pending: a forged answer does not cancel the real one.
@@ -165,14 +166,14 @@ TEST(IdProof, AProofMadeForAnotherAddressIsRejected) {
   const NodeHandle impostor{real.at.id, Peer::addr(9)};
   n.node.on_message(Time{0}, impostor, Announce{});
   const Ping ping = n.pings_to(impostor.endpoint).at(0);
-  n.node.on_message(ms(1), impostor, Pong{ping.nonce, proof_for(real.key, ping, n.self().id,
-                                                                 real.at)});
+  n.node.on_message(ms(1), impostor,
+                    Pong{ping.nonce, proof_for(real.key, ping, n.self().id, real.at)});
   EXPECT_FALSE(n.node.leaf_set().contains(real.at.id));
   EXPECT_EQ(n.node.counters().proofs_rejected, 1u);
   // A proof for another prober is no better.
   const NodeId other_prober = NodeKey::generate().node_id();
-  n.node.on_message(ms(1), impostor, Pong{ping.nonce, proof_for(real.key, ping, other_prober,
-                                                                 impostor)});
+  n.node.on_message(ms(1), impostor,
+                    Pong{ping.nonce, proof_for(real.key, ping, other_prober, impostor)});
   EXPECT_FALSE(n.node.leaf_set().contains(real.at.id));
   EXPECT_EQ(n.node.counters().proofs_rejected, 2u);
 }
@@ -271,7 +272,7 @@ TEST(IdProof, MessagesFromAnUnprovenIdWaitForItsProof) {
   EXPECT_EQ(n.app.delivered, 0);
   EXPECT_EQ(n.app.direct, 0);
   EXPECT_EQ(n.node.counters().unproven_held, 2u);
-  EXPECT_EQ(n.node.counters().unproven_dropped, 1u);  // the heartbeat
+  EXPECT_EQ(n.node.counters().unproven_dropped, 1u);    // the heartbeat
   EXPECT_EQ(n.count_sent<RouteAck>(s.at.endpoint), 1);  // held, so not retried elsewhere
   n.prove(s, ms(5));
   EXPECT_EQ(n.app.delivered, 1);
