@@ -101,6 +101,9 @@ int run_node(const NodeConfig& config) {
   options.pastry.leaf_set_size = config.leaf_set_size;
   options.advertise = config.advertise;
   options.emulation = config.emulation;
+  options.test_drop_file = config.test_drop_file;
+  // Every node proves the key of its id on first contact and accepts only proven peers.
+  options.key_proofs = std::make_shared<Ed25519Proofs>(key);
   // Randomness is chosen here, once; the node id mixes in so two nodes started in the same
   // instant still differ.
   options.seed =

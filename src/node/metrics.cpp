@@ -33,6 +33,13 @@ const std::map<std::string, std::string>& counter_help() {
       {"route_pending_full", "Routed hops not sent: too many held for acknowledgement."},
       {"departed_probes", "Probes of leaves found dead, looking for the end of a partition."},
       {"departed_returned", "Leaves found dead that answered again (a partition healed)."},
+      {"proofs_requested", "Probes that challenged a node to prove the key of its id."},
+      {"proofs_made", "Signatures this node made for other nodes' challenges."},
+      {"proofs_refused", "Challenges not answered: over the signing rate limit."},
+      {"proofs_verified", "Id proofs of other nodes checked and found good."},
+      {"proofs_rejected", "Id proofs rejected: wrong key for the id, bad signature or missing."},
+      {"unproven_dropped", "Messages dropped: the sender's id is not proven at its address."},
+      {"unproven_held", "Messages held until the sender proves the key of its id."},
       {"datagrams_in", "UDP datagrams received."},
       {"datagrams_out", "UDP datagrams sent."},
       {"bytes_in", "UDP payload bytes received."},
@@ -44,6 +51,7 @@ const std::map<std::string, std::string>& counter_help() {
       {"send_errors", "Sends that failed."},
       {"receive_errors", "Receive errors on the UDP socket."},
       {"dropped_emulated_loss", "Datagrams dropped by the test-only link emulation."},
+      {"dropped_test_partition", "Datagrams dropped by the test-only drop rule (a partition)."},
   };
   return help;
 }

@@ -292,6 +292,10 @@ void add_node_options(CLI::App& cmd, NodeOptions& o) {
   cmd.add_option("--emulate-topology", o.emulate_topology, "sphere or plane")
       ->group(test_only)
       ->capture_default_str();
+  cmd.add_option("--test-drop-from", o.test_drop_from,
+                 "Drop datagrams from the addresses (HOST:PORT, one a line) in this file, "
+                 "re-read when it changes: a partition a test can make and heal")
+      ->group(test_only);
   cmd.parse_complete_callback([&cmd, &o] {
     for (const char* key : kKeys)
       if (cmd.get_option(std::string("--") + key)->count() > 0) o.given.insert(key);
@@ -392,6 +396,7 @@ NodeConfig make_node_config(NodeOptions o) {
   if (o.peer_admin_offset < -65535 || o.peer_admin_offset > 65535)
     throw ConfigError("--peer-admin-offset must be between -65535 and 65535");
   if (o.peer_admin_offset != 0) c.peer_admin_offset = o.peer_admin_offset;
+  if (!o.test_drop_from.empty()) c.test_drop_file = o.test_drop_from;
   if (!o.emulate_latency_ms.empty() || o.emulate_loss != 0) {
     if (o.emulate_latency_ms.empty())
       throw ConfigError("--emulate-loss needs --emulate-latency-ms (use 0-0 for loss alone)");

@@ -40,6 +40,7 @@ struct NodeOptions {
   std::string emulate_latency_ms;  // "A-B"
   double emulate_loss = 0.0;
   std::string emulate_topology = "sphere";
+  std::string test_drop_from;  // test only: see NodeConfig::test_drop_file
   // Streams.
   std::string publish;  // empty: publishes nothing
   double synthetic_kbps = 0;
@@ -71,6 +72,8 @@ struct NodeConfig {
   std::map<std::string, spdlog::level::level_enum> module_log_levels;  // override log_level
   std::optional<int> peer_admin_offset;
   std::optional<net::LinkEmulationConfig> emulation;
+  // Test only: drop datagrams from the addresses listed in this file (UdpRuntimeOptions).
+  std::optional<std::string> test_drop_file;
   StreamConfig streams;
   MediaConfig media;
 };

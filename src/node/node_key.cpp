@@ -76,6 +76,12 @@ NodeKey NodeKey::generate() {
   return NodeKey(key);
 }
 
+NodeKey NodeKey::from_seed(const std::array<uint8_t, 32>& seed) {
+  EVP_PKEY* key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
+  if (key == nullptr) throw NodeKeyError("cannot make Ed25519 key from seed: " + openssl_reason());
+  return NodeKey(key);
+}
+
 NodeKey NodeKey::load(const std::string& path) {
   std::string pem;
   if (!read_file(path, pem))
@@ -180,6 +186,28 @@ bool NodeKey::verify(const std::array<uint8_t, kPublicKeyBytes>& public_key, std
   EVP_PKEY_free(key);
   ERR_clear_error();
   return ok;
+}
+
+}  // namespace forestcast::node
+
+namespace forestcast::node {
+
+overlay::IdProof Ed25519Proofs::prove(std::span<const uint8_t> statement) {
+  overlay::IdProof proof;
+  proof.public_key = key_.public_key();
+  proof.signature = key_.sign(
+      std::string_view(reinterpret_cast<const char*>(statement.data()), statement.size()));
+  return proof;
+}
+
+bool Ed25519Proofs::verify(const overlay::NodeId& claimed, const overlay::IdProof& proof,
+                           std::span<const uint8_t> statement) {
+  if (overlay::NodeId::sha1_of(std::span<const uint8_t>(proof.public_key)) != claimed)
+    return false;
+  return NodeKey::verify(
+      proof.public_key,
+      std::string_view(reinterpret_cast<const char*>(statement.data()), statement.size()),
+      proof.signature);
 }
 
 }  // namespace forestcast::node

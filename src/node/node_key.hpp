@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "overlay/key_proofs.hpp"
 #include "overlay/node_id.hpp"
 
 using EVP_PKEY = struct evp_pkey_st;
@@ -37,6 +38,8 @@ class NodeKey {
   static NodeKey load(const std::string& path);
   // A fresh key that lives only in memory (tests, throwaway nodes).
   static NodeKey generate();
+  // The key whose 32-byte private seed is `seed` (RFC 8032): reproducible simulations.
+  static NodeKey from_seed(const std::array<uint8_t, 32>& seed);
 
   const std::array<uint8_t, kPublicKeyBytes>& public_key() const { return public_key_; }
   const overlay::NodeId& node_id() const { return node_id_; }
@@ -58,6 +61,20 @@ class NodeKey {
   overlay::NodeId node_id_;
   bool created_ = false;
   std::string unsaved_path_;  // set by load_or_generate for a key not yet written
+};
+
+// Id proofs with this node's key (overlay/key_proofs.hpp): what the UDP runtime gives the core,
+// and what the simulator uses when it runs real signatures.
+class Ed25519Proofs final : public overlay::KeyProofs {
+ public:
+  explicit Ed25519Proofs(NodeKey key) : key_(std::move(key)) {}
+  overlay::IdProof prove(std::span<const uint8_t> statement) override;
+  // The id must be the first 16 bytes of SHA-1(public key) (DESIGN.md §2).
+  bool verify(const overlay::NodeId& claimed, const overlay::IdProof& proof,
+              std::span<const uint8_t> statement) override;
+
+ private:
+  NodeKey key_;
 };
 
 }  // namespace forestcast::node

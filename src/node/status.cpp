@@ -74,6 +74,13 @@ std::vector<std::pair<std::string, uint64_t>> counter_list(const net::UdpRuntime
       {"route_pending_full", p.route_pending_full},
       {"departed_probes", p.departed_probes},
       {"departed_returned", p.departed_returned},
+      {"proofs_requested", p.proofs_requested},
+      {"proofs_made", p.proofs_made},
+      {"proofs_refused", p.proofs_refused},
+      {"proofs_verified", p.proofs_verified},
+      {"proofs_rejected", p.proofs_rejected},
+      {"unproven_dropped", p.unproven_dropped},
+      {"unproven_held", p.unproven_held},
       {"datagrams_in", w.datagrams_in},
       {"datagrams_accepted", w.datagrams_accepted},
       {"datagrams_out", w.datagrams_out},
@@ -90,6 +97,7 @@ std::vector<std::pair<std::string, uint64_t>> counter_list(const net::UdpRuntime
       {"send_errors", w.send_errors},
       {"receive_errors", w.receive_errors},
       {"dropped_emulated_loss", w.dropped_emulated_loss},
+      {"dropped_test_partition", w.dropped_test_partition},
   };
   for (size_t i = 0; i < wire::kDecodeErrorCount; ++i)
     c.emplace_back("dropped_" + std::string(wire::to_string(static_cast<wire::DecodeError>(i))),

@@ -4,6 +4,7 @@
 // PastryNode entry point. Timers are not here either: the node keeps its own TimerQueue and the
 // driver arms one real timer for PastryNode::next_deadline().
 #include "overlay/endpoint.hpp"
+#include "overlay/key_proofs.hpp"
 #include "overlay/messages.hpp"
 
 namespace forestcast::overlay {
@@ -14,6 +15,8 @@ class Environment {
   // Fire-and-forget datagram to `to`, stamped by the transport with this node's id. May be
   // lost; the core never assumes delivery.
   virtual void send(const Endpoint& to, const Message& msg) = 0;
+  // Signing and checking id proofs (key_proofs.hpp); null: proofs are off.
+  virtual KeyProofs* key_proofs() { return nullptr; }
 };
 
 }  // namespace forestcast::overlay

@@ -4,10 +4,12 @@
 // sender, supplied by the transport next to the message (the envelope's sender id plus the
 // address it came from), so the structs below carry only what differs per message.
 #include <cstdint>
+#include <memory>
 #include <variant>
 #include <vector>
 
 #include "overlay/app_message.hpp"
+#include "overlay/key_proofs.hpp"
 #include "overlay/node_handle.hpp"
 
 namespace forestcast::overlay {
@@ -21,13 +23,17 @@ inline constexpr uint32_t kWireVersion = 1;
 inline constexpr size_t kMaxDatagramBytes = 1400;
 
 // Liveness and RTT probe. `joining` marks probes from a node that is not yet part of the ring:
-// the receiver answers but does not insert the sender into its state.
+// the receiver answers but does not insert the sender into its state. A non-zero `challenge`
+// asks the receiver to prove its id (key_proofs.hpp): its Pong then carries the proof.
 struct Ping {
   uint64_t nonce = 0;
   bool joining = false;
+  uint64_t challenge = 0;
 };
 struct Pong {
   uint64_t nonce = 0;
+  // Shared, so a Message stays small where it is copied (the simulator's in-flight slab).
+  std::shared_ptr<const IdProof> proof;
 };
 
 // A message routed toward `key`, acknowledged hop by hop (RouteAck with the same hop_id).

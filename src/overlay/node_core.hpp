@@ -40,6 +40,8 @@ struct NodeCore {
 
   bool active() const { return state == JoinState::kActive; }
   bool joining() const { return state == JoinState::kJoining; }
+  // Signing and checking id proofs; null when proofs are off (key_proofs.hpp).
+  KeyProofs* proofs() const { return env.key_proofs(); }
 
   void send(const Endpoint& to, const Message& msg) {
     ++counters.messages_out;

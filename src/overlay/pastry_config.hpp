@@ -50,6 +50,18 @@ struct PastryConfig {
   size_t verified_memory = 64;
   Duration verified_lifetime = seconds(60);
 
+  // --- key-proven ids (docs/security.md §3); only when the environment provides KeyProofs ---
+  // A proof of a node's key at an address holds this long; a node heard from whose proof is
+  // older than half of it is challenged again by a probe, so a live peer never lapses.
+  Duration proof_lifetime = seconds(600);
+  // Nodes that proved their key at an address, remembered although none of our sets keeps
+  // them (a previous hop, a joiner), so that their next message needs no new proof.
+  size_t proven_memory = 1024;
+  // Signatures we make for others' challenges: a flood of challenged Pings costs a counter each
+  // beyond this (an Ed25519 signature takes ~25 µs).
+  uint64_t proofs_per_second = 1000;
+  uint64_t proof_burst = 2000;
+
   // --- healing a partition (docs/pastry.md "Partitions") ---
   // Leaves found dead are remembered and probed again, one Ping each time, at growing
   // intervals (first_departed_probe, doubling up to max_departed_backoff) for
@@ -88,6 +100,14 @@ struct PastryCounters {
   uint64_t route_pending_full = 0;  // a hop not sent: max_pending_hops or its per-peer share
   uint64_t departed_probes = 0;     // probes of leaves found dead (partition healing)
   uint64_t departed_returned = 0;   // ... that answered: the node is back
+  // Key-proven ids (docs/security.md §3):
+  uint64_t proofs_requested = 0;  // probes that challenged the node to prove its key
+  uint64_t proofs_made = 0;       // our signatures for others' challenges
+  uint64_t proofs_refused = 0;    // challenges not answered: over proofs_per_second
+  uint64_t proofs_verified = 0;   // others' proofs checked and good
+  uint64_t proofs_rejected = 0;   // ... bad: wrong key for the id, bad signature, or none
+  uint64_t unproven_dropped = 0;  // a message from an id not proven at its address: dropped
+  uint64_t unproven_held = 0;     // ... held until the sender proves its key
 };
 
 enum class JoinState { kIdle, kJoining, kActive, kFailed, kLeft };

@@ -42,7 +42,8 @@ PastryNode::PastryNode(NodeHandle self, PastryConfig config, Environment& env, u
       peers_(core_, joiner_, maintenance_),
       router_(core_, peers_, joiner_),
       joiner_(core_, peers_, maintenance_),
-      maintenance_(core_, peers_, joiner_) {}
+      maintenance_(core_, peers_, joiner_),
+      proof_tokens_(config.proof_burst) {}
 
 PastryNode::~PastryNode() = default;
 
@@ -118,12 +119,77 @@ void PastryNode::on_message(Time now, const NodeHandle& from, const Message& msg
       (ping && ping->joining) || (routed && routed->join && routed->origin.id == from.id);
   // A Leave is no sign of life (and may be forged).
   if (!std::holds_alternative<Leave>(msg)) peers_.note_heard(now, from, sender_joining);
+  if (core_.proofs() != nullptr && !sender_joining && !peers_.proven(now, from)) {
+    if (hold_until_proven(now, from, msg)) {
+      core_.flush_upcalls(now);
+      return;
+    }
+  }
   std::visit([&](const auto& m) { handle(now, from, m); }, msg);
   core_.flush_upcalls(now);
 }
 
-void PastryNode::handle(Time, const NodeHandle& from, const Ping& m) {
-  core_.send(from.endpoint, Pong{m.nonce});
+// Key proofs on, and `from` has not proven its id: what may not be used yet is held until it
+// does (a routed message, an application's direct message: one probe with a challenge, the
+// sender's first messages are not lost) or dropped (a heartbeat earns nothing). Pings and Pongs
+// are the proof itself; state, requests and announcements wait for it on their own (the
+// handlers below); a RouteAck counts only as the answer to a hop we sent to that address; a
+// Leave only from a node we hold. True when the message was taken care of here.
+bool PastryNode::hold_until_proven(Time now, const NodeHandle& from, const Message& msg) {
+  OwedReply owed;
+  if (const auto* routed = std::get_if<RouteMsg>(&msg)) {
+    if (!core_.active()) return true;  // not acknowledged: the sender retries elsewhere
+    owed.kind = OwedReply::Kind::kRouteForward;
+    owed.join = *routed;
+  } else if (const auto* direct = std::get_if<DirectMsg>(&msg)) {
+    owed.kind = OwedReply::Kind::kDirect;
+    owed.direct = direct->app;
+  } else if (std::holds_alternative<LeafHeartbeat>(msg)) {
+    ++core_.counters.unproven_dropped;
+    return true;
+  } else {
+    return false;
+  }
+  if (!peers_.defer(now, from, std::move(owed), /*address_check=*/true)) {
+    ++core_.counters.unproven_dropped;  // a routed message unacknowledged: retried elsewhere
+    return true;
+  }
+  ++core_.counters.unproven_held;
+  // Held, so acknowledged: a retry elsewhere would only duplicate it.
+  if (const auto* routed = std::get_if<RouteMsg>(&msg))
+    core_.send(from.endpoint, RouteAck{routed->hop_id});
+  return true;
+}
+
+// A challenge is answered with a proof of our key, made for the prober and for the address we
+// are known at (proof_statement); at most proofs_per_second of them, since each costs a
+// signature.
+void PastryNode::handle(Time now, const NodeHandle& from, const Ping& m) {
+  Pong pong{m.nonce, nullptr};
+  if (m.challenge != 0) {
+    KeyProofs* proofs = core_.proofs();
+    if (proofs == nullptr || !take_proof_token(now)) {
+      ++core_.counters.proofs_refused;
+      return;
+    }
+    ++core_.counters.proofs_made;
+    const auto statement = proof_statement(m.nonce, m.challenge, from.id, core_.self);
+    pong.proof = std::make_shared<const IdProof>(proofs->prove(statement));
+  }
+  core_.send(from.endpoint, std::move(pong));
+}
+
+bool PastryNode::take_proof_token(Time now) {
+  const uint64_t rate = core_.config.proofs_per_second;
+  const uint64_t burst = core_.config.proof_burst;
+  if (now > proof_refill_) {
+    const auto elapsed = static_cast<uint64_t>((now - proof_refill_).count());
+    proof_tokens_ = std::min<uint64_t>(burst, proof_tokens_ + elapsed * rate / 1'000'000);
+    proof_refill_ = now;
+  }
+  if (proof_tokens_ == 0) return false;
+  --proof_tokens_;
+  return true;
 }
 
 void PastryNode::handle(Time now, const NodeHandle& from, const Pong& m) {
@@ -143,8 +209,11 @@ void PastryNode::settle(Time now, Released released) {
       case OwedReply::Kind::kJoinAnswer:
         joiner_.send_join_answer(r.join, r.rows, r.leaf_set);
         break;
-      case OwedReply::Kind::kJoinForward:
+      case OwedReply::Kind::kRouteForward:
         if (core_.active()) router_.on_route_msg(now, r.join, node);
+        break;
+      case OwedReply::Kind::kDirect:
+        handle(now, node, DirectMsg{std::move(r.direct)});
         break;
       case OwedReply::Kind::kStateTransfer:
         maintenance_.on_state_transfer(now, node, r.state);
@@ -161,7 +230,7 @@ void PastryNode::handle(Time now, const NodeHandle& from, const RouteMsg& m) {
   // costs one Ping and sets nothing going along the route.
   if (m.join && m.hops == 0 && !peers_.proven(now, from)) {
     OwedReply owed;
-    owed.kind = OwedReply::Kind::kJoinForward;
+    owed.kind = OwedReply::Kind::kRouteForward;
     owed.join = m;
     peers_.defer(now, from, std::move(owed), /*address_check=*/true);
     return;

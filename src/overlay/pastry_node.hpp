@@ -84,12 +84,17 @@ class PastryNode final : public Overlay {
   void fire(Time now, TimerId id, const PastryTimer& timer);
   // `node` proved its address: send what it was owed.
   void settle(Time now, Released released);
+  bool hold_until_proven(Time now, const NodeHandle& from, const Message& msg);
+  // The signing rate limit (PastryConfig::proofs_per_second).
+  bool take_proof_token(Time now);
 
   NodeCore core_;
   PeerTracker peers_;
   Router router_;
   Joiner joiner_;
   Maintenance maintenance_;
+  uint64_t proof_tokens_ = 0;
+  Time proof_refill_{0};
 };
 
 }  // namespace forestcast::overlay

@@ -33,6 +33,8 @@ void PeerTracker::note_heard(Time now, const NodeHandle& from, bool sender_joini
     }
     p->last_heard = now;
     p->suspected = false;
+    // A peer we talk to proves its key again before its proof lapses.
+    if (needs_challenge(now, from) && !probes_.contains(from.id)) probe(now, from);
     return;
   }
   if (sender_joining || !core_.active()) return;
@@ -50,6 +52,10 @@ void PeerTracker::note_heard(Time now, const NodeHandle& from, bool sender_joini
 void PeerTracker::learn_candidate(Time now, const NodeHandle& node, Duration rtt_lower_bound) {
   if (node.id == core_.self.id || recently_dead(now, node.id)) return;
   const Peer* p = peers_.find(node.id);
+  // Hearsay that a node we hold is elsewhere: whoever is at the other address has proven
+  // nothing to us, and the node we hold did. A node that really moved is found dead at the old
+  // address first.
+  if (p != nullptr && p->endpoint != node.endpoint) return;
   if (p != nullptr && !p->suspected && p->rtt != kUnknownRtt) {
     // Already in our state with a measured RTT: hearsay can only move it into the leaf set.
     if (!core_.leaf_set.would_accept(node.id)) return;
@@ -113,6 +119,11 @@ bool PeerTracker::adopt_into_leaf_set(const NodeHandle& node) {
 bool PeerTracker::adopt_into_routing_table(const NodeHandle& node, Duration rtt) {
   const auto change = core_.routing_table.consider(node, rtt);
   if (change.evicted) forget_if_unused(*change.evicted);
+  // Key proofs on: we will route through it, and it does not know us, so our first message
+  // would wait a round trip for our proof. Announcing ourselves now has it ask for the proof
+  // off the critical path.
+  if (change.inserted && core_.proofs() != nullptr && core_.active())
+    core_.send(node.endpoint, Announce{});
   return change.inserted || core_.routing_table.contains(node.id);
 }
 
@@ -137,6 +148,7 @@ void PeerTracker::probe(Time now, const NodeHandle& node, int attempts) {
   if (PendingProbe* pp = probes_.find(node.id)) {
     pp->address_check = false;  // wanted as a peer now: taken into our state on answer
     pp->max_attempts = std::min(pp->max_attempts, max_attempts);
+    ensure_challenge(now, node.id);
     return;
   }
   if (probes_.size() >= core_.config.max_probes) {
@@ -151,14 +163,66 @@ void PeerTracker::probe(Time now, const NodeHandle& node, int attempts) {
 
 void PeerTracker::send_probe(Time now, PendingProbe pp) {
   pp.nonce = core_.new_token();
+  pp.challenge = 0;
+  if (needs_challenge(now, pp.node)) {
+    pp.challenge = core_.new_token();
+    ++core_.counters.proofs_requested;
+  }
   pp.sent = now;
   const Duration timeout = std::min(rto_for(pp.node.id) * (1 << pp.attempt), core_.config.max_rto);
   core_.schedule(now + timeout, ProbeTimeout{pp.node.id, pp.nonce});
   ++core_.counters.probes_sent;
   const Endpoint to = pp.node.endpoint;
-  const uint64_t nonce = pp.nonce;
+  const Ping ping{pp.nonce, core_.joining(), pp.challenge};
   probes_[pp.node.id] = std::move(pp);
-  core_.send(to, Ping{nonce, core_.joining()});
+  core_.send(to, ping);
+}
+
+Time PeerTracker::proven_until(const NodeHandle& node) const {
+  Time until{0};
+  if (const Peer* p = peers_.find(node.id); p != nullptr && p->endpoint == node.endpoint)
+    until = p->proven_until;
+  if (const ProvenAt* e = proven_.find(node.id); e != nullptr && e->endpoint == node.endpoint)
+    until = std::max(until, e->until);
+  return until;
+}
+
+bool PeerTracker::needs_challenge(Time now, const NodeHandle& node) const {
+  if (core_.proofs() == nullptr) return false;
+  return proven_until(node) - now < core_.config.proof_lifetime / 2;
+}
+
+void PeerTracker::ensure_challenge(Time now, const NodeId& id) {
+  PendingProbe* pp = probes_.find(id);
+  if (pp == nullptr || pp->challenge != 0 || !needs_challenge(now, pp->node)) return;
+  PendingProbe again = std::move(*pp);  // the old nonce's Pong and timeout no longer match
+  send_probe(now, std::move(again));
+}
+
+// The proof must be for our challenge, by the key of the id we probed, at the address we
+// probed (proof_statement): a replayed proof, another node's, or one made for another address
+// fails here. Verification is only ever attempted for a Pong that matched a pending challenge,
+// so forged Pongs cost a table lookup, not a signature check.
+bool PeerTracker::check_proof(Time now, const PendingProbe& pp, const Pong& pong) {
+  KeyProofs* proofs = core_.proofs();
+  const auto statement = proof_statement(pp.nonce, pp.challenge, core_.self.id, pp.node);
+  if (proofs == nullptr || !pong.proof || !proofs->verify(pp.node.id, *pong.proof, statement)) {
+    ++core_.counters.proofs_rejected;
+    return false;
+  }
+  ++core_.counters.proofs_verified;
+  const Time until = now + core_.config.proof_lifetime;
+  if (Peer* p = peers_.find(pp.node.id); p != nullptr && p->endpoint == pp.node.endpoint)
+    p->proven_until = until;
+  // Members of our sets carry their proof themselves (Peer::proven_until); the memory is for
+  // the others.
+  if (const Peer* p = peers_.find(pp.node.id); p != nullptr && p->endpoint == pp.node.endpoint)
+    return true;
+  if (proven_.size() >= core_.config.proven_memory)
+    proven_.erase_if([&](const NodeId&, const ProvenAt& e) { return e.until <= now; });
+  if (proven_.size() < core_.config.proven_memory || proven_.contains(pp.node.id))
+    proven_[pp.node.id] = ProvenAt{pp.node.endpoint, until};
+  return true;
 }
 
 // Only the holder of the probed address sees the nonce: a Pong with the right nonce from that
@@ -169,6 +233,8 @@ Released PeerTracker::on_pong(Time now, const NodeHandle& from, const Pong& pong
     ++core_.counters.pongs_unmatched;
     return {};
   }
+  // A bad proof leaves the probe pending: a forged Pong must not cancel the real one.
+  if (found->challenge != 0 && !check_proof(now, *found, pong)) return {};
   PendingProbe pp = std::move(*found);
   probes_.erase(from.id);
   remember_verified(now, pp.node);
@@ -180,6 +246,8 @@ Released PeerTracker::on_pong(Time now, const NodeHandle& from, const Pong& pong
   }
   const Duration rtt = now - pp.sent;
   note_alive(now, from, std::max(rtt, Duration{1}));
+  if (Peer* p = peers_.find(from.id); p != nullptr && pp.challenge != 0)
+    p->proven_until = now + core_.config.proof_lifetime;
   if (!peers_.contains(from.id)) remember_rejected(from.id, rtt);
   joiner_.probe_settled(now, from.id);
   return {pp.node, std::move(pp.owed)};
@@ -190,8 +258,10 @@ Released PeerTracker::on_probe_timeout(Time now, const ProbeTimeout& timer) {
   if (found == nullptr || found->nonce != timer.nonce) return {};
   PendingProbe pp = std::move(*found);
   probes_.erase(timer.node);
-  // Heard from it at its address since the probe went out: alive after all.
-  if (Peer* p = peers_.find(pp.node.id); p != nullptr && p->last_heard > pp.sent) {
+  // Heard from it at its address since the probe went out: alive after all (but a challenge
+  // is only answered by a proof).
+  if (Peer* p = peers_.find(pp.node.id);
+      p != nullptr && p->last_heard > pp.sent && (pp.challenge == 0 || proven(now, pp.node))) {
     p->suspected = false;
     joiner_.probe_settled(now, pp.node.id);
     return {pp.node, std::move(pp.owed)};
@@ -215,6 +285,7 @@ Released PeerTracker::on_probe_timeout(Time now, const ProbeTimeout& timer) {
 }
 
 bool PeerTracker::proven(Time now, const NodeHandle& node) const {
+  if (core_.proofs() != nullptr) return proven_until(node) > now;
   if (const Peer* p = peers_.find(node.id); p != nullptr && p->endpoint == node.endpoint)
     return true;
   if (verified_.empty()) return false;
@@ -235,8 +306,10 @@ bool PeerTracker::defer(Time now, const NodeHandle& node, OwedReply reply, bool 
     fresh.max_attempts = core_.config.probe_attempts;
     fresh.address_check = address_check;
     send_probe(now, std::move(fresh));
-    pp = probes_.find(node.id);
+  } else {
+    ensure_challenge(now, node.id);
   }
+  pp = probes_.find(node.id);
   if (pp->node.endpoint != node.endpoint || pp->owed.size() >= core_.config.max_owed_per_peer) {
     ++core_.counters.replies_refused;
     return false;

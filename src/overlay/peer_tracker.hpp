@@ -10,6 +10,11 @@
 // that would send our state to an address that has not proven itself is held on the probe
 // (OwedReply) and released by its Pong. Nothing but a Ping ever goes to an unproven address, so
 // a spoofed datagram cannot turn us into an amplifier.
+//
+// With key proofs on (the environment provides KeyProofs, key_proofs.hpp), "proven" means more:
+// the node signed our fresh challenge with the key of its id, at that address, less than
+// proof_lifetime ago. A probe to a node not proven for long enough carries a challenge, and its
+// Pong counts only with a good proof; the same probe proves address and key in one round trip.
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -29,13 +34,15 @@ struct OwedReply {
     kStateRequest,  // answer `request`
     kAnnounce,      // answer its Announce (our leaf set, if it became a leaf)
     kJoinAnswer,    // send the joiner `join.origin` our rows / leaf set (Joiner::send_join_answer)
-    kJoinForward,   // a join that came straight from its joiner: route it on
+    kRouteForward,  // a routed message (or a join straight from its joiner): route it on
     kStateTransfer, // use `state` (it came from a node we do not hold)
+    kDirect,        // deliver `direct` (key proofs on: its sender was not proven)
   };
   Kind kind = Kind::kStateRequest;
   StateRequest request;
   StateTransfer state;
-  RouteMsg join;
+  RouteMsg join;  // kJoinAnswer, kRouteForward
+  AppMessagePtr direct;
   bool rows = false;
   bool leaf_set = false;
 };
@@ -52,6 +59,7 @@ class PeerTracker {
     Duration rtt = kUnknownRtt;
     Time last_heard{0};
     bool suspected = false;  // excluded from routing until it answers
+    Time proven_until{0};    // key proofs on: its proof at `endpoint` holds until then
   };
 
   PeerTracker(NodeCore& core, Joiner& joiner, Maintenance& maintenance)
@@ -76,7 +84,8 @@ class PeerTracker {
   Released on_pong(Time now, const NodeHandle& from, const Pong& pong);
   Released on_probe_timeout(Time now, const ProbeTimeout& timer);
   // `node` answered one of our probes at that very address: we hold it, or it is a joiner
-  // whose address check passed less than verified_lifetime ago.
+  // whose address check passed less than verified_lifetime ago. Key proofs on: it proved the
+  // key of its id at that address less than proof_lifetime ago.
   bool proven(Time now, const NodeHandle& node) const;
   // Holds `reply` until `node` answers a probe; `address_check`: a new probe only checks the
   // address (a joiner: not taken into our state). False (counted) if refused for room.
@@ -98,6 +107,7 @@ class PeerTracker {
     Time sent{0};
     int attempt = 0;
     uint64_t nonce = 0;
+    uint64_t challenge = 0;  // key proofs on: the Pong must prove the node's key
     int max_attempts = 1;
     bool address_check = false;  // a joiner's address: not taken into our state on answer
     bool recheck = false;        // a departed leaf: silence changes nothing
@@ -113,6 +123,15 @@ class PeerTracker {
   };
 
   void send_probe(Time now, PendingProbe pp);
+  // Key proofs on: until when `node` is proven at its endpoint (Time{0}: not at all).
+  Time proven_until(const NodeHandle& node) const;
+  // Key proofs on, and `node`'s proof is missing or past half its lifetime.
+  bool needs_challenge(Time now, const NodeHandle& node) const;
+  // A pending probe that does not challenge a node that must now prove its key goes again,
+  // with a challenge.
+  void ensure_challenge(Time now, const NodeId& id);
+  // Checks the proof in `pong` for the challenge of `pp`; remembers the node as proven.
+  bool check_proof(Time now, const PendingProbe& pp, const Pong& pong);
   void note_alive(Time now, const NodeHandle& node, Duration rtt);
   void adopt(const NodeHandle& node);
   bool adopt_into_leaf_set(const NodeHandle& node);
@@ -137,6 +156,13 @@ class PeerTracker {
   IdMap<Time> dead_until_;
   // Addresses that answered an address check (key, valid until); direct-mapped.
   std::vector<std::pair<uint64_t, Time>> verified_;
+  // Key proofs on: nodes that proved their key, at that endpoint, until then (bounded by
+  // proven_memory). Exact keys, not hashes: an entry vouches for an identity.
+  struct ProvenAt {
+    Endpoint endpoint;
+    Time until{0};
+  };
+  IdMap<ProvenAt> proven_;
   std::vector<Departed> departed_;
   // Nodes measured and found of no use (id hash, RTT in µs), so that hearing of them again from
   // other nodes' rows does not cost another probe. Small and direct-mapped: cheap at 100k nodes.

@@ -8,7 +8,11 @@
 #include <limits>
 #include <stdexcept>
 
+#include <unordered_map>
+
+#include "net/sim/modelled_proofs.hpp"
 #include "net/sim/process_stats.hpp"
+#include "node/node_key.hpp"
 #include "net/sim/simulator.hpp"
 #include "scenarios/lookup_app.hpp"
 
@@ -45,12 +49,13 @@ class RoutingScenario {
         node_seed_rng_(master_.next()),
         choice_rng_(master_.next()),
         sim_(SimConfig{config.topology, config.loss, master_.next(), config.pastry,
-                       config.check_wire_size}) {}
+                       config.check_wire_size, key_proofs_factory()}) {}
 
   RoutingResult run();
 
  private:
   uint32_t create_node();
+  std::function<std::unique_ptr<overlay::KeyProofs>(const NodeHandle&)> key_proofs_factory();
   void schedule_join(size_t k);
   void run_with_progress(Time until, const char* phase);
   void issue_lookup();
@@ -74,11 +79,38 @@ class RoutingScenario {
   Rng id_rng_;
   Rng node_seed_rng_;
   Rng choice_rng_;
+  // Before sim_, which the factory for them is handed to.
+  std::shared_ptr<ProofModel> proof_model_ = std::make_shared<ProofModel>();
+  // ProofMode::kReal: each node's key, from creation until the simulator asks for its signer.
+  std::unordered_map<overlay::NodeId, node::NodeKey> keys_;
   Simulator sim_;
   LookupLog log_;
   size_t bootstrap_missing_ = 0;
   size_t created_ = 0;
 };
+
+std::function<std::unique_ptr<overlay::KeyProofs>(const NodeHandle&)>
+RoutingScenario::key_proofs_factory() {
+  switch (config_.proofs) {
+    case ProofMode::kOff:
+      return nullptr;
+    case ProofMode::kModelled:
+      proof_model_->k0 = master_.next();
+      proof_model_->k1 = master_.next();
+      return [model = proof_model_](const NodeHandle& h) {
+        return std::make_unique<ModelledProofs>(h.id, model);
+      };
+    case ProofMode::kReal:
+      return [this](const NodeHandle& h) -> std::unique_ptr<overlay::KeyProofs> {
+        auto it = keys_.find(h.id);
+        if (it == keys_.end()) return nullptr;  // an id not made here (--ids): no proofs
+        auto proofs = std::make_unique<node::Ed25519Proofs>(std::move(it->second));
+        keys_.erase(it);
+        return proofs;
+      };
+  }
+  return nullptr;
+}
 
 uint32_t RoutingScenario::create_node() {
   if (!config_.ids.empty()) {
@@ -94,7 +126,14 @@ uint32_t RoutingScenario::create_node() {
     const uint64_t v = id_rng_.next();
     for (size_t b = 0; b < 8; ++b) key[w * 8 + b] = static_cast<uint8_t>(v >> (8 * b));
   }
-  const uint32_t i = sim_.add_node(overlay::NodeId::sha1_of(key), node_seed_rng_.next());
+  overlay::NodeId id = overlay::NodeId::sha1_of(key);
+  if (config_.proofs == ProofMode::kReal) {
+    // The 32 bytes are the private key's seed instead: the id is its public key's hash.
+    node::NodeKey real = node::NodeKey::from_seed(key);
+    id = real.node_id();
+    keys_.emplace(id, std::move(real));
+  }
+  const uint32_t i = sim_.add_node(id, node_seed_rng_.next());
   sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
   return i;
 }
@@ -400,7 +439,16 @@ RoutingResult RoutingScenario::run() {
       sum.pongs_unmatched += c.pongs_unmatched;
       sum.acks_unmatched += c.acks_unmatched;
       sum.route_pending_full += c.route_pending_full;
+      sum.proofs_requested += c.proofs_requested;
+      sum.proofs_made += c.proofs_made;
+      sum.proofs_refused += c.proofs_refused;
+      sum.proofs_verified += c.proofs_verified;
+      sum.proofs_rejected += c.proofs_rejected;
+      sum.unproven_held += c.unproven_held;
+      sum.unproven_dropped += c.unproven_dropped;
     }
+    result.proofs = config_.proofs;
+    result.proof_counters = sum;
     report(format("sim: probes %llu, state from unproven %llu, replies deferred %llu refused %llu, "
                   "probes refused %llu, pongs unmatched %llu, acks unmatched %llu, hops refused %llu",
                   static_cast<unsigned long long>(sum.probes_sent),
@@ -459,6 +507,25 @@ RoutingResult run_routing_scenario(const RoutingScenarioConfig& config) {
   return scenario.run();
 }
 
+std::optional<ProofMode> parse_proof_mode(const std::string& name) {
+  if (name == "off") return ProofMode::kOff;
+  if (name == "modelled") return ProofMode::kModelled;
+  if (name == "real") return ProofMode::kReal;
+  return std::nullopt;
+}
+
+const char* to_string(ProofMode mode) {
+  switch (mode) {
+    case ProofMode::kOff:
+      return "off";
+    case ProofMode::kModelled:
+      return "modelled";
+    case ProofMode::kReal:
+      return "real";
+  }
+  return "off";
+}
+
 nlohmann::ordered_json to_json(const RoutingResult& r) {
   // Rounded so the report stays readable; rounding is deterministic, so byte identity holds.
   auto fixed = [](double v) { return round_to(v, 6); };
@@ -485,6 +552,17 @@ nlohmann::ordered_json to_json(const RoutingResult& r) {
       p["leafsets_match_after_heal_s"] = nullptr;
     p["correct_fraction_after_heal"] = fixed(r.after_heal.correct_fraction);
     j["partition"] = p;
+  }
+  if (r.proofs != ProofMode::kOff) {
+    const overlay::PastryCounters& c = r.proof_counters;
+    j["proofs"] = {{"mode", to_string(r.proofs)},
+                   {"requested", c.proofs_requested},
+                   {"made", c.proofs_made},
+                   {"refused", c.proofs_refused},
+                   {"verified", c.proofs_verified},
+                   {"rejected", c.proofs_rejected},
+                   {"unproven_held", c.unproven_held},
+                   {"unproven_dropped", c.unproven_dropped}};
   }
   // Wall-clock measurements: these differ from run to run, everything above does not.
   j["perf"] = {{"wall_s", round_to(r.wall_s, 3)},

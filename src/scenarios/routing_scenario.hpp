@@ -15,6 +15,13 @@
 
 namespace forestcast::sim {
 
+// Key-proven ids in the simulation (docs/security.md §3): none, the modelled scheme
+// (net/sim/modelled_proofs.hpp: same messages and sizes, no elliptic-curve CPU), or real
+// Ed25519 (every node's key from a seed, its id the SHA-1 of the public key).
+enum class ProofMode { kOff, kModelled, kReal };
+std::optional<ProofMode> parse_proof_mode(const std::string& name);
+const char* to_string(ProofMode mode);
+
 struct RoutingScenarioConfig {
   size_t nodes = 1000;
   uint64_t seed = 1;
@@ -34,6 +41,7 @@ struct RoutingScenarioConfig {
   Duration repair_wait = seconds(60);         // "after repair" lookups start this long after
   overlay::PastryConfig pastry;
   bool check_wire_size = false;  // SimConfig::check_wire_size: encode and size-check every message
+  ProofMode proofs = ProofMode::kOff;
   // When set: these node ids (in join order, `nodes` must equal their count), each placed at
   // position_from_id() instead of a random place, so a run compares with real nodes of the
   // same ids under the UDP runtime's link emulation.
@@ -76,6 +84,9 @@ struct RoutingResult {
   size_t leaf_sets_checked = 0;
   size_t leaf_set_mismatches = 0;
   uint64_t duplicate_deliveries = 0;
+  // Id proofs, summed over all nodes (PastryCounters); reported when proofs are on.
+  ProofMode proofs = ProofMode::kOff;
+  overlay::PastryCounters proof_counters;
   uint64_t trace_hash = 0;
   // Messages over the datagram limit, dropped; counted only with check_wire_size (not in JSON).
   uint64_t messages_oversize = 0;

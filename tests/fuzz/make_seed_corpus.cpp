@@ -51,10 +51,17 @@ std::vector<Sample> samples(const NodeId& from) {
   auto add = [&](std::string name, const overlay::Message& m) {
     out.push_back({std::move(name), wire::encode(from, m)});
   };
-  add("ping", overlay::Ping{1, false});
-  add("ping_joining", overlay::Ping{0xfedcba9876543210ULL, true});
-  add("pong", overlay::Pong{1});
-  add("pong_nonce_5", overlay::Pong{5});
+  add("ping", overlay::Ping{1, false, 0});
+  add("ping_joining", overlay::Ping{0xfedcba9876543210ULL, true, 0});
+  add("pong", overlay::Pong{1, nullptr});
+  add("pong_nonce_5", overlay::Pong{5, nullptr});
+  // Id proofs (docs/security.md §3): a challenge, and an answer with key and signature (not a
+  // valid one for any challenge of the harness: the proof path's refusal).
+  add("ping_challenge", overlay::Ping{2, false, 0x0123456789abcdefULL});
+  auto proof = std::make_shared<overlay::IdProof>();
+  for (size_t i = 0; i < proof->public_key.size(); ++i) proof->public_key[i] = uint8_t(i);
+  for (size_t i = 0; i < proof->signature.size(); ++i) proof->signature[i] = uint8_t(0xa0 + i);
+  add("pong_proof", overlay::Pong{3, proof});
 
   overlay::RouteMsg join;
   join.hop_id = 77;
@@ -141,11 +148,26 @@ void write_receive_path(const fs::path& dir) {
                           wire::encode(known_peer(1 + i % 8).id, overlay::LeafHeartbeat{}), 100,
                           true));
   write(dir / "sequence_leaf_dies", serialize_records(silence));
+  // A stranger's routed and direct messages, held until it proves its id (the harness answers
+  // the challenge for it), then used.
+  const NodeHandle newcomer = stranger(2);
+  overlay::RouteMsg first;
+  first.hop_id = 91;
+  first.msg_id = 92;
+  first.key = harness_self().id;
+  first.origin = newcomer;
+  first.hops = 1;
+  first.app = app("first contact");
+  write(dir / "sequence_unproven_held",
+        serialize_records({rec(31, wire::encode(newcomer.id, first), 1),
+                           rec(31, wire::encode(newcomer.id, overlay::DirectMsg{app("hi")}), 5,
+                               true)}));
   // A routed message whose next hop never acks, with a local route on top.
-  Record local = rec(3, wire::encode(known_peer(3).id, overlay::Ping{9, false}), 30);
+  Record local = rec(3, wire::encode(known_peer(3).id, overlay::Ping{9, false, 0}), 30);
   local.route_local = true;
   write(dir / "sequence_route_retries",
-        serialize_records({local, rec(4, wire::encode(known_peer(4).id, overlay::Pong{1}), 250)}));
+        serialize_records(
+          {local, rec(4, wire::encode(known_peer(4).id, overlay::Pong{1, nullptr}), 250)}));
   // A graceful leave, then traffic that must be ignored.
   Record leave = rec(5, wire::encode(known_peer(5).id, overlay::LeafHeartbeat{}));
   leave.leave = true;

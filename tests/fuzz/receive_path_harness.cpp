@@ -90,6 +90,16 @@ Endpoint sender_endpoint(uint8_t sender) {
 
 // ---- environment ----------------------------------------------------------------------------
 
+RecordingEnvironment::RecordingEnvironment(const FuzzApp& app)
+    : apps_(decoder_for(app)), proofs_(harness_self().id, model_) {}
+
+std::shared_ptr<const overlay::IdProof> RecordingEnvironment::proof_of(const NodeHandle& peer,
+                                                                       const SentPing& ping) {
+  sim::ModelledProofs signer(peer.id, model_);
+  return std::make_shared<overlay::IdProof>(signer.prove(
+      overlay::proof_statement(ping.nonce, ping.challenge, harness_self().id, peer)));
+}
+
 void RecordingEnvironment::send(const Endpoint& to, const overlay::Message& msg) {
   ++sent_;
   if (!to.valid()) property_failed("the core sent to an invalid address");
@@ -104,7 +114,7 @@ void RecordingEnvironment::send(const Endpoint& to, const overlay::Message& msg)
     property_failed("the core sent a message the wire format rejects");
   }
   if (const auto* ping = std::get_if<overlay::Ping>(&msg); ping && pings_.size() < kMaxRemembered)
-    pings_.push_back({to, ping->nonce});
+    pings_.push_back({to, ping->nonce, ping->challenge});
 }
 
 // ---- harness --------------------------------------------------------------------------------
@@ -154,7 +164,9 @@ void ReceivePathHarness::answer_pings() {
   for (const auto& ping : env_.take_pings()) {
     auto it = directory_.find(ping.to);
     if (it == directory_.end() || node_.join_state() == overlay::JoinState::kLeft) continue;
-    deliver(NodeHandle{it->second, ping.to}, overlay::Pong{ping.nonce});
+    const NodeHandle peer{it->second, ping.to};
+    deliver(peer, overlay::Pong{ping.nonce, ping.challenge != 0 ? env_.proof_of(peer, ping)
+                                                                 : nullptr});
   }
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fuzz_app.hpp"
+#include "net/sim/modelled_proofs.hpp"
 #include "overlay/environment.hpp"
 #include "overlay/pastry_node.hpp"
 
@@ -49,23 +50,31 @@ overlay::Endpoint sender_endpoint(uint8_t sender);
 
 // Sends go nowhere: each is encoded (the bytes a peer would get must decode again: the core
 // never emits what the wire rejects), counted and discarded; Pings are remembered (bounded) so
-// the harness can answer them.
+// the harness can answer them. Id proofs are on (as in the daemon), with the simulator's
+// modelled scheme: cheap, deterministic, and the harness can prove any peer's id.
 class RecordingEnvironment : public overlay::Environment {
  public:
   static constexpr size_t kMaxRemembered = 256;
   struct SentPing {
     overlay::Endpoint to;
     uint64_t nonce;
+    uint64_t challenge;
   };
 
-  explicit RecordingEnvironment(const FuzzApp& app) : apps_(decoder_for(app)) {}
+  explicit RecordingEnvironment(const FuzzApp& app);
   void send(const overlay::Endpoint& to, const overlay::Message& msg) override;
+  overlay::KeyProofs* key_proofs() override { return &proofs_; }
+  // The proof `peer` would send for `ping`.
+  std::shared_ptr<const overlay::IdProof> proof_of(const overlay::NodeHandle& peer,
+                                                   const SentPing& ping);
 
   std::vector<SentPing> take_pings() { return std::move(pings_); }
   uint64_t sent() const { return sent_; }
 
  private:
   wire::AppDecoder apps_;
+  std::shared_ptr<sim::ProofModel> model_ = std::make_shared<sim::ProofModel>();
+  sim::ModelledProofs proofs_;
   std::vector<SentPing> pings_;
   uint64_t sent_ = 0;
 };

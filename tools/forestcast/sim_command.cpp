@@ -34,6 +34,7 @@ struct SimOptions {
   bool quiet = false;
   bool verbose = false;
   std::string ids_file;
+  std::string proofs = "off";
   // forest scenario
   int64_t stripes = 16;
   int64_t capacity = -1;
@@ -140,6 +141,9 @@ int run_sim(const SimOptions& o) {
     return usage_error("--leaf-set must be an even number between 2 and " +
                        std::to_string(overlay::kMaxLeafSetSize));
   config.pastry.leaf_set_size = static_cast<size_t>(o.leaf_set);
+  const auto proofs = sim::parse_proof_mode(o.proofs);
+  if (!proofs) return usage_error("unknown --proofs '" + o.proofs + "' (off, modelled or real)");
+  config.proofs = *proofs;
   if (!o.ids_file.empty()) {
     std::ifstream in(o.ids_file);
     if (!in) return usage_error("cannot read --ids file " + o.ids_file);
@@ -182,6 +186,10 @@ CommandMain add_sim_command(CLI::App& app) {
   sub->add_option("--partition-s", options->partition_s,
                   "routing: after the first lookups, split the nodes into two halves that "
                   "cannot reach each other for this many seconds, then heal");
+  sub->add_option("--proofs", options->proofs,
+                  "routing: key-proven node ids: off, modelled (same messages, signatures "
+                  "modelled) or real (Ed25519)")
+      ->capture_default_str();
   sub->add_option("--topology", options->topology, "Latency model: sphere or plane")
       ->capture_default_str();
   sub->add_option("--loss", options->loss, "Per-datagram loss probability, in [0, 1)")

@@ -100,7 +100,7 @@ class Cluster:
 
     # ---- up -----------------------------------------------------------------------------
     def up(self, nodes, base_port, use_netns, latency, loss, topology, seed, timeout, quiet,
-           spacing, streams=None):
+           spacing, streams=None, partitionable=False):
         if self.state is not None:
             if self.live_nodes():
                 raise ClusterError(
@@ -124,6 +124,7 @@ class Cluster:
         self.state = {"launcher_pid": os.getpid(), "binary": self.binary, "tag": tag,
                       "netns": use_netns, "base_port": base_port, "latency_ms": latency,
                       "loss": loss, "topology": topology, "nodes": [],
+                      "partitionable": partitionable,
                       "streams": {str(i): flags for i, flags in (streams or {}).items()}}
         self.save()
         try:
@@ -158,6 +159,10 @@ class Cluster:
                 return n["addr"]
         return self.state["nodes"][0]["addr"] if self.state["nodes"] else None
 
+    def drop_file(self, index):
+        """Test only: the addresses node `index` drops datagrams from (--test-partitionable)."""
+        return os.path.join(self.dir, f"node{index}.drop")
+
     def node_command(self, node):
         cmd = [self.binary, "node", "--bind", node["addr"], "--admin", node["admin"],
                "--key", node["key"], "--peer-admin-offset", str(ADMIN_OFFSET)]
@@ -166,6 +171,8 @@ class Cluster:
                     "--emulate-topology", self.state.get("topology", "sphere")]
             if self.state.get("loss"):
                 cmd += ["--emulate-loss", str(self.state["loss"])]
+        if self.state.get("partitionable"):
+            cmd += ["--test-drop-from", self.drop_file(node["index"])]
         if node.get("bootstrap"):
             cmd += ["--bootstrap", node["bootstrap"]]
         cmd += self.state.get("streams", {}).get(str(node["index"]), [])

@@ -77,6 +77,9 @@ def build_parser():
     up.add_argument("--stream-kbps", type=float, default=1000.0,
                     help="rate of each published synthetic stream")
     up.add_argument("--seed", type=int, default=None, help="bootstrap choice")
+    up.add_argument("--test-partitionable", action="store_true",
+                    help="test only: node I drops datagrams from the addresses listed in "
+                         "DIR/nodeI.drop (a partition a test can make and heal)")
     up.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for a stable ring")
     up.add_argument("--spacing", type=float, default=0.05, help="seconds between node starts")
 
@@ -184,7 +187,8 @@ def cmd_cluster(args):
             raise ClusterError("--nodes must be between 1 and 1000")
         streams = stream_roles(args)
         took = cl.up(args.nodes, args.base_port, args.netns, args.latency_ms, args.loss,
-                     args.topology, args.seed, args.timeout, args.quiet, args.spacing, streams)
+                     args.topology, args.seed, args.timeout, args.quiet, args.spacing, streams,
+                     args.test_partitionable)
         first = cl.state["nodes"][0]
         print(f"cluster up: {args.nodes} nodes, every leaf set equals the oracle's "
               f"({took:.1f} s after the first start); page http://{first['admin']}/ ; "

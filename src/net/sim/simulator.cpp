@@ -54,6 +54,7 @@ uint32_t Simulator::add_node(const overlay::NodeId& id, uint64_t node_seed, Posi
 uint32_t Simulator::place_node(uint32_t i, const overlay::NodeId& id, uint64_t node_seed) {
   auto& n = nodes_.emplace_back(*this, i);
   n.handle = NodeHandle{id, endpoint_of(i)};
+  if (config_.key_proofs) n.env.proofs = config_.key_proofs(n.handle);
   n.pastry = std::make_unique<PastryNode>(n.handle, config_.pastry, n.env, node_seed);
   alive_.push_back(1);
   ++alive_count_;

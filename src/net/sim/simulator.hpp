@@ -39,6 +39,9 @@ struct SimConfig {
   // message UDP would drop then fails in the simulator too. Byte counters use the exact
   // encoded size. One encode per send: on in tests, off in large runs.
   bool check_wire_size = false;
+  // Key-proven ids (docs/security.md §3): when set, node i's environment provides the
+  // KeyProofs this returns for its handle (ModelledProofs, or real Ed25519); unset: proofs off.
+  std::function<std::unique_ptr<overlay::KeyProofs>(const NodeHandle&)> key_proofs = nullptr;
 };
 
 struct SimCounters {
@@ -133,6 +136,8 @@ class Simulator {
     void send(const Endpoint& to, const overlay::Message& msg) override {
       sim_.send_from(index_, to, msg);
     }
+    overlay::KeyProofs* key_proofs() override { return proofs.get(); }
+    std::unique_ptr<overlay::KeyProofs> proofs;
 
    private:
     Simulator& sim_;

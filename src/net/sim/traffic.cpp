@@ -35,9 +35,15 @@ size_t app_payload_size(const overlay::AppMessage& app) {
 }
 
 size_t body_size(const overlay::Ping& m) {
-  return fixed64_field(1, m.nonce) + bool_field(2, m.joining);
+  return fixed64_field(1, m.nonce) + bool_field(2, m.joining) + fixed64_field(3, m.challenge);
 }
-size_t body_size(const overlay::Pong& m) { return fixed64_field(1, m.nonce); }
+size_t body_size(const overlay::Pong& m) {
+  size_t n = fixed64_field(1, m.nonce);
+  if (m.proof)
+    n += bytes_field(2, overlay::IdProof::kPublicKeyBytes) +
+         bytes_field(3, overlay::IdProof::kSignatureBytes);
+  return n;
+}
 size_t body_size(const overlay::RouteMsg& m) {
   size_t n = fixed64_field(1, m.hop_id) + bytes_field(2, 16) +
              message_field(3, handle_size(m.origin)) + varint_field(4, m.hops) +

@@ -2,7 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <boost/asio/ip/v6_only.hpp>
+#include <fstream>
 
 #include "base/log.hpp"
 
@@ -179,7 +183,9 @@ void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
   counters_.bytes_in += bytes;
   const Time t = now();
   const Endpoint from = from_asio(rx_from_.address(), rx_from_.port());
-  if (!admit(from, t)) {
+  if (test_dropped(from, t)) {
+    ++counters_.dropped_test_partition;
+  } else if (!admit(from, t)) {
     // counted by admit()
   } else if (auto decoded =
                  wire::decode(std::span<const uint8_t>(rx_buffer_.data(), bytes), app_decoder_);
@@ -237,6 +243,27 @@ void UdpRuntime::on_hold_timer() {
     if (closed_) return;
   }
   if (!held_.empty()) arm_hold_timer(held_.top().due);
+}
+
+bool UdpRuntime::test_dropped(const Endpoint& from, Time now) {
+  if (!options_.test_drop_file) return false;
+  if (now - test_drop_checked_ >= ms(100) || test_drop_checked_ < Time{0}) {
+    test_drop_checked_ = now;
+    struct stat st {};
+    const int64_t mtime = ::stat(options_.test_drop_file->c_str(), &st) == 0
+                              ? int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec
+                              : 0;
+    if (mtime != test_drop_mtime_ns_) {
+      test_drop_mtime_ns_ = mtime;
+      test_drop_.clear();
+      std::ifstream in(*options_.test_drop_file);
+      std::string line;
+      while (std::getline(in, line))
+        if (const auto e = Endpoint::parse(line)) test_drop_.push_back(*e);
+      log().warn("{} test drop rule: {} addresses", id_.short_hex(), test_drop_.size());
+    }
+  }
+  return std::find(test_drop_.begin(), test_drop_.end(), from) != test_drop_.end();
 }
 
 bool UdpRuntime::admit(const Endpoint& from, Time now) {

@@ -43,6 +43,7 @@ struct WireCounters {
   uint64_t send_errors = 0;                // send_to failed (incl. full socket buffer)
   uint64_t receive_errors = 0;
   uint64_t dropped_emulated_loss = 0;  // test-only link emulation (LinkEmulation)
+  uint64_t dropped_test_partition = 0;  // test-only drop rule (UdpRuntimeOptions::test_drop_file)
   std::array<uint64_t, wire::kDecodeErrorCount> dropped_decode{};  // by wire::DecodeError
 
   uint64_t dropped_malformed() const {
@@ -52,7 +53,7 @@ struct WireCounters {
   }
   uint64_t dropped_total() const {
     return dropped_rate_limited + dropped_untracked_limited + dropped_global_limit +
-           dropped_own_id + dropped_after_leave + dropped_malformed();
+           dropped_own_id + dropped_after_leave + dropped_test_partition + dropped_malformed();
   }
 };
 
@@ -75,6 +76,13 @@ struct UdpRuntimeOptions {
   // hundred datagrams per second; this is far above that.
   uint64_t global_rate_per_second = 20000;
   uint64_t global_burst = 40000;
+  // Key-proven ids (docs/security.md §3): the node's own signer and the checker of others'
+  // proofs (node::Ed25519Proofs in the daemon). Null: proofs off, as in tests that need none.
+  std::shared_ptr<overlay::KeyProofs> key_proofs;
+  // Test only: datagrams from the addresses listed in this file (HOST:PORT, one a line) are
+  // dropped, as if the network between us were cut; the file is re-read when it changes
+  // (checked at most every 100 ms), so a test makes a partition and heals it by rewriting it.
+  std::optional<std::string> test_drop_file;
 };
 
 class UdpRuntime final : public overlay::Environment {
@@ -120,12 +128,15 @@ class UdpRuntime final : public overlay::Environment {
 
   // overlay::Environment
   void send(const overlay::Endpoint& to, const overlay::Message& msg) override;
+  overlay::KeyProofs* key_proofs() override { return options_.key_proofs.get(); }
 
  private:
   void start_receive();
   void on_receive(const boost::system::error_code& ec, size_t bytes);
   // Applies the per-peer and global limits, counting a drop; true if the datagram may be read.
   bool admit(const overlay::Endpoint& from, Time now);
+  // The test-only drop rule (UdpRuntimeOptions::test_drop_file).
+  bool test_dropped(const overlay::Endpoint& from, Time now);
   void after_node_call();
   void arm_timer(Time deadline);
   void on_timer(uint64_t generation);
@@ -158,6 +169,9 @@ class UdpRuntime final : public overlay::Environment {
   TokenBucket::Params global_params_;
   TokenBucket global_bucket_;
   WireCounters counters_;
+  std::vector<overlay::Endpoint> test_drop_;
+  Time test_drop_checked_{-1};
+  int64_t test_drop_mtime_ns_ = -1;
 
   // Link emulation: messages received but not yet due, earliest first.
   struct Held {

@@ -54,8 +54,14 @@ void put_body(const overlay::Message& msg, pb::Envelope& env) {
           auto* p = env.mutable_ping();
           p->set_nonce(m.nonce);
           p->set_joining(m.joining);
+          p->set_challenge(m.challenge);
         } else if constexpr (std::is_same_v<T, overlay::Pong>) {
-          env.mutable_pong()->set_nonce(m.nonce);
+          auto* p = env.mutable_pong();
+          p->set_nonce(m.nonce);
+          if (m.proof) {
+            p->set_public_key(m.proof->public_key.data(), m.proof->public_key.size());
+            p->set_signature(m.proof->signature.data(), m.proof->signature.size());
+          }
         } else if constexpr (std::is_same_v<T, overlay::RouteMsg>) {
           auto* r = env.mutable_route();
           r->set_hop_id(m.hop_id);
@@ -211,12 +217,26 @@ Checked<overlay::Message> get_state_transfer(const pb::StateTransfer& s) {
 
 #undef FORESTCAST_TRY
 
+Checked<overlay::Message> get_pong(const pb::Pong& p) {
+  overlay::Pong m{p.nonce(), nullptr};
+  if (p.public_key().empty() && p.signature().empty()) return overlay::Message{std::move(m)};
+  auto proof = std::make_shared<overlay::IdProof>();
+  if (p.public_key().size() != proof->public_key.size() ||
+      p.signature().size() != proof->signature.size())
+    return DecodeError::kBadProof;
+  std::memcpy(proof->public_key.data(), p.public_key().data(), proof->public_key.size());
+  std::memcpy(proof->signature.data(), p.signature().data(), proof->signature.size());
+  m.proof = std::move(proof);
+  return overlay::Message{std::move(m)};
+}
+
 Checked<overlay::Message> get_body(const pb::Envelope& env, const AppDecoder& apps) {
   switch (env.body_case()) {
     case pb::Envelope::kPing:
-      return overlay::Message{overlay::Ping{env.ping().nonce(), env.ping().joining()}};
+      return overlay::Message{
+          overlay::Ping{env.ping().nonce(), env.ping().joining(), env.ping().challenge()}};
     case pb::Envelope::kPong:
-      return overlay::Message{overlay::Pong{env.pong().nonce()}};
+      return get_pong(env.pong());
     case pb::Envelope::kRoute:
       return get_route(env.route(), apps);
     case pb::Envelope::kRouteAck:
@@ -279,6 +299,8 @@ std::string_view to_string(DecodeError e) {
       return "unknown_app";
     case DecodeError::kBadAppBody:
       return "bad_app_body";
+    case DecodeError::kBadProof:
+      return "bad_proof";
   }
   return "unknown";
 }

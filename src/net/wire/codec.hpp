@@ -30,8 +30,9 @@ enum class DecodeError : uint8_t {
   kBadField,        // a numeric field out of range, or join with an app payload
   kUnknownApp,      // app id not registered on this node
   kBadAppBody,      // the application rejected its body
+  kBadProof,        // a Pong's public key not 32 bytes or signature not 64, or only one of them
 };
-inline constexpr size_t kDecodeErrorCount = 13;
+inline constexpr size_t kDecodeErrorCount = 14;
 
 // Stable snake_case name, used in counters and metrics.
 std::string_view to_string(DecodeError e);

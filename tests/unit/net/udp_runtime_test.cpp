@@ -2,8 +2,12 @@
 // the wire through the codec, bad datagrams are counted, oversize sends are refused, and the
 // admin views render from the live state.
 #include "net/udp/udp_runtime.hpp"
+#include "node/node_key.hpp"
 
 #include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
 
 #include <boost/asio/ip/udp.hpp>
 #include <set>
@@ -57,6 +61,18 @@ class UdpRuntimeTest : public ::testing::Test {
     UdpRuntime& rt = *runtimes_.back();
     EXPECT_FALSE(rt.open(loopback_any_port()));
     EXPECT_NE(rt.local_endpoint().port, 0);
+    return rt;
+  }
+
+  // A node whose id is its key's, proving it as the daemon does.
+  UdpRuntime& make_keyed(node::NodeKey key) {
+    UdpRuntimeOptions options;
+    options.seed = key.node_id().lo();
+    const overlay::NodeId id = key.node_id();
+    options.key_proofs = std::make_shared<node::Ed25519Proofs>(std::move(key));
+    runtimes_.push_back(std::make_unique<UdpRuntime>(io_, id, options));
+    UdpRuntime& rt = *runtimes_.back();
+    EXPECT_FALSE(rt.open(loopback_any_port()));
     return rt;
   }
 
@@ -117,6 +133,60 @@ TEST_F(UdpRuntimeTest, TwoNodesFormARing) {
   EXPECT_GT(b.counters().datagrams_out, 0u);
   EXPECT_EQ(a.counters().dropped_malformed() + b.counters().dropped_malformed(), 0u);
   EXPECT_EQ(a.counters().send_errors + b.counters().send_errors, 0u);
+}
+
+// Key-proven ids over real sockets (docs/security.md §3), as the daemon runs them.
+TEST_F(UdpRuntimeTest, NodesProveTheirKeysToEachOther) {
+  UdpRuntime& a = make_keyed(node::NodeKey::generate());
+  UdpRuntime& b = make_keyed(node::NodeKey::generate());
+  form_ring(a, b);
+  EXPECT_GE(a.node().counters().proofs_verified, 1u);
+  EXPECT_GE(b.node().counters().proofs_verified, 1u);
+  EXPECT_EQ(a.node().counters().proofs_rejected + b.node().counters().proofs_rejected, 0u);
+}
+
+TEST_F(UdpRuntimeTest, AnIdWithoutItsKeyIsNotTakenIn) {
+  UdpRuntime& a = make_keyed(node::NodeKey::generate());
+  // b claims an id whose key it does not hold: it signs with another key.
+  UdpRuntimeOptions options;
+  options.seed = 2;
+  options.key_proofs = std::make_shared<node::Ed25519Proofs>(node::NodeKey::generate());
+  runtimes_.push_back(std::make_unique<UdpRuntime>(io_, node::NodeKey::generate().node_id(),
+                                                   options));
+  UdpRuntime& b = *runtimes_.back();
+  ASSERT_FALSE(b.open(loopback_any_port()));
+  a.start_ring();
+  b.join({a.local_endpoint()});
+  run_until([] { return false; }, std::chrono::milliseconds(1500));
+  EXPECT_FALSE(a.node().leaf_set().contains(b.id()));
+  EXPECT_GE(a.node().counters().proofs_rejected, 1u);
+}
+
+// The test-only drop rule (a partition in the integration tests) drops, counts and heals.
+TEST_F(UdpRuntimeTest, TheTestDropRuleCutsAndHeals) {
+  const std::string file = ::testing::TempDir() + "/udp_runtime_test_drop";
+  std::remove(file.c_str());
+  UdpRuntimeOptions options;
+  options.test_drop_file = file;
+  UdpRuntime& a = make(1);
+  UdpRuntime& b = make(2, options);
+  form_ring(a, b);
+  const auto write = [&](const std::string& text) {
+    std::ofstream(file + ".tmp") << text;
+    std::rename((file + ".tmp").c_str(), file.c_str());
+  };
+  write(a.local_endpoint().to_string() + "\n");
+  ASSERT_TRUE(run_until([&] { return b.counters().dropped_test_partition >= 2; }));
+  write("");
+  run_until([] { return false; }, std::chrono::milliseconds(300));  // the rule is re-read
+  const uint64_t dropped = b.counters().dropped_test_partition;
+  const uint64_t accepted = b.counters().datagrams_accepted;
+  run_until([&] { return b.counters().datagrams_accepted > accepted + 1; });
+  EXPECT_EQ(b.counters().dropped_test_partition, dropped);
+  EXPECT_GT(b.counters().datagrams_accepted, accepted);
+  EXPECT_EQ(b.counters().datagrams_in,
+            b.counters().datagrams_accepted + b.counters().dropped_total());
+  std::remove(file.c_str());
 }
 
 TEST_F(UdpRuntimeTest, AppMessagesCrossTheWire) {

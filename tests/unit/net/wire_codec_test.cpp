@@ -70,14 +70,14 @@ std::string text_of(const overlay::AppMessagePtr& p) {
 }
 
 TEST_F(WireCodecTest, PingPongRoundTrip) {
-  auto r = round_trip(overlay::Ping{0xdeadbeefcafef00dULL, true});
+  auto r = round_trip(overlay::Ping{0xdeadbeefcafef00dULL, true, 0});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value().sender, sender_);
   const auto& ping = std::get<overlay::Ping>(r.value().msg);
   EXPECT_EQ(ping.nonce, 0xdeadbeefcafef00dULL);
   EXPECT_TRUE(ping.joining);
 
-  r = round_trip(overlay::Pong{42});
+  r = round_trip(overlay::Pong{42, nullptr});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(std::get<overlay::Pong>(r.value().msg).nonce, 42u);
 }
@@ -216,9 +216,40 @@ TEST_F(WireCodecTest, RejectsOversize) {
   EXPECT_EQ(r.error(), DecodeError::kOversize);
 }
 
+TEST_F(WireCodecTest, ChallengeAndProofRoundTrip) {
+  auto r = round_trip(overlay::Ping{7, false, 0x1122334455667788ULL});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(std::get<overlay::Ping>(r.value().msg).challenge, 0x1122334455667788ULL);
+  auto proof = std::make_shared<overlay::IdProof>();
+  for (size_t i = 0; i < proof->public_key.size(); ++i) proof->public_key[i] = uint8_t(i + 1);
+  for (size_t i = 0; i < proof->signature.size(); ++i) proof->signature[i] = uint8_t(200 - i);
+  r = round_trip(overlay::Pong{9, proof});
+  ASSERT_TRUE(r.ok());
+  const auto& pong = std::get<overlay::Pong>(r.value().msg);
+  ASSERT_TRUE(pong.proof);
+  EXPECT_EQ(*pong.proof, *proof);
+  EXPECT_FALSE(std::get<overlay::Pong>(round_trip(overlay::Pong{9, nullptr}).value().msg).proof);
+}
+
+// A proof is a 32-byte key and a 64-byte signature, both or neither.
+TEST_F(WireCodecTest, RejectsMalformedProofs) {
+  Envelope env;
+  env.ParseFromString(encode(sender_, overlay::Pong{1, nullptr}));
+  const std::pair<size_t, size_t> bad[] = {{31, 64}, {33, 64}, {32, 63}, {32, 65},
+                                           {32, 0},  {0, 64},  {16, 0},  {64, 32}};
+  for (const auto& [key, sig] : bad) {
+    env.mutable_pong()->set_public_key(std::string(key, 'k'));
+    env.mutable_pong()->set_signature(std::string(sig, 's'));
+    auto r = decode(env.SerializeAsString(), apps());
+    ASSERT_FALSE(r.ok()) << key << "/" << sig;
+    EXPECT_EQ(r.error(), DecodeError::kBadProof);
+  }
+  EXPECT_EQ(to_string(DecodeError::kBadProof), "bad_proof");
+}
+
 TEST_F(WireCodecTest, RejectsWrongVersion) {
   Envelope env;
-  env.ParseFromString(encode(sender_, overlay::Pong{1}));
+  env.ParseFromString(encode(sender_, overlay::Pong{1, nullptr}));
   for (uint32_t v : {0u, 2u, 0xffffffffu}) {
     env.set_version(v);
     auto r = decode(env.SerializeAsString(), apps());
@@ -229,7 +260,7 @@ TEST_F(WireCodecTest, RejectsWrongVersion) {
 
 TEST_F(WireCodecTest, RejectsBadSenderId) {
   Envelope env;
-  env.ParseFromString(encode(sender_, overlay::Pong{1}));
+  env.ParseFromString(encode(sender_, overlay::Pong{1, nullptr}));
   for (size_t len : {0, 15, 17, 32}) {
     env.set_sender_id(std::string(len, 'a'));
     auto r = decode(env.SerializeAsString(), apps());
@@ -368,7 +399,7 @@ std::vector<std::string> sample_datagrams(const NodeId& sender) {
   route.app = std::make_shared<TextMessage>("payload");
   overlay::StateTransfer st;
   for (uint16_t i = 1; i < 6; ++i) st.nodes.push_back(v4_handle(i, i));
-  return {encode(sender, overlay::Ping{1, false}),
+  return {encode(sender, overlay::Ping{1, false, 0}),
           encode(sender, route),
           encode(sender, st),
           encode(sender, overlay::StateRequest{overlay::StateKind::kRoutingRow, 2}),

@@ -41,7 +41,7 @@ TEST(HostileInput, GuessedPongsDoNotKeepADeadNodeAlive) {
   n.node.check_alive(Time{0}, silent);
   // Nonces used to be a counter: the first few values were certain to include the right one.
   for (uint64_t guess = 0; guess < 1000; ++guess)
-    n.node.on_message(ms(1), silent, Pong{guess});
+    n.node.on_message(ms(1), silent, Pong{guess, nullptr});
   EXPECT_FALSE(n.node.leaf_set().contains(silent.id));  // taken in as alive, before
   n.run(ms(1), seconds(10), ms(50));
   EXPECT_TRUE(contains_id(rec.dead, silent.id));
@@ -56,7 +56,7 @@ TEST(HostileInput, ThePongMustComeFromTheProbedAddress) {
   n.node.check_alive(Time{0}, silent);
   const uint64_t nonce = last_nonce_to(n, silent.endpoint);
   ASSERT_NE(nonce, 0u);
-  n.node.on_message(ms(1), handle(silent.id, 77), Pong{nonce});  // right nonce, wrong address
+  n.node.on_message(ms(1), handle(silent.id, 77), Pong{nonce, nullptr});  // right nonce, wrong address
   EXPECT_FALSE(n.node.leaf_set().contains(silent.id));
   n.run(ms(1), seconds(10), ms(50));
   EXPECT_EQ(rec.dead, std::vector<NodeId>{silent.id});

@@ -29,7 +29,7 @@ inline void answer_pings(PastryNode& node, RecordingEnv& env, const NodeHandle& 
     if (const auto* ping = std::get_if<Ping>(&env.sent[i].second);
         ping && env.sent[i].first == peer.endpoint)
       nonces.push_back(ping->nonce);
-  for (uint64_t nonce : nonces) node.on_message(now, peer, Pong{nonce});
+  for (uint64_t nonce : nonces) node.on_message(now, peer, Pong{nonce, nullptr});
 }
 
 // A started ring node that learned `known` by hearing from them directly (and probing them:
