@@ -102,6 +102,7 @@ struct Child {
   NodeHandle node;
   Time last_refresh{0};
   Time last_sent{0};  // data or heartbeat
+  Time adopted{0};
 };
 
 // One topic as this node sees it.
