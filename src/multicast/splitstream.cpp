@@ -260,9 +260,19 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
       return true;
     }
   }
-  if (t.source && (!t.children.empty() || child_spare == 0 ||
-                   (!t.root && child.id.digit(0) != t.id.digit(0))))
+  if (t.source && !t.root && t.children.empty() && child_spare > 0 &&
+      child.id.digit(0) != t.id.digit(0) && publication_ &&
+      static_cast<size_t>(t.id.digit(0)) < publication_->stripes.size()) {
+    // No delegate of the stripe's digit yet: in the daemon's small rings there may be none with
+    // spare at all, and the stripe went unfed for good (default outdegree, docs/multicast.md).
+    // Wait a little for one, then take this one.
+    auto& since = publication_->stripes[static_cast<size_t>(t.id.digit(0))].undigited_since;
+    if (!since) since = now;
+    if (now - *since < config_.delegate_digit_wait) return false;
+  } else if (t.source && (!t.children.empty() || child_spare == 0 ||
+                          (!t.root && child.id.digit(0) != t.id.digit(0)))) {
     return false;
+  }
   recount();
   const bool foreign = t.id.digit(0) != scribe_.self().id.digit(0);
   if (used_ < limit_) {

@@ -29,6 +29,9 @@ struct SplitStreamConfig {
   // The publisher as a stripe's root hands the place of a delegate without the stripe's digit
   // to a joiner with spare outdegree after this long (at once to one with the digit).
   Duration delegate_hold = seconds(3);
+  // A pure-leaf root's delegate of another digit is taken when none of the stripe's digit came
+  // for this long (a small ring may have none with spare).
+  Duration delegate_digit_wait = seconds(2);
 };
 
 struct SplitStreamCounters {
@@ -170,6 +173,8 @@ class SplitStream final : public ScribeClient {
     Time last_ack{0};
     uint64_t seq = 0;
     bool create_sent = false;
+    // First joiner refused only for lacking the stripe's digit (pure-leaf root's delegate).
+    std::optional<Time> undigited_since;
   };
   struct Publication {
     NodeId group;

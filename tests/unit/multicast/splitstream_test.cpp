@@ -270,6 +270,32 @@ TEST_F(SplitStreamTest, PublisherAsRootHandsAForeignDelegatesPlaceToAJoinerWithS
   EXPECT_EQ(ss_->counters().delegate_swaps, 2u);
 }
 
+// A pure-leaf root's delegate should have the stripe's digit, but a small ring may have no such
+// node with spare: after `delegate_digit_wait` without one the publisher takes any joiner with
+// spare (the daemon's default outdegree left such stripes unfed for good).
+TEST_F(SplitStreamTest, PublisherTakesADelegateOfAnotherDigitWhenNoneOfTheDigitComes) {
+  SplitStreamConfig c;
+  c.capacity = 4;
+  ss_ = std::make_unique<SplitStream>(scribe_, c);
+  overlay_.next = node(0xf000000000000000ULL, 99);  // the publisher is no stripe's root here
+  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId s7 = group.with_digit(0, 7);
+  auto direct_join = [&](Time now, const NodeHandle& from, uint32_t spare) {
+    JoinBody j;
+    j.topic = s7;
+    j.spare = spare;
+    j.pushdown_left = 3;
+    scribe_.receive_direct(now, from, std::make_shared<const JoinMsg>(j));
+    return scribe_.topic(s7)->has_child(from.id);
+  };
+  const NodeHandle other_digit = node(0x2100000000000000ULL, 31);
+  EXPECT_FALSE(direct_join(ms(5), other_digit, 5));
+  EXPECT_FALSE(direct_join(ms(1500), other_digit, 5));  // still waiting for the digit
+  EXPECT_FALSE(direct_join(ms(2100), node(0x2200000000000000ULL, 32), 0));  // no spare: never
+  EXPECT_TRUE(direct_join(ms(2100), other_digit, 5));
+  EXPECT_EQ(ss_->used(), 1);
+}
+
 TEST_F(SplitStreamTest, StreamScgPrefersMembersForwardingNothingYet) {
   start(4);
   attach(3);
