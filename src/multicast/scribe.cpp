@@ -163,7 +163,7 @@ void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child) {
       c.last_refresh = now;
       return;
     }
-  t.children.push_back(Child{child, now, now});
+  t.children.push_back(Child{child, now, now, now});
   ++counters_.children_adopted;
   PathBody p = path_for_children(t);
   send(now, child, std::make_shared<const AcceptMsg>(std::move(p)));

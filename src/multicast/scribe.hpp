@@ -114,6 +114,7 @@ struct Child {
   NodeHandle node;
   Time last_refresh{0};
   Time last_sent{0};  // data or heartbeat
+  Time adopted{0};
 };
 
 // One topic as this node sees it.
@@ -285,6 +286,8 @@ class Scribe final : public overlay::Application {
   // A root that learnt of a closer node hangs its tree below the real root.
   void step_down(Time now, TopicState& t);
   void lose_parent(Time now, TopicState& t, bool dead);
+  // Replicas whose root is gone: become the root where we are now the closest live node.
+  void take_over_replicas(Time now);
   void maybe_prune(Time now, TopicState& t);
   void on_create_delivered(Time now, const CreateBody& c, const NodeHandle& origin);
   void become_root(Time now, TopicState& t);

@@ -241,9 +241,39 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   // publisher is the root (a small ring may have no node of that digit), has the stripe's
   // digit: its capacity is meant for that stripe and push-down keeps it there. Everyone else
   // goes to the delegate (refusal_candidates).
-  if (t.source && (!t.children.empty() || child_spare == 0 ||
-                   (!t.root && child.id.digit(0) != t.id.digit(0))))
+  //
+  // As the stripe's root the publisher hands the place of a delegate without the stripe's digit
+  // to a joiner that brings spare outdegree (a JOIN says so only after failed attempts, or when
+  // direct), pointing the old delegate at it: for the old delegate the stripe was foreign, so
+  // push-down orphaned its children there first, and in the daemon's small rings such a
+  // delegate filled up with other streams' children while the stripe's subtree starved for good
+  // (docs/multicast.md). A joiner with the digit takes the place at once, any other after
+  // `delegate_hold`, so the children of a leaving delegate, which all arrive here together, do
+  // not swap in turn. (Admitting every joiner with spare there instead filled the publisher:
+  // 1,000 nodes, the capacity mix, all stripes 1.0 -> 0.0.)
+  if (t.source && t.root && t.children.size() == 1 && child_spare > 0) {
+    const Child& d = t.children.front();
+    const NodeId digit_of = t.id;
+    if (d.node.id != child.id && d.node.id.digit(0) != digit_of.digit(0) &&
+        (child.id.digit(0) == digit_of.digit(0) || now - d.adopted >= config_.delegate_hold)) {
+      ++counters_.delegate_swaps;
+      scribe_.orphan(now, t, d.node.id, scribe_.config().pushdown_depth, &child);
+      return true;
+    }
+  }
+  if (t.source && !t.root && t.children.empty() && child_spare > 0 &&
+      child.id.digit(0) != t.id.digit(0) && publication_ &&
+      static_cast<size_t>(t.id.digit(0)) < publication_->stripes.size()) {
+    // No delegate of the stripe's digit yet: in the daemon's small rings there may be none with
+    // spare at all, and the stripe went unfed for good (default outdegree, docs/multicast.md).
+    // Wait a little for one, then take this one.
+    auto& since = publication_->stripes[static_cast<size_t>(t.id.digit(0))].undigited_since;
+    if (!since) since = now;
+    if (now - *since < config_.delegate_digit_wait) return false;
+  } else if (t.source && (!t.children.empty() || child_spare == 0 ||
+                          (!t.root && child.id.digit(0) != t.id.digit(0)))) {
     return false;
+  }
   recount(now);
   const bool foreign = t.id.digit(0) != scribe_.self().id.digit(0);
   if (used_ < limit_) {

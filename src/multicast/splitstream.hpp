@@ -26,6 +26,12 @@ struct SplitStreamConfig {
   int capacity = -1;
   // The publisher routes again when its stripe root has not acknowledged for this long.
   Duration root_silence = ms(300);
+  // The publisher as a stripe's root hands the place of a delegate without the stripe's digit
+  // to a joiner with spare outdegree after this long (at once to one with the digit).
+  Duration delegate_hold = seconds(3);
+  // A pure-leaf root's delegate of another digit is taken when none of the stripe's digit came
+  // for this long (a small ring may have none with spare).
+  Duration delegate_digit_wait = seconds(2);
 };
 
 struct SplitStreamCounters {
@@ -46,6 +52,8 @@ struct SplitStreamCounters {
   uint64_t scg_joins = 0;  // subscriptions to a spare capacity group (stream's or a stripe's)
   uint64_t stripe_scg_failures = 0;       // walks of a stripe's own SCG that found nobody
   uint64_t limit_violations = 0;          // must stay 0: a node never exceeds its limit
+  // The publisher as a stripe's root handed its delegate's place to a joiner with spare.
+  uint64_t delegate_swaps = 0;
   uint64_t packets_received = 0;
   uint64_t packets_sent = 0;   // publisher
   uint64_t root_reroutes = 0;  // publisher: a stripe root stopped acknowledging
@@ -166,6 +174,8 @@ class SplitStream final : public ScribeClient {
     Time last_ack{0};
     uint64_t seq = 0;
     bool create_sent = false;
+    // First joiner refused only for lacking the stripe's digit (pure-leaf root's delegate).
+    std::optional<Time> undigited_since;
   };
   struct Publication {
     NodeId group;

@@ -334,6 +334,7 @@ std::vector<std::pair<std::string, uint64_t>> StreamService::counters() const {
       {"splitstream_pushdown_orphans", ss.pushdown_orphans},
       {"splitstream_scg_adoptions", ss.scg_adoptions},
       {"splitstream_limit_violations", ss.limit_violations},
+      {"splitstream_delegate_swaps", ss.delegate_swaps},
       {"splitstream_packets_received", ss.packets_received},
       {"splitstream_packets_sent", ss.packets_sent},
       {"splitstream_root_reroutes", ss.root_reroutes},

@@ -174,6 +174,30 @@ TEST_F(ScribeTest, ChildWhoseGrandparentIsFoundDeadTooRoutesAtOnce) {
   EXPECT_EQ(joins[0]->body.avoid, parent_.id);
 }
 
+// A node that leaves our leaf set was displaced by a closer one; only node_dead() means dead.
+// Treating the first as the second dropped live children and left live parents (after a mass
+// failure, leaf sets refilling did that to ~900 parents, each a gap for a subtree).
+TEST_F(ScribeTest, LeavingTheLeafSetIsNotDying) {
+  attach(ms(0));
+  adopt_child(ms(0));
+  data_from_parent(ms(50), 1);
+  overlay_.clear();
+  scribe_.leafset_changed(ms(60), parent_, false);
+  scribe_.leafset_changed(ms(60), child_, false);
+  const TopicState* t = scribe_.topic(topic_);
+  ASSERT_TRUE(t->parent.has_value());
+  EXPECT_EQ(t->parent->id, parent_.id);
+  EXPECT_TRUE(t->has_child(child_.id));
+  EXPECT_TRUE(overlay_.sent_of<JoinMsg>().empty());
+  EXPECT_TRUE(overlay_.routed_of<JoinMsg>().empty());
+  // Pastry's verdict does end both.
+  scribe_.node_dead(ms(70), child_);
+  EXPECT_FALSE(t->has_child(child_.id));
+  scribe_.node_dead(ms(70), parent_);
+  EXPECT_FALSE(t->parent.has_value());
+  EXPECT_EQ(overlay_.routed_of<JoinMsg>().size(), 1u);
+}
+
 TEST_F(ScribeTest, ChildThatStopsRefreshingIsDropped) {
   attach(ms(0));
   adopt_child(ms(0));

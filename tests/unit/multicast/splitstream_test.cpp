@@ -257,6 +257,76 @@ TEST_F(SplitStreamTest, PublisherFeedsOneDelegateOfTheStripesDigitWithSpare) {
   EXPECT_EQ(ss_->used(), 2);
 }
 
+// As a stripe's root the publisher feeds one delegate, and hands the place of one without the
+// stripe's digit to a joiner that brings spare outdegree (it failed elsewhere, or comes
+// directly), pointing the old delegate at it: in the daemon's small rings a delegate for which
+// the stripe was foreign filled up with other streams' children, orphaning the stripe's first,
+// and the stripe below it starved for good.
+TEST_F(SplitStreamTest, PublisherAsRootHandsAForeignDelegatesPlaceToAJoinerWithSpare) {
+  SplitStreamConfig c;
+  c.capacity = 4;
+  ss_ = std::make_unique<SplitStream>(scribe_, c);
+  overlay_.next.reset();  // this node is the root of every stripe
+  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId s7 = group.with_digit(0, 7);
+  auto routed_join = [&](Time now, const NodeHandle& from, uint32_t spare) {
+    JoinBody j{s7};
+    j.spare = spare;
+    scribe_.deliver(now, overlay::RouteInfo{s7, from, from, 2},
+                    std::make_shared<const JoinMsg>(j));
+    return scribe_.topic(s7)->has_child(from.id);
+  };
+  const NodeHandle foreign = node(0x2100000000000000ULL, 30);
+  const NodeHandle first_try = node(0x9100000000000000ULL, 31);
+  const NodeHandle stuck = node(0x9200000000000000ULL, 32);
+  const NodeHandle own_digit = node(0x7300000000000000ULL, 33);
+  const NodeHandle late = node(0x9300000000000000ULL, 34);
+  EXPECT_TRUE(routed_join(ms(5), foreign, 3));
+  ASSERT_TRUE(scribe_.topic(s7)->root);
+  EXPECT_FALSE(routed_join(ms(10), first_try, 0));  // no spare announced: to the delegate
+  EXPECT_FALSE(routed_join(ms(20), stuck, 2));      // within the hold: the delegate stays
+  overlay_.clear();
+  EXPECT_TRUE(routed_join(ms(3100), stuck, 2));
+  EXPECT_FALSE(scribe_.topic(s7)->has_child(foreign.id));
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, foreign);
+  ASSERT_FALSE(refusals[0].second->body.candidates.empty());
+  EXPECT_EQ(refusals[0].second->body.candidates[0], stuck);
+  // A joiner with the stripe's digit takes a foreign delegate's place at once, and keeps it.
+  EXPECT_TRUE(routed_join(ms(3200), own_digit, 1));
+  EXPECT_FALSE(routed_join(ms(9000), late, 5));
+  EXPECT_TRUE(scribe_.topic(s7)->has_child(own_digit.id));
+  EXPECT_EQ(ss_->used(), 1);
+  EXPECT_EQ(ss_->counters().delegate_swaps, 2u);
+}
+
+// A pure-leaf root's delegate should have the stripe's digit, but a small ring may have no such
+// node with spare: after `delegate_digit_wait` without one the publisher takes any joiner with
+// spare (the daemon's default outdegree left such stripes unfed for good).
+TEST_F(SplitStreamTest, PublisherTakesADelegateOfAnotherDigitWhenNoneOfTheDigitComes) {
+  SplitStreamConfig c;
+  c.capacity = 4;
+  ss_ = std::make_unique<SplitStream>(scribe_, c);
+  overlay_.next = node(0xf000000000000000ULL, 99);  // the publisher is no stripe's root here
+  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId s7 = group.with_digit(0, 7);
+  auto direct_join = [&](Time now, const NodeHandle& from, uint32_t spare) {
+    JoinBody j;
+    j.topic = s7;
+    j.spare = spare;
+    j.pushdown_left = 3;
+    scribe_.receive_direct(now, from, std::make_shared<const JoinMsg>(j));
+    return scribe_.topic(s7)->has_child(from.id);
+  };
+  const NodeHandle other_digit = node(0x2100000000000000ULL, 31);
+  EXPECT_FALSE(direct_join(ms(5), other_digit, 5));
+  EXPECT_FALSE(direct_join(ms(1500), other_digit, 5));  // still waiting for the digit
+  EXPECT_FALSE(direct_join(ms(2100), node(0x2200000000000000ULL, 32), 0));  // no spare: never
+  EXPECT_TRUE(direct_join(ms(2100), other_digit, 5));
+  EXPECT_EQ(ss_->used(), 1);
+}
+
 TEST_F(SplitStreamTest, StreamScgPrefersMembersForwardingNothingYet) {
   start(4);
   attach(3);
