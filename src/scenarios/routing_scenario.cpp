@@ -45,7 +45,8 @@ class RoutingScenario {
         node_seed_rng_(master_.next()),
         choice_rng_(master_.next()),
         sim_(SimConfig{config.topology, config.loss, master_.next(), config.pastry,
-                       config.check_wire_size}) {}
+                       config.check_wire_size}),
+        liar_rng_(master_.next()) {}
 
   RoutingResult run();
 
@@ -53,11 +54,21 @@ class RoutingScenario {
   uint32_t create_node();
   void schedule_join(size_t k);
   void run_with_progress(Time until, const char* phase);
+  void attach_apps(uint32_t i);
   void issue_lookup();
   // Issues `count` lookups at start + spread * k / count; returns the first log index.
   size_t issue_phase(Time start, Duration spread, size_t count);
-  void wait_for_phase(size_t first, size_t count, Time last_issue);
-  LookupPhaseResult summarize(size_t first, size_t count) const;
+  void wait_for_phase(const LookupLog& log, size_t first, size_t count, Time last_issue);
+  LookupPhaseResult summarize(const LookupLog& log, size_t first, size_t count) const;
+  // Lying nodes (malicious_node.hpp): pick them, then measure the lookups [first, first + count)
+  // again through secure lookups.
+  void choose_liars();
+  MaliciousResult defended_phase(size_t first, size_t count, const LookupPhaseResult& plain);
+  // Datagrams the lookups cost so far: application messages of `app_id` plus routed hops' acks.
+  uint64_t lookup_datagrams(uint16_t app_id) const;
+  double latency_ms(const LookupLog& log, size_t first, size_t count) const;
+  double routing_table_liar_fraction() const;
+  void report_secure_counters() const;
   // Explains the first few incorrect lookups of a phase on the progress channel.
   void diagnose(size_t first, size_t count, const char* phase) const;
   size_t kill_random(size_t count);
@@ -75,7 +86,14 @@ class RoutingScenario {
   Rng node_seed_rng_;
   Rng choice_rng_;
   Simulator sim_;
+  Rng liar_rng_;
   LookupLog log_;
+  std::vector<uint8_t> liar_;  // by node index; empty without --malicious
+  Colluders colluders_;
+  LookupLog secure_log_;
+  std::vector<uint8_t> secure_redundant_;  // by secure_log_ index
+  std::vector<uint8_t> secure_passed_;     // ... first answer passed the failure test
+  std::vector<secure::SecureLookup*> secure_apps_;  // by node index; null on liars
   size_t bootstrap_missing_ = 0;
   size_t created_ = 0;
 };
@@ -85,7 +103,7 @@ uint32_t RoutingScenario::create_node() {
     const overlay::NodeId& id = config_.ids[created_++];
     const uint32_t i = sim_.add_node(id, node_seed_rng_.next(),
                                      position_from_id(config_.topology, id.hi(), id.lo()));
-    sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
+    attach_apps(i);
     return i;
   }
   // 32 random bytes stand in for the Ed25519 public key the real node id is hashed from.
@@ -95,8 +113,57 @@ uint32_t RoutingScenario::create_node() {
     for (size_t b = 0; b < 8; ++b) key[w * 8 + b] = static_cast<uint8_t>(v >> (8 * b));
   }
   const uint32_t i = sim_.add_node(overlay::NodeId::sha1_of(key), node_seed_rng_.next());
-  sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
+  attach_apps(i);
   return i;
+}
+
+void RoutingScenario::attach_apps(uint32_t i) {
+  if (liar_.empty()) {
+    sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
+    return;
+  }
+  if (liar_[i]) {
+    colluders_.add(sim_.handle(i));
+    sim_.attach_app(i, kLookupAppId,
+                    std::make_unique<MaliciousLookupApp>(i, log_, config_.liars, liar_rng_.next()));
+    sim_.attach_app(i, secure::kSecureLookupAppId,
+                    std::make_unique<MaliciousSecureApp>(sim_.node(i), colluders_, config_.liars,
+                                                         liar_rng_.next()));
+    return;
+  }
+  sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
+  secure::SecureLookupConfig sc = config_.secure;
+  sc.leaf_set_size = config_.pastry.leaf_set_size;
+  secure_apps_[i] = &sim_.attach_app(
+      i, secure::kSecureLookupAppId,
+      std::make_unique<secure::SecureLookup>(
+          sim_.node(i), sc, [this](Time now, const secure::SecureLookupResult& r) {
+            if (r.token >= secure_redundant_.size()) return;
+            secure_redundant_[r.token] = r.redundant ? 1 : 0;
+            secure_passed_[r.token] = r.redundant ? 0 : 1;
+            if (!r.root) return;  // nobody answered: never delivered, so incorrect
+            if (const auto index = Simulator::index_of(r.root->endpoint))
+              secure_log_.delivered(r.token, *index, now, static_cast<int>(r.replies));
+          }));
+}
+
+void RoutingScenario::choose_liars() {
+  liar_.assign(config_.nodes, 0);
+  secure_apps_.assign(config_.nodes, nullptr);
+  std::vector<uint32_t> order(config_.nodes);
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  const auto count = static_cast<size_t>(
+      std::llround(*config_.malicious * static_cast<double>(config_.nodes)));
+  for (size_t k = 0; k < count; ++k) {  // partial Fisher-Yates: a uniform sample of `count`
+    std::swap(order[k], order[k + liar_rng_.below(order.size() - k)]);
+    liar_[order[k]] = 1;
+  }
+  // A liar's core stays honest; its datagrams lie (every state it hands out names colluders).
+  sim_.set_tamper([this](uint32_t from, uint32_t to,
+                         const overlay::Message& msg) -> std::optional<overlay::Message> {
+    if (from >= liar_.size() || !liar_[from] || to >= sim_.node_count()) return std::nullopt;
+    return colluders_.poison(sim_.handle(from).id, sim_.handle(to).id, msg);
+  });
 }
 
 // Joins are chained (each schedules the next) so the queue holds one pending join, not N.
@@ -136,6 +203,8 @@ void RoutingScenario::issue_lookup() {
     return;
   }
   r.source = active[choice_rng_.below(active.size())];
+  // Lookups come from honest nodes: what a liar "finds" means nothing.
+  while (!liar_.empty() && liar_[r.source]) r.source = active[choice_rng_.below(active.size())];
   const auto root = sim_.oracle().closest(r.key);
   r.expected = root ? root->node : kNoRoot;
   const uint64_t index = log_.add(r);
@@ -152,24 +221,26 @@ size_t RoutingScenario::issue_phase(Time start, Duration spread, size_t count) {
   return first;
 }
 
-void RoutingScenario::wait_for_phase(size_t first, size_t count, Time last_issue) {
+void RoutingScenario::wait_for_phase(const LookupLog& log, size_t first, size_t count,
+                                     Time last_issue) {
   sim_.run_until(last_issue);
   const Time deadline = last_issue + config_.lookup_timeout;
   auto all_done = [&] {
     for (size_t i = first; i < first + count; ++i)
-      if (i >= log_.size() || !log_[i].delivered) return false;
+      if (i >= log.size() || !log[i].delivered) return false;
     return true;
   };
   while (sim_.now() < deadline && !all_done())
     sim_.run_until(std::min(deadline, sim_.now() + kPollStep));
 }
 
-LookupPhaseResult RoutingScenario::summarize(size_t first, size_t count) const {
+LookupPhaseResult RoutingScenario::summarize(const LookupLog& log, size_t first,
+                                             size_t count) const {
   LookupPhaseResult p;
   p.lookups = count;
   double hops_sum = 0, delay_sum = 0, direct_sum = 0;
-  for (size_t i = first; i < first + count && i < log_.size(); ++i) {
-    const LookupRecord& r = log_[i];
+  for (size_t i = first; i < first + count && i < log.size(); ++i) {
+    const LookupRecord& r = log[i];
     if (!r.delivered || r.delivered_at - r.issued > config_.lookup_timeout) continue;
     ++p.delivered;
     hops_sum += r.hops;
@@ -184,6 +255,130 @@ LookupPhaseResult RoutingScenario::summarize(size_t first, size_t count) const {
   p.hops_mean = p.delivered ? hops_sum / static_cast<double>(p.delivered) : 0.0;
   p.rdp_mean = direct_sum > 0 ? delay_sum / direct_sum : 0.0;
   return p;
+}
+
+MaliciousResult RoutingScenario::defended_phase(size_t first, size_t count,
+                                                const LookupPhaseResult& plain) {
+  MaliciousResult m;
+  m.fraction = *config_.malicious;
+  m.liars = colluders_.size();
+  m.undefended = plain;
+  m.latency_ms_undefended = latency_ms(log_, first, count);
+  const uint64_t before = lookup_datagrams(secure::kSecureLookupAppId);
+  const Time start = sim_.now();
+  const size_t secure_first = secure_log_.size();
+  secure_redundant_.resize(secure_first + count, 0);
+  secure_passed_.resize(secure_first + count, 0);
+  for (size_t k = 0; k < count; ++k) {
+    const Time at = start + Duration{config_.lookup_spread.count() * static_cast<int64_t>(k) /
+                                     static_cast<int64_t>(count)};
+    sim_.schedule(at, [this, first, k] {
+      const LookupRecord& asked = log_[first + k];
+      LookupRecord r;
+      r.issued = sim_.now();
+      r.source = asked.source;
+      r.key = asked.key;
+      const auto root = sim_.oracle().closest(r.key);
+      r.expected = root ? root->node : kNoRoot;
+      const uint64_t index = secure_log_.add(r);
+      if (asked.expected == kNoRoot) return;  // nobody to ask: as in the plain phase
+      sim_.with_node(r.source, [&](PastryNode&) {
+        secure_apps_[r.source]->lookup(sim_.now(), r.key, index);
+      });
+    });
+  }
+  wait_for_phase(secure_log_, secure_first, count, start + config_.lookup_spread);
+  m.defended = summarize(secure_log_, secure_first, count);
+  m.latency_ms_defended = latency_ms(secure_log_, secure_first, count);
+  m.datagrams_per_lookup_defended =
+      static_cast<double>(lookup_datagrams(secure::kSecureLookupAppId) - before) /
+      static_cast<double>(count);
+  size_t redundant = 0, passed_wrong = 0;
+  for (size_t k = 0; k < count; ++k) {
+    const size_t i = secure_first + k;
+    redundant += secure_redundant_[i];
+    const LookupRecord& r = secure_log_[i];
+    if (secure_passed_[i] && !(r.delivered && r.delivered_by == r.expected)) ++passed_wrong;
+  }
+  m.redundant_fraction = static_cast<double>(redundant) / static_cast<double>(count);
+  report_secure_counters();
+  m.passed_but_wrong = static_cast<double>(passed_wrong) / static_cast<double>(count);
+  report(format("sim: %zu liars (%.2f): correct undefended %zu/%zu, defended %zu/%zu; %.1f%% "
+                "redundant, %zu passed the test but wrong; %.1f vs %.1f datagrams, %.0f vs %.0f ms "
+                "per lookup",
+                m.liars, m.fraction, plain.correct, plain.lookups, m.defended.correct,
+                m.defended.lookups, 100.0 * m.redundant_fraction, passed_wrong,
+                m.datagrams_per_lookup_defended,
+                m.datagrams_per_lookup_undefended, m.latency_ms_defended,
+                m.latency_ms_undefended));
+  return m;
+}
+
+void RoutingScenario::report_secure_counters() const {
+  secure::SecureLookupCounters c;
+  for (const secure::SecureLookup* app : secure_apps_) {
+    if (app == nullptr) continue;
+    const auto& n = app->counters();
+    c.first_passed += n.first_passed;
+    c.first_timed_out += n.first_timed_out;
+    c.failed_sparse += n.failed_sparse;
+    c.failed_too_few += n.failed_too_few;
+    c.failed_not_closest += n.failed_not_closest;
+    c.failed_known_closer += n.failed_known_closer;
+    c.guard_checks += n.guard_checks;
+    c.guard_probes += n.guard_probes;
+    c.relays_refused += n.relays_refused;
+    c.replies_unmatched += n.replies_unmatched;
+  }
+  size_t eclipsed = 0;  // honest nodes whose leaf set lacks a true member
+  for (uint32_t i : sim_.active_nodes()) {
+    if (liar_[i]) continue;
+    const auto& leaves = sim_.node(i).leaf_set();
+    const TrueLeafSet truth = sim_.oracle().leaf_set(sim_.handle(i).id, leaves.half_size());
+    bool lacks = false;
+    for (const auto& side : {truth.left, truth.right})
+      for (const auto& id : side) lacks = lacks || !leaves.contains(id);
+    eclipsed += lacks ? 1 : 0;
+  }
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  report(format("sim: secure lookups: first answer passed %llu, timed out %llu, failed sparse "
+                "%llu too_few %llu not_closest %llu known_closer %llu; guard checks %llu, "
+                "probes %llu; relays refused %llu, replies unmatched (late) %llu",
+                u(c.first_passed), u(c.first_timed_out), u(c.failed_sparse), u(c.failed_too_few),
+                u(c.failed_not_closest), u(c.failed_known_closer), u(c.guard_checks),
+                u(c.guard_probes), u(c.relays_refused), u(c.replies_unmatched)));
+  report(format("sim: honest nodes whose leaf set lacks a true member: %zu", eclipsed));
+}
+
+uint64_t RoutingScenario::lookup_datagrams(uint16_t app_id) const {
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < sim_.node_count(); ++i)
+    sum += sim_.traffic(i).app(app_id).sent_messages + sim_.node(i).counters().routed_forwarded;
+  return sum;
+}
+
+double RoutingScenario::latency_ms(const LookupLog& log, size_t first, size_t count) const {
+  double sum = 0;
+  size_t n = 0;
+  for (size_t i = first; i < first + count && i < log.size(); ++i) {
+    if (!log[i].delivered) continue;
+    sum += static_cast<double>((log[i].delivered_at - log[i].issued).count()) / 1000.0;
+    ++n;
+  }
+  return n ? sum / static_cast<double>(n) : 0.0;
+}
+
+double RoutingScenario::routing_table_liar_fraction() const {
+  size_t entries = 0, liars = 0;
+  for (uint32_t i : sim_.active_nodes()) {
+    if (liar_[i]) continue;
+    sim_.node(i).routing_table().for_each([&](const overlay::RouteEntry& e) {
+      ++entries;
+      const auto index = Simulator::index_of(e.node.endpoint);
+      if (index && *index < liar_.size() && liar_[*index]) ++liars;
+    });
+  }
+  return entries ? static_cast<double>(liars) / static_cast<double>(entries) : 0.0;
 }
 
 void RoutingScenario::diagnose(size_t first, size_t count, const char* phase) const {
@@ -268,8 +463,8 @@ void RoutingScenario::partition_and_heal(RoutingResult& result) {
              : format("sim: leaf sets still wrong %.0f s after the heal",
                       seconds_of(Time{0} + config_.heal_wait)));
   const size_t begin = issue_phase(sim_.now(), config_.lookup_spread, config_.lookups);
-  wait_for_phase(begin, config_.lookups, sim_.now() + config_.lookup_spread);
-  result.after_heal = summarize(begin, config_.lookups);
+  wait_for_phase(log_, begin, config_.lookups, sim_.now() + config_.lookup_spread);
+  result.after_heal = summarize(log_, begin, config_.lookups);
   diagnose(begin, config_.lookups, "after-heal");
 }
 
@@ -306,14 +501,17 @@ void RoutingScenario::check_leaf_sets(RoutingResult& result) {
     const auto left = ids(leaves.left()), right = ids(leaves.right());
     if (left == truth.left && right == truth.right) continue;
     ++result.leaf_set_mismatches;
-    if (reported++ < 5) {
+    if (reported++ < 5 || (!liar_.empty() && !liar_[i] && reported < 12)) {
       // Name what differs: a dead node still listed, or a live one never learned about.
       std::string missing, extra;
       const auto members = leaves.members();
       for (const auto& side : {truth.left, truth.right})
         for (const auto& id : side)
-          if (!leaves.contains(id) && missing.find(id.short_hex()) == std::string::npos)
+          if (!leaves.contains(id) && missing.find(id.short_hex()) == std::string::npos) {
             missing.append(" ").append(id.short_hex());
+            const auto who = sim_.oracle().closest(id);
+            if (who && !liar_.empty() && liar_[who->node]) missing.append("(liar)");
+          }
       for (const auto& h : members) {
         if (std::find(truth.left.begin(), truth.left.end(), h.id) != truth.left.end() ||
             std::find(truth.right.begin(), truth.right.end(), h.id) != truth.right.end())
@@ -321,6 +519,7 @@ void RoutingScenario::check_leaf_sets(RoutingResult& result) {
         const auto index = Simulator::index_of(h.endpoint);
         const bool alive = index && *index < sim_.node_count() && sim_.alive(*index);
         extra.append(" ").append(h.id.short_hex()).append(alive ? "(live)" : "(dead)");
+        if (index && !liar_.empty() && liar_[*index]) extra.append("(liar)");
       }
       report(
           format("sim: leaf set mismatch at node %u id %s (left %zu/%zu, right %zu/%zu): "
@@ -338,6 +537,7 @@ RoutingResult RoutingScenario::run() {
   result.nodes = config_.nodes;
   result.seed = config_.seed;
 
+  if (config_.malicious) choose_liars();
   // 1. Build the ring: node 0 starts it, the others join one by one through an active node.
   const uint32_t first = create_node();
   sim_.start_ring(first);
@@ -350,12 +550,22 @@ RoutingResult RoutingScenario::run() {
 
   // 2. Lookups on the settled ring.
   const Duration spread = config_.lookup_spread;
+  const double rt_liars = config_.malicious ? routing_table_liar_fraction() : 0.0;
+  const uint64_t plain_before = config_.malicious ? lookup_datagrams(kLookupAppId) : 0;
   size_t begin = issue_phase(sim_.now(), spread, config_.lookups);
-  wait_for_phase(begin, config_.lookups, sim_.now() + spread);
-  result.routing = summarize(begin, config_.lookups);
-  diagnose(begin, config_.lookups, "routing");
+  wait_for_phase(log_, begin, config_.lookups, sim_.now() + spread);
+  result.routing = summarize(log_, begin, config_.lookups);
+  if (!config_.malicious) diagnose(begin, config_.lookups, "routing");
   report(format("sim: routing correct=%zu/%zu delivered=%zu hops_mean=%.3f", result.routing.correct,
                 result.routing.lookups, result.routing.delivered, result.routing.hops_mean));
+  if (config_.malicious) {
+    const uint64_t plain = lookup_datagrams(kLookupAppId) - plain_before;
+    MaliciousResult m = defended_phase(begin, config_.lookups, result.routing);
+    m.routing_table_liar_fraction = rt_liars;
+    m.datagrams_per_lookup_undefended =
+        static_cast<double>(plain) / static_cast<double>(config_.lookups);
+    result.malicious = m;
+  }
 
   // 3. Partition: two halves apart for a while, then one ring again.
   if (config_.partition) partition_and_heal(result);
@@ -370,14 +580,14 @@ RoutingResult RoutingScenario::run() {
     report(format("sim: killed %zu nodes at t=%.1fs", result.killed, seconds_of(kill_at)));
 
     begin = issue_phase(kill_at, config_.churn_lookup_spread, config_.lookups);
-    wait_for_phase(begin, config_.lookups, kill_at + config_.churn_lookup_spread);
-    result.during = summarize(begin, config_.lookups);
+    wait_for_phase(log_, begin, config_.lookups, kill_at + config_.churn_lookup_spread);
+    result.during = summarize(log_, begin, config_.lookups);
     diagnose(begin, config_.lookups, "during-churn");
 
     run_with_progress(std::max(sim_.now(), kill_at + config_.repair_wait), "repair");
     begin = issue_phase(sim_.now(), spread, config_.lookups);
-    wait_for_phase(begin, config_.lookups, sim_.now() + spread);
-    result.after_repair = summarize(begin, config_.lookups);
+    wait_for_phase(log_, begin, config_.lookups, sim_.now() + spread);
+    result.after_repair = summarize(log_, begin, config_.lookups);
     diagnose(begin, config_.lookups, "after-repair");
     report(format("sim: churn during=%zu/%zu after_repair=%zu/%zu", result.during.correct,
                   result.during.lookups, result.after_repair.correct, result.after_repair.lookups));
@@ -442,6 +652,8 @@ std::optional<std::string> validate(const RoutingScenarioConfig& c) {
   if (c.kill_fraction && !(*c.kill_fraction >= 0.0 && *c.kill_fraction < 1.0))
     return "--kill-fraction must be in [0, 1)";
   if (!(c.loss >= 0.0 && c.loss < 1.0)) return "--loss must be in [0, 1)";
+  if (c.malicious && !(*c.malicious >= 0.0 && *c.malicious <= 0.5))
+    return "--malicious must be in [0, 0.5]";
   if (c.partition && *c.partition <= Duration::zero()) return "--partition-s must be positive";
   if (c.join_interval < Duration::zero()) return "--join-interval-ms must not be negative";
   if (c.settle < Duration::zero()) return "--settle-s must not be negative";
@@ -471,6 +683,20 @@ nlohmann::ordered_json to_json(const RoutingResult& r) {
                   {"hops_mean", fixed(r.routing.hops_mean)},
                   {"hops_max", r.routing.hops_max},
                   {"rdp_mean", fixed(r.routing.rdp_mean)}};
+  if (r.malicious) {
+    const MaliciousResult& m = *r.malicious;
+    j["malicious"] = {{"fraction", fixed(m.fraction)},
+                      {"liars", m.liars},
+                      {"correct_fraction_defended", fixed(m.defended.correct_fraction)},
+                      {"correct_fraction_undefended", fixed(m.undefended.correct_fraction)},
+                      {"redundant_fraction", fixed(m.redundant_fraction)},
+                      {"passed_but_wrong_fraction", fixed(m.passed_but_wrong)},
+                      {"datagrams_per_lookup_defended", fixed(m.datagrams_per_lookup_defended)},
+                      {"datagrams_per_lookup_undefended", fixed(m.datagrams_per_lookup_undefended)},
+                      {"latency_ms_defended", fixed(m.latency_ms_defended)},
+                      {"latency_ms_undefended", fixed(m.latency_ms_undefended)},
+                      {"routing_table_liar_fraction", fixed(m.routing_table_liar_fraction)}};
+  }
   if (r.churn) {
     j["churn"] = {{"killed", r.killed},
                   {"correct_fraction_during", fixed(r.during.correct_fraction)},

@@ -25,6 +25,7 @@ struct SimOptions {
   int64_t lookups = 1000;
   std::optional<double> kill_fraction;
   std::optional<double> partition_s;
+  std::optional<double> malicious;
   std::string topology = "sphere";
   double loss = 0.0;
   double join_interval_ms = 5.0;
@@ -110,6 +111,11 @@ int run_sim(const SimOptions& o) {
       return usage_error("--partition-s must be a positive number");
     config.partition = from_seconds(*o.partition_s);
   }
+  if (o.malicious) {
+    if (!std::isfinite(*o.malicious) || *o.malicious < 0 || *o.malicious > 0.5)
+      return usage_error("--malicious must be a number in [0, 0.5]");
+    config.malicious = o.malicious;
+  }
   config.topology = *topology;
   config.loss = o.loss;
   config.join_interval = from_seconds(o.join_interval_ms / 1000.0);
@@ -161,6 +167,10 @@ CommandMain add_sim_command(CLI::App& app) {
   sub->add_option("--partition-s", options->partition_s,
                   "routing: after the first lookups, split the nodes into two halves that "
                   "cannot reach each other for this many seconds, then heal");
+  sub->add_option("--malicious", options->malicious,
+                  "routing: this fraction of the nodes lie (claim every key, poison the state "
+                  "they send, drop what they should forward); the lookups are measured plain "
+                  "and through secure routing, in [0, 0.5]");
   sub->add_option("--topology", options->topology, "Latency model: sphere or plane")
       ->capture_default_str();
   sub->add_option("--loss", options->loss, "Per-datagram loss probability, in [0, 1)")
