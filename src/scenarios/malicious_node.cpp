@@ -135,7 +135,10 @@ void MaliciousSecureApp::deliver(Time now, const overlay::RouteInfo& info,
 
 void MaliciousSecureApp::receive_direct(Time now, const NodeHandle& from,
                                         const overlay::AppMessagePtr& msg) {
-  if (msg->type() == static_cast<uint16_t>(secure::SecureType::kRelay)) lie(now, from, msg, true);
+  // Asked to relay a copy, or which nodes it knows near a key: colluders, or silence.
+  const auto type = static_cast<secure::SecureType>(msg->type());
+  if (type == secure::SecureType::kRelay || type == secure::SecureType::kNear)
+    lie(now, from, msg, true);
 }
 
 overlay::AppMessagePtr MaliciousSecureApp::decode(uint16_t type, std::string_view body) const {

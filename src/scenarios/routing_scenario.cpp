@@ -19,6 +19,8 @@ namespace {
 constexpr uint32_t kNoRoot = std::numeric_limits<uint32_t>::max();
 constexpr Duration kPollStep = ms(100);
 constexpr Duration kProgressStep = seconds(10);
+// With --malicious: nodes an honest node knows from outside the overlay (its guard's seeds).
+constexpr size_t kBootstrapList = 4;
 
 // Dividing by a power of ten (not multiplying by its inverse) gives the shortest decimal form.
 double round_to(double v, int decimals) {
@@ -178,6 +180,12 @@ void RoutingScenario::schedule_join(size_t k) {
     } else {
       const uint32_t bootstrap = active[choice_rng_.below(active.size())];
       sim_.join(i, {Simulator::endpoint_of(bootstrap)});
+      // Its bootstrap list: the node it joined through and a few more it was told about.
+      if (!liar_.empty() && secure_apps_[i] != nullptr) {
+        secure_apps_[i]->add_guard_seed(sim_.handle(bootstrap));
+        for (size_t s = 1; s < kBootstrapList; ++s)
+          secure_apps_[i]->add_guard_seed(sim_.handle(active[liar_rng_.below(active.size())]));
+      }
     }
     schedule_join(k + 1);
   });
@@ -316,8 +324,13 @@ MaliciousResult RoutingScenario::defended_phase(size_t first, size_t count,
 
 void RoutingScenario::report_secure_counters() const {
   secure::SecureLookupCounters c;
+  secure::GuardCounters g;
   for (const secure::SecureLookup* app : secure_apps_) {
     if (app == nullptr) continue;
+    g.walks += app->guard_counters().walks;
+    g.requests += app->guard_counters().requests;
+    g.replies += app->guard_counters().replies;
+    g.probes += app->guard_counters().probes;
     const auto& n = app->counters();
     c.first_passed += n.first_passed;
     c.first_timed_out += n.first_timed_out;
@@ -325,8 +338,6 @@ void RoutingScenario::report_secure_counters() const {
     c.failed_too_few += n.failed_too_few;
     c.failed_not_closest += n.failed_not_closest;
     c.failed_known_closer += n.failed_known_closer;
-    c.guard_checks += n.guard_checks;
-    c.guard_probes += n.guard_probes;
     c.relays_refused += n.relays_refused;
     c.replies_unmatched += n.replies_unmatched;
   }
@@ -342,11 +353,11 @@ void RoutingScenario::report_secure_counters() const {
   }
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   report(format("sim: secure lookups: first answer passed %llu, timed out %llu, failed sparse "
-                "%llu too_few %llu not_closest %llu known_closer %llu; guard checks %llu, "
-                "probes %llu; relays refused %llu, replies unmatched (late) %llu",
+                "%llu too_few %llu not_closest %llu known_closer %llu; guard walks %llu, "
+                "requests %llu, replies %llu, probes %llu; relays refused %llu, replies unmatched (late) %llu",
                 u(c.first_passed), u(c.first_timed_out), u(c.failed_sparse), u(c.failed_too_few),
-                u(c.failed_not_closest), u(c.failed_known_closer), u(c.guard_checks),
-                u(c.guard_probes), u(c.relays_refused), u(c.replies_unmatched)));
+                u(c.failed_not_closest), u(c.failed_known_closer), u(g.walks), u(g.requests),
+                u(g.replies), u(g.probes), u(c.relays_refused), u(c.replies_unmatched)));
   report(format("sim: honest nodes whose leaf set lacks a true member: %zu", eclipsed));
 }
 

@@ -7,12 +7,11 @@ namespace forestcast::secure {
 using overlay::NodeHandle;
 using overlay::NodeId;
 
-namespace {
-constexpr uint64_t kGuardTimer = 0;  // lookup ids are never 0
-}  // namespace
-
 SecureLookup::SecureLookup(overlay::Overlay& overlay, SecureLookupConfig config, Done done)
-    : overlay_(overlay), config_(config), done_(std::move(done)) {}
+    : overlay_(overlay),
+      config_(config),
+      done_(std::move(done)),
+      guard_(overlay, kSecureLookupAppId, config.leaf_set_size, config.guard) {}
 
 std::vector<NodeHandle> SecureLookup::own_leaf_set() const {
   return overlay_.replica_set(overlay_.self().id, config_.leaf_set_size + 1);
@@ -20,7 +19,8 @@ std::vector<NodeHandle> SecureLookup::own_leaf_set() const {
 
 uint64_t SecureLookup::new_lookup_id() {
   uint64_t id = overlay_.random();
-  while (id == kGuardTimer || pending_.contains(id)) id = overlay_.random();
+  // The guard's timer tokens are 0 and 1; lookup ids (our timer tokens) avoid them.
+  while (id <= NeighbourhoodGuard::kRoundTimer || pending_.contains(id)) id = overlay_.random();
   return id;
 }
 
@@ -69,8 +69,24 @@ void SecureLookup::receive_direct(Time now, const NodeHandle& from,
       on_relay(now, from, static_cast<const SecureQuery&>(*msg));
       return;
     case SecureType::kReply:
-      on_reply(now, from, static_cast<const SecureReply&>(*msg));
+      if (!guard_.on_reply(now, from, static_cast<const SecureReply&>(*msg)))
+        on_reply(now, from, static_cast<const SecureReply&>(*msg));
       return;
+    case SecureType::kNear: {
+      const auto& q = static_cast<const SecureQuery&>(*msg);
+      if (q.requester().id != from.id) {
+        ++counters_.relays_refused;
+        return;
+      }
+      ++counters_.near_answered;
+      std::vector<NodeHandle> members;
+      for (const auto& h : overlay_.replica_set(q.key(), config_.leaf_set_size + 1))
+        if (h.id != overlay_.self().id && members.size() < kMaxReplyMembers) members.push_back(h);
+      overlay_.send_direct(now, from,
+                           std::make_shared<SecureReply>(q.lookup_id(), 0, overlay_.self(),
+                                                         std::move(members)));
+      return;
+    }
     case SecureType::kQuery:
       return;  // routed only
   }
@@ -133,10 +149,7 @@ void SecureLookup::on_reply(Time now, const NodeHandle& from, const SecureReply&
   ++p.replies;
   consider(p, reply.root());
   for (const auto& m : reply.members()) consider(p, m);
-  if (p.guard) {
-    p.named.push_back(reply.root());
-    p.named.insert(p.named.end(), reply.members().begin(), reply.members().end());
-  } else if (!p.redundant) {
+  if (!p.redundant) {
     check_first(now, it->first, p, reply);
     return;
   } else if (reply.root().id == p.best->id && passes(p, reply, nullptr)) {
@@ -146,7 +159,7 @@ void SecureLookup::on_reply(Time now, const NodeHandle& from, const SecureReply&
                                [](uint8_t a) { return a != 0; });
   // Only answers that name the current best count toward the quorum: a closer candidate that
   // arrives later restarts the count.
-  if (all || (!p.guard && config_.early_quorum > 0 && p.quorum >= config_.early_quorum))
+  if (all || (config_.early_quorum > 0 && p.quorum >= config_.early_quorum))
     finish(now, it->first);
 }
 
@@ -204,42 +217,9 @@ void SecureLookup::send_copies(Time now, uint64_t id, Pending& p, std::vector<No
   p.timer = overlay_.schedule_app_timer(kSecureLookupAppId, now + timeout, id);
 }
 
-void SecureLookup::became_active(Time now) {
-  if (!config_.guard || guard_armed_) return;
-  guard_armed_ = true;
-  overlay_.schedule_app_timer(kSecureLookupAppId, now + config_.guard_delay, kGuardTimer);
-}
-
-void SecureLookup::check_neighbourhood(Time now) {
-  for (const auto& [id, p] : pending_)
-    if (p.guard) return;  // one at a time
-  if (!overlay_.active() || pending_.size() >= config_.max_pending) return;
-  ++counters_.guard_checks;
-  // Routing-table entries for random keys: nodes all over the ring, most of them learned from
-  // the honest hops of our join or from later maintenance, not from the root that answered it.
-  std::vector<NodeHandle> via;
-  for (size_t tries = 0; tries < 4 * config_.guard_copies && via.size() < config_.guard_copies;
-       ++tries) {
-    const NodeId key = NodeId::from_parts(overlay_.random(), overlay_.random());
-    const auto hop = overlay_.next_hop(key);
-    if (!hop || hop->id == overlay_.self().id) continue;
-    if (std::none_of(via.begin(), via.end(), [&](const NodeHandle& h) { return h.id == hop->id; }))
-      via.push_back(*hop);
-  }
-  const uint64_t id = new_lookup_id();
-  Pending& p = pending_[id];
-  p.key = overlay_.self().id;
-  p.started = now;
-  p.guard = true;
-  p.redundant = true;
-  p.answered.assign(1, 1);  // no copy 0: we are the root of our own id
-  send_copies(now, id, p, std::move(via), config_.redundant_timeout);
-}
-
 void SecureLookup::on_timer(Time now, uint64_t token) {
-  if (token == kGuardTimer) {
-    check_neighbourhood(now);
-    overlay_.schedule_app_timer(kSecureLookupAppId, now + config_.guard_period, kGuardTimer);
+  if (token <= NeighbourhoodGuard::kRoundTimer) {
+    guard_.on_timer(now, token);
     return;
   }
   auto it = pending_.find(token);
@@ -260,29 +240,6 @@ void SecureLookup::finish(Time now, uint64_t id) {
   Pending p = std::move(it->second);
   pending_.erase(it);
   overlay_.cancel_app_timer(kSecureLookupAppId, p.timer);
-  if (p.guard) {
-    // The nodes named closest to our id, both sides, that we do not hold yet: Pastry probes
-    // them and keeps those that answer and belong in the leaf set.
-    const NodeId self = overlay_.self().id;
-    std::sort(p.named.begin(), p.named.end(), [&](const NodeHandle& a, const NodeHandle& b) {
-      return self.closer(a.id, b.id);
-    });
-    p.named.erase(std::unique(p.named.begin(), p.named.end(),
-                              [](const NodeHandle& a, const NodeHandle& b) { return a.id == b.id; }),
-                  p.named.end());
-    const auto held = own_leaf_set();
-    size_t offered = 0;
-    for (const auto& h : p.named) {
-      if (offered >= config_.leaf_set_size) break;
-      ++offered;
-      if (h.id == self || std::any_of(held.begin(), held.end(),
-                                      [&](const NodeHandle& m) { return m.id == h.id; }))
-        continue;
-      ++counters_.guard_probes;
-      overlay_.check_alive(now, h);
-    }
-    return;
-  }
   SecureLookupResult r;
   r.token = p.token;
   r.key = p.key;

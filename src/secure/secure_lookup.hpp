@@ -12,12 +12,8 @@
 // Roots answer only the node that routed the Query to them (no reflection to a third party); a
 // node that relays a copy passes the Reply back to the requester it relayed for, and only to it.
 //
-// The neighbourhood guard: a liar that is the root of a joiner's id hands it a leaf set of
-// colluders only, and the joiner never hears of its true neighbours (an eclipse that outlives
-// the join). So after becoming active, and then every guard_period, a node looks up its own id
-// redundantly through routing-table entries (their routes reach its id's region from everywhere)
-// and asks Pastry to probe every node the answers name near its id (Overlay::check_alive):
-// those that are alive and belong in its leaf set take their place there.
+// Every node also runs the neighbourhood guard (neighbourhood_guard.hpp), which keeps a liar at
+// our join from eclipsing our leaf set; it shares this application's id and messages.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -29,6 +25,7 @@
 #include "base/timer_queue.hpp"
 #include "overlay/application.hpp"
 #include "overlay/overlay.hpp"
+#include "secure/neighbourhood_guard.hpp"
 #include "secure/routing_failure_test.hpp"
 #include "secure/secure_messages.hpp"
 
@@ -47,11 +44,7 @@ struct SecureLookupConfig {
   // A redundant lookup ends early once this many answers that pass the failure test name the
   // best candidate as their root (0: wait for every copy or the timeout).
   size_t early_quorum = 2;
-  // The neighbourhood guard: first check this long after becoming active, then every period.
-  bool guard = true;
-  Duration guard_delay = seconds(2);
-  Duration guard_period = seconds(60);
-  size_t guard_copies = 16;  // routing-table entries the guard's copies go through
+  GuardConfig guard;
 };
 
 struct SecureLookupCounters {
@@ -71,8 +64,7 @@ struct SecureLookupCounters {
   uint64_t relays_served = 0;
   uint64_t relays_refused = 0;      // Relay from a node not in our leaf set, or for another
   uint64_t relayed_replies = 0;     // Replies passed back to a requester
-  uint64_t guard_checks = 0;        // neighbourhood checks of our own id
-  uint64_t guard_probes = 0;        // nodes they named near us, handed to Pastry to probe
+  uint64_t near_answered = 0;       // Near requests answered
 };
 
 struct SecureLookupResult {
@@ -94,15 +86,16 @@ class SecureLookup final : public overlay::Application {
   // Finds the root of `key`; `done` runs once with the result (at once when refused).
   void lookup(Time now, const overlay::NodeId& key, uint64_t token);
   const SecureLookupCounters& counters() const { return counters_; }
+  const GuardCounters& guard_counters() const { return guard_.counters(); }
   size_t pending() const { return pending_.size(); }
 
   void deliver(Time now, const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) override;
   void receive_direct(Time now, const overlay::NodeHandle& from,
                       const overlay::AppMessagePtr& msg) override;
   void on_timer(Time now, uint64_t token) override;
-  void became_active(Time now) override;
-  // One neighbourhood check now (the guard timer does this by itself).
-  void check_neighbourhood(Time now);
+  void became_active(Time now) override { guard_.became_active(now); }
+  // The node's bootstrap list, for the guard (NeighbourhoodGuard::add_seed).
+  void add_guard_seed(const overlay::NodeHandle& node) { guard_.add_seed(node); }
   overlay::AppMessagePtr decode(uint16_t type, std::string_view body) const override {
     return decode_secure(type, body);
   }
@@ -115,10 +108,8 @@ class SecureLookup final : public overlay::Application {
     bool redundant = false;
     FailureReason first_verdict = FailureReason::kNone;
     bool first_timed_out = false;
-    bool guard = false;  // a neighbourhood check, not a caller's lookup
     std::vector<overlay::NodeHandle> via;  // copy k went through via[k - 1]
     size_t quorum = 0;   // passing answers naming `best` as their root
-    std::vector<overlay::NodeHandle> named;  // guard: every node the answers named
     size_t replies = 0;
     std::vector<uint8_t> answered;  // per copy: its Reply came
     std::optional<overlay::NodeHandle> best;
@@ -151,7 +142,7 @@ class SecureLookup final : public overlay::Application {
     overlay::NodeHandle requester;
   };
   std::deque<Relayed> relayed_;
-  bool guard_armed_ = false;
+  NeighbourhoodGuard guard_;
 };
 
 }  // namespace forestcast::secure

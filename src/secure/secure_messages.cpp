@@ -90,7 +90,8 @@ overlay::AppMessagePtr decode_secure(uint16_t type, std::string_view body) {
   Reader r(body);
   switch (static_cast<SecureType>(type)) {
     case SecureType::kQuery:
-    case SecureType::kRelay: {
+    case SecureType::kRelay:
+    case SecureType::kNear: {
       const auto id = r.u64();
       const auto copy = r.u8();
       const auto key = r.id();

@@ -2,7 +2,9 @@
 // The secure lookup's messages (app id kSecureLookupAppId):
 //   Query  routed toward the key; its root answers the requester with a Reply
 //   Relay  direct, requester -> one of its leaf set: "route this Query for me" (redundant routing)
-//   Reply  direct, root -> requester: the root and its leaf set, for the routing failure test
+//   Reply  direct, root -> requester: the root and its leaf set, for the routing failure test;
+//          also the answer to a Near
+//   Near   direct, "which nodes do you know closest to this key?" (neighbourhood_guard.hpp)
 // Body: fixed big-endian fields, a handle is id(16) ip(16) port(2). decode() rejects any body
 // whose length or counts do not match exactly.
 #include <cstdint>
@@ -19,9 +21,9 @@ inline constexpr uint16_t kSecureLookupAppId = 101;
 // A root names itself and at most this many others (a 24-node leaf set fits one datagram).
 inline constexpr size_t kMaxReplyMembers = 24;
 
-enum class SecureType : uint16_t { kQuery = 1, kRelay = 2, kReply = 3 };
+enum class SecureType : uint16_t { kQuery = 1, kRelay = 2, kReply = 3, kNear = 4 };
 
-// Query and Relay carry the same fields: which lookup, which copy of it, for whom, which key.
+// Query, Relay and Near carry the same fields: which lookup, which copy of it, for whom, which key.
 class SecureQuery final : public overlay::AppMessage {
  public:
   SecureQuery(SecureType type, uint64_t lookup_id, uint8_t copy, overlay::NodeId key,
