@@ -49,24 +49,31 @@ void NeighbourhoodGuard::start(Time now) {
   candidates_.assign(config_.walks, {});
   queried_.clear();
   outstanding_.clear();
-  // Seeds dealt round-robin, bootstrap list first, then the leaf set and the routing table:
-  // each walk starts somewhere else.
+  // One seed per walk, each walk starting somewhere else: the bootstrap list first, then
+  // routing-table entries for random keys and leaf set members in turn.
   std::vector<NodeHandle> seeds = seeds_;
-  for (const auto& h : overlay_.replica_set(overlay_.self().id, leaf_set_size_ + 1))
-    if (std::none_of(seeds.begin(), seeds.end(), [&](const NodeHandle& s) { return s.id == h.id; }))
-      seeds.push_back(h);
-  for (size_t tries = 0; tries < 4 * config_.seeds; ++tries) {
+  std::vector<NodeHandle> table;
+  for (size_t tries = 0; tries < 4 * config_.seeds && table.size() < config_.seeds; ++tries) {
     const auto hop = overlay_.next_hop(NodeId::from_parts(overlay_.random(), overlay_.random()));
-    if (hop && std::none_of(seeds.begin(), seeds.end(),
+    if (hop && std::none_of(table.begin(), table.end(),
                             [&](const NodeHandle& h) { return h.id == hop->id; }))
-      seeds.push_back(*hop);
+      table.push_back(*hop);
+  }
+  const auto leaves = overlay_.replica_set(overlay_.self().id, leaf_set_size_ + 1);
+  for (size_t k = 0; k < std::max(table.size(), leaves.size()); ++k) {
+    if (k < table.size()) seeds.push_back(table[k]);
+    if (k < leaves.size()) seeds.push_back(leaves[k]);
   }
   size_t walk = 0;
   for (const auto& h : seeds) {
-    if (h.id == overlay_.self().id) continue;
-    add_candidate(walk, h);
-    walk = (walk + 1) % config_.walks;
+    if (walk == config_.walks) break;
+    if (h.id == overlay_.self().id ||
+        std::any_of(candidates_.begin(), candidates_.begin() + static_cast<std::ptrdiff_t>(walk),
+                    [&](const std::vector<NodeHandle>& w) { return w.front().id == h.id; }))
+      continue;
+    add_candidate(walk++, h);
   }
+  candidates_.resize(walk);
   next_round(now);
 }
 
