@@ -30,9 +30,8 @@ std::vector<NodeHandle> Colluders::closest(const NodeId& key, size_t count) cons
   const size_t start = static_cast<size_t>(at - sorted_.begin());
   for (size_t k = 0; k < std::min(n, 2 * count); ++k)
     out.push_back(sorted_[(start + n - count + k) % n]);
-  std::sort(out.begin(), out.end(), [&](const NodeHandle& a, const NodeHandle& b) {
-    return key.closer(a.id, b.id);
-  });
+  std::sort(out.begin(), out.end(),
+            [&](const NodeHandle& a, const NodeHandle& b) { return key.closer(a.id, b.id); });
   out.erase(std::unique(out.begin(), out.end()), out.end());
   out.resize(std::min(out.size(), count));
   return out;
@@ -42,12 +41,14 @@ std::vector<NodeHandle> Colluders::row_for(const NodeId& receiver, int row) cons
   std::vector<NodeHandle> out;
   if (row < 0 || row >= NodeId::kDigits) return out;
   const int low_bits = NodeId::kBits - NodeId::kDigitBits * (row + 1);
-  const u128 prefix_mask = row == 0 ? u128{0} : ~u128{0} << (NodeId::kBits - NodeId::kDigitBits * row);
+  const u128 prefix_mask =
+      row == 0 ? u128{0} : ~u128{0} << (NodeId::kBits - NodeId::kDigitBits * row);
   for (int d = 0; d < NodeId::kBase; ++d) {
     if (d == receiver.digit(row)) continue;
     const u128 lo = (receiver.value() & prefix_mask) | (u128(d) << low_bits);
     const u128 hi = lo | ((u128{1} << low_bits) - 1);
-    const auto it = std::lower_bound(sorted_.begin(), sorted_.end(), NodeHandle{NodeId(lo), {}}, by_id);
+    const auto it =
+        std::lower_bound(sorted_.begin(), sorted_.end(), NodeHandle{NodeId(lo), {}}, by_id);
     if (it != sorted_.end() && it->id.value() <= hi) out.push_back(*it);
   }
   return out;
@@ -72,7 +73,8 @@ std::optional<overlay::Message> Colluders::poison(const NodeId& sender, const No
       break;
   }
   std::erase_if(lie.nodes, [&](const NodeHandle& h) { return h.id == sender || h.id == receiver; });
-  if (lie.nodes.size() > overlay::kMaxHandlesPerMessage) lie.nodes.resize(overlay::kMaxHandlesPerMessage);
+  if (lie.nodes.size() > overlay::kMaxHandlesPerMessage)
+    lie.nodes.resize(overlay::kMaxHandlesPerMessage);
   return lie;
 }
 
@@ -83,8 +85,7 @@ void MaliciousLookupApp::forward(Time now, overlay::ForwardContext& ctx) {
   ctx.consumed = true;
   if (!rng_.chance(config_.answer_probability)) return;  // dropped
   // "I am the root": the lookup ends here, as if delivered to the right node.
-  log_.delivered(static_cast<const LookupMessage&>(*ctx.message).index(), node_, now,
-                 ctx.hops);
+  log_.delivered(static_cast<const LookupMessage&>(*ctx.message).index(), node_, now, ctx.hops);
 }
 
 void MaliciousLookupApp::deliver(Time now, const overlay::RouteInfo& info,
@@ -114,13 +115,12 @@ void MaliciousSecureApp::lie(Time now, const NodeHandle& to, const overlay::AppM
   named.erase(named.begin());
   overlay_.send_direct(now, to,
                        std::make_shared<secure::SecureReply>(q.lookup_id(), q.copy(), root,
-                                                             std::move(named)));
+                                                             std::move(named), app_id_));
 }
 
 void MaliciousSecureApp::forward(Time now, overlay::ForwardContext& ctx) {
   if (ctx.origin.id == overlay_.self().id && ctx.hops == 0) return;
-  if (!ctx.message ||
-      ctx.message->type() != static_cast<uint16_t>(secure::SecureType::kQuery))
+  if (!ctx.message || ctx.message->type() != static_cast<uint16_t>(secure::SecureType::kQuery))
     return;
   ctx.consumed = true;
   lie(now, ctx.origin, ctx.message, true);
@@ -142,7 +142,7 @@ void MaliciousSecureApp::receive_direct(Time now, const NodeHandle& from,
 }
 
 overlay::AppMessagePtr MaliciousSecureApp::decode(uint16_t type, std::string_view body) const {
-  return secure::decode_secure(type, body);
+  return secure::decode_secure(app_id_, type, body);
 }
 
 }  // namespace forestcast::sim

@@ -66,13 +66,13 @@ class MaliciousLookupApp final : public overlay::Application {
   Rng rng_;
 };
 
-// Sits on a malicious node under secure::kSecureLookupAppId: every Query or Relay it gets is
-// answered with colluders only, or dropped.
+// Sits on a malicious node under secure::kSecureLookupAppId or kNeighbourhoodGuardAppId (one
+// instance each): every Query, Relay or Near it gets is answered with colluders only, or dropped.
 class MaliciousSecureApp final : public overlay::Application {
  public:
-  MaliciousSecureApp(overlay::Overlay& overlay, const Colluders& colluders,
+  MaliciousSecureApp(uint16_t app_id, overlay::Overlay& overlay, const Colluders& colluders,
                      MaliciousConfig config, uint64_t seed)
-      : overlay_(overlay), colluders_(colluders), config_(config), rng_(seed) {}
+      : app_id_(app_id), overlay_(overlay), colluders_(colluders), config_(config), rng_(seed) {}
   void forward(Time now, overlay::ForwardContext& ctx) override;
   void deliver(Time now, const overlay::RouteInfo& info,
                const overlay::AppMessagePtr& msg) override;
@@ -87,6 +87,7 @@ class MaliciousSecureApp final : public overlay::Application {
   void lie(Time now, const overlay::NodeHandle& to, const overlay::AppMessagePtr& msg,
            bool may_drop);
 
+  uint16_t app_id_;
   overlay::Overlay& overlay_;
   const Colluders& colluders_;
   MaliciousConfig config_;

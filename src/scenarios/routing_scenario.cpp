@@ -93,9 +93,10 @@ class RoutingScenario {
   std::vector<uint8_t> liar_;  // by node index; empty without --malicious
   Colluders colluders_;
   LookupLog secure_log_;
-  std::vector<uint8_t> secure_redundant_;  // by secure_log_ index
-  std::vector<uint8_t> secure_passed_;     // ... first answer passed the failure test
-  std::vector<secure::SecureLookup*> secure_apps_;  // by node index; null on liars
+  std::vector<uint8_t> secure_redundant_;            // by secure_log_ index
+  std::vector<uint8_t> secure_passed_;               // ... first answer passed the failure test
+  std::vector<secure::SecureLookup*> secure_apps_;   // by node index; null on liars
+  std::vector<secure::NeighbourhoodGuard*> guards_;  // ... and without a guard
   size_t bootstrap_missing_ = 0;
   size_t created_ = 0;
 };
@@ -128,14 +129,19 @@ void RoutingScenario::attach_apps(uint32_t i) {
     colluders_.add(sim_.handle(i));
     sim_.attach_app(i, kLookupAppId,
                     std::make_unique<MaliciousLookupApp>(i, log_, config_.liars, liar_rng_.next()));
-    sim_.attach_app(i, secure::kSecureLookupAppId,
-                    std::make_unique<MaliciousSecureApp>(sim_.node(i), colluders_, config_.liars,
-                                                         liar_rng_.next()));
+    for (uint16_t app : {secure::kSecureLookupAppId, secure::kNeighbourhoodGuardAppId})
+      sim_.attach_app(i, app,
+                      std::make_unique<MaliciousSecureApp>(app, sim_.node(i), colluders_,
+                                                           config_.liars, liar_rng_.next()));
     return;
   }
   sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
   secure::SecureLookupConfig sc = config_.secure;
   sc.leaf_set_size = config_.pastry.leaf_set_size;
+  if (config_.guard)
+    guards_[i] = &sim_.attach_app(i, secure::kNeighbourhoodGuardAppId,
+                                  std::make_unique<secure::NeighbourhoodGuard>(
+                                      sim_.node(i), sc.leaf_set_size, *config_.guard));
   secure_apps_[i] = &sim_.attach_app(
       i, secure::kSecureLookupAppId,
       std::make_unique<secure::SecureLookup>(
@@ -152,10 +158,11 @@ void RoutingScenario::attach_apps(uint32_t i) {
 void RoutingScenario::choose_liars() {
   liar_.assign(config_.nodes, 0);
   secure_apps_.assign(config_.nodes, nullptr);
+  guards_.assign(config_.nodes, nullptr);
   std::vector<uint32_t> order(config_.nodes);
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  const auto count = static_cast<size_t>(
-      std::llround(*config_.malicious * static_cast<double>(config_.nodes)));
+  const auto count =
+      static_cast<size_t>(std::llround(*config_.malicious * static_cast<double>(config_.nodes)));
   for (size_t k = 0; k < count; ++k) {  // partial Fisher-Yates: a uniform sample of `count`
     std::swap(order[k], order[k + liar_rng_.below(order.size() - k)]);
     liar_[order[k]] = 1;
@@ -181,10 +188,10 @@ void RoutingScenario::schedule_join(size_t k) {
       const uint32_t bootstrap = active[choice_rng_.below(active.size())];
       sim_.join(i, {Simulator::endpoint_of(bootstrap)});
       // Its bootstrap list: the node it joined through and a few more it was told about.
-      if (!liar_.empty() && secure_apps_[i] != nullptr) {
-        secure_apps_[i]->add_guard_seed(sim_.handle(bootstrap));
+      if (!guards_.empty() && guards_[i] != nullptr) {
+        guards_[i]->add_seed(sim_.handle(bootstrap));
         for (size_t s = 1; s < kBootstrapList; ++s)
-          secure_apps_[i]->add_guard_seed(sim_.handle(active[liar_rng_.below(active.size())]));
+          guards_[i]->add_seed(sim_.handle(active[liar_rng_.below(active.size())]));
       }
     }
     schedule_join(k + 1);
@@ -290,9 +297,8 @@ MaliciousResult RoutingScenario::defended_phase(size_t first, size_t count,
       r.expected = root ? root->node : kNoRoot;
       const uint64_t index = secure_log_.add(r);
       if (asked.expected == kNoRoot) return;  // nobody to ask: as in the plain phase
-      sim_.with_node(r.source, [&](PastryNode&) {
-        secure_apps_[r.source]->lookup(sim_.now(), r.key, index);
-      });
+      sim_.with_node(
+          r.source, [&](PastryNode&) { secure_apps_[r.source]->lookup(sim_.now(), r.key, index); });
     });
   }
   wait_for_phase(secure_log_, secure_first, count, start + config_.lookup_spread);
@@ -311,26 +317,28 @@ MaliciousResult RoutingScenario::defended_phase(size_t first, size_t count,
   m.redundant_fraction = static_cast<double>(redundant) / static_cast<double>(count);
   report_secure_counters();
   m.passed_but_wrong = static_cast<double>(passed_wrong) / static_cast<double>(count);
-  report(format("sim: %zu liars (%.2f): correct undefended %zu/%zu, defended %zu/%zu; %.1f%% "
-                "redundant, %zu passed the test but wrong; %.1f vs %.1f datagrams, %.0f vs %.0f ms "
-                "per lookup",
-                m.liars, m.fraction, plain.correct, plain.lookups, m.defended.correct,
-                m.defended.lookups, 100.0 * m.redundant_fraction, passed_wrong,
-                m.datagrams_per_lookup_defended,
-                m.datagrams_per_lookup_undefended, m.latency_ms_defended,
-                m.latency_ms_undefended));
+  report(format(
+      "sim: %zu liars (%.2f): correct undefended %zu/%zu, defended %zu/%zu; %.1f%% "
+      "redundant, %zu passed the test but wrong; %.1f vs %.1f datagrams, %.0f vs %.0f ms "
+      "per lookup",
+      m.liars, m.fraction, plain.correct, plain.lookups, m.defended.correct, m.defended.lookups,
+      100.0 * m.redundant_fraction, passed_wrong, m.datagrams_per_lookup_defended,
+      m.datagrams_per_lookup_undefended, m.latency_ms_defended, m.latency_ms_undefended));
   return m;
 }
 
 void RoutingScenario::report_secure_counters() const {
   secure::SecureLookupCounters c;
   secure::GuardCounters g;
+  for (const secure::NeighbourhoodGuard* guard : guards_) {
+    if (guard == nullptr) continue;
+    g.walks += guard->counters().walks;
+    g.requests += guard->counters().requests;
+    g.replies += guard->counters().replies;
+    g.probes += guard->counters().probes;
+  }
   for (const secure::SecureLookup* app : secure_apps_) {
     if (app == nullptr) continue;
-    g.walks += app->guard_counters().walks;
-    g.requests += app->guard_counters().requests;
-    g.replies += app->guard_counters().replies;
-    g.probes += app->guard_counters().probes;
     const auto& n = app->counters();
     c.first_passed += n.first_passed;
     c.first_timed_out += n.first_timed_out;
@@ -352,12 +360,14 @@ void RoutingScenario::report_secure_counters() const {
     eclipsed += lacks ? 1 : 0;
   }
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
-  report(format("sim: secure lookups: first answer passed %llu, timed out %llu, failed sparse "
-                "%llu too_few %llu not_closest %llu known_closer %llu; guard walks %llu, "
-                "requests %llu, replies %llu, probes %llu; relays refused %llu, replies unmatched (late) %llu",
-                u(c.first_passed), u(c.first_timed_out), u(c.failed_sparse), u(c.failed_too_few),
-                u(c.failed_not_closest), u(c.failed_known_closer), u(g.walks), u(g.requests),
-                u(g.replies), u(g.probes), u(c.relays_refused), u(c.replies_unmatched)));
+  report(
+      format("sim: secure lookups: first answer passed %llu, timed out %llu, failed sparse "
+             "%llu too_few %llu not_closest %llu known_closer %llu; guard walks %llu, "
+             "requests %llu, replies %llu, probes %llu; relays refused %llu, replies unmatched "
+             "(late) %llu",
+             u(c.first_passed), u(c.first_timed_out), u(c.failed_sparse), u(c.failed_too_few),
+             u(c.failed_not_closest), u(c.failed_known_closer), u(g.walks), u(g.requests),
+             u(g.replies), u(g.probes), u(c.relays_refused), u(c.replies_unmatched)));
   report(format("sim: honest nodes whose leaf set lacks a true member: %zu", eclipsed));
 }
 
@@ -445,10 +455,10 @@ void RoutingScenario::partition_and_heal(RoutingResult& result) {
   result.partition_s = seconds_of(Time{0} + *config_.partition);
   std::vector<uint8_t> side(sim_.node_count());
   for (auto& s : side) s = static_cast<uint8_t>(choice_rng_.below(2));
-  sim_.set_drop_filter([side = std::move(side)](uint32_t from, uint32_t to,
-                                                const overlay::Message&) {
-    return from < side.size() && to < side.size() && side[from] != side[to];
-  });
+  sim_.set_drop_filter(
+      [side = std::move(side)](uint32_t from, uint32_t to, const overlay::Message&) {
+        return from < side.size() && to < side.size() && side[from] != side[to];
+      });
   const Time split = sim_.now();
   report(format("sim: partition at t=%.1fs for %.1fs", seconds_of(split), result.partition_s));
   run_with_progress(split + *config_.partition, "partition");
@@ -464,8 +474,8 @@ void RoutingScenario::partition_and_heal(RoutingResult& result) {
     }
     if (sim_.now() >= heal + config_.heal_wait) break;
     if ((sim_.now() - heal) % seconds(10) == Duration{0})
-      report(format("sim: heal +%.0fs: %zu leaf sets wrong", seconds_of(Time{0} + sim_.now() - heal),
-                    wrong));
+      report(format("sim: heal +%.0fs: %zu leaf sets wrong",
+                    seconds_of(Time{0} + sim_.now() - heal), wrong));
     sim_.run_until(sim_.now() + seconds(1));
   }
   report(result.leafsets_match_after_heal_s
@@ -622,16 +632,17 @@ RoutingResult RoutingScenario::run() {
       sum.acks_unmatched += c.acks_unmatched;
       sum.route_pending_full += c.route_pending_full;
     }
-    report(format("sim: probes %llu, state from unproven %llu, replies deferred %llu refused %llu, "
-                  "probes refused %llu, pongs unmatched %llu, acks unmatched %llu, hops refused %llu",
-                  static_cast<unsigned long long>(sum.probes_sent),
-                  static_cast<unsigned long long>(sum.state_unproven),
-                  static_cast<unsigned long long>(sum.replies_deferred),
-                  static_cast<unsigned long long>(sum.replies_refused),
-                  static_cast<unsigned long long>(sum.probes_refused),
-                  static_cast<unsigned long long>(sum.pongs_unmatched),
-                  static_cast<unsigned long long>(sum.acks_unmatched),
-                  static_cast<unsigned long long>(sum.route_pending_full)));
+    report(
+        format("sim: probes %llu, state from unproven %llu, replies deferred %llu refused %llu, "
+               "probes refused %llu, pongs unmatched %llu, acks unmatched %llu, hops refused %llu",
+               static_cast<unsigned long long>(sum.probes_sent),
+               static_cast<unsigned long long>(sum.state_unproven),
+               static_cast<unsigned long long>(sum.replies_deferred),
+               static_cast<unsigned long long>(sum.replies_refused),
+               static_cast<unsigned long long>(sum.probes_refused),
+               static_cast<unsigned long long>(sum.pongs_unmatched),
+               static_cast<unsigned long long>(sum.acks_unmatched),
+               static_cast<unsigned long long>(sum.route_pending_full)));
   }
   result.duplicate_deliveries = log_.duplicates();
   result.trace_hash = sim_.trace_hash();

@@ -13,6 +13,7 @@
 #include "net/sim/topology.hpp"
 #include "overlay/pastry_node.hpp"
 #include "scenarios/malicious_node.hpp"
+#include "secure/neighbourhood_guard.hpp"
 #include "secure/secure_lookup.hpp"
 
 namespace forestcast::sim {
@@ -32,6 +33,8 @@ struct RoutingScenarioConfig {
   std::optional<double> malicious;
   MaliciousConfig liars;
   secure::SecureLookupConfig secure;
+  // The neighbourhood guard on every honest node; nullopt: none (to measure what it is for).
+  std::optional<secure::GuardConfig> guard = secure::GuardConfig{};
   TopologyKind topology = TopologyKind::kSphere;
   double loss = 0.0;                          // per-datagram drop probability, in [0, 1)
   Duration join_interval = ms(5);             // node i joins at i * join_interval
@@ -71,8 +74,8 @@ struct MaliciousResult {
   size_t liars = 0;
   LookupPhaseResult undefended;  // the routing phase
   LookupPhaseResult defended;
-  double redundant_fraction = 0;     // secure lookups whose first answer failed the test
-  double passed_but_wrong = 0;       // ... whose first answer passed it and was wrong
+  double redundant_fraction = 0;  // secure lookups whose first answer failed the test
+  double passed_but_wrong = 0;    // ... whose first answer passed it and was wrong
   // Datagrams per lookup: the application's (each routed hop, relay, reply) plus one RouteAck
   // per routed hop; and the mean time from issue to answer, over answered lookups.
   double datagrams_per_lookup_defended = 0;

@@ -16,13 +16,36 @@ bool holds(const std::vector<NodeId>& ids, const NodeId& id) {
 void NeighbourhoodGuard::became_active(Time now) {
   if (!config_.enabled || armed_) return;
   armed_ = true;
-  overlay_.schedule_app_timer(app_id_, now + config_.first_delay, kStartTimer);
+  overlay_.schedule_app_timer(kNeighbourhoodGuardAppId, now + config_.first_delay, kStartTimer);
+}
+
+void NeighbourhoodGuard::receive_direct(Time now, const NodeHandle& from,
+                                        const overlay::AppMessagePtr& msg) {
+  if (msg->type() == static_cast<uint16_t>(SecureType::kReply)) {
+    on_reply(now, from, static_cast<const SecureReply&>(*msg));
+    return;
+  }
+  if (msg->type() != static_cast<uint16_t>(SecureType::kNear)) return;
+  // Which nodes we know closest to the key: answered to the asker only, so a Near cannot aim
+  // our answer at a third party.
+  const auto& q = static_cast<const SecureQuery&>(*msg);
+  if (q.requester().id != from.id) {
+    ++counters_.near_refused;
+    return;
+  }
+  ++counters_.near_answered;
+  std::vector<NodeHandle> members;
+  for (const auto& h : overlay_.replica_set(q.key(), leaf_set_size_ + 1))
+    if (h.id != overlay_.self().id && members.size() < kMaxReplyMembers) members.push_back(h);
+  overlay_.send_direct(now, from,
+                       std::make_shared<SecureReply>(q.lookup_id(), 0, overlay_.self(),
+                                                     std::move(members), kNeighbourhoodGuardAppId));
 }
 
 void NeighbourhoodGuard::on_timer(Time now, uint64_t token) {
   if (token == kStartTimer) {
     start(now);
-    overlay_.schedule_app_timer(app_id_, now + config_.period, kStartTimer);
+    overlay_.schedule_app_timer(kNeighbourhoodGuardAppId, now + config_.period, kStartTimer);
   } else if (token == kRoundTimer && walking()) {
     next_round(now);
   }
@@ -37,7 +60,8 @@ void NeighbourhoodGuard::add_candidate(size_t walk, const NodeHandle& h) {
 
 void NeighbourhoodGuard::add_seed(const NodeHandle& node) {
   if (node.id == overlay_.self().id || seeds_.size() >= config_.max_bootstrap_seeds) return;
-  if (std::none_of(seeds_.begin(), seeds_.end(), [&](const NodeHandle& s) { return s.id == node.id; }))
+  if (std::none_of(seeds_.begin(), seeds_.end(),
+                   [&](const NodeHandle& s) { return s.id == node.id; }))
     seeds_.push_back(node);
 }
 
@@ -78,7 +102,7 @@ void NeighbourhoodGuard::start(Time now) {
 }
 
 void NeighbourhoodGuard::next_round(Time now) {
-  overlay_.cancel_app_timer(app_id_, round_timer_);
+  overlay_.cancel_app_timer(kNeighbourhoodGuardAppId, round_timer_);
   outstanding_.clear();
   const NodeId self = overlay_.self().id;
   auto closest_first = [&](const NodeHandle& a, const NodeHandle& b) {
@@ -97,9 +121,9 @@ void NeighbourhoodGuard::next_round(Time now) {
       queried_.push_back(c.id);
       outstanding_.push_back({c.id, w});
       ++counters_.requests;
-      overlay_.send_direct(now, c,
-                           std::make_shared<SecureQuery>(SecureType::kNear, walk_id_, 0, self,
-                                                         overlay_.self()));
+      overlay_.send_direct(
+          now, c,
+          std::make_shared<SecureQuery>(SecureType::kNear, walk_id_, 0, self, overlay_.self()));
       break;
     }
   }
@@ -107,7 +131,8 @@ void NeighbourhoodGuard::next_round(Time now) {
     end(now);
     return;
   }
-  round_timer_ = overlay_.schedule_app_timer(app_id_, now + config_.round_timeout, kRoundTimer);
+  round_timer_ = overlay_.schedule_app_timer(kNeighbourhoodGuardAppId, now + config_.round_timeout,
+                                             kRoundTimer);
 }
 
 bool NeighbourhoodGuard::on_reply(Time now, const NodeHandle& from, const SecureReply& reply) {
@@ -128,7 +153,7 @@ bool NeighbourhoodGuard::on_reply(Time now, const NodeHandle& from, const Secure
 }
 
 void NeighbourhoodGuard::end(Time now) {
-  overlay_.cancel_app_timer(app_id_, round_timer_);
+  overlay_.cancel_app_timer(kNeighbourhoodGuardAppId, round_timer_);
   walk_id_ = 0;
   std::vector<NodeId> held;
   for (const auto& h : overlay_.replica_set(overlay_.self().id, leaf_set_size_ + 1))

@@ -22,6 +22,7 @@
 
 #include "base/time.hpp"
 #include "base/timer_queue.hpp"
+#include "overlay/application.hpp"
 #include "overlay/overlay.hpp"
 #include "secure/secure_messages.hpp"
 
@@ -31,35 +32,43 @@ struct GuardConfig {
   bool enabled = true;
   Duration first_delay = seconds(2);  // after becoming active
   Duration period = seconds(60);
-  size_t walks = 8;                   // disjoint walks, one Near request each per round
+  size_t walks = 8;  // disjoint walks, one Near request each per round
   int rounds = 6;
   Duration round_timeout = seconds(1);
-  size_t seeds = 16;                  // routing-table entries the walks start from
-  size_t max_bootstrap_seeds = 8;     // add_seed() keeps this many
+  size_t seeds = 16;               // routing-table entries the walks start from
+  size_t max_bootstrap_seeds = 8;  // add_seed() keeps this many
 };
 
 struct GuardCounters {
   uint64_t walks = 0;
-  uint64_t requests = 0;          // Near requests sent
-  uint64_t replies = 0;           // ... answered
+  uint64_t requests = 0;           // Near requests sent
+  uint64_t replies = 0;            // ... answered
   uint64_t replies_unmatched = 0;  // a Reply for our walk from a node we did not ask
-  uint64_t probes = 0;            // nodes handed to Pastry to probe
+  uint64_t probes = 0;             // nodes handed to Pastry to probe
+  uint64_t near_answered = 0;      // others' Near requests answered
+  uint64_t near_refused = 0;       // ... naming another node as the asker
 };
 
-class NeighbourhoodGuard {
+// An Application under kNeighbourhoodGuardAppId on every honest node: it walks for itself and
+// answers others' Near requests.
+class NeighbourhoodGuard final : public overlay::Application {
  public:
-  // Timer tokens of the owning application: the periodic start and the round timeout. The
-  // owner's own tokens must avoid them.
+  // Timer tokens: the periodic start and the round timeout.
   static constexpr uint64_t kStartTimer = 0;
   static constexpr uint64_t kRoundTimer = 1;
 
-  NeighbourhoodGuard(overlay::Overlay& overlay, uint16_t app_id, size_t leaf_set_size,
-                     GuardConfig config)
-      : overlay_(overlay), app_id_(app_id), leaf_set_size_(leaf_set_size), config_(config) {}
+  // `leaf_set_size`: PastryConfig::leaf_set_size, how many nodes a walk hands to Pastry.
+  NeighbourhoodGuard(overlay::Overlay& overlay, size_t leaf_set_size, GuardConfig config)
+      : overlay_(overlay), leaf_set_size_(leaf_set_size), config_(config) {}
 
-  void became_active(Time now);
-  // A timer with one of the tokens above.
-  void on_timer(Time now, uint64_t token);
+  void became_active(Time now) override;
+  void on_timer(Time now, uint64_t token) override;
+  void receive_direct(Time now, const overlay::NodeHandle& from,
+                      const overlay::AppMessagePtr& msg) override;
+  void deliver(Time, const overlay::RouteInfo&, const overlay::AppMessagePtr&) override {}
+  overlay::AppMessagePtr decode(uint16_t type, std::string_view body) const override {
+    return decode_secure(kNeighbourhoodGuardAppId, type, body);
+  }
   // Starts a walk now unless one is running.
   void start(Time now);
   // A node known from outside the overlay (the bootstrap list): walks start from these first.
@@ -76,7 +85,6 @@ class NeighbourhoodGuard {
   void add_candidate(size_t walk, const overlay::NodeHandle& h);
 
   overlay::Overlay& overlay_;
-  uint16_t app_id_;
   size_t leaf_set_size_;
   GuardConfig config_;
   GuardCounters counters_;

@@ -9,11 +9,16 @@ using overlay::u128;
 
 const char* to_string(FailureReason reason) {
   switch (reason) {
-    case FailureReason::kNone: return "none";
-    case FailureReason::kTooFew: return "too_few";
-    case FailureReason::kNotClosest: return "not_closest";
-    case FailureReason::kKnownCloser: return "known_closer";
-    case FailureReason::kSparse: return "sparse";
+    case FailureReason::kNone:
+      return "none";
+    case FailureReason::kTooFew:
+      return "too_few";
+    case FailureReason::kNotClosest:
+      return "not_closest";
+    case FailureReason::kKnownCloser:
+      return "known_closer";
+    case FailureReason::kSparse:
+      return "sparse";
   }
   return "unknown";
 }

@@ -8,10 +8,7 @@ using overlay::NodeHandle;
 using overlay::NodeId;
 
 SecureLookup::SecureLookup(overlay::Overlay& overlay, SecureLookupConfig config, Done done)
-    : overlay_(overlay),
-      config_(config),
-      done_(std::move(done)),
-      guard_(overlay, kSecureLookupAppId, config.leaf_set_size, config.guard) {}
+    : overlay_(overlay), config_(config), done_(std::move(done)) {}
 
 std::vector<NodeHandle> SecureLookup::own_leaf_set() const {
   return overlay_.replica_set(overlay_.self().id, config_.leaf_set_size + 1);
@@ -19,8 +16,7 @@ std::vector<NodeHandle> SecureLookup::own_leaf_set() const {
 
 uint64_t SecureLookup::new_lookup_id() {
   uint64_t id = overlay_.random();
-  // The guard's timer tokens are 0 and 1; lookup ids (our timer tokens) avoid them.
-  while (id <= NeighbourhoodGuard::kRoundTimer || pending_.contains(id)) id = overlay_.random();
+  while (id == 0 || pending_.contains(id)) id = overlay_.random();
   return id;
 }
 
@@ -57,9 +53,9 @@ void SecureLookup::deliver(Time now, const overlay::RouteInfo& info,
     if (h.id != overlay_.self().id && members.size() < kMaxReplyMembers) members.push_back(h);
   ++counters_.replies_answered;
   // To whoever routed it (proven by the transport), never to the requester it names.
-  overlay_.send_direct(now, info.origin,
-                       std::make_shared<SecureReply>(q.lookup_id(), q.copy(), overlay_.self(),
-                                                     std::move(members)));
+  overlay_.send_direct(
+      now, info.origin,
+      std::make_shared<SecureReply>(q.lookup_id(), q.copy(), overlay_.self(), std::move(members)));
 }
 
 void SecureLookup::receive_direct(Time now, const NodeHandle& from,
@@ -69,26 +65,11 @@ void SecureLookup::receive_direct(Time now, const NodeHandle& from,
       on_relay(now, from, static_cast<const SecureQuery&>(*msg));
       return;
     case SecureType::kReply:
-      if (!guard_.on_reply(now, from, static_cast<const SecureReply&>(*msg)))
-        on_reply(now, from, static_cast<const SecureReply&>(*msg));
+      on_reply(now, from, static_cast<const SecureReply&>(*msg));
       return;
-    case SecureType::kNear: {
-      const auto& q = static_cast<const SecureQuery&>(*msg);
-      if (q.requester().id != from.id) {
-        ++counters_.relays_refused;
-        return;
-      }
-      ++counters_.near_answered;
-      std::vector<NodeHandle> members;
-      for (const auto& h : overlay_.replica_set(q.key(), config_.leaf_set_size + 1))
-        if (h.id != overlay_.self().id && members.size() < kMaxReplyMembers) members.push_back(h);
-      overlay_.send_direct(now, from,
-                           std::make_shared<SecureReply>(q.lookup_id(), 0, overlay_.self(),
-                                                         std::move(members)));
-      return;
-    }
     case SecureType::kQuery:
-      return;  // routed only
+    case SecureType::kNear:
+      return;  // routed only; the guard's
   }
 }
 
@@ -155,12 +136,11 @@ void SecureLookup::on_reply(Time now, const NodeHandle& from, const SecureReply&
   } else if (reply.root().id == p.best->id && passes(p, reply, nullptr)) {
     ++p.quorum;
   }
-  const bool all = std::all_of(p.answered.begin() + 1, p.answered.end(),
-                               [](uint8_t a) { return a != 0; });
+  const bool all =
+      std::all_of(p.answered.begin() + 1, p.answered.end(), [](uint8_t a) { return a != 0; });
   // Only answers that name the current best count toward the quorum: a closer candidate that
   // arrives later restarts the count.
-  if (all || (config_.early_quorum > 0 && p.quorum >= config_.early_quorum))
-    finish(now, it->first);
+  if (all || (config_.early_quorum > 0 && p.quorum >= config_.early_quorum)) finish(now, it->first);
 }
 
 void SecureLookup::consider(Pending& p, const NodeHandle& candidate) const {
@@ -182,11 +162,20 @@ void SecureLookup::check_first(Time now, uint64_t id, Pending& p, const SecureRe
   }
   ++counters_.first_failed;
   switch (v.reason) {
-    case FailureReason::kSparse: ++counters_.failed_sparse; break;
-    case FailureReason::kTooFew: ++counters_.failed_too_few; break;
-    case FailureReason::kNotClosest: ++counters_.failed_not_closest; break;
-    case FailureReason::kKnownCloser: ++counters_.failed_known_closer; break;
-    case FailureReason::kNone: break;
+    case FailureReason::kSparse:
+      ++counters_.failed_sparse;
+      break;
+    case FailureReason::kTooFew:
+      ++counters_.failed_too_few;
+      break;
+    case FailureReason::kNotClosest:
+      ++counters_.failed_not_closest;
+      break;
+    case FailureReason::kKnownCloser:
+      ++counters_.failed_known_closer;
+      break;
+    case FailureReason::kNone:
+      break;
   }
   go_redundant(now, id, p);
 }
@@ -206,10 +195,10 @@ void SecureLookup::send_copies(Time now, uint64_t id, Pending& p, std::vector<No
   p.via = std::move(via);
   p.answered.resize(1 + p.via.size(), 0);
   for (size_t k = 0; k < p.via.size(); ++k)
-    overlay_.send_direct(now, p.via[k],
-                         std::make_shared<SecureQuery>(SecureType::kRelay, id,
-                                                       static_cast<uint8_t>(k + 1), p.key,
-                                                       overlay_.self()));
+    overlay_.send_direct(
+        now, p.via[k],
+        std::make_shared<SecureQuery>(SecureType::kRelay, id, static_cast<uint8_t>(k + 1), p.key,
+                                      overlay_.self()));
   if (p.via.empty()) {
     finish(now, id);
     return;
@@ -218,10 +207,6 @@ void SecureLookup::send_copies(Time now, uint64_t id, Pending& p, std::vector<No
 }
 
 void SecureLookup::on_timer(Time now, uint64_t token) {
-  if (token <= NeighbourhoodGuard::kRoundTimer) {
-    guard_.on_timer(now, token);
-    return;
-  }
   auto it = pending_.find(token);
   if (it == pending_.end()) return;
   Pending& p = it->second;

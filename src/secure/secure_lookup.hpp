@@ -12,8 +12,8 @@
 // Roots answer only the node that routed the Query to them (no reflection to a third party); a
 // node that relays a copy passes the Reply back to the requester it relayed for, and only to it.
 //
-// Every node also runs the neighbourhood guard (neighbourhood_guard.hpp), which keeps a liar at
-// our join from eclipsing our leaf set; it shares this application's id and messages.
+// Its companion on every node is the neighbourhood guard (neighbourhood_guard.hpp), which keeps a
+// liar at our join from eclipsing the leaf set these checks rely on.
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -25,7 +25,6 @@
 #include "base/timer_queue.hpp"
 #include "overlay/application.hpp"
 #include "overlay/overlay.hpp"
-#include "secure/neighbourhood_guard.hpp"
 #include "secure/routing_failure_test.hpp"
 #include "secure/secure_messages.hpp"
 
@@ -44,27 +43,25 @@ struct SecureLookupConfig {
   // A redundant lookup ends early once this many answers that pass the failure test name the
   // best candidate as their root (0: wait for every copy or the timeout).
   size_t early_quorum = 2;
-  GuardConfig guard;
 };
 
 struct SecureLookupCounters {
   uint64_t lookups = 0;
-  uint64_t first_passed = 0;        // the first route's answer passed the failure test
-  uint64_t first_failed = 0;        // ... failed it (by reason below)
-  uint64_t first_timed_out = 0;     // ... never came
+  uint64_t first_passed = 0;     // the first route's answer passed the failure test
+  uint64_t first_failed = 0;     // ... failed it (by reason below)
+  uint64_t first_timed_out = 0;  // ... never came
   uint64_t failed_sparse = 0;
   uint64_t failed_too_few = 0;
   uint64_t failed_not_closest = 0;
   uint64_t failed_known_closer = 0;
-  uint64_t redundant = 0;           // lookups that went redundant
-  uint64_t unanswered = 0;          // finished with no candidate at all
-  uint64_t refused_busy = 0;        // lookup() with max_pending in progress
-  uint64_t replies_unmatched = 0;   // a Reply for no lookup or copy of ours
-  uint64_t replies_answered = 0;    // Replies sent as a key's root
+  uint64_t redundant = 0;          // lookups that went redundant
+  uint64_t unanswered = 0;         // finished with no candidate at all
+  uint64_t refused_busy = 0;       // lookup() with max_pending in progress
+  uint64_t replies_unmatched = 0;  // a Reply for no lookup or copy of ours
+  uint64_t replies_answered = 0;   // Replies sent as a key's root
   uint64_t relays_served = 0;
-  uint64_t relays_refused = 0;      // Relay from a node not in our leaf set, or for another
-  uint64_t relayed_replies = 0;     // Replies passed back to a requester
-  uint64_t near_answered = 0;       // Near requests answered
+  uint64_t relays_refused = 0;   // Relay from a node not in our leaf set, or for another
+  uint64_t relayed_replies = 0;  // Replies passed back to a requester
 };
 
 struct SecureLookupResult {
@@ -86,18 +83,17 @@ class SecureLookup final : public overlay::Application {
   // Finds the root of `key`; `done` runs once with the result (at once when refused).
   void lookup(Time now, const overlay::NodeId& key, uint64_t token);
   const SecureLookupCounters& counters() const { return counters_; }
-  const GuardCounters& guard_counters() const { return guard_.counters(); }
+
   size_t pending() const { return pending_.size(); }
 
-  void deliver(Time now, const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) override;
+  void deliver(Time now, const overlay::RouteInfo& info,
+               const overlay::AppMessagePtr& msg) override;
   void receive_direct(Time now, const overlay::NodeHandle& from,
                       const overlay::AppMessagePtr& msg) override;
   void on_timer(Time now, uint64_t token) override;
-  void became_active(Time now) override { guard_.became_active(now); }
-  // The node's bootstrap list, for the guard (NeighbourhoodGuard::add_seed).
-  void add_guard_seed(const overlay::NodeHandle& node) { guard_.add_seed(node); }
+
   overlay::AppMessagePtr decode(uint16_t type, std::string_view body) const override {
-    return decode_secure(type, body);
+    return decode_secure(kSecureLookupAppId, type, body);
   }
 
  private:
@@ -109,7 +105,7 @@ class SecureLookup final : public overlay::Application {
     FailureReason first_verdict = FailureReason::kNone;
     bool first_timed_out = false;
     std::vector<overlay::NodeHandle> via;  // copy k went through via[k - 1]
-    size_t quorum = 0;   // passing answers naming `best` as their root
+    size_t quorum = 0;                     // passing answers naming `best` as their root
     size_t replies = 0;
     std::vector<uint8_t> answered;  // per copy: its Reply came
     std::optional<overlay::NodeHandle> best;
@@ -142,7 +138,6 @@ class SecureLookup final : public overlay::Application {
     overlay::NodeHandle requester;
   };
   std::deque<Relayed> relayed_;
-  NeighbourhoodGuard guard_;
 };
 
 }  // namespace forestcast::secure

@@ -86,7 +86,12 @@ size_t SecureReply::encoded_size() const {
   return kReplyFixedBytes + kHandleBytes * members_.size();
 }
 
-overlay::AppMessagePtr decode_secure(uint16_t type, std::string_view body) {
+overlay::AppMessagePtr decode_secure(uint16_t app_id, uint16_t type, std::string_view body) {
+  const bool guard = app_id == kNeighbourhoodGuardAppId;
+  if (app_id != kSecureLookupAppId && !guard) return nullptr;
+  if ((static_cast<SecureType>(type) == SecureType::kNear) != guard &&
+      static_cast<SecureType>(type) != SecureType::kReply)
+    return nullptr;
   Reader r(body);
   switch (static_cast<SecureType>(type)) {
     case SecureType::kQuery:
@@ -113,7 +118,7 @@ overlay::AppMessagePtr decode_secure(uint16_t type, std::string_view body) {
         members.push_back(*h);
       }
       if (!r.done()) return nullptr;
-      return std::make_shared<SecureReply>(*id, *copy, *root, std::move(members));
+      return std::make_shared<SecureReply>(*id, *copy, *root, std::move(members), app_id);
     }
   }
   return nullptr;

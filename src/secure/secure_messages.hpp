@@ -18,6 +18,9 @@
 namespace forestcast::secure {
 
 inline constexpr uint16_t kSecureLookupAppId = 101;
+// The neighbourhood guard (neighbourhood_guard.hpp) speaks Near and Reply under its own id, so
+// its cost is counted apart from the lookups'.
+inline constexpr uint16_t kNeighbourhoodGuardAppId = 102;
 // A root names itself and at most this many others (a 24-node leaf set fits one datagram).
 inline constexpr size_t kMaxReplyMembers = 24;
 
@@ -29,7 +32,9 @@ class SecureQuery final : public overlay::AppMessage {
   SecureQuery(SecureType type, uint64_t lookup_id, uint8_t copy, overlay::NodeId key,
               overlay::NodeHandle requester)
       : type_(type), lookup_id_(lookup_id), copy_(copy), key_(key), requester_(requester) {}
-  uint16_t app_id() const override { return kSecureLookupAppId; }
+  uint16_t app_id() const override {
+    return type_ == SecureType::kNear ? kNeighbourhoodGuardAppId : kSecureLookupAppId;
+  }
   uint16_t type() const override { return static_cast<uint16_t>(type_); }
   void encode(std::string& out) const override;
   size_t encoded_size() const override;
@@ -50,9 +55,13 @@ class SecureQuery final : public overlay::AppMessage {
 class SecureReply final : public overlay::AppMessage {
  public:
   SecureReply(uint64_t lookup_id, uint8_t copy, overlay::NodeHandle root,
-              std::vector<overlay::NodeHandle> members)
-      : lookup_id_(lookup_id), copy_(copy), root_(root), members_(std::move(members)) {}
-  uint16_t app_id() const override { return kSecureLookupAppId; }
+              std::vector<overlay::NodeHandle> members, uint16_t app_id = kSecureLookupAppId)
+      : lookup_id_(lookup_id),
+        copy_(copy),
+        root_(root),
+        members_(std::move(members)),
+        app_id_(app_id) {}
+  uint16_t app_id() const override { return app_id_; }
   uint16_t type() const override { return static_cast<uint16_t>(SecureType::kReply); }
   void encode(std::string& out) const override;
   size_t encoded_size() const override;
@@ -68,9 +77,11 @@ class SecureReply final : public overlay::AppMessage {
   uint8_t copy_;
   overlay::NodeHandle root_;
   std::vector<overlay::NodeHandle> members_;
+  uint16_t app_id_;
 };
 
-// Null on any malformed body or unknown type.
-overlay::AppMessagePtr decode_secure(uint16_t type, std::string_view body);
+// Null on any malformed body, or a type that `app_id` does not speak (Query and Relay are the
+// lookups', Near the guard's, Reply both's).
+overlay::AppMessagePtr decode_secure(uint16_t app_id, uint16_t type, std::string_view body);
 
 }  // namespace forestcast::secure

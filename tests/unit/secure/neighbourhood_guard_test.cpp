@@ -16,7 +16,8 @@ class GuardTest : public ::testing::Test {
  protected:
   GuardTest() {
     for (int k = -4; k <= 4; ++k)
-      if (k != 0) overlay.known.push_back(ring_node(kSelfAt, 5 * k, 100 + static_cast<uint32_t>(k + 8)));
+      if (k != 0)
+        overlay.known.push_back(ring_node(kSelfAt, 5 * k, 100 + static_cast<uint32_t>(k + 8)));
     for (int k = 1; k <= 4; ++k) {
       truth.push_back(ring_node(kSelfAt, k, 300 + static_cast<uint32_t>(k)));
       truth.push_back(ring_node(kSelfAt, -k, 310 + static_cast<uint32_t>(k)));
@@ -37,7 +38,7 @@ class GuardTest : public ::testing::Test {
 };
 
 TEST_F(GuardTest, AWalkFromAnHonestSeedFindsTheTrueNeighboursAndProbesThem) {
-  NeighbourhoodGuard guard(overlay, kSecureLookupAppId, 8, config);
+  NeighbourhoodGuard guard(overlay, 8, config);
   guard.add_seed(honest);
   guard.start(Time{0});
   // Round 1: each walk asks its first seed, the bootstrap seed first.
@@ -48,8 +49,7 @@ TEST_F(GuardTest, AWalkFromAnHonestSeedFindsTheTrueNeighboursAndProbesThem) {
   const uint64_t walk = asked[0].second->lookup_id();
   const NodeHandle colluder = asked[1].first;
   // A stranger answering for the walk is not believed.
-  EXPECT_TRUE(guard.on_reply(Time{0}, truth[0],
-                             SecureReply(walk, 0, truth[0], {truth[1]})));
+  EXPECT_TRUE(guard.on_reply(Time{0}, truth[0], SecureReply(walk, 0, truth[0], {truth[1]})));
   EXPECT_EQ(guard.counters().replies_unmatched, 1u);
   // The colluder names colluders; the honest seed names what it knows near us: the truth.
   EXPECT_TRUE(guard.on_reply(Time{0}, colluder, SecureReply(walk, 0, colluder, overlay.known)));
@@ -69,7 +69,7 @@ TEST_F(GuardTest, AWalkFromAnHonestSeedFindsTheTrueNeighboursAndProbesThem) {
 }
 
 TEST_F(GuardTest, WithOnlyColludersToAskNothingNewIsProbed) {
-  NeighbourhoodGuard guard(overlay, kSecureLookupAppId, 8, config);
+  NeighbourhoodGuard guard(overlay, 8, config);
   guard.start(Time{0});
   while (guard.walking()) {
     for (const auto& [to, q] : nears())
@@ -82,7 +82,7 @@ TEST_F(GuardTest, WithOnlyColludersToAskNothingNewIsProbed) {
 }
 
 TEST_F(GuardTest, BecomingActiveArmsThePeriodicWalk) {
-  NeighbourhoodGuard guard(overlay, kSecureLookupAppId, 8, config);
+  NeighbourhoodGuard guard(overlay, 8, config);
   guard.became_active(Time{0});
   guard.became_active(Time{0});  // once only
   ASSERT_EQ(overlay.timers.size(), 1u);
@@ -91,6 +91,32 @@ TEST_F(GuardTest, BecomingActiveArmsThePeriodicWalk) {
   guard.on_timer(overlay.timers[0].at, NeighbourhoodGuard::kStartTimer);
   EXPECT_TRUE(guard.walking());
   EXPECT_TRUE(overlay.timer(NeighbourhoodGuard::kStartTimer));  // the next period
+}
+
+}  // namespace
+}  // namespace forestcast::secure::test
+
+namespace forestcast::secure::test {
+namespace {
+
+TEST_F(GuardTest, NearIsAnsweredToTheAskerOnlyWithTheClosestKnown) {
+  NeighbourhoodGuard guard(overlay, 8, config);
+  const NodeId key = truth[0].id;
+  guard.receive_direct(Time{0}, honest,
+                       std::make_shared<SecureQuery>(SecureType::kNear, 4, 0, key, truth[2]));
+  EXPECT_TRUE(overlay.sent.empty());
+  EXPECT_EQ(guard.counters().near_refused, 1u);
+  guard.receive_direct(Time{0}, honest,
+                       std::make_shared<SecureQuery>(SecureType::kNear, 4, 0, key, honest));
+  const auto replies = overlay.sent_as<SecureReply>(static_cast<uint16_t>(SecureType::kReply));
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].first, honest);
+  EXPECT_EQ(replies[0].second->app_id(), kNeighbourhoodGuardAppId);
+  EXPECT_EQ(replies[0].second->lookup_id(), 4u);
+  // What we know closest to the key, ourselves aside (we are the root): our 8 known nodes.
+  std::vector<NodeHandle> expected = overlay.replica_set(key, 9);
+  std::erase(expected, self);
+  EXPECT_EQ(replies[0].second->members(), expected);
 }
 
 }  // namespace

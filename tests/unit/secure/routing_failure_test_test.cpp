@@ -39,7 +39,7 @@ class FailureTest : public ::testing::Test {
   const std::vector<NodeId> own = leaf_set_around(kBase);
   const u128 root_at = kBase + (u128{1} << 124);
   const NodeId key = NodeId(root_at + kSpacing / 4);  // the root is the closest to it
-  const NodeId far_from_key = NodeId(kBase);           // what we know: nothing near the key
+  const NodeId far_from_key = NodeId(kBase);          // what we know: nothing near the key
   // The root's true leaf set, as dense as ours.
   std::vector<NodeId> members(u128 step) const {
     std::vector<NodeId> out;
@@ -50,16 +50,16 @@ class FailureTest : public ::testing::Test {
 };
 
 TEST_F(FailureTest, AnHonestRootPasses) {
-  const auto v = routing_failure_test(key, own, NodeId(root_at), members(kSpacing), far_from_key,
-                                      1.5);
+  const auto v =
+      routing_failure_test(key, own, NodeId(root_at), members(kSpacing), far_from_key, 1.5);
   EXPECT_TRUE(v.passed()) << to_string(v.reason);
   EXPECT_DOUBLE_EQ(v.spacing_ratio, 1.0);
 }
 
 TEST_F(FailureTest, ColludersFiveTimesSparserFail) {
   // One node in five lies: the colluders closest to a key are five times sparser.
-  const auto v = routing_failure_test(key, own, NodeId(root_at), members(5 * kSpacing),
-                                      far_from_key, 1.5);
+  const auto v =
+      routing_failure_test(key, own, NodeId(root_at), members(5 * kSpacing), far_from_key, 1.5);
   EXPECT_EQ(v.reason, FailureReason::kSparse);
   EXPECT_DOUBLE_EQ(v.spacing_ratio, 5.0);
 }

@@ -21,15 +21,10 @@ std::vector<NodeHandle> around(u128 center, u128 step, uint32_t addr) {
 
 class SecureLookupTest : public ::testing::Test {
  protected:
-  SecureLookupTest() {
-    overlay.known = around(kBase, kSpacing, 10);
-    config.guard.enabled = false;
-  }
+  SecureLookupTest() { overlay.known = around(kBase, kSpacing, 10); }
   SecureLookup& make() {
-    app = std::make_unique<SecureLookup>(overlay, config,
-                                         [this](Time, const SecureLookupResult& r) {
-                                           results.push_back(r);
-                                         });
+    app = std::make_unique<SecureLookup>(
+        overlay, config, [this](Time, const SecureLookupResult& r) { results.push_back(r); });
     return *app;
   }
   uint64_t lookup_id() const {
@@ -162,8 +157,7 @@ TEST_F(SecureLookupTest, TheRootAnswersWhoRoutedTheQueryNotWhomItNames) {
   const NodeHandle origin = ring_node(kBase, 50, 60);
   const NodeHandle named = ring_node(kBase, 90, 61);
   overlay::RouteInfo info{key, origin, origin, 2};
-  app->deliver(Time{0}, info,
-               std::make_shared<SecureQuery>(SecureType::kQuery, 3, 0, key, named));
+  app->deliver(Time{0}, info, std::make_shared<SecureQuery>(SecureType::kQuery, 3, 0, key, named));
   const auto sent = overlay.sent_as<SecureReply>(kReplyType);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].first, origin);
