@@ -20,7 +20,7 @@ constexpr uint32_t kNoRoot = std::numeric_limits<uint32_t>::max();
 constexpr Duration kPollStep = ms(100);
 constexpr Duration kProgressStep = seconds(10);
 // With --malicious: nodes an honest node knows from outside the overlay (its guard's seeds).
-constexpr size_t kBootstrapList = 4;
+constexpr size_t kBootstrapList = 8;
 
 // Dividing by a power of ten (not multiplying by its inverse) gives the shortest decimal form.
 double round_to(double v, int decimals) {
@@ -70,7 +70,8 @@ class RoutingScenario {
   uint64_t lookup_datagrams(uint16_t app_id) const;
   double latency_ms(const LookupLog& log, size_t first, size_t count) const;
   double routing_table_liar_fraction() const;
-  void report_secure_counters() const;
+  // Prints what the defences did; returns the honest nodes whose leaf set lacks a true member.
+  size_t report_secure_counters() const;
   // Explains the first few incorrect lookups of a phase on the progress channel.
   void diagnose(size_t first, size_t count, const char* phase) const;
   size_t kill_random(size_t count);
@@ -315,7 +316,15 @@ MaliciousResult RoutingScenario::defended_phase(size_t first, size_t count,
     if (secure_passed_[i] && !(r.delivered && r.delivered_by == r.expected)) ++passed_wrong;
   }
   m.redundant_fraction = static_cast<double>(redundant) / static_cast<double>(count);
-  report_secure_counters();
+  m.honest_leaf_sets_wrong = report_secure_counters();
+  m.guard = config_.guard.has_value();
+  uint64_t guard_sent = 0, walks = 0;  // liars' answers to the walks count too
+  for (uint32_t i = 0; i < sim_.node_count(); ++i) {
+    guard_sent += sim_.traffic(i).app(secure::kNeighbourhoodGuardAppId).sent_messages;
+    if (guards_[i] != nullptr) walks += guards_[i]->counters().walks;
+  }
+  m.guard_datagrams_per_walk =
+      walks ? static_cast<double>(guard_sent) / static_cast<double>(walks) : 0.0;
   m.passed_but_wrong = static_cast<double>(passed_wrong) / static_cast<double>(count);
   report(format(
       "sim: %zu liars (%.2f): correct undefended %zu/%zu, defended %zu/%zu; %.1f%% "
@@ -327,7 +336,7 @@ MaliciousResult RoutingScenario::defended_phase(size_t first, size_t count,
   return m;
 }
 
-void RoutingScenario::report_secure_counters() const {
+size_t RoutingScenario::report_secure_counters() const {
   secure::SecureLookupCounters c;
   secure::GuardCounters g;
   for (const secure::NeighbourhoodGuard* guard : guards_) {
@@ -369,6 +378,7 @@ void RoutingScenario::report_secure_counters() const {
              u(c.failed_not_closest), u(c.failed_known_closer), u(g.walks), u(g.requests),
              u(g.replies), u(g.probes), u(c.relays_refused), u(c.replies_unmatched)));
   report(format("sim: honest nodes whose leaf set lacks a true member: %zu", eclipsed));
+  return eclipsed;
 }
 
 uint64_t RoutingScenario::lookup_datagrams(uint16_t app_id) const {
@@ -717,7 +727,10 @@ nlohmann::ordered_json to_json(const RoutingResult& r) {
                       {"datagrams_per_lookup_undefended", fixed(m.datagrams_per_lookup_undefended)},
                       {"latency_ms_defended", fixed(m.latency_ms_defended)},
                       {"latency_ms_undefended", fixed(m.latency_ms_undefended)},
-                      {"routing_table_liar_fraction", fixed(m.routing_table_liar_fraction)}};
+                      {"routing_table_liar_fraction", fixed(m.routing_table_liar_fraction)},
+                      {"honest_leaf_sets_wrong", m.honest_leaf_sets_wrong},
+                      {"guard", m.guard},
+                      {"guard_datagrams_per_walk", fixed(m.guard_datagrams_per_walk)}};
   }
   if (r.churn) {
     j["churn"] = {{"killed", r.killed},

@@ -82,6 +82,12 @@ struct MaliciousResult {
   double datagrams_per_lookup_undefended = 0;
   double latency_ms_defended = 0;
   double latency_ms_undefended = 0;
+  // The neighbourhood guard's own datagrams (Near requests and answers, not the probes it asks
+  // Pastry for) per walk; 0 without the guard.
+  bool guard = false;
+  double guard_datagrams_per_walk = 0;
+  // Honest nodes whose leaf set lacks a member of the true one, at the end.
+  size_t honest_leaf_sets_wrong = 0;
   // Share of the honest nodes' routing-table entries that are liars, when lookups start.
   double routing_table_liar_fraction = 0;
 };

@@ -46,6 +46,8 @@ void NeighbourhoodGuard::on_timer(Time now, uint64_t token) {
   if (token == kStartTimer) {
     start(now);
     overlay_.schedule_app_timer(kNeighbourhoodGuardAppId, now + config_.period, kStartTimer);
+  } else if (token == kFollowUpTimer) {
+    start(now);
   } else if (token == kRoundTimer && walking()) {
     next_round(now);
   }
@@ -168,12 +170,21 @@ void NeighbourhoodGuard::end(Time now) {
         found.push_back(h);
   std::sort(found.begin(), found.end(),
             [&](const NodeHandle& a, const NodeHandle& b) { return self.closer(a.id, b.id); });
+  size_t probed = 0;
   for (size_t k = 0; k < found.size() && k < leaf_set_size_; ++k) {
     if (holds(held, found[k].id)) continue;
     ++counters_.probes;
+    ++probed;
     overlay_.check_alive(now, found[k]);
   }
   candidates_.clear();
+  if (probed == 0 || follow_ups_ >= config_.max_follow_ups) {
+    follow_ups_ = 0;
+    return;
+  }
+  ++follow_ups_;
+  ++counters_.follow_ups;
+  overlay_.schedule_app_timer(kNeighbourhoodGuardAppId, now + config_.first_delay, kFollowUpTimer);
 }
 
 }  // namespace forestcast::secure

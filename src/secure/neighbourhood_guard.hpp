@@ -31,12 +31,17 @@ namespace forestcast::secure {
 struct GuardConfig {
   bool enabled = true;
   Duration first_delay = seconds(2);  // after becoming active
-  Duration period = seconds(60);
-  size_t walks = 8;  // disjoint walks, one Near request each per round
+  // Again and again: a neighbour that joined through a liar after our last walk is found by
+  // its own walk, so this only catches what slipped through; each walk costs about 90 datagrams.
+  Duration period = seconds(600);
+  size_t walks = 12; // disjoint walks, one Near request each per round
   int rounds = 6;
   Duration round_timeout = seconds(1);
   size_t seeds = 16;               // routing-table entries the walks start from
   size_t max_bootstrap_seeds = 8;  // add_seed() keeps this many
+  // A walk that found nodes we lacked is followed by another (first_delay later), up to this
+  // many in a row: each starts from a better leaf set, so a partly healed node heals fully.
+  int max_follow_ups = 3;
 };
 
 struct GuardCounters {
@@ -45,6 +50,7 @@ struct GuardCounters {
   uint64_t replies = 0;            // ... answered
   uint64_t replies_unmatched = 0;  // a Reply for our walk from a node we did not ask
   uint64_t probes = 0;             // nodes handed to Pastry to probe
+  uint64_t follow_ups = 0;         // walks started because the last one found something
   uint64_t near_answered = 0;      // others' Near requests answered
   uint64_t near_refused = 0;       // ... naming another node as the asker
 };
@@ -56,6 +62,7 @@ class NeighbourhoodGuard final : public overlay::Application {
   // Timer tokens: the periodic start and the round timeout.
   static constexpr uint64_t kStartTimer = 0;
   static constexpr uint64_t kRoundTimer = 1;
+  static constexpr uint64_t kFollowUpTimer = 2;
 
   // `leaf_set_size`: PastryConfig::leaf_set_size, how many nodes a walk hands to Pastry.
   NeighbourhoodGuard(overlay::Overlay& overlay, size_t leaf_set_size, GuardConfig config)
@@ -91,6 +98,7 @@ class NeighbourhoodGuard final : public overlay::Application {
   bool armed_ = false;
   uint64_t walk_id_ = 0;  // 0: no walk
   int round_ = 0;
+  int follow_ups_ = 0;  // in a row, since the last walk that found nothing new
   TimerId round_timer_ = 0;
   std::vector<std::vector<overlay::NodeHandle>> candidates_;  // per walk
   std::vector<overlay::NodeId> queried_;                      // by any walk
