@@ -11,6 +11,7 @@
 #include "net/sim/process_stats.hpp"
 #include "net/sim/simulator.hpp"
 #include "scenarios/lookup_app.hpp"
+#include "scenarios/malicious_run.hpp"
 
 namespace forestcast::sim {
 
@@ -19,8 +20,6 @@ namespace {
 constexpr uint32_t kNoRoot = std::numeric_limits<uint32_t>::max();
 constexpr Duration kPollStep = ms(100);
 constexpr Duration kProgressStep = seconds(10);
-// With --malicious: nodes an honest node knows from outside the overlay (its guard's seeds).
-constexpr size_t kBootstrapList = 8;
 
 // Dividing by a power of ten (not multiplying by its inverse) gives the shortest decimal form.
 double round_to(double v, int decimals) {
@@ -48,7 +47,7 @@ class RoutingScenario {
         choice_rng_(master_.next()),
         sim_(SimConfig{config.topology, config.loss, master_.next(), config.pastry,
                        config.check_wire_size}),
-        liar_rng_(master_.next()) {}
+        liar_seed_(master_.next()) {}
 
   RoutingResult run();
 
@@ -56,22 +55,13 @@ class RoutingScenario {
   uint32_t create_node();
   void schedule_join(size_t k);
   void run_with_progress(Time until, const char* phase);
-  void attach_apps(uint32_t i);
+  void attach_app(uint32_t i);
   void issue_lookup();
   // Issues `count` lookups at start + spread * k / count; returns the first log index.
   size_t issue_phase(Time start, Duration spread, size_t count);
   void wait_for_phase(const LookupLog& log, size_t first, size_t count, Time last_issue);
   LookupPhaseResult summarize(const LookupLog& log, size_t first, size_t count) const;
-  // Lying nodes (malicious_node.hpp): pick them, then measure the lookups [first, first + count)
-  // again through secure lookups.
-  void choose_liars();
-  MaliciousResult defended_phase(size_t first, size_t count, const LookupPhaseResult& plain);
-  // Datagrams the lookups cost so far: application messages of `app_id` plus routed hops' acks.
-  uint64_t lookup_datagrams(uint16_t app_id) const;
-  double latency_ms(const LookupLog& log, size_t first, size_t count) const;
-  double routing_table_liar_fraction() const;
-  // Prints what the defences did; returns the honest nodes whose leaf set lacks a true member.
-  size_t report_secure_counters() const;
+  bool liar(uint32_t i) const { return liars_ && liars_->liar(i); }
   // Explains the first few incorrect lookups of a phase on the progress channel.
   void diagnose(size_t first, size_t count, const char* phase) const;
   size_t kill_random(size_t count);
@@ -89,15 +79,9 @@ class RoutingScenario {
   Rng node_seed_rng_;
   Rng choice_rng_;
   Simulator sim_;
-  Rng liar_rng_;
+  uint64_t liar_seed_;
   LookupLog log_;
-  std::vector<uint8_t> liar_;  // by node index; empty without --malicious
-  Colluders colluders_;
-  LookupLog secure_log_;
-  std::vector<uint8_t> secure_redundant_;            // by secure_log_ index
-  std::vector<uint8_t> secure_passed_;               // ... first answer passed the failure test
-  std::vector<secure::SecureLookup*> secure_apps_;   // by node index; null on liars
-  std::vector<secure::NeighbourhoodGuard*> guards_;  // ... and without a guard
+  std::optional<MaliciousRun> liars_;  // --malicious only
   size_t bootstrap_missing_ = 0;
   size_t created_ = 0;
 };
@@ -107,7 +91,7 @@ uint32_t RoutingScenario::create_node() {
     const overlay::NodeId& id = config_.ids[created_++];
     const uint32_t i = sim_.add_node(id, node_seed_rng_.next(),
                                      position_from_id(config_.topology, id.hi(), id.lo()));
-    attach_apps(i);
+    attach_app(i);
     return i;
   }
   // 32 random bytes stand in for the Ed25519 public key the real node id is hashed from.
@@ -117,63 +101,15 @@ uint32_t RoutingScenario::create_node() {
     for (size_t b = 0; b < 8; ++b) key[w * 8 + b] = static_cast<uint8_t>(v >> (8 * b));
   }
   const uint32_t i = sim_.add_node(overlay::NodeId::sha1_of(key), node_seed_rng_.next());
-  attach_apps(i);
+  attach_app(i);
   return i;
 }
 
-void RoutingScenario::attach_apps(uint32_t i) {
-  if (liar_.empty()) {
+void RoutingScenario::attach_app(uint32_t i) {
+  if (liars_)
+    liars_->attach_apps(i);
+  else
     sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
-    return;
-  }
-  if (liar_[i]) {
-    colluders_.add(sim_.handle(i));
-    sim_.attach_app(i, kLookupAppId,
-                    std::make_unique<MaliciousLookupApp>(i, log_, config_.liars, liar_rng_.next()));
-    for (uint16_t app : {secure::kSecureLookupAppId, secure::kNeighbourhoodGuardAppId})
-      sim_.attach_app(i, app,
-                      std::make_unique<MaliciousSecureApp>(app, sim_.node(i), colluders_,
-                                                           config_.liars, liar_rng_.next()));
-    return;
-  }
-  sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
-  secure::SecureLookupConfig sc = config_.secure;
-  sc.leaf_set_size = config_.pastry.leaf_set_size;
-  if (config_.guard)
-    guards_[i] = &sim_.attach_app(i, secure::kNeighbourhoodGuardAppId,
-                                  std::make_unique<secure::NeighbourhoodGuard>(
-                                      sim_.node(i), sc.leaf_set_size, *config_.guard));
-  secure_apps_[i] = &sim_.attach_app(
-      i, secure::kSecureLookupAppId,
-      std::make_unique<secure::SecureLookup>(
-          sim_.node(i), sc, [this](Time now, const secure::SecureLookupResult& r) {
-            if (r.token >= secure_redundant_.size()) return;
-            secure_redundant_[r.token] = r.redundant ? 1 : 0;
-            secure_passed_[r.token] = r.redundant ? 0 : 1;
-            if (!r.root) return;  // nobody answered: never delivered, so incorrect
-            if (const auto index = Simulator::index_of(r.root->endpoint))
-              secure_log_.delivered(r.token, *index, now, static_cast<int>(r.replies));
-          }));
-}
-
-void RoutingScenario::choose_liars() {
-  liar_.assign(config_.nodes, 0);
-  secure_apps_.assign(config_.nodes, nullptr);
-  guards_.assign(config_.nodes, nullptr);
-  std::vector<uint32_t> order(config_.nodes);
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  const auto count =
-      static_cast<size_t>(std::llround(*config_.malicious * static_cast<double>(config_.nodes)));
-  for (size_t k = 0; k < count; ++k) {  // partial Fisher-Yates: a uniform sample of `count`
-    std::swap(order[k], order[k + liar_rng_.below(order.size() - k)]);
-    liar_[order[k]] = 1;
-  }
-  // A liar's core stays honest; its datagrams lie (every state it hands out names colluders).
-  sim_.set_tamper([this](uint32_t from, uint32_t to,
-                         const overlay::Message& msg) -> std::optional<overlay::Message> {
-    if (from >= liar_.size() || !liar_[from] || to >= sim_.node_count()) return std::nullopt;
-    return colluders_.poison(sim_.handle(from).id, sim_.handle(to).id, msg);
-  });
 }
 
 // Joins are chained (each schedules the next) so the queue holds one pending join, not N.
@@ -188,12 +124,7 @@ void RoutingScenario::schedule_join(size_t k) {
     } else {
       const uint32_t bootstrap = active[choice_rng_.below(active.size())];
       sim_.join(i, {Simulator::endpoint_of(bootstrap)});
-      // Its bootstrap list: the node it joined through and a few more it was told about.
-      if (!guards_.empty() && guards_[i] != nullptr) {
-        guards_[i]->add_seed(sim_.handle(bootstrap));
-        for (size_t s = 1; s < kBootstrapList; ++s)
-          guards_[i]->add_seed(sim_.handle(active[liar_rng_.below(active.size())]));
-      }
+      if (liars_) liars_->joined(i, bootstrap, active);
     }
     schedule_join(k + 1);
   });
@@ -220,7 +151,7 @@ void RoutingScenario::issue_lookup() {
   }
   r.source = active[choice_rng_.below(active.size())];
   // Lookups come from honest nodes: what a liar "finds" means nothing.
-  while (!liar_.empty() && liar_[r.source]) r.source = active[choice_rng_.below(active.size())];
+  while (liar(r.source)) r.source = active[choice_rng_.below(active.size())];
   const auto root = sim_.oracle().closest(r.key);
   r.expected = root ? root->node : kNoRoot;
   const uint64_t index = log_.add(r);
@@ -271,145 +202,6 @@ LookupPhaseResult RoutingScenario::summarize(const LookupLog& log, size_t first,
   p.hops_mean = p.delivered ? hops_sum / static_cast<double>(p.delivered) : 0.0;
   p.rdp_mean = direct_sum > 0 ? delay_sum / direct_sum : 0.0;
   return p;
-}
-
-MaliciousResult RoutingScenario::defended_phase(size_t first, size_t count,
-                                                const LookupPhaseResult& plain) {
-  MaliciousResult m;
-  m.fraction = *config_.malicious;
-  m.liars = colluders_.size();
-  m.undefended = plain;
-  m.latency_ms_undefended = latency_ms(log_, first, count);
-  const uint64_t before = lookup_datagrams(secure::kSecureLookupAppId);
-  const Time start = sim_.now();
-  const size_t secure_first = secure_log_.size();
-  secure_redundant_.resize(secure_first + count, 0);
-  secure_passed_.resize(secure_first + count, 0);
-  for (size_t k = 0; k < count; ++k) {
-    const Time at = start + Duration{config_.lookup_spread.count() * static_cast<int64_t>(k) /
-                                     static_cast<int64_t>(count)};
-    sim_.schedule(at, [this, first, k] {
-      const LookupRecord& asked = log_[first + k];
-      LookupRecord r;
-      r.issued = sim_.now();
-      r.source = asked.source;
-      r.key = asked.key;
-      const auto root = sim_.oracle().closest(r.key);
-      r.expected = root ? root->node : kNoRoot;
-      const uint64_t index = secure_log_.add(r);
-      if (asked.expected == kNoRoot) return;  // nobody to ask: as in the plain phase
-      sim_.with_node(
-          r.source, [&](PastryNode&) { secure_apps_[r.source]->lookup(sim_.now(), r.key, index); });
-    });
-  }
-  wait_for_phase(secure_log_, secure_first, count, start + config_.lookup_spread);
-  m.defended = summarize(secure_log_, secure_first, count);
-  m.latency_ms_defended = latency_ms(secure_log_, secure_first, count);
-  m.datagrams_per_lookup_defended =
-      static_cast<double>(lookup_datagrams(secure::kSecureLookupAppId) - before) /
-      static_cast<double>(count);
-  size_t redundant = 0, passed_wrong = 0;
-  for (size_t k = 0; k < count; ++k) {
-    const size_t i = secure_first + k;
-    redundant += secure_redundant_[i];
-    const LookupRecord& r = secure_log_[i];
-    if (secure_passed_[i] && !(r.delivered && r.delivered_by == r.expected)) ++passed_wrong;
-  }
-  m.redundant_fraction = static_cast<double>(redundant) / static_cast<double>(count);
-  m.honest_leaf_sets_wrong = report_secure_counters();
-  m.guard = config_.guard.has_value();
-  uint64_t guard_sent = 0, walks = 0;  // liars' answers to the walks count too
-  for (uint32_t i = 0; i < sim_.node_count(); ++i) {
-    guard_sent += sim_.traffic(i).app(secure::kNeighbourhoodGuardAppId).sent_messages;
-    if (guards_[i] != nullptr) walks += guards_[i]->counters().walks;
-  }
-  m.guard_datagrams_per_walk =
-      walks ? static_cast<double>(guard_sent) / static_cast<double>(walks) : 0.0;
-  m.passed_but_wrong = static_cast<double>(passed_wrong) / static_cast<double>(count);
-  report(format(
-      "sim: %zu liars (%.2f): correct undefended %zu/%zu, defended %zu/%zu; %.1f%% "
-      "redundant, %zu passed the test but wrong; %.1f vs %.1f datagrams, %.0f vs %.0f ms "
-      "per lookup",
-      m.liars, m.fraction, plain.correct, plain.lookups, m.defended.correct, m.defended.lookups,
-      100.0 * m.redundant_fraction, passed_wrong, m.datagrams_per_lookup_defended,
-      m.datagrams_per_lookup_undefended, m.latency_ms_defended, m.latency_ms_undefended));
-  return m;
-}
-
-size_t RoutingScenario::report_secure_counters() const {
-  secure::SecureLookupCounters c;
-  secure::GuardCounters g;
-  for (const secure::NeighbourhoodGuard* guard : guards_) {
-    if (guard == nullptr) continue;
-    g.walks += guard->counters().walks;
-    g.requests += guard->counters().requests;
-    g.replies += guard->counters().replies;
-    g.probes += guard->counters().probes;
-  }
-  for (const secure::SecureLookup* app : secure_apps_) {
-    if (app == nullptr) continue;
-    const auto& n = app->counters();
-    c.first_passed += n.first_passed;
-    c.first_timed_out += n.first_timed_out;
-    c.failed_sparse += n.failed_sparse;
-    c.failed_too_few += n.failed_too_few;
-    c.failed_not_closest += n.failed_not_closest;
-    c.failed_known_closer += n.failed_known_closer;
-    c.relays_refused += n.relays_refused;
-    c.replies_unmatched += n.replies_unmatched;
-  }
-  size_t eclipsed = 0;  // honest nodes whose leaf set lacks a true member
-  for (uint32_t i : sim_.active_nodes()) {
-    if (liar_[i]) continue;
-    const auto& leaves = sim_.node(i).leaf_set();
-    const TrueLeafSet truth = sim_.oracle().leaf_set(sim_.handle(i).id, leaves.half_size());
-    bool lacks = false;
-    for (const auto& side : {truth.left, truth.right})
-      for (const auto& id : side) lacks = lacks || !leaves.contains(id);
-    eclipsed += lacks ? 1 : 0;
-  }
-  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
-  report(
-      format("sim: secure lookups: first answer passed %llu, timed out %llu, failed sparse "
-             "%llu too_few %llu not_closest %llu known_closer %llu; guard walks %llu, "
-             "requests %llu, replies %llu, probes %llu; relays refused %llu, replies unmatched "
-             "(late) %llu",
-             u(c.first_passed), u(c.first_timed_out), u(c.failed_sparse), u(c.failed_too_few),
-             u(c.failed_not_closest), u(c.failed_known_closer), u(g.walks), u(g.requests),
-             u(g.replies), u(g.probes), u(c.relays_refused), u(c.replies_unmatched)));
-  report(format("sim: honest nodes whose leaf set lacks a true member: %zu", eclipsed));
-  return eclipsed;
-}
-
-uint64_t RoutingScenario::lookup_datagrams(uint16_t app_id) const {
-  uint64_t sum = 0;
-  for (uint32_t i = 0; i < sim_.node_count(); ++i)
-    sum += sim_.traffic(i).app(app_id).sent_messages + sim_.node(i).counters().routed_forwarded;
-  return sum;
-}
-
-double RoutingScenario::latency_ms(const LookupLog& log, size_t first, size_t count) const {
-  double sum = 0;
-  size_t n = 0;
-  for (size_t i = first; i < first + count && i < log.size(); ++i) {
-    if (!log[i].delivered) continue;
-    sum += static_cast<double>((log[i].delivered_at - log[i].issued).count()) / 1000.0;
-    ++n;
-  }
-  return n ? sum / static_cast<double>(n) : 0.0;
-}
-
-double RoutingScenario::routing_table_liar_fraction() const {
-  size_t entries = 0, liars = 0;
-  for (uint32_t i : sim_.active_nodes()) {
-    if (liar_[i]) continue;
-    sim_.node(i).routing_table().for_each([&](const overlay::RouteEntry& e) {
-      ++entries;
-      const auto index = Simulator::index_of(e.node.endpoint);
-      if (index && *index < liar_.size() && liar_[*index]) ++liars;
-    });
-  }
-  return entries ? static_cast<double>(liars) / static_cast<double>(entries) : 0.0;
 }
 
 void RoutingScenario::diagnose(size_t first, size_t count, const char* phase) const {
@@ -532,7 +324,7 @@ void RoutingScenario::check_leaf_sets(RoutingResult& result) {
     const auto left = ids(leaves.left()), right = ids(leaves.right());
     if (left == truth.left && right == truth.right) continue;
     ++result.leaf_set_mismatches;
-    if (reported++ < 5 || (!liar_.empty() && !liar_[i] && reported < 12)) {
+    if (reported++ < 5) {
       // Name what differs: a dead node still listed, or a live one never learned about.
       std::string missing, extra;
       const auto members = leaves.members();
@@ -541,7 +333,7 @@ void RoutingScenario::check_leaf_sets(RoutingResult& result) {
           if (!leaves.contains(id) && missing.find(id.short_hex()) == std::string::npos) {
             missing.append(" ").append(id.short_hex());
             const auto who = sim_.oracle().closest(id);
-            if (who && !liar_.empty() && liar_[who->node]) missing.append("(liar)");
+            if (who && liar(who->node)) missing.append("(liar)");
           }
       for (const auto& h : members) {
         if (std::find(truth.left.begin(), truth.left.end(), h.id) != truth.left.end() ||
@@ -550,7 +342,7 @@ void RoutingScenario::check_leaf_sets(RoutingResult& result) {
         const auto index = Simulator::index_of(h.endpoint);
         const bool alive = index && *index < sim_.node_count() && sim_.alive(*index);
         extra.append(" ").append(h.id.short_hex()).append(alive ? "(live)" : "(dead)");
-        if (index && !liar_.empty() && liar_[*index]) extra.append("(liar)");
+        if (index && liar(*index)) extra.append("(liar)");
       }
       report(
           format("sim: leaf set mismatch at node %u id %s (left %zu/%zu, right %zu/%zu): "
@@ -568,7 +360,7 @@ RoutingResult RoutingScenario::run() {
   result.nodes = config_.nodes;
   result.seed = config_.seed;
 
-  if (config_.malicious) choose_liars();
+  if (config_.malicious) liars_.emplace(config_, sim_, log_, liar_seed_, config_.progress);
   // 1. Build the ring: node 0 starts it, the others join one by one through an active node.
   const uint32_t first = create_node();
   sim_.start_ring(first);
@@ -581,21 +373,20 @@ RoutingResult RoutingScenario::run() {
 
   // 2. Lookups on the settled ring.
   const Duration spread = config_.lookup_spread;
-  const double rt_liars = config_.malicious ? routing_table_liar_fraction() : 0.0;
-  const uint64_t plain_before = config_.malicious ? lookup_datagrams(kLookupAppId) : 0;
+  if (liars_) liars_->before_plain_phase();
   size_t begin = issue_phase(sim_.now(), spread, config_.lookups);
   wait_for_phase(log_, begin, config_.lookups, sim_.now() + spread);
   result.routing = summarize(log_, begin, config_.lookups);
-  if (!config_.malicious) diagnose(begin, config_.lookups, "routing");
+  if (!liars_) diagnose(begin, config_.lookups, "routing");
   report(format("sim: routing correct=%zu/%zu delivered=%zu hops_mean=%.3f", result.routing.correct,
                 result.routing.lookups, result.routing.delivered, result.routing.hops_mean));
-  if (config_.malicious) {
-    const uint64_t plain = lookup_datagrams(kLookupAppId) - plain_before;
-    MaliciousResult m = defended_phase(begin, config_.lookups, result.routing);
-    m.routing_table_liar_fraction = rt_liars;
-    m.datagrams_per_lookup_undefended =
-        static_cast<double>(plain) / static_cast<double>(config_.lookups);
-    result.malicious = m;
+  if (liars_) {
+    result.malicious = liars_->defended_phase(
+        begin, config_.lookups, result.routing,
+        [this](const LookupLog& log, size_t from, size_t n, Time last) {
+          wait_for_phase(log, from, n, last);
+        },
+        [this](const LookupLog& log, size_t from, size_t n) { return summarize(log, from, n); });
   }
 
   // 3. Partition: two halves apart for a while, then one ring again.
