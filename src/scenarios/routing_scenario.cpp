@@ -15,6 +15,7 @@
 #include "node/node_key.hpp"
 #include "net/sim/simulator.hpp"
 #include "scenarios/lookup_app.hpp"
+#include "scenarios/malicious_run.hpp"
 
 namespace forestcast::sim {
 
@@ -49,7 +50,8 @@ class RoutingScenario {
         node_seed_rng_(master_.next()),
         choice_rng_(master_.next()),
         sim_(SimConfig{config.topology, config.loss, master_.next(), config.pastry,
-                       config.check_wire_size, key_proofs_factory()}) {}
+                       config.check_wire_size, key_proofs_factory()}),
+        liar_seed_(master_.next()) {}
 
   RoutingResult run();
 
@@ -58,11 +60,13 @@ class RoutingScenario {
   std::function<std::unique_ptr<overlay::KeyProofs>(const NodeHandle&)> key_proofs_factory();
   void schedule_join(size_t k);
   void run_with_progress(Time until, const char* phase);
+  void attach_app(uint32_t i);
   void issue_lookup();
   // Issues `count` lookups at start + spread * k / count; returns the first log index.
   size_t issue_phase(Time start, Duration spread, size_t count);
-  void wait_for_phase(size_t first, size_t count, Time last_issue);
-  LookupPhaseResult summarize(size_t first, size_t count) const;
+  void wait_for_phase(const LookupLog& log, size_t first, size_t count, Time last_issue);
+  LookupPhaseResult summarize(const LookupLog& log, size_t first, size_t count) const;
+  bool liar(uint32_t i) const { return liars_ && liars_->liar(i); }
   // Explains the first few incorrect lookups of a phase on the progress channel.
   void diagnose(size_t first, size_t count, const char* phase) const;
   size_t kill_random(size_t count);
@@ -84,7 +88,9 @@ class RoutingScenario {
   // ProofMode::kReal: each node's key, from creation until the simulator asks for its signer.
   std::unordered_map<overlay::NodeId, node::NodeKey> keys_;
   Simulator sim_;
+  uint64_t liar_seed_;
   LookupLog log_;
+  std::optional<MaliciousRun> liars_;  // --malicious only
   size_t bootstrap_missing_ = 0;
   size_t created_ = 0;
 };
@@ -117,7 +123,7 @@ uint32_t RoutingScenario::create_node() {
     const overlay::NodeId& id = config_.ids[created_++];
     const uint32_t i = sim_.add_node(id, node_seed_rng_.next(),
                                      position_from_id(config_.topology, id.hi(), id.lo()));
-    sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
+    attach_app(i);
     return i;
   }
   // 32 random bytes stand in for the Ed25519 public key the real node id is hashed from.
@@ -134,8 +140,15 @@ uint32_t RoutingScenario::create_node() {
     keys_.emplace(id, std::move(real));
   }
   const uint32_t i = sim_.add_node(id, node_seed_rng_.next());
-  sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
+  attach_app(i);
   return i;
+}
+
+void RoutingScenario::attach_app(uint32_t i) {
+  if (liars_)
+    liars_->attach_apps(i);
+  else
+    sim_.attach_app(i, kLookupAppId, std::make_unique<LookupApp>(i, log_));
 }
 
 // Joins are chained (each schedules the next) so the queue holds one pending join, not N.
@@ -150,6 +163,7 @@ void RoutingScenario::schedule_join(size_t k) {
     } else {
       const uint32_t bootstrap = active[choice_rng_.below(active.size())];
       sim_.join(i, {Simulator::endpoint_of(bootstrap)});
+      if (liars_) liars_->joined(i, bootstrap, active);
     }
     schedule_join(k + 1);
   });
@@ -175,6 +189,8 @@ void RoutingScenario::issue_lookup() {
     return;
   }
   r.source = active[choice_rng_.below(active.size())];
+  // Lookups come from honest nodes: what a liar "finds" means nothing.
+  while (liar(r.source)) r.source = active[choice_rng_.below(active.size())];
   const auto root = sim_.oracle().closest(r.key);
   r.expected = root ? root->node : kNoRoot;
   const uint64_t index = log_.add(r);
@@ -191,24 +207,26 @@ size_t RoutingScenario::issue_phase(Time start, Duration spread, size_t count) {
   return first;
 }
 
-void RoutingScenario::wait_for_phase(size_t first, size_t count, Time last_issue) {
+void RoutingScenario::wait_for_phase(const LookupLog& log, size_t first, size_t count,
+                                     Time last_issue) {
   sim_.run_until(last_issue);
   const Time deadline = last_issue + config_.lookup_timeout;
   auto all_done = [&] {
     for (size_t i = first; i < first + count; ++i)
-      if (i >= log_.size() || !log_[i].delivered) return false;
+      if (i >= log.size() || !log[i].delivered) return false;
     return true;
   };
   while (sim_.now() < deadline && !all_done())
     sim_.run_until(std::min(deadline, sim_.now() + kPollStep));
 }
 
-LookupPhaseResult RoutingScenario::summarize(size_t first, size_t count) const {
+LookupPhaseResult RoutingScenario::summarize(const LookupLog& log, size_t first,
+                                             size_t count) const {
   LookupPhaseResult p;
   p.lookups = count;
   double hops_sum = 0, delay_sum = 0, direct_sum = 0;
-  for (size_t i = first; i < first + count && i < log_.size(); ++i) {
-    const LookupRecord& r = log_[i];
+  for (size_t i = first; i < first + count && i < log.size(); ++i) {
+    const LookupRecord& r = log[i];
     if (!r.delivered || r.delivered_at - r.issued > config_.lookup_timeout) continue;
     ++p.delivered;
     hops_sum += r.hops;
@@ -278,10 +296,10 @@ void RoutingScenario::partition_and_heal(RoutingResult& result) {
   result.partition_s = seconds_of(Time{0} + *config_.partition);
   std::vector<uint8_t> side(sim_.node_count());
   for (auto& s : side) s = static_cast<uint8_t>(choice_rng_.below(2));
-  sim_.set_drop_filter([side = std::move(side)](uint32_t from, uint32_t to,
-                                                const overlay::Message&) {
-    return from < side.size() && to < side.size() && side[from] != side[to];
-  });
+  sim_.set_drop_filter(
+      [side = std::move(side)](uint32_t from, uint32_t to, const overlay::Message&) {
+        return from < side.size() && to < side.size() && side[from] != side[to];
+      });
   const Time split = sim_.now();
   report(format("sim: partition at t=%.1fs for %.1fs", seconds_of(split), result.partition_s));
   run_with_progress(split + *config_.partition, "partition");
@@ -297,8 +315,8 @@ void RoutingScenario::partition_and_heal(RoutingResult& result) {
     }
     if (sim_.now() >= heal + config_.heal_wait) break;
     if ((sim_.now() - heal) % seconds(10) == Duration{0})
-      report(format("sim: heal +%.0fs: %zu leaf sets wrong", seconds_of(Time{0} + sim_.now() - heal),
-                    wrong));
+      report(format("sim: heal +%.0fs: %zu leaf sets wrong",
+                    seconds_of(Time{0} + sim_.now() - heal), wrong));
     sim_.run_until(sim_.now() + seconds(1));
   }
   report(result.leafsets_match_after_heal_s
@@ -307,8 +325,8 @@ void RoutingScenario::partition_and_heal(RoutingResult& result) {
              : format("sim: leaf sets still wrong %.0f s after the heal",
                       seconds_of(Time{0} + config_.heal_wait)));
   const size_t begin = issue_phase(sim_.now(), config_.lookup_spread, config_.lookups);
-  wait_for_phase(begin, config_.lookups, sim_.now() + config_.lookup_spread);
-  result.after_heal = summarize(begin, config_.lookups);
+  wait_for_phase(log_, begin, config_.lookups, sim_.now() + config_.lookup_spread);
+  result.after_heal = summarize(log_, begin, config_.lookups);
   diagnose(begin, config_.lookups, "after-heal");
 }
 
@@ -351,8 +369,11 @@ void RoutingScenario::check_leaf_sets(RoutingResult& result) {
       const auto members = leaves.members();
       for (const auto& side : {truth.left, truth.right})
         for (const auto& id : side)
-          if (!leaves.contains(id) && missing.find(id.short_hex()) == std::string::npos)
+          if (!leaves.contains(id) && missing.find(id.short_hex()) == std::string::npos) {
             missing.append(" ").append(id.short_hex());
+            const auto who = sim_.oracle().closest(id);
+            if (who && liar(who->node)) missing.append("(liar)");
+          }
       for (const auto& h : members) {
         if (std::find(truth.left.begin(), truth.left.end(), h.id) != truth.left.end() ||
             std::find(truth.right.begin(), truth.right.end(), h.id) != truth.right.end())
@@ -360,6 +381,7 @@ void RoutingScenario::check_leaf_sets(RoutingResult& result) {
         const auto index = Simulator::index_of(h.endpoint);
         const bool alive = index && *index < sim_.node_count() && sim_.alive(*index);
         extra.append(" ").append(h.id.short_hex()).append(alive ? "(live)" : "(dead)");
+        if (index && liar(*index)) extra.append("(liar)");
       }
       report(
           format("sim: leaf set mismatch at node %u id %s (left %zu/%zu, right %zu/%zu): "
@@ -377,6 +399,7 @@ RoutingResult RoutingScenario::run() {
   result.nodes = config_.nodes;
   result.seed = config_.seed;
 
+  if (config_.malicious) liars_.emplace(config_, sim_, log_, liar_seed_, config_.progress);
   // 1. Build the ring: node 0 starts it, the others join one by one through an active node.
   const uint32_t first = create_node();
   sim_.start_ring(first);
@@ -389,12 +412,21 @@ RoutingResult RoutingScenario::run() {
 
   // 2. Lookups on the settled ring.
   const Duration spread = config_.lookup_spread;
+  if (liars_) liars_->before_plain_phase();
   size_t begin = issue_phase(sim_.now(), spread, config_.lookups);
-  wait_for_phase(begin, config_.lookups, sim_.now() + spread);
-  result.routing = summarize(begin, config_.lookups);
-  diagnose(begin, config_.lookups, "routing");
+  wait_for_phase(log_, begin, config_.lookups, sim_.now() + spread);
+  result.routing = summarize(log_, begin, config_.lookups);
+  if (!liars_) diagnose(begin, config_.lookups, "routing");
   report(format("sim: routing correct=%zu/%zu delivered=%zu hops_mean=%.3f", result.routing.correct,
                 result.routing.lookups, result.routing.delivered, result.routing.hops_mean));
+  if (liars_) {
+    result.malicious = liars_->defended_phase(
+        begin, config_.lookups, result.routing,
+        [this](const LookupLog& log, size_t from, size_t n, Time last) {
+          wait_for_phase(log, from, n, last);
+        },
+        [this](const LookupLog& log, size_t from, size_t n) { return summarize(log, from, n); });
+  }
 
   // 3. Partition: two halves apart for a while, then one ring again.
   if (config_.partition) partition_and_heal(result);
@@ -409,14 +441,14 @@ RoutingResult RoutingScenario::run() {
     report(format("sim: killed %zu nodes at t=%.1fs", result.killed, seconds_of(kill_at)));
 
     begin = issue_phase(kill_at, config_.churn_lookup_spread, config_.lookups);
-    wait_for_phase(begin, config_.lookups, kill_at + config_.churn_lookup_spread);
-    result.during = summarize(begin, config_.lookups);
+    wait_for_phase(log_, begin, config_.lookups, kill_at + config_.churn_lookup_spread);
+    result.during = summarize(log_, begin, config_.lookups);
     diagnose(begin, config_.lookups, "during-churn");
 
     run_with_progress(std::max(sim_.now(), kill_at + config_.repair_wait), "repair");
     begin = issue_phase(sim_.now(), spread, config_.lookups);
-    wait_for_phase(begin, config_.lookups, sim_.now() + spread);
-    result.after_repair = summarize(begin, config_.lookups);
+    wait_for_phase(log_, begin, config_.lookups, sim_.now() + spread);
+    result.after_repair = summarize(log_, begin, config_.lookups);
     diagnose(begin, config_.lookups, "after-repair");
     report(format("sim: churn during=%zu/%zu after_repair=%zu/%zu", result.during.correct,
                   result.during.lookups, result.after_repair.correct, result.after_repair.lookups));
@@ -490,6 +522,8 @@ std::optional<std::string> validate(const RoutingScenarioConfig& c) {
   if (c.kill_fraction && !(*c.kill_fraction >= 0.0 && *c.kill_fraction < 1.0))
     return "--kill-fraction must be in [0, 1)";
   if (!(c.loss >= 0.0 && c.loss < 1.0)) return "--loss must be in [0, 1)";
+  if (c.malicious && !(*c.malicious >= 0.0 && *c.malicious <= 0.5))
+    return "--malicious must be in [0, 0.5]";
   if (c.partition && *c.partition <= Duration::zero()) return "--partition-s must be positive";
   if (c.join_interval < Duration::zero()) return "--join-interval-ms must not be negative";
   if (c.settle < Duration::zero()) return "--settle-s must not be negative";
@@ -538,6 +572,23 @@ nlohmann::ordered_json to_json(const RoutingResult& r) {
                   {"hops_mean", fixed(r.routing.hops_mean)},
                   {"hops_max", r.routing.hops_max},
                   {"rdp_mean", fixed(r.routing.rdp_mean)}};
+  if (r.malicious) {
+    const MaliciousResult& m = *r.malicious;
+    j["malicious"] = {{"fraction", fixed(m.fraction)},
+                      {"liars", m.liars},
+                      {"correct_fraction_defended", fixed(m.defended.correct_fraction)},
+                      {"correct_fraction_undefended", fixed(m.undefended.correct_fraction)},
+                      {"redundant_fraction", fixed(m.redundant_fraction)},
+                      {"passed_but_wrong_fraction", fixed(m.passed_but_wrong)},
+                      {"datagrams_per_lookup_defended", fixed(m.datagrams_per_lookup_defended)},
+                      {"datagrams_per_lookup_undefended", fixed(m.datagrams_per_lookup_undefended)},
+                      {"latency_ms_defended", fixed(m.latency_ms_defended)},
+                      {"latency_ms_undefended", fixed(m.latency_ms_undefended)},
+                      {"routing_table_liar_fraction", fixed(m.routing_table_liar_fraction)},
+                      {"honest_leaf_sets_wrong", m.honest_leaf_sets_wrong},
+                      {"guard", m.guard},
+                      {"guard_datagrams_per_walk", fixed(m.guard_datagrams_per_walk)}};
+  }
   if (r.churn) {
     j["churn"] = {{"killed", r.killed},
                   {"correct_fraction_during", fixed(r.during.correct_fraction)},

@@ -12,6 +12,9 @@
 #include "base/time.hpp"
 #include "net/sim/topology.hpp"
 #include "overlay/pastry_node.hpp"
+#include "scenarios/malicious_node.hpp"
+#include "secure/neighbourhood_guard.hpp"
+#include "secure/secure_lookup.hpp"
 
 namespace forestcast::sim {
 
@@ -31,6 +34,14 @@ struct RoutingScenarioConfig {
   // sides by a fair coin and no datagram crosses for this long; then the network heals.
   std::optional<Duration> partition;
   Duration heal_wait = seconds(300);  // after the heal: how long to wait for right leaf sets
+  // Lying nodes only when set: this fraction of the nodes, chosen by the seed, lie from the start
+  // (scenarios/malicious_node.hpp); lookups come from honest nodes, and the routing phase's
+  // lookups are issued again through secure lookups (secure/secure_lookup.hpp). In [0, 0.5].
+  std::optional<double> malicious;
+  MaliciousConfig liars;
+  secure::SecureLookupConfig secure;
+  // The neighbourhood guard on every honest node; nullopt: none (to measure what it is for).
+  std::optional<secure::GuardConfig> guard = secure::GuardConfig{};
   TopologyKind topology = TopologyKind::kSphere;
   double loss = 0.0;                          // per-datagram drop probability, in [0, 1)
   Duration join_interval = ms(5);             // node i joins at i * join_interval
@@ -65,11 +76,36 @@ struct LookupPhaseResult {
   double rdp_mean = 0;
 };
 
+// Lying nodes: the same lookups (sources, keys, spacing) plain and through secure lookups.
+struct MaliciousResult {
+  double fraction = 0;
+  size_t liars = 0;
+  LookupPhaseResult undefended;  // the routing phase
+  LookupPhaseResult defended;
+  double redundant_fraction = 0;  // secure lookups whose first answer failed the test
+  double passed_but_wrong = 0;    // ... whose first answer passed it and was wrong
+  // Datagrams per lookup: the application's (each routed hop, relay, reply) plus one RouteAck
+  // per routed hop; and the mean time from issue to answer, over answered lookups.
+  double datagrams_per_lookup_defended = 0;
+  double datagrams_per_lookup_undefended = 0;
+  double latency_ms_defended = 0;
+  double latency_ms_undefended = 0;
+  // The neighbourhood guard's own datagrams (Near requests and answers, not the probes it asks
+  // Pastry for) per walk; 0 without the guard.
+  bool guard = false;
+  double guard_datagrams_per_walk = 0;
+  // Honest nodes whose leaf set lacks a member of the true one, at the end.
+  size_t honest_leaf_sets_wrong = 0;
+  // Share of the honest nodes' routing-table entries that are liars, when lookups start.
+  double routing_table_liar_fraction = 0;
+};
+
 struct RoutingResult {
   size_t nodes = 0;
   uint64_t seed = 0;
   size_t joined = 0;  // nodes active when the settle period ended
   LookupPhaseResult routing;
+  std::optional<MaliciousResult> malicious;
   bool churn = false;
   size_t killed = 0;
   LookupPhaseResult during;

@@ -26,6 +26,9 @@ struct SimOptions {
   int64_t lookups = 1000;
   std::optional<double> kill_fraction;
   std::optional<double> partition_s;
+  std::optional<double> malicious;
+  bool no_guard = false;
+  std::optional<double> gamma;
   std::string topology = "sphere";
   double loss = 0.0;
   double join_interval_ms = 5.0;
@@ -132,6 +135,21 @@ int run_sim(const SimOptions& o) {
       return usage_error("--partition-s must be a positive number");
     config.partition = from_seconds(*o.partition_s);
   }
+  if (o.malicious) {
+    if (!std::isfinite(*o.malicious) || *o.malicious < 0 || *o.malicious > 0.5)
+      return usage_error("--malicious must be a number in [0, 0.5]");
+    config.malicious = o.malicious;
+  }
+  if (o.gamma) {
+    if (!o.malicious) return usage_error("--gamma needs --malicious");
+    if (!std::isfinite(*o.gamma) || *o.gamma < 1.0)
+      return usage_error("--gamma must be a number of at least 1");
+    config.secure.gamma = *o.gamma;
+  }
+  if (o.no_guard) {
+    if (!o.malicious) return usage_error("--no-guard needs --malicious");
+    config.guard.reset();
+  }
   config.topology = *topology;
   config.loss = o.loss;
   config.join_interval = from_seconds(o.join_interval_ms / 1000.0);
@@ -190,6 +208,16 @@ CommandMain add_sim_command(CLI::App& app) {
                   "routing: key-proven node ids: off, modelled (same messages, signatures "
                   "modelled) or real (Ed25519)")
       ->capture_default_str();
+  sub->add_option("--malicious", options->malicious,
+                  "routing: this fraction of the nodes lie (claim every key, poison the state "
+                  "they send, drop what they should forward); the lookups are measured plain "
+                  "and through secure routing, in [0, 0.5]");
+  sub->add_option("--gamma", options->gamma,
+                  "routing with --malicious: the routing failure test's threshold (a claimed "
+                  "leaf set sparser than gamma times ours fails); default 1.5");
+  sub->add_flag("--no-guard", options->no_guard,
+                "routing with --malicious: no neighbourhood guard on the honest nodes (to "
+                "measure what it is for)");
   sub->add_option("--topology", options->topology, "Latency model: sphere or plane")
       ->capture_default_str();
   sub->add_option("--loss", options->loss, "Per-datagram loss probability, in [0, 1)")

@@ -128,6 +128,15 @@ std::optional<size_t> Simulator::wire_size(uint32_t from, const overlay::Message
 }
 
 void Simulator::send_from(uint32_t from, const Endpoint& to, const overlay::Message& msg) {
+  if (tamper_) {
+    const auto dest = index_of(to);
+    if (dest && *dest < nodes_.size())
+      if (auto lie = tamper_(from, *dest, msg)) return transmit(from, to, *lie);
+  }
+  transmit(from, to, msg);
+}
+
+void Simulator::transmit(uint32_t from, const Endpoint& to, const overlay::Message& msg) {
   ++counters_.messages_sent;
   const auto bytes = wire_size(from, msg);
   if (!bytes) return;  // the UDP runtime never sends it either

@@ -118,6 +118,11 @@ class Simulator {
   // counted as lost. Empty: none dropped beyond the loss model.
   using DropFilter = std::function<bool(uint32_t from, uint32_t to, const overlay::Message& msg)>;
   void set_drop_filter(DropFilter filter) { drop_filter_ = std::move(filter); }
+  // Adversaries (scenarios/malicious_node.hpp): what node `from` sends to `to` instead of `msg`
+  // (its core stays honest, its datagrams lie), or nullopt to send `msg` as is.
+  using Tamper = std::function<std::optional<overlay::Message>(uint32_t from, uint32_t to,
+                                                               const overlay::Message& msg)>;
+  void set_tamper(Tamper tamper) { tamper_ = std::move(tamper); }
 
   // --- scripting and running -----------------------------------------------------------------
   // Runs `action` at time t (clamped to now); same-time actions run in scheduling order.
@@ -172,6 +177,7 @@ class Simulator {
   };
 
   void send_from(uint32_t from, const Endpoint& to, const overlay::Message& msg);
+  void transmit(uint32_t from, const Endpoint& to, const overlay::Message& msg);
   // Encoded size of msg from node `from`, or nullopt (counted and logged) when over the limit.
   std::optional<size_t> wire_size(uint32_t from, const overlay::Message& msg);
   // False when node `to` died while the datagram was in flight.
@@ -198,6 +204,7 @@ class Simulator {
   Oracle oracle_;
   SimCounters counters_;
   DropFilter drop_filter_;
+  Tamper tamper_;
   uint64_t trace_hash_ = 1469598103934665603ULL;
 };
 
