@@ -18,6 +18,7 @@
 #include "net/sim/simulator.hpp"
 #include "scenarios/forest_diagnostics.hpp"
 #include "scenarios/forest_node.hpp"
+#include "scenarios/round_to.hpp"
 
 namespace forestcast::sim {
 
@@ -35,11 +36,6 @@ using multicast::Scribe;
 using multicast::SplitStream;
 
 constexpr Duration kPoll = ms(250);
-
-double round_to(double v, int decimals) {
-  const double scale = std::pow(10.0, decimals);
-  return std::round(v * scale) / scale;
-}
 
 class ForestScenario {
  public:

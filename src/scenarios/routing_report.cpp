@@ -4,16 +4,9 @@
 
 #include <cmath>
 
+#include "scenarios/round_to.hpp"
+
 namespace forestcast::sim {
-
-namespace {
-
-double round_to(double v, int decimals) {
-  const double scale = std::pow(10.0, decimals);
-  return std::round(v * scale) / scale;
-}
-
-}  // namespace
 
 std::optional<ProofMode> parse_proof_mode(const std::string& name) {
   if (name == "off") return ProofMode::kOff;
