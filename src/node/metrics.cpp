@@ -49,7 +49,10 @@ const std::map<std::string, std::string>& counter_help() {
       {"dropped_malformed", "Datagrams dropped as undecodable (sum of the dropped_<reason>)."},
       {"send_oversize", "Messages not sent because they exceed one datagram."},
       {"send_errors", "Sends that failed."},
+      {"send_batches", "sendmmsg calls (datagrams_out / send_batches = datagrams per call)."},
+      {"send_encodings", "Messages encoded; below datagrams_out when one went to many peers."},
       {"receive_errors", "Receive errors on the UDP socket."},
+      {"receive_batches", "recvmmsg calls that returned datagrams."},
       {"dropped_emulated_loss", "Datagrams dropped by the test-only link emulation."},
       {"dropped_test_partition", "Datagrams dropped by the test-only drop rule (a partition)."},
   };

@@ -95,7 +95,10 @@ std::vector<std::pair<std::string, uint64_t>> counter_list(const net::UdpRuntime
       {"dropped_malformed", w.dropped_malformed()},  // sum of the dropped_<reason> below
       {"send_oversize", w.send_oversize},
       {"send_errors", w.send_errors},
+      {"send_batches", w.send_batches},
+      {"send_encodings", w.send_encodings},
       {"receive_errors", w.receive_errors},
+      {"receive_batches", w.receive_batches},
       {"dropped_emulated_loss", w.dropped_emulated_loss},
       {"dropped_test_partition", w.dropped_test_partition},
   };

@@ -2,10 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <boost/asio/ip/v6_only.hpp>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "base/log.hpp"
@@ -22,7 +25,58 @@ spdlog::logger& log() {
   return *logger;
 }
 
+// The kernel's address for `e` on our socket: v4 as sockaddr_in, or v4-mapped on a v6 socket.
+socklen_t to_sockaddr(const Endpoint& e, bool v6_socket, sockaddr_storage& out) {
+  out = {};
+  if (e.is_v4() && !v6_socket) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&out);
+    a->sin_family = AF_INET;
+    std::memcpy(&a->sin_addr, e.ip.data() + 12, 4);
+    a->sin_port = htons(e.port);
+    return sizeof(sockaddr_in);
+  }
+  // v6, or v4 on a dual-stack socket (Endpoint keeps v4 in its v4-mapped form). A v6
+  // destination on a v4 socket is refused by the kernel and counted as a send error.
+  auto* a = reinterpret_cast<sockaddr_in6*>(&out);
+  a->sin6_family = AF_INET6;
+  std::memcpy(&a->sin6_addr, e.ip.data(), 16);
+  a->sin6_port = htons(e.port);
+  return sizeof(sockaddr_in6);
+}
+
+Endpoint from_sockaddr(const sockaddr_storage& s) {
+  if (s.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&s);
+    return Endpoint::ipv4(ntohl(a->sin_addr.s_addr), ntohs(a->sin_port));
+  }
+  Endpoint e;
+  const auto* a = reinterpret_cast<const sockaddr_in6*>(&s);
+  std::memcpy(e.ip.data(), &a->sin6_addr, 16);  // v4-mapped stays v4-mapped, as from_asio()
+  e.port = ntohs(a->sin6_port);
+  return e;
+}
+
 }  // namespace
+
+struct UdpRuntime::ReceiveSlots {
+  std::array<std::array<uint8_t, overlay::kMaxDatagramBytes + 1>, kReceiveBatch> buffers{};
+  std::array<sockaddr_storage, kReceiveBatch> from{};
+  std::array<iovec, kReceiveBatch> iov{};
+  std::array<mmsghdr, kReceiveBatch> headers{};
+  // recvmmsg overwrites msg_namelen and msg_len: reset before each call.
+  void reset() {
+    for (size_t i = 0; i < kReceiveBatch; ++i) {
+      iov[i] = iovec{buffers[i].data(), buffers[i].size()};
+      msghdr& h = headers[i].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &from[i];
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &iov[i];
+      h.msg_iovlen = 1;
+      headers[i].msg_len = 0;
+    }
+  }
+};
 
 udp::endpoint to_asio(const Endpoint& e) {
   if (e.is_v4()) return {asio::ip::address_v4(e.v4()), e.port};
@@ -50,6 +104,7 @@ UdpRuntime::UdpRuntime(asio::io_context& io, overlay::NodeId id, UdpRuntimeOptio
       global_params_(options_.global_rate_per_second, options_.global_burst),
       global_bucket_(global_params_, Time{0}),
       hold_timer_(io) {
+  rx_ = std::make_unique<ReceiveSlots>();
   if (options_.emulation) {
     emulation_.emplace(*options_.emulation, id_, options_.seed ^ 0x5bd1e995ULL);
     log().warn("{} link emulation on: {}-{} ms one way, {:.1f} % loss (test only)", id_.short_hex(),
@@ -69,7 +124,8 @@ boost::system::error_code UdpRuntime::open(const Endpoint& bind) {
   const udp::endpoint ep = to_asio(bind);
   socket_.open(ep.protocol(), ec);
   if (ec) return ec;
-  if (ep.protocol() == udp::v6()) {
+  v6_socket_ = ep.protocol() == udp::v6();
+  if (v6_socket_) {
     // Dual-stack, so a node bound to [::] also talks to IPv4 peers (v4-mapped).
     socket_.set_option(asio::ip::v6_only(false), ec);
     ec.clear();
@@ -105,6 +161,7 @@ boost::system::error_code UdpRuntime::open(const Endpoint& bind) {
 }
 
 void UdpRuntime::start_ring() {
+  const SendScope scope(*this);
   started_ = true;
   start_receive();
   node_->start_ring(now());
@@ -112,6 +169,7 @@ void UdpRuntime::start_ring() {
 }
 
 void UdpRuntime::join(std::vector<Endpoint> bootstraps) {
+  const SendScope scope(*this);
   started_ = true;
   start_receive();
   node_->join(now(), std::move(bootstraps));
@@ -120,12 +178,14 @@ void UdpRuntime::join(std::vector<Endpoint> bootstraps) {
 
 void UdpRuntime::leave() {
   if (!node_ || closed_) return;
+  const SendScope scope(*this);
   node_->leave(now());
   after_node_call();
 }
 
 void UdpRuntime::close() {
   if (closed_) return;
+  flush_sends();  // what the last handler queued still goes
   closed_ = true;
   boost::system::error_code ignored;
   timer_.cancel();
@@ -140,56 +200,104 @@ void UdpRuntime::send(const Endpoint& to, const overlay::Message& msg) {
     ++counters_.send_errors;
     return;
   }
-  const std::string bytes = wire::encode(id_, msg);
-  if (bytes.size() > overlay::kMaxDatagramBytes) {
+  // The same DirectMsg again (a relay's Data to its next child): its bytes are the batch's
+  // current payload already. The envelope carries no destination, so they are the same.
+  const auto* direct = std::get_if<overlay::DirectMsg>(&msg);
+  const bool again = direct != nullptr && direct->app != nullptr && direct->app == encoded_app_;
+  if (!again) {
+    std::string& bytes = batch_.begin_payload();
+    wire::encode(id_, msg, bytes);
+    ++counters_.send_encodings;
+    encoded_app_ = direct != nullptr ? direct->app : nullptr;
+    encoded_oversize_ = bytes.size() > overlay::kMaxDatagramBytes;
+    if (encoded_oversize_) {
+      log().warn("{} not sending {}-byte message (index {}) to {}: over {} bytes",
+                 id_.short_hex(), bytes.size(), msg.index(), to.to_string(),
+                 overlay::kMaxDatagramBytes);
+      batch_.discard_payload();
+    }
+  }
+  if (encoded_oversize_) {
     ++counters_.send_oversize;
-    log().warn("{} not sending {}-byte message (index {}) to {}: over {} bytes", id_.short_hex(),
-               bytes.size(), msg.index(), to.to_string(), overlay::kMaxDatagramBytes);
     return;
   }
-  udp::endpoint dest = to_asio(to);
-  if (dest.address().is_v4() && socket_.local_endpoint().protocol() == udp::v6())
-    dest = {asio::ip::address_v6::v4_mapped(dest.address().to_v4()), dest.port()};
-  boost::system::error_code ec;
-  socket_.send_to(asio::buffer(bytes), dest, 0, ec);
-  if (ec) {
-    ++counters_.send_errors;
-    log().debug("{} send to {} failed: {}", id_.short_hex(), to.to_string(), ec.message());
+  sockaddr_storage dest{};
+  const socklen_t dest_len = to_sockaddr(to, v6_socket_, dest);
+  batch_.add(dest, dest_len);
+  if (send_scopes_ == 0 || batch_.full()) flush_sends();
+}
+
+void UdpRuntime::flush_sends() {
+  encoded_app_.reset();  // the payloads go with the batch
+  if (batch_.empty()) return;
+  if (closed_) {  // nothing can leave a closed socket
+    counters_.send_errors += batch_.size();
+    batch_.clear();
     return;
   }
-  ++counters_.datagrams_out;
-  counters_.bytes_out += bytes.size();
+  const FlushResult r = batch_.flush(socket_.native_handle());
+  ++counters_.send_batches;
+  counters_.datagrams_out += r.sent;
+  counters_.bytes_out += r.bytes;
+  if (r.failed > 0) {
+    counters_.send_errors += r.failed;
+    log().debug("{} {} of {} datagrams not sent: {}", id_.short_hex(), r.failed,
+                r.failed + r.sent, std::strerror(r.last_error));
+  }
 }
 
 // ---- receiving ------------------------------------------------------------------------------
 
 void UdpRuntime::start_receive() {
   if (closed_) return;
-  socket_.async_receive_from(
-      asio::buffer(rx_buffer_), rx_from_,
-      [this](const boost::system::error_code& ec, size_t bytes) { on_receive(ec, bytes); });
+  socket_.async_wait(udp::socket::wait_read,
+                     [this](const boost::system::error_code& ec) { on_readable(ec); });
 }
 
-void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
+void UdpRuntime::on_readable(const boost::system::error_code& ec) {
   if (closed_ || ec == asio::error::operation_aborted) return;
   if (ec) {
-    // Transient (e.g. ICMP feedback surfacing as an error): count and keep receiving.
     ++counters_.receive_errors;
     log().debug("{} receive error: {}", id_.short_hex(), ec.message());
     start_receive();
     return;
   }
+  {
+    // Everything the node sends while handling these datagrams leaves in one batch.
+    const SendScope scope(*this);
+    // At most kReceiveRounds full batches, then the other handlers (timers) get their turn.
+    constexpr int kReceiveRounds = 4;
+    for (int round = 0; round < kReceiveRounds && !closed_; ++round) {
+      rx_->reset();
+      const int n = ::recvmmsg(socket_.native_handle(), rx_->headers.data(), kReceiveBatch,
+                               MSG_DONTWAIT, nullptr);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        if (errno == EINTR) continue;
+        // Transient (e.g. ICMP feedback surfacing as an error): count and keep receiving.
+        ++counters_.receive_errors;
+        log().debug("{} receive error: {}", id_.short_hex(), std::strerror(errno));
+        continue;
+      }
+      ++counters_.receive_batches;
+      for (size_t i = 0; i < static_cast<size_t>(n) && !closed_; ++i)
+        on_datagram(std::span<const uint8_t>(rx_->buffers[i].data(), rx_->headers[i].msg_len),
+                    from_sockaddr(rx_->from[i]));
+      if (static_cast<size_t>(n) < kReceiveBatch) break;
+    }
+  }
+  start_receive();
+}
+
+void UdpRuntime::on_datagram(std::span<const uint8_t> datagram, const Endpoint& from) {
   ++counters_.datagrams_in;
-  counters_.bytes_in += bytes;
+  counters_.bytes_in += datagram.size();
   const Time t = now();
-  const Endpoint from = from_asio(rx_from_.address(), rx_from_.port());
   if (test_dropped(from, t)) {
     ++counters_.dropped_test_partition;
   } else if (!admit(from, t)) {
     // counted by admit()
-  } else if (auto decoded =
-                 wire::decode(std::span<const uint8_t>(rx_buffer_.data(), bytes), app_decoder_);
-             !decoded) {
+  } else if (auto decoded = wire::decode(datagram, app_decoder_); !decoded) {
     ++counters_.dropped_decode[static_cast<size_t>(decoded.error())];
     log().debug("{} dropped datagram from {}: {}", id_.short_hex(), from.to_string(),
                 wire::to_string(decoded.error()));
@@ -208,7 +316,6 @@ void UdpRuntime::on_receive(const boost::system::error_code& ec, size_t bytes) {
       ++counters_.dropped_emulated_loss;  // the emulated link's loss, after acceptance
     }
   }
-  start_receive();
 }
 
 void UdpRuntime::deliver(Time t, const overlay::NodeHandle& from, const overlay::Message& msg) {
@@ -234,6 +341,7 @@ void UdpRuntime::arm_hold_timer(Time due) {
 }
 
 void UdpRuntime::on_hold_timer() {
+  const SendScope scope(*this);
   hold_armed_ = kNever;
   const Time t = now();
   while (!held_.empty() && held_.top().due <= t) {
@@ -314,6 +422,7 @@ void UdpRuntime::arm_timer(Time deadline) {
 
 void UdpRuntime::on_timer(uint64_t generation) {
   if (closed_ || generation != timer_generation_) return;
+  const SendScope scope(*this);
   armed_ = kNever;
   node_->on_timer(now());
   after_node_call();

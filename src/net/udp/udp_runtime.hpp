@@ -1,9 +1,15 @@
 #pragma once
 // The real-network driver of one PastryNode (DESIGN.md §1): a UDP socket and one steady_timer
-// on a single io_context thread. It is the node's Environment (encode + send_to), decodes and
+// on a single io_context thread. It is the node's Environment (encode + send), decodes and
 // validates every datagram before the core sees it, and keeps the one real timer armed for the
 // node's next deadline. It is also the only place the clock is read: `now` is steady time since
 // the runtime was created.
+//
+// The forwarding path is batched (docs/media.md "Forwarding cost"): datagrams are read with
+// recvmmsg(2) while the socket has any, and what the node sends while handling them (or one
+// timer, or one with_node() call) is queued and leaves in one sendmmsg(2) when the handler
+// returns. A message sent to several peers in a row (a relay's Data to its children) is
+// encoded once.
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
@@ -13,10 +19,12 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <span>
 #include <vector>
 
 #include "net/udp/link_emulation.hpp"
 #include "net/udp/rate_limiter.hpp"
+#include "net/udp/send_batch.hpp"
 #include "net/udp/token_bucket.hpp"
 #include "net/wire/codec.hpp"
 #include "overlay/environment.hpp"
@@ -40,7 +48,11 @@ struct WireCounters {
   uint64_t dropped_own_id = 0;             // claims our id: a reflection or an impostor
   uint64_t dropped_after_leave = 0;        // arrived after a graceful leave
   uint64_t send_oversize = 0;              // encoded message over kMaxDatagramBytes, not sent
-  uint64_t send_errors = 0;                // send_to failed (incl. full socket buffer)
+  uint64_t send_errors = 0;                // the kernel refused it (incl. full socket buffer)
+  uint64_t send_batches = 0;               // sendmmsg flushes (datagrams_out / this = batch)
+  uint64_t send_encodings = 0;             // messages encoded: below datagrams_out when one
+                                           // message went to several peers
+  uint64_t receive_batches = 0;            // recvmmsg calls that returned datagrams
   uint64_t receive_errors = 0;
   uint64_t dropped_emulated_loss = 0;  // test-only link emulation (LinkEmulation)
   uint64_t dropped_test_partition = 0;  // test-only drop rule (UdpRuntimeOptions::test_drop_file)
@@ -109,6 +121,7 @@ class UdpRuntime final : public overlay::Environment {
   // must go through here so the timer is re-armed for whatever they scheduled.
   template <typename F>
   void with_node(F&& f) {
+    const SendScope scope(*this);
     f(*node_, now());
     after_node_call();
   }
@@ -131,8 +144,24 @@ class UdpRuntime final : public overlay::Environment {
   overlay::KeyProofs* key_proofs() override { return options_.key_proofs.get(); }
 
  private:
+  // While one is alive, send() queues; the outermost one's end sends the queue. A send outside
+  // any (a caller that reached the node without with_node()) leaves at once.
+  class SendScope {
+   public:
+    explicit SendScope(UdpRuntime& rt) : rt_(rt) { ++rt_.send_scopes_; }
+    ~SendScope() {
+      if (--rt_.send_scopes_ == 0) rt_.flush_sends();
+    }
+    SendScope(const SendScope&) = delete;
+    SendScope& operator=(const SendScope&) = delete;
+
+   private:
+    UdpRuntime& rt_;
+  };
+  void flush_sends();
   void start_receive();
-  void on_receive(const boost::system::error_code& ec, size_t bytes);
+  void on_readable(const boost::system::error_code& ec);
+  void on_datagram(std::span<const uint8_t> datagram, const overlay::Endpoint& from);
   // Applies the per-peer and global limits, counting a drop; true if the datagram may be read.
   bool admit(const overlay::Endpoint& from, Time now);
   // The test-only drop rule (UdpRuntimeOptions::test_drop_file).
@@ -155,10 +184,22 @@ class UdpRuntime final : public overlay::Environment {
   bool started_ = false;
   bool closed_ = false;
 
-  // One byte more than the largest legal datagram, so an oversize one is seen as such instead
-  // of silently truncated into something that might parse.
-  std::array<uint8_t, overlay::kMaxDatagramBytes + 1> rx_buffer_{};
-  boost::asio::ip::udp::endpoint rx_from_;
+  bool v6_socket_ = false;  // v4 destinations are sent v4-mapped
+
+  // recvmmsg: kReceiveBatch datagrams a call. Each buffer is one byte more than the largest
+  // legal datagram, so an oversize one is seen as such instead of silently truncated into
+  // something that might parse.
+  static constexpr size_t kReceiveBatch = 32;
+  struct ReceiveSlots;  // buffers, addresses and headers (udp_runtime.cpp)
+  std::unique_ptr<ReceiveSlots> rx_;
+
+  SendBatch batch_;
+  int send_scopes_ = 0;
+  // The message whose encoding is the batch's current payload, when it can be sent again to
+  // another peer as it is (a DirectMsg: the bytes name no destination); held so its address is
+  // not reused while we compare against it.
+  overlay::AppMessagePtr encoded_app_;
+  bool encoded_oversize_ = false;
 
   Time armed_ = kNever;
   uint64_t timer_generation_ = 0;

@@ -306,13 +306,17 @@ std::string_view to_string(DecodeError e) {
 }
 
 std::string encode(const NodeId& sender, const overlay::Message& msg) {
+  std::string out;
+  encode(sender, msg, out);
+  return out;
+}
+
+void encode(const NodeId& sender, const overlay::Message& msg, std::string& out) {
   pb::Envelope env;
   env.set_version(overlay::kWireVersion);
   env.set_sender_id(sender.to_byte_string());
   put_body(msg, env);
-  std::string out;
-  env.SerializeToString(&out);
-  return out;
+  env.SerializeToString(&out);  // clears `out` first, keeps its capacity
 }
 
 DecodeResult decode(std::span<const uint8_t> datagram, const AppDecoder& apps) {

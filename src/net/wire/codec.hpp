@@ -64,6 +64,9 @@ using AppDecoder = std::function<const overlay::Application*(uint16_t app_id)>;
 // Serializes `msg` stamped with `sender`. The result may exceed overlay::kMaxDatagramBytes if
 // an application payload is too big; the caller checks and drops such messages.
 std::string encode(const overlay::NodeId& sender, const overlay::Message& msg);
+// The same into `out`, replacing its contents and reusing its capacity (the UDP runtime's send
+// buffers).
+void encode(const overlay::NodeId& sender, const overlay::Message& msg, std::string& out);
 
 DecodeResult decode(std::span<const uint8_t> datagram, const AppDecoder& apps);
 DecodeResult decode(std::string_view datagram, const AppDecoder& apps);

@@ -110,7 +110,7 @@ class UdpRuntimeTest : public ::testing::Test {
   }
 
   asio::io_context io_;
-  NoteApp app_a_, app_b_;  // declared before the runtimes so they outlive them
+  NoteApp app_a_, app_b_, app_c_;  // declared before the runtimes so they outlive them
   std::vector<std::unique_ptr<UdpRuntime>> runtimes_;
 };
 
@@ -202,12 +202,84 @@ TEST_F(UdpRuntimeTest, AppMessagesCrossTheWire) {
   EXPECT_EQ(app_b_.delivered[0], "routed to b");
 }
 
+// The forwarding path's batching (docs/media.md "Forwarding cost"): what one call sends leaves
+// in one sendmmsg when it returns, in order, and a message sent to several peers in a row is
+// encoded once.
+TEST_F(UdpRuntimeTest, SendsOfOneCallLeaveTogetherInOrderEncodedOnce) {
+  auto [a, b] = ring_of_two_with_apps();
+  UdpRuntime& c = make(3);
+  c.node().register_app(kApp, &app_c_);
+  c.join({a.local_endpoint()});
+  ASSERT_TRUE(run_until([&] {
+    return c.node().active() && a.node().leaf_set().contains(c.id()) &&
+           b.node().leaf_set().contains(c.id());
+  }));
+  const WireCounters before = a.counters();
+  constexpr int kNotes = 100;
+  a.with_node([&](overlay::PastryNode& n, Time now) {
+    for (int i = 0; i < kNotes; ++i) {
+      auto note = std::make_shared<Note>("note " + std::to_string(i));
+      n.send_direct(now, b.node().self(), note);  // the same message to two peers
+      n.send_direct(now, c.node().self(), note);
+    }
+    EXPECT_EQ(a.counters().datagrams_out, before.datagrams_out);  // queued, not sent yet
+  });
+  EXPECT_EQ(a.counters().datagrams_out - before.datagrams_out, 2u * kNotes);
+  EXPECT_EQ(a.counters().send_encodings - before.send_encodings, uint64_t{kNotes});
+  EXPECT_EQ(a.counters().send_batches - before.send_batches, 1u);
+  EXPECT_EQ(a.counters().send_errors, before.send_errors);
+  ASSERT_TRUE(run_until([&] {
+    return app_b_.direct.size() == kNotes && app_c_.direct.size() == kNotes;
+  }));
+  for (int i = 0; i < kNotes; ++i) {
+    EXPECT_EQ(app_b_.direct[size_t(i)].second, "note " + std::to_string(i));
+    EXPECT_EQ(app_c_.direct[size_t(i)].second, "note " + std::to_string(i));
+  }
+}
+
+TEST_F(UdpRuntimeTest, AFullBatchIsSentAndTheRestFollows) {
+  auto [a, b] = ring_of_two_with_apps();
+  const WireCounters before = a.counters();
+  const size_t notes = SendBatch::kMaxDatagrams + 44;
+  a.with_node([&](overlay::PastryNode& n, Time now) {
+    for (size_t i = 0; i < notes; ++i)
+      n.send_direct(now, b.node().self(), std::make_shared<Note>(std::to_string(i)));
+  });
+  EXPECT_EQ(a.counters().send_batches - before.send_batches, 2u);
+  EXPECT_EQ(a.counters().datagrams_out - before.datagrams_out, notes);
+  ASSERT_TRUE(run_until([&] { return app_b_.direct.size() == notes; }));
+  for (size_t i = 0; i < notes; ++i) EXPECT_EQ(app_b_.direct[i].second, std::to_string(i));
+}
+
+// A caller that reaches the node without with_node() (no handler of ours around it): its send
+// goes out at once instead of waiting in the queue for the next event.
+TEST_F(UdpRuntimeTest, ASendOutsideAnyHandlerLeavesAtOnce) {
+  auto [a, b] = ring_of_two_with_apps();
+  const uint64_t out = a.counters().datagrams_out;
+  a.node().send_direct(a.now(), b.node().self(), std::make_shared<Note>("now"));
+  EXPECT_EQ(a.counters().datagrams_out, out + 1);
+  ASSERT_TRUE(run_until([&] { return !app_b_.direct.empty(); }));
+  EXPECT_EQ(app_b_.direct[0].second, "now");
+}
+
 TEST_F(UdpRuntimeTest, OversizeSendIsDroppedAndCounted) {
   auto [a, b] = ring_of_two_with_apps();
   a.with_node([&](overlay::PastryNode& n, Time now) {
     n.send_direct(now, b.node().self(), std::make_shared<Note>(std::string(2000, 'x')));
   });
   EXPECT_EQ(a.counters().send_oversize, 1u);
+  // Encoded once, refused for every peer it was meant for; nothing of it is queued.
+  const uint64_t out = a.counters().datagrams_out;
+  a.with_node([&](overlay::PastryNode& n, Time now) {
+    auto big = std::make_shared<Note>(std::string(2000, 'y'));
+    n.send_direct(now, b.node().self(), big);
+    n.send_direct(now, b.node().self(), big);
+    n.send_direct(now, b.node().self(), std::make_shared<Note>("small"));
+  });
+  EXPECT_EQ(a.counters().send_oversize, 3u);
+  EXPECT_EQ(a.counters().datagrams_out, out + 1);
+  ASSERT_TRUE(run_until([&] { return !app_b_.direct.empty(); }));
+  EXPECT_EQ(app_b_.direct.back().second, "small");
 }
 
 TEST_F(UdpRuntimeTest, BadDatagramsAreCountedNotDelivered) {
