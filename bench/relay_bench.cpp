@@ -56,10 +56,12 @@ struct Options {
 
 struct Result {
   double relay_cpu_s = 0;
-  double relay_user_s = 0;  // of which user space (/proc, 10 ms ticks): the rest is the kernel
   uint64_t sent = 0;       // packets from the source
   uint64_t delivered = 0;  // copies counted at the sinks
+  uint64_t relay_out = 0;  // datagrams the relay's kernel took (the forestcast relay's include
+                           // its few control messages)
   double us_per_copy() const { return delivered ? relay_cpu_s * 1e6 / double(delivered) : 0; }
+  double us_per_sent() const { return relay_out ? relay_cpu_s * 1e6 / double(relay_out) : 0; }
   uint64_t lost(int fanout) const { return sent * uint64_t(fanout) - delivered; }
 };
 
@@ -69,23 +71,6 @@ double thread_cpu_seconds(pthread_t thread) {
   timespec ts{};
   clock_gettime(clock, &ts);
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
-}
-
-// User-mode CPU of thread `tid` of this process, from /proc (clock ticks).
-double thread_user_seconds(pid_t tid) {
-  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/stat";
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return 0;
-  char buf[1024];
-  const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
-  std::fclose(f);
-  buf[n] = 0;
-  const char* p = std::strrchr(buf, ')');  // the name may hold spaces; fields follow it
-  unsigned long utime = 0;
-  if (p == nullptr || std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu",
-                                  &utime) != 1)
-    return 0;
-  return double(utime) / double(sysconf(_SC_CLK_TCK));
 }
 
 // Sleeps until `start + index / rate` (absolute, so the rate does not drift with scheduling).
@@ -114,7 +99,8 @@ int udp_socket(sockaddr_in& bound) {
 
 // recvmmsg a batch (blocking for the first), then one sendmmsg of every packet to every sink.
 // A zero-length datagram ends it.
-void raw_relay(int fd, const std::vector<sockaddr_in>& sinks) {
+uint64_t raw_relay(int fd, const std::vector<sockaddr_in>& sinks) {
+  uint64_t sent = 0;
   constexpr size_t kBatch = 32;
   std::vector<std::array<char, 2048>> bufs(kBatch);
   std::array<mmsghdr, kBatch> rx{};
@@ -131,7 +117,7 @@ void raw_relay(int fd, const std::vector<sockaddr_in>& sinks) {
     const int n = ::recvmmsg(fd, rx.data(), kBatch, MSG_WAITFORONE, nullptr);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return;
+      return sent;
     }
     size_t k = 0;
     bool stop = false;
@@ -153,8 +139,9 @@ void raw_relay(int fd, const std::vector<sockaddr_in>& sinks) {
     for (size_t off = 0; off < k;) {
       const int r = ::sendmmsg(fd, tx.data() + off, unsigned(k - off), 0);
       off += r > 0 ? size_t(r) : 1;  // an error drops that one datagram, like a full buffer
+      sent += r > 0 ? uint64_t(r) : 0;
     }
-    if (stop) return;
+    if (stop) return sent;
   }
 }
 
@@ -205,17 +192,14 @@ Result run_raw(const Options& o, size_t datagram) {
   for (auto& s : sinks) sink_fds.push_back(udp_socket(s));
 
   std::atomic<bool> stop{false};
-  std::atomic<pid_t> tid{0};
   uint64_t delivered = 0;
   std::thread sink_thread([&] { delivered = count_at_sinks(sink_fds, stop); });
+  uint64_t relay_out = 0;
   std::thread relay([&] {
     pthread_setname_np(pthread_self(), "raw-relay");  // perf report --comm raw-relay
-    tid = gettid();
-    raw_relay(relay_fd, sinks);
+    relay_out = raw_relay(relay_fd, sinks);
   });
-  while (tid.load() == 0) std::this_thread::yield();
   const double cpu0 = thread_cpu_seconds(relay.native_handle());
-  const double user0 = thread_user_seconds(tid);
 
   Result r;
   std::string packet(datagram, 'x');
@@ -229,13 +213,13 @@ Result run_raw(const Options& o, size_t datagram) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the relay drains
   r.relay_cpu_s = thread_cpu_seconds(relay.native_handle()) - cpu0;
-  r.relay_user_s = thread_user_seconds(tid) - user0;
   ::sendto(source_fd, "", 0, 0, reinterpret_cast<const sockaddr*>(&relay_addr),
            sizeof relay_addr);
   relay.join();
   stop = true;
   sink_thread.join();
   r.delivered = delivered;
+  r.relay_out = relay_out;
   for (int fd : sink_fds) ::close(fd);
   ::close(relay_fd);
   ::close(source_fd);
@@ -375,16 +359,13 @@ Result run_forestcast(const Options& o) {
   auto guard_s = asio::make_work_guard(io_source);
   auto guard_r = asio::make_work_guard(io_relay);
   auto guard_k = asio::make_work_guard(io_sinks);
-  std::atomic<pid_t> tid{0};
+  const uint64_t out0 = relay.runtime->counters().datagrams_out;  // before its thread runs
   std::thread t_relay([&] {
     pthread_setname_np(pthread_self(), "fc-relay");  // perf report --comm fc-relay
-    tid = gettid();
     io_relay.run();
   });
   std::thread t_sinks([&] { io_sinks.run(); });
-  while (tid.load() == 0) std::this_thread::yield();
   const double cpu0 = thread_cpu_seconds(t_relay.native_handle());
-  const double user0 = thread_user_seconds(tid);
 
   Result r;
   std::atomic<bool> finished{false};
@@ -413,7 +394,6 @@ Result run_forestcast(const Options& o) {
   while (!finished.load()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the relay drains
   r.relay_cpu_s = thread_cpu_seconds(t_relay.native_handle()) - cpu0;
-  r.relay_user_s = thread_user_seconds(tid) - user0;
   io_source.stop();
   io_relay.stop();
   io_sinks.stop();
@@ -422,6 +402,7 @@ Result run_forestcast(const Options& o) {
   t_sinks.join();
   for (auto& s : sinks) r.delivered += s->scribe->counters().data_received;
   const auto& wc = relay.runtime->counters();
+  r.relay_out = wc.datagrams_out - out0;
   std::fprintf(stderr,
                "forestcast relay: %llu datagrams in (%llu recvmmsg), %llu out (%llu sendmmsg, %llu "
                "encodings), %llu send errors, %llu dropped\n",
@@ -467,18 +448,20 @@ int main(int argc, char** argv) {
   std::printf("rate %.0f pkt/s, %.0f s, fan-out %d, %zu-byte datagrams\n", o.rate, o.seconds,
               o.fanout, datagram);
   std::printf(
-      "| round | relay | relay CPU s (user) | sent | copies delivered | lost | us per copy |\n");
-  std::printf("|---|---|---:|---:|---:|---:|---:|\n");
+      "| round | relay | relay CPU s | sent | copies delivered | lost | us per copy delivered | "
+      "us per datagram the relay sent |\n");
+  std::printf("|---|---|---:|---:|---:|---:|---:|---:|\n");
   double raw_sum = 0, fc_sum = 0;
   for (int round = 1; round <= o.rounds; ++round) {
     const Result raw = o.raw ? run_raw(o, datagram) : Result{};
     const Result fc = o.forestcast ? run_forestcast(o) : Result{};
     for (const auto& [name, res] : {std::pair{"raw", raw}, std::pair{"forestcast", fc}}) {
       if (res.sent == 0) continue;  // not run (--only)
-      std::printf("| %d | %s | %.3f (%.2f) | %llu | %llu | %llu | %.2f |\n", round, name,
-                  res.relay_cpu_s, res.relay_user_s, static_cast<unsigned long long>(res.sent),
+      std::printf("| %d | %s | %.3f | %llu | %llu | %llu | %.2f | %.2f |\n", round, name,
+                  res.relay_cpu_s, static_cast<unsigned long long>(res.sent),
                   static_cast<unsigned long long>(res.delivered),
-                  static_cast<unsigned long long>(res.lost(o.fanout)), res.us_per_copy());
+                  static_cast<unsigned long long>(res.lost(o.fanout)), res.us_per_copy(),
+                  res.us_per_sent());
     }
     raw_sum += raw.us_per_copy();
     fc_sum += fc.us_per_copy();
