@@ -25,7 +25,7 @@ void Scribe::publish_local(Time now, const std::shared_ptr<const DataMsg>& data)
   // on_publisher_data() (routed to ourselves): it must not go to these children twice.
   t->last_seq = std::max(t->last_seq, data->body.seq);
   if (config_.gap_repair)
-    histories_.try_emplace(t->id, config_.history).first->second.record(now, data);
+    histories_.try_emplace(t->id, config_.history).record(now, data);
   if (t->children.empty()) return;
   for (Child& c : t->children) {
     c.last_sent = now;

@@ -10,8 +10,7 @@
 namespace forestcast::multicast {
 
 const StripeHistory* Scribe::history(const NodeId& topic) const {
-  const auto it = histories_.find(topic);
-  return it == histories_.end() ? nullptr : &it->second;
+  return histories_.find(topic);
 }
 
 bool Scribe::admit_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d) {
@@ -23,7 +22,7 @@ bool Scribe::admit_data(Time now, TopicState& t, const std::shared_ptr<const Dat
     }
     return true;
   }
-  StripeHistory& h = histories_.try_emplace(t.id, config_.history).first->second;
+  StripeHistory& h = histories_.try_emplace(t.id, config_.history);
   switch (h.record(now, d)) {
     case StripeHistory::Admit::kNew:
       if (d->body.replayed) ++counters_.data_gap_filled;

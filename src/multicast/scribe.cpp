@@ -25,15 +25,9 @@ bool TopicState::has_child(const NodeId& node) const {
 Scribe::Scribe(overlay::Overlay& overlay, ScribeConfig config, Credentials& credentials)
     : overlay_(overlay), config_(config), credentials_(credentials) {}
 
-TopicState* Scribe::topic(const NodeId& id) {
-  auto it = topics_.find(id);
-  return it == topics_.end() ? nullptr : &it->second;
-}
+TopicState* Scribe::topic(const NodeId& id) { return topics_.find(id); }
 
-const TopicState* Scribe::topic(const NodeId& id) const {
-  auto it = topics_.find(id);
-  return it == topics_.end() ? nullptr : &it->second;
-}
+const TopicState* Scribe::topic(const NodeId& id) const { return topics_.find(id); }
 
 TopicState* Scribe::ensure_topic(Time now, const NodeId& id) {
   if (TopicState* t = topic(id)) return t;

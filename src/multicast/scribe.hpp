@@ -14,6 +14,7 @@
 #include "multicast/credentials.hpp"
 #include "multicast/messages.hpp"
 #include "multicast/stripe_history.hpp"
+#include "multicast/topic_table.hpp"
 #include "overlay/application.hpp"
 #include "overlay/overlay.hpp"
 
@@ -235,7 +236,7 @@ class Scribe final : public overlay::Application {
   // --- observation ---------------------------------------------------------------------------
   TopicState* topic(const NodeId& id);
   const TopicState* topic(const NodeId& id) const;
-  const std::unordered_map<NodeId, TopicState>& topics() const { return topics_; }
+  const std::unordered_map<NodeId, TopicState>& topics() const { return topics_.map(); }
   bool holds_replica(const NodeId& topic) const { return replicas_.count(topic) != 0; }
 
   // --- overlay::Application ------------------------------------------------------------------
@@ -314,10 +315,10 @@ class Scribe final : public overlay::Application {
   // Mutable: decode() is const (the runtime calls it at the wire boundary) and still counts
   // what it refuses.
   mutable ScribeCounters counters_;
-  std::unordered_map<NodeId, TopicState> topics_;
+  TopicTable<TopicState> topics_;
   std::unordered_map<NodeId, CreateBody> replicas_;  // metadata held for other roots
   std::unordered_map<NodeId, RootWatch> watches_;    // roots that named us their successor
-  std::unordered_map<NodeId, StripeHistory> histories_;  // data topics only (gap repair)
+  TopicTable<StripeHistory> histories_;  // data topics only (gap repair)
   ReplayPacer replay_{config_.replay};  // config_ is declared above
   struct RootFeed {  // publisher: per stripe, the root that last acknowledged and up to what
     NodeId root;

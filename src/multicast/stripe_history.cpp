@@ -10,19 +10,40 @@ uint32_t payload_bytes(const DataBody& b) {
 }
 }  // namespace
 
+size_t StripeHistory::lower_bound(uint64_t seq) const {
+  size_t lo = 0, hi = count_;
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (at(mid).seq < seq) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+void StripeHistory::grow() {
+  std::vector<Entry> bigger(ring_.empty() ? 8 : ring_.size() * 2);
+  for (size_t i = 0; i < count_; ++i) bigger[i] = std::move(at(i));
+  ring_ = std::move(bigger);
+  head_ = 0;
+}
+
 StripeHistory::Admit StripeHistory::record(Time now, const std::shared_ptr<const DataMsg>& d) {
   const uint64_t seq = d->body.seq;
   if (seq <= forgotten_) return Admit::kTooOld;
   // Live packets arrive in order: the common case appends.
-  auto pos = entries_.end();
-  if (!entries_.empty() && seq <= entries_.back().seq) {
-    pos = std::lower_bound(entries_.begin(), entries_.end(), seq,
-                           [](const Entry& e, uint64_t s) { return e.seq < s; });
-    if (pos != entries_.end() && pos->seq == seq) return Admit::kDuplicate;
+  size_t pos = count_;
+  if (count_ != 0 && seq <= at(count_ - 1).seq) {
+    pos = lower_bound(seq);
+    if (pos != count_ && at(pos).seq == seq) return Admit::kDuplicate;
   }
-  const uint32_t bytes = payload_bytes(d->body);
-  entries_.insert(pos, Entry{seq, now, bytes, d});
-  bytes_ += bytes;
+  if (count_ == ring_.size()) grow();
+  for (size_t i = count_; i > pos; --i) at(i) = std::move(at(i - 1));
+  at(pos) = Entry{seq, now, d};
+  ++count_;
+  bytes_ += payload_bytes(d->body);
   newest_ = std::max(newest_, seq);
   evict(now);
   return Admit::kNew;
@@ -31,27 +52,30 @@ StripeHistory::Admit StripeHistory::record(Time now, const std::shared_ptr<const
 void StripeHistory::evict(Time now) {
   // By age of the oldest sequence number (a gap filled late carries a newer arrival time but
   // is ordered by its sequence: it goes with its neighbours), then by the bounds.
-  while (!entries_.empty() &&
-         (now - entries_.front().received > config_.window || bytes_ > config_.max_bytes ||
-          entries_.size() > config_.max_packets)) {
-    forgotten_ = std::max(forgotten_, entries_.front().seq);
-    bytes_ -= entries_.front().bytes;
-    entries_.pop_front();
+  while (count_ != 0 && (now - at(0).received > config_.window || bytes_ > config_.max_bytes ||
+                         count_ > config_.max_packets)) {
+    Entry& front = at(0);
+    forgotten_ = std::max(forgotten_, front.seq);
+    bytes_ -= payload_bytes(front.data->body);
+    front.data.reset();
+    head_ = (head_ + 1) & static_cast<uint32_t>(ring_.size() - 1);
+    --count_;
   }
 }
 
 void StripeHistory::after(Time now, uint64_t seq,
                           std::vector<std::shared_ptr<const DataMsg>>& out) const {
-  auto it = std::upper_bound(entries_.begin(), entries_.end(), seq,
-                             [](uint64_t s, const Entry& e) { return s < e.seq; });
-  for (; it != entries_.end(); ++it)
-    if (now - it->received <= config_.window) out.push_back(it->data);
+  if (seq == UINT64_MAX) return;
+  for (size_t i = lower_bound(seq + 1); i < count_; ++i)
+    if (now - at(i).received <= config_.window) out.push_back(at(i).data);
 }
 
 uint64_t StripeHistory::first_received_since(Time t) const {
   uint64_t first = 0;
-  for (const Entry& e : entries_)
+  for (size_t i = 0; i < count_; ++i) {
+    const Entry& e = at(i);
     if (e.received >= t && (first == 0 || e.seq < first)) first = e.seq;
+  }
   return first;
 }
 

@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
+#include "base/random.hpp"
+
 namespace forestcast::multicast {
 namespace {
 
@@ -52,6 +57,47 @@ TEST(StripeHistory, ForgetsPastTheWindowAndRefusesWhatItForgot) {
   EXPECT_EQ(h.record(ms(2101), data(1)), Admit::kTooOld);
   // after() also hides what aged out since the last record.
   EXPECT_EQ(seqs_after(h, ms(2600), 0), (std::vector<uint64_t>{3}));
+}
+
+// The ring wraps as old packets age out while new ones arrive; late gap fills then go into the
+// middle of a wrapped ring. Checked against a sorted std::map run by the same rules (evict the
+// lowest seq while it is older than the window; refuse at or below what was evicted).
+TEST(StripeHistory, StaysInSequenceOrderAcrossWrapsAndLateFills) {
+  const Duration window = ms(100);
+  StripeHistory h(StripeHistoryConfig{window, 1 << 20, 1024});
+  std::map<uint64_t, Time> ref;
+  uint64_t forgotten = 0;
+  auto ref_record = [&](Time now, uint64_t seq) {
+    if (seq <= forgotten) return Admit::kTooOld;
+    if (!ref.emplace(seq, now).second) return Admit::kDuplicate;
+    while (!ref.empty() && now - ref.begin()->second > window) {
+      forgotten = std::max(forgotten, ref.begin()->first);
+      ref.erase(ref.begin());
+    }
+    return Admit::kNew;
+  };
+  Rng rng(11);
+  for (uint64_t s = 1; s <= 600; ++s) {
+    const Time now = ms(10 * s);
+    std::vector<uint64_t> batch;
+    if (s % 5 != 0) batch.push_back(s);                  // every fifth comes late...
+    if (s > 3 && (s - 3) % 5 == 0) batch.push_back(s - 3);  // ...30 ms late
+    if (rng.chance(0.2)) batch.push_back(s - rng.below(std::min<uint64_t>(s, 15)));  // replays
+    for (uint64_t q : batch) ASSERT_EQ(h.record(now, data(q, 100)), ref_record(now, q)) << q;
+    std::vector<uint64_t> want;
+    // after() also leaves out what is past the window but not yet evicted (behind a late fill).
+    for (const auto& [q, at] : ref)
+      if (now - at <= window) want.push_back(q);
+    ASSERT_EQ(seqs_after(h, now, 0), want) << "at seq " << s;
+    EXPECT_EQ(h.bytes(), 100 * ref.size());
+    EXPECT_EQ(h.oldest(), ref.empty() ? 0 : ref.begin()->first);
+    const uint64_t from = s > 6 ? s - 6 : 0;
+    std::vector<uint64_t> tail;
+    for (auto it = ref.upper_bound(from); it != ref.end(); ++it)
+      if (now - it->second <= window) tail.push_back(it->first);
+    EXPECT_EQ(seqs_after(h, now, from), tail);
+  }
+  EXPECT_TRUE(seqs_after(h, ms(6000), UINT64_MAX).empty());
 }
 
 TEST(StripeHistory, BytesAndPacketBoundsHold) {
