@@ -321,6 +321,7 @@ std::vector<std::pair<std::string, uint64_t>> StreamService::counters() const {
       {"scribe_takeovers_undone", sc.takeovers_undone},
       {"scribe_cut_off_leaves", sc.cut_off_leaves},
       {"scribe_children_handed_over", sc.children_handed_over},
+      {"scribe_silent_children_replaced", sc.silent_children_replaced},
       {"scribe_malformed", sc.malformed_total()},
       // Gap repair (src/multicast/gap_repair.cpp): replays sent as a parent, gaps filled here.
       {"scribe_replay_requests", scribe_->replay_counters().requests},
