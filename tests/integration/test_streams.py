@@ -9,8 +9,9 @@ usage: test_streams.py PATH/TO/forestcast [--nodes 24] [--capacity C] [--seed S]
                       [--repair-bound S]
 
 The issue's figure is 2 s (the default, used by bench/streams_repair.sh). CI passes a looser
-bound: on a loaded 2-core box the slowest of 12 viewers took 2.4-2.9 s in 1 of ~14 runs, and a
-timing is not what CI should fail on; the 2 s figure is measured and reported in BENCHMARKS.md."""
+bound (CMakeLists.txt): on the loaded 2-core box 3 of 13 runs took 3.4-4.1 s; the 2 s figure is
+measured and reported in BENCHMARKS.md. --seed replays the same ring: the node keys derive from
+it."""
 import argparse
 import base64
 import json
