@@ -103,6 +103,8 @@ struct ScribeCounters {
   uint64_t anycast_fail_tree_done = 0;
   uint64_t topics_refused = 0;  // state limit reached
   uint64_t children_handed_over = 0;  // told to re-attach elsewhere when we left gracefully
+  // The publisher gave its one child's place in a stripe to a grandchild that found it silent.
+  uint64_t silent_children_replaced = 0;
   std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> malformed{};
   uint64_t malformed_total() const {
     uint64_t n = 0;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include <spdlog/fmt/ranges.h>
+
 #include "base/log.hpp"
 
 namespace forestcast::node {
@@ -21,6 +23,9 @@ constexpr auto kSourceTick = std::chrono::milliseconds(5);
 // A name that does not resolve is tried again with back-off up to this interval.
 constexpr auto kMaxResolveBackoff = std::chrono::seconds(16);
 constexpr uint32_t kRecordTtlMs = 60'000;
+// A stripe without data this long is reported (log and /status): repair takes ~1 s and a
+// forest builds within ~10 s on small rings, so this is a forest that is not converging.
+constexpr Duration kStarved = seconds(10);
 
 // The node's own key signs its stream's CREATEs: its groupId derives from that key.
 class NodeKeyCreator final : public multicast::CreatorKey {
@@ -104,8 +109,43 @@ void StreamService::on_tick() {
   if (config_.publish && !published_group_ && (!media_ || media_->ready_to_publish()))
     start_publishing(now);
   const auto wall = SteadyClock::now();
-  for (auto& v : views_)
+  for (auto& v : views_) {
     if (!v.record && !v.resolving && wall >= v.next_attempt) resolve(v, now);
+    if (v.record) report_starvation(v, now);
+  }
+}
+
+std::vector<uint32_t> StreamService::starved_stripes(const View& v, Time now) const {
+  std::vector<uint32_t> out;
+  if (!v.record || now - v.viewing_since < kStarved) return out;
+  for (const auto& s : splitstream_->stripes(v.record->group_id()))
+    if (s.packets_received == 0 || now - s.last_receive >= kStarved) out.push_back(s.index);
+  return out;
+}
+
+// Says once, in one line, that the forest does not reach this viewer, with the numbers an
+// operator needs (this node's outdegree and what its SCG walks found), instead of retrying
+// silently for ever. Whether the whole ring offers enough outdegree no single node knows; the
+// simulator checks the sum up front (docs/multicast.md).
+void StreamService::report_starvation(View& v, Time now) {
+  const auto starved = starved_stripes(v, now);
+  if (starved.empty()) {
+    if (v.starved_reported) log().info("stream '{}': every stripe flows again", v.query.name);
+    v.starved_reported = false;
+    return;
+  }
+  if (v.starved_reported) return;
+  v.starved_reported = true;
+  ++starvation_reports_;
+  const auto& ss = splitstream_->counters();
+  log().warn(
+      "stream '{}': {} of {} stripes without data for {} s or more (stripes {}); this node "
+      "offers {} stripe-children and uses {}; {} of {} spare-capacity walks found nobody. No "
+      "node with spare outdegree adopts it there: the ring may offer less outdegree than its "
+      "viewers need (raise --capacity or --upload-kbps)",
+      v.query.name, starved.size(), config_.stripes, to_ms(kStarved) / 1000,
+      fmt::join(starved, ","), splitstream_->limit(), splitstream_->used(),
+      ss.anycast_failures, ss.scg_anycasts);
 }
 
 // --- publishing ------------------------------------------------------------------------------
@@ -204,7 +244,10 @@ void StreamService::on_resolved(size_t index, std::vector<directory::NameRecord>
     splitstream_->set_capacity(capacity_for(v.record->bitrate_kbps));
   const overlay::NodeId group = v.record->group_id();
   multicast::PacketSink* sink = media_ ? media_->on_resolved(index, *v.record) : nullptr;
-  runtime_.with_node([&](overlay::PastryNode&, Time t) { splitstream_->view(t, group, sink); });
+  runtime_.with_node([&](overlay::PastryNode&, Time t) {
+    v.viewing_since = t;
+    splitstream_->view(t, group, sink);
+  });
   log().info("viewing '{}' (group {}, publisher {})", v.record->name, group.hex(),
              directory::hex_of(v.record->publisher_key).substr(0, 16));
 }
@@ -262,6 +305,7 @@ nlohmann::json StreamService::status_json() const {
       s["resolved"] = true;
       s["publisher_key"] = directory::hex_of(v.record->publisher_key);
       s["stripes"] = stripes_json(v.record->group_id());
+      s["starved_stripes"] = starved_stripes(v, now);
     }
     out.push_back(std::move(s));
   }
@@ -321,6 +365,7 @@ std::vector<std::pair<std::string, uint64_t>> StreamService::counters() const {
       {"scribe_takeovers_undone", sc.takeovers_undone},
       {"scribe_cut_off_leaves", sc.cut_off_leaves},
       {"scribe_children_handed_over", sc.children_handed_over},
+      {"scribe_silent_children_replaced", sc.silent_children_replaced},
       {"scribe_malformed", sc.malformed_total()},
       // Gap repair (src/multicast/gap_repair.cpp): replays sent as a parent, gaps filled here.
       {"scribe_replay_requests", scribe_->replay_counters().requests},
@@ -331,6 +376,7 @@ std::vector<std::pair<std::string, uint64_t>> StreamService::counters() const {
       {"scribe_replay_bytes", scribe_->replay_counters().bytes},
       {"scribe_data_gap_filled", sc.data_gap_filled},
       {"scribe_data_duplicates", sc.data_duplicates},
+      {"stream_starvation_reports", starvation_reports_},
       {"splitstream_pushdown_orphans", ss.pushdown_orphans},
       {"splitstream_scg_adoptions", ss.scg_adoptions},
       {"splitstream_limit_violations", ss.limit_violations},

@@ -83,9 +83,15 @@ class StreamService {
     bool resolving = false;
     int attempts = 0;
     std::chrono::steady_clock::time_point next_attempt{};
+    Time viewing_since{0};
+    bool starved_reported = false;
   };
 
   void on_tick();
+  // Stripes of a viewed stream without data for kStarved (since the view started, or since
+  // their last packet): what a ring offering less outdegree than its viewers need looks like.
+  std::vector<uint32_t> starved_stripes(const View& v, Time now) const;
+  void report_starvation(View& v, Time now);
   void start_publishing(Time now);
   void resolve(View& view, Time now);
   void on_resolved(size_t index, std::vector<directory::NameRecord> found);
@@ -110,6 +116,7 @@ class StreamService {
   std::shared_ptr<const std::string> payload_;
   std::chrono::steady_clock::time_point source_start_{};
   uint64_t packets_sent_ = 0;
+  uint64_t starvation_reports_ = 0;
 
   boost::asio::steady_timer tick_;
   boost::asio::steady_timer source_timer_;

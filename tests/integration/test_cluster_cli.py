@@ -122,13 +122,34 @@ def main():
         os.chmod(d3, 0o777)
         setpriv = shutil.which("setpriv")
         if os.geteuid() == 0 and setpriv:
-            r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-                                binary, "cluster", "--dir", d3, "up", "--nodes", "2", "--netns"],
-                               capture_output=True, text=True, timeout=30)
+            # As nobody, from a world-readable copy: the checkout may sit in a 0700 directory
+            # (a clean clone under mktemp) that uid 65534 cannot reach.
+            shared = os.path.join(work, "shared-bin")
+            os.makedirs(shared)
+            os.chmod(shared, 0o755)
+            nobody_bin = os.path.join(shared, "forestcast")
+            shutil.copy2(binary, nobody_bin)
+            shutil.copytree(os.path.join(os.path.dirname(binary), "ops"),
+                            os.path.join(shared, "ops"))
+            for root, dirs, files in os.walk(shared):
+                for x in dirs:
+                    os.chmod(os.path.join(root, x), 0o755)
+                for x in files:
+                    os.chmod(os.path.join(root, x), 0o755)
+            as_nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", nobody_bin]
+            r = subprocess.run(as_nobody + ["cluster", "--dir", d3, "up", "--nodes", "2",
+                                            "--netns"], capture_output=True, text=True,
+                               timeout=30)
+            one_line_error(r, 1, "--netns needs root", "--netns without privileges")
+            # Tools that exist but cannot be read are named as such, not as "not installed".
+            os.chmod(os.path.join(shared, "ops"), 0o700)
+            r2 = subprocess.run(as_nobody + ["cluster", "--dir", d3, "status"],
+                                capture_output=True, text=True, timeout=30)
+            one_line_error(r2, 2, "cannot be read", "unreadable operator tools")
         else:
             r = subprocess.run([binary, "cluster", "--dir", d3, "up", "--nodes", "2", "--netns"],
                                capture_output=True, text=True, timeout=30)
-        one_line_error(r, 1, "--netns needs root", "--netns without privileges")
+            one_line_error(r, 1, "--netns needs root", "--netns without privileges")
         nothing_left(d3, "after the refused --netns")
         if os.geteuid() == 0:
             tag = cluster_state.tag_of(d3)

@@ -110,6 +110,9 @@ def main():
             os.killpg(nodes[leaver].proc.pid, getattr(signal, "SIG" + args.signal))
             t0 = time.monotonic()
             worst = {w: 0.0 for w in watched}
+            # Each watched pair's parents since the signal, with when they were first seen: what a
+            # late pair went through is printed (diagnosis).
+            history = {w: [] for w in watched}
             polls = 0
             kids = sorted({c for c, _ in watched})
             while time.monotonic() - t0 < WATCH_S:
@@ -117,10 +120,16 @@ def main():
                     st = viewer_stripes(nodes[c].try_status())
                     if st is None:
                         continue
+                    t = round((time.monotonic() - t0) * 1000)
                     for (cc, s) in watched:
                         if cc == c:
                             age = st[s]["last_receive_age_ms"]
                             worst[(cc, s)] = max(worst[(cc, s)], age if age is not None else 1e9)
+                            par = st[s]["parent"] and index_of.get(st[s]["parent"]["node_id"],
+                                                                   "publisher")
+                            h = history[(cc, s)]
+                            if not h or h[-1][1] != par:
+                                h.append((t, par))
                 polls += 1
             final = {c: nodes[c].try_status() for c in kids}
             lost = []
@@ -134,6 +143,9 @@ def main():
             if lost:
                 raise AssertionError(f"(child, stripe) pairs without a new parent: {lost}")
             late = {w: round(v) for w, v in worst.items() if v > LEAVE_BOUND_MS}
+            for w in sorted(late, key=late.get, reverse=True)[:6]:
+                print(f"  child {w[0]} stripe {w[1]}: silent {late[w]} ms; parents (ms, node) "
+                      f"{history[w]}", flush=True)
             if late:
                 raise AssertionError(f"(child, stripe): longest silence ms over the bound: {late}")
             if args.signal == "TERM":

@@ -9,9 +9,11 @@ usage: test_streams.py PATH/TO/forestcast [--nodes 24] [--capacity C] [--seed S]
                       [--repair-bound S]
 
 The issue's figure is 2 s (the default, used by bench/streams_repair.sh). CI passes a looser
-bound: on a loaded 2-core box the slowest of 12 viewers took 2.4-2.9 s in 1 of ~14 runs, and a
-timing is not what CI should fail on; the 2 s figure is measured and reported in BENCHMARKS.md."""
+bound (CMakeLists.txt): on the loaded 2-core box 3 of 13 runs took 3.4-4.1 s; the 2 s figure is
+measured and reported in BENCHMARKS.md. --seed replays the same ring: the node keys derive from
+it."""
 import argparse
+import base64
 import json
 import os
 import random
@@ -52,6 +54,16 @@ def all_flowing(st, names, baseline=None):
     return True
 
 
+def write_key(path, seed32):
+    """An Ed25519 private key (PKCS#8 PEM) from 32 seed bytes: the seed fixes every node id, so
+    --seed replays the same ring, not only the same roles."""
+    der = bytes.fromhex("302e020100300506032b657004220420") + seed32
+    body = base64.encodebytes(der).decode().replace("\n", "")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
@@ -83,7 +95,9 @@ def main():
         try:
             ports = free_ports(2 * n)
             nodes = []
+            key_rng = random.Random(f"keys-{seed}")
             for i in range(n):
+                write_key(os.path.join(workdir, f"node{i}.key"), key_rng.randbytes(32))
                 extra = [] if args.capacity is None else ["--capacity", str(args.capacity)]
                 if i in publishers:
                     extra += ["--publish", publishers[i], "--synthetic-kbps", str(KBPS)]
@@ -132,10 +146,26 @@ def main():
             victims += rng.sample([i for i in candidates if i not in victims], KILLS - 1)
             baseline = {}
             survivors = [i for i in watched if i not in victims]
+            before = {j: nodes[j].try_status() or {} for j in range(n)}
+            id_index = {st["node_id"]: j for j, st in before.items() if st.get("node_id")}
+
+            def chain(j, stripe_id):
+                """j's ancestors in a stripe before the kill (from each one's /status)."""
+                out = []
+                while len(out) < 12:
+                    par = next((x["parent"] for stream in before.get(j, {}).get("streams", [])
+                                for x in stream["stripes"] if x["stripe_id"] == stripe_id), None)
+                    if par is None:
+                        break
+                    j = id_index.get(par["node_id"], "?")
+                    out.append(f"{j}{'(killed)' if j in victims else ''}")
+                return out
+            stripe_ids = {}
             for i in survivors:
                 for name, stripes in stripes_by_stream(nodes[i].status()).items():
                     for s in stripes:
                         baseline[(i, name, s["index"])] = s["packets_received"]
+                        stripe_ids[(name, s["index"])] = s["stripe_id"]
             for i in victims:
                 os.killpg(nodes[i].proc.pid, signal.SIGKILL)
             killed_at = time.monotonic()
@@ -144,15 +174,34 @@ def main():
             # trip, not after a sweep over all of them; the time taken is when the answer that
             # shows it arrived (an upper bound).
             repaired = {}
+            # Per survivor and (stream, stripe): when it was first flowing again, and its parents
+            # seen since the kill; what the slowest viewers waited for is printed (diagnosis).
+            back = {i: {} for i in survivors}
+            parents_seen = {i: {} for i in survivors}
+            flowing_now = {i: set() for i in survivors}
             lock = threading.Lock()
 
             def watch(i):
                 base = {(nm, x): v for (j, nm, x), v in baseline.items() if j == i}
                 while time.monotonic() - killed_at <= args.repair_bound + 3:
                     st = nodes[i].try_status()
+                    t = time.monotonic() - killed_at
+                    for nm, ss in stripes_by_stream(st or {}).items():
+                        for x in ss:
+                            key = (nm, x["index"])
+                            par = x["parent"] and id_index.get(x["parent"]["node_id"], "?")
+                            seen = parents_seen[i].setdefault(key, [])
+                            if not seen or seen[-1][1] != par:
+                                seen.append((round(t, 2), par))
+                            age = x["last_receive_age_ms"]
+                            fresh = age is not None and age <= FRESH_MS and \
+                                x["packets_received"] > base.get(key, 0)
+                            if fresh and key not in flowing_now[i]:
+                                back[i][key] = t  # the last time it came back
+                            (flowing_now[i].add if fresh else flowing_now[i].discard)(key)
                     if st and all_flowing(st, views_of[i], base):
                         with lock:
-                            repaired[i] = time.monotonic() - killed_at
+                            repaired[i] = t
                         return
                     time.sleep(0.02)
             pollers = [threading.Thread(target=watch, args=(i,), daemon=True) for i in survivors]
@@ -162,6 +211,14 @@ def main():
                 t.join()
             print("repair times s: " + ", ".join(f"{i}:{repaired[i]:.2f}" for i in
                                                  sorted(repaired, key=repaired.get)), flush=True)
+            for i in sorted(survivors, key=lambda v: -repaired.get(v, 99))[:3]:
+                last = sorted(back[i].items(), key=lambda kv: -kv[1])[:2]
+                missing = [k for k in parents_seen[i] if k not in back[i]]
+                for key in missing + [k for k, _ in last]:
+                    print(f"  viewer {i} {key[0]}/{key[1]}: back at "
+                          f"{back[i].get(key, float('nan')):.2f} s; ancestors before "
+                          f"{chain(i, stripe_ids.get(key))}, parents since: "
+                          f"{parents_seen[i].get(key)}", flush=True)
             late = {i: repaired.get(i) for i in survivors
                     if repaired.get(i) is None or repaired[i] > args.repair_bound}
             worst = max(repaired.values()) if repaired else float("nan")

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "commands.hpp"
@@ -27,25 +28,36 @@ fs::path self_executable() {
 }
 
 // FORESTCAST_OPS_DIR overrides; otherwise ops/ next to the binary, then the installed layout.
-std::optional<fs::path> find_ops_tool(const fs::path& exe) {
+// Sets `unreadable` to a candidate that is there but that this user cannot read (a checkout in a
+// 0700 directory run as another user), so the error names the real cause.
+std::optional<fs::path> find_ops_tool(const fs::path& exe, std::optional<fs::path>& unreadable) {
   std::vector<fs::path> candidates;
   if (const char* dir = std::getenv("FORESTCAST_OPS_DIR")) candidates.emplace_back(dir);
   candidates.push_back(exe.parent_path() / "ops");
   candidates.push_back(exe.parent_path().parent_path() / "share" / "forestcast" / "ops");
   for (const auto& dir : candidates) {
+    const fs::path tool = dir / "forestcast_ops.py";
     std::error_code ec;
-    if (fs::is_regular_file(dir / "forestcast_ops.py", ec)) return dir / "forestcast_ops.py";
+    const bool file = fs::is_regular_file(tool, ec);
+    if (file && ::access(tool.c_str(), R_OK) == 0) return tool;
+    if ((file || ec == std::errc::permission_denied) && !unreadable) unreadable = tool;
   }
   return std::nullopt;
 }
 
 int exec_ops_tool(const std::string& command, const std::vector<std::string>& args) {
   const fs::path exe = self_executable();
-  const auto tool = find_ops_tool(exe);
+  std::optional<fs::path> unreadable;
+  const auto tool = find_ops_tool(exe, unreadable);
   if (!tool) {
-    std::cerr << "forestcast " << command
-              << ": the operator tools (ops/forestcast_ops.py) are not installed next to "
-              << exe.string() << "\n";
+    if (unreadable)
+      std::cerr << "forestcast " << command << ": the operator tools (" << unreadable->string()
+                << ") cannot be read by this user (uid " << ::getuid()
+                << "): check the permissions of that file and of every directory above it\n";
+    else
+      std::cerr << "forestcast " << command
+                << ": the operator tools (ops/forestcast_ops.py) are not installed next to "
+                << exe.string() << "\n";
     return 2;
   }
   std::vector<std::string> argv = {"python3", tool->string(), command};

@@ -31,6 +31,7 @@ class SplitStreamTest : public ::testing::Test {
     c.capacity = capacity;
     ss_ = std::make_unique<SplitStream>(scribe_, c);
     overlay_.next = node(0xf000000000000000ULL, 99);  // never the root here
+    overlay_.next_has_key_digit = true;                 // every digit has nodes
     ss_->view(ms(0), group_, nullptr);
   }
   NodeId stripe(int i) const { return group_.with_digit(0, i); }
@@ -69,6 +70,22 @@ TEST(PushDownRule, ChildInAStripeOfAnotherDigitGoesFirst) {
   EXPECT_EQ(pick.first, foreign);
 }
 
+// In a ring without a node of the stripe's digit, the stripe is nobody's foreign stripe: the
+// rule goes on to the shared prefix and distance instead of orphaning its child first.
+TEST(PushDownRule, AStripeWhoseRootIsOfAnotherDigitCountsAsOwn) {
+  const NodeId self = NodeId::from_parts(0x3000000000000000ULL, 0);
+  const NodeId own = NodeId::from_parts(0x3a00000000000000ULL, 0);
+  const NodeId rootless = NodeId::from_parts(0xea00000000000000ULL, 0);
+  const NodeHandle own_child = node(0x1000000000000000ULL, 1);       // prefix 0 with `own`
+  const NodeHandle rootless_child = node(0xea10000000000000ULL, 2);  // prefix 2 with `rootless`
+  EXPECT_EQ(SplitStream::choose_orphan(self, {{own, own_child}, {rootless, rootless_child}}).first,
+            rootless);
+  const auto pick = SplitStream::choose_orphan(
+      self, {{own, own_child}, {rootless, rootless_child}}, {rootless});
+  EXPECT_EQ(pick.first, own);
+  EXPECT_EQ(pick.second, own_child);
+}
+
 TEST(PushDownRule, ShortestPrefixThenNumericallyFarthest) {
   const NodeId self = NodeId::from_parts(0x3000000000000000ULL, 0);
   const NodeId s = NodeId::from_parts(0x3a00000000000000ULL, 0);
@@ -101,6 +118,29 @@ TEST_F(SplitStreamTest, AtTheLimitAdoptsTheNewcomerAndOrphansAForeignStripeChild
   ASSERT_EQ(refusals.size(), 1u);
   EXPECT_EQ(refusals[0].first, a);
   EXPECT_EQ(refusals[0].second->body.topic, stripe(5));
+  EXPECT_EQ(ss_->used(), 2);
+  EXPECT_EQ(ss_->counters().limit_violations, 0u);
+}
+
+// The same as above in a ring where stripe 5's root is of another digit (no node of digit 5):
+// its child is not orphaned first; the own stripe's child sharing the shorter prefix is.
+TEST_F(SplitStreamTest, AtTheLimitAStripeWithoutNodesOfItsDigitCountsAsOwn) {
+  start(2);
+  overlay_.next_has_key_digit = false;  // every next hop is of digit f: stripe 5 has no root of 5
+  attach(3);
+  attach(5);
+  const NodeHandle a = node(0x5a00000000000000ULL, 10);
+  const NodeHandle b = node(0x9000000000000000ULL, 11);
+  const NodeHandle c = node(0x3a50000000000000ULL, 12);
+  EXPECT_TRUE(join(5, a));
+  EXPECT_TRUE(join(3, b));
+  overlay_.clear();
+  EXPECT_TRUE(join(3, c));
+  EXPECT_TRUE(scribe_.topic(stripe(5))->has_child(a.id));
+  EXPECT_FALSE(scribe_.topic(stripe(3))->has_child(b.id));
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, b);
   EXPECT_EQ(ss_->used(), 2);
   EXPECT_EQ(ss_->counters().limit_violations, 0u);
 }
@@ -255,6 +295,46 @@ TEST_F(SplitStreamTest, PublisherFeedsOneDelegateOfTheStripesDigitWithSpare) {
   // Another stripe gets its own delegate.
   EXPECT_TRUE(direct_join(s8, node(0x8100000000000000ULL, 34), 1));
   EXPECT_EQ(ss_->used(), 2);
+}
+
+// The publisher's delegate dies: its children time out and come back to their grandparent, the
+// publisher, avoiding it. The first takes the delegate's place at once (the old one is checked
+// and, if alive, pointed below the newcomer) instead of being sent to the silent node.
+TEST_F(SplitStreamTest, PublisherGivesASilentDelegatesPlaceToTheGrandchildThatFoundIt) {
+  SplitStreamConfig c;
+  c.capacity = 4;
+  ss_ = std::make_unique<SplitStream>(scribe_, c);
+  overlay_.next = node(0xf000000000000000ULL, 99);  // the publisher is no stripe's root here
+  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId s7 = group.with_digit(0, 7);
+  const NodeHandle delegate = node(0x7100000000000000ULL, 32);
+  const NodeHandle grandchild = node(0x7200000000000000ULL, 33);
+  auto direct_join = [&](const NodeHandle& from, uint32_t spare, std::optional<NodeId> avoid) {
+    JoinBody j;
+    j.topic = s7;
+    j.spare = spare;
+    j.pushdown_left = 3;
+    j.has_avoid = avoid.has_value();
+    if (avoid) j.avoid = *avoid;
+    scribe_.receive_direct(ms(5), from, std::make_shared<const JoinMsg>(j));
+    return scribe_.topic(s7)->has_child(from.id);
+  };
+  ASSERT_TRUE(direct_join(delegate, 5, std::nullopt));
+  // Without naming the delegate silent, the grandchild goes to the delegate as before.
+  EXPECT_FALSE(direct_join(grandchild, 5, std::nullopt));
+  overlay_.clear();
+  EXPECT_TRUE(direct_join(grandchild, 5, delegate.id));
+  EXPECT_FALSE(scribe_.topic(s7)->has_child(delegate.id));
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, delegate);
+  ASSERT_FALSE(refusals[0].second->body.candidates.empty());
+  EXPECT_EQ(refusals[0].second->body.candidates[0], grandchild);
+  ASSERT_EQ(overlay_.probed.size(), 1u);
+  EXPECT_EQ(overlay_.probed[0], delegate);
+  EXPECT_EQ(ss_->used(), 1);
+  EXPECT_EQ(scribe_.counters().silent_children_replaced, 1u);
+  EXPECT_EQ(ss_->counters().limit_violations, 0u);
 }
 
 // As a stripe's root the publisher feeds one delegate, and hands the place of one without the
