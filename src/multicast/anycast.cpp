@@ -15,9 +15,17 @@ bool contains(const std::vector<NodeId>& ids, const NodeId& id) {
 }  // namespace
 
 void Scribe::anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass) {
+  if (TopicState* t = topic(want)) t->walk_reissues = 0;
+  send_anycast(now, group, want, single_pass);
+}
+
+void Scribe::send_anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass) {
   if (TopicState* t = topic(want)) {
     t->joining = true;
     t->join_sent = now;
+    t->walk_sent = now;  // the tick re-issues it if nothing comes back (walk_timeout)
+    t->walk_group = group;
+    t->walk_single_pass = single_pass;
   }
   AnycastBody a;
   a.topic = group;
@@ -63,14 +71,32 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
     return;
   AnycastBody next = a;
   next.visited.push_back(self().id);
-  // Depth first: the first child not yet visited, else back up to the parent.
+  // Depth first: the first child not yet visited, else back up to the parent. A member silent
+  // for longer than its interval allows (a child that missed a refresh, a parent that missed a
+  // heartbeat) is most likely dead, and a walk passed to it is lost: skip it (its subtree is
+  // out of reach anyway), and route toward the group instead of climbing to a silent parent.
+  const Duration slack = config_.heartbeat_interval * config_.failure_intervals;
+  const Duration parent_silence =
+      (t->slow ? config_.slow_heartbeat_interval : config_.heartbeat_interval) + slack;
   const NodeHandle* to = nullptr;
   for (const Child& c : t->children)
     if (!contains(next.visited, c.node.id) && c.node.id != a.requester.id) {
+      if (config_.walk_skip_silent && now - c.last_refresh > config_.refresh_interval + slack) {
+        ++counters_.walk_skips;
+        continue;
+      }
       to = &c.node;
       break;
     }
-  if (to == nullptr && t->parent) to = &*t->parent;
+  if (to == nullptr && t->parent) {
+    if (config_.walk_skip_silent && now - t->last_from_parent > parent_silence) {
+      ++counters_.walk_skips;
+      ++counters_.control_sent;
+      overlay_.route(now, a.topic, std::make_shared<const AnycastMsg>(std::move(next)));
+      return;
+    }
+    to = &*t->parent;
+  }
   if (to == nullptr && !a.relaxed) {
     // The whole tree said no under the client's first-pass policy (in a small ring a stripe may
     // have no member of its own first digit at all): walk it once more, relaxed.

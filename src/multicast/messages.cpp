@@ -41,12 +41,14 @@ void to_pb(const JoinBody& b, pb::Join& m) {
   if (b.has_child) put_handle(b.child, m.mutable_child());
   m.set_control(b.control);
   m.set_spare(b.spare);
+  m.set_backup(b.backup);
 }
 void to_pb(const PathBody& b, pb::Path& m) {
   m.set_topic(b.topic.to_byte_string());
   for (const auto& id : b.path) m.add_path(id.to_byte_string());
   if (b.has_parent) put_handle(b.parent, m.mutable_parent());
   m.set_detached(b.detached);
+  for (const auto& h : b.ancestors) put_handle(h, m.add_ancestors());
 }
 void to_pb(const RefuseBody& b, pb::Refuse& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -228,6 +230,7 @@ JoinBody from_pb(const pb::Join& m, Reader& r) {
   b.control = m.control();
   b.spare = m.spare();
   if (b.spare > 65535) r.fail(DecodeError::kTooMany);
+  b.backup = m.backup();
   return b;
 }
 PathBody from_pb(const pb::Path& m, Reader& r) {
@@ -239,6 +242,11 @@ PathBody from_pb(const pb::Path& m, Reader& r) {
     b.parent = r.handle(m.parent());
   }
   b.detached = m.detached();
+  if (static_cast<size_t>(m.ancestors_size()) > kMaxAncestors) {
+    r.fail(DecodeError::kTooMany);
+    return b;
+  }
+  for (const auto& h : m.ancestors()) b.ancestors.push_back(r.handle(h));
   return b;
 }
 RefuseBody from_pb(const pb::Refuse& m, Reader& r) {
@@ -336,8 +344,10 @@ constexpr size_t kIdField = 18;  // tag, length, 16 bytes
 template <MsgType T, typename Body>
 size_t Message<T, Body>::encoded_size() const {
   if constexpr (std::is_same_v<Body, PathBody>) {
+    size_t ancestors = 0;
+    for (const NodeHandle& h : body.ancestors) ancestors += handle_bytes(h);
     return kIdField * (1 + body.path.size()) + (body.has_parent ? handle_bytes(body.parent) : 0) +
-           (body.detached ? 2 : 0);
+           (body.detached ? 2 : 0) + ancestors;
   } else if constexpr (std::is_same_v<Body, AnycastBody>) {
     return kIdField * (2 + body.visited.size()) + handle_bytes(body.requester) +
            (body.relaxed ? 2 : 0);

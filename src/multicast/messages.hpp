@@ -26,6 +26,7 @@ inline constexpr uint16_t kMulticastAppId = 2;
 inline constexpr size_t kMaxPathLength = 48;      // ids from a topic root down to a parent
 inline constexpr size_t kMaxVisited = 64;         // anycast walk: members visited
 inline constexpr size_t kMaxCandidates = 16;      // push-down siblings offered to an orphan
+inline constexpr size_t kMaxAncestors = 3;        // handles above the parent in a path message
 inline constexpr size_t kMaxRefreshTopics = 128;  // topics refreshed in one message
 inline constexpr size_t kMaxPayloadBytes = 1300;  // data payload, under the 1400-byte datagram
 inline constexpr size_t kMaxNameBytes = 200;
@@ -74,6 +75,10 @@ struct JoinBody {
   bool control = false;
   // The joiner's unused outdegree when it sent the JOIN (SplitStream; 0 for plain Scribe).
   uint32_t spare = 0;
+  // Sent alongside a JOIN to a nearer ancestor (the orphan's grandparent): adopt only with room
+  // to spare, never push a child down for it, and send no refusal (the joiner would not act on
+  // it). Whichever ancestor accepts first keeps the joiner, the other gets its LEAVE.
+  bool backup = false;
 };
 
 struct PathBody {  // kAccept and kHeartbeat
@@ -83,6 +88,10 @@ struct PathBody {  // kAccept and kHeartbeat
   // sender dies; absent at the root's children.
   bool has_parent = false;
   NodeHandle parent{};
+  // The sender's ancestors above `parent`, nearest first (at most kMaxAncestors): where the
+  // receiver re-joins when parent and grandparent died together (a quarter of the ring at once),
+  // one round trip instead of a JOIN routed through dead hops.
+  std::vector<NodeHandle> ancestors{};
   // The sender is cut off from the root (repairing, or below a node that is): `path` then ends
   // at the sender but starts at the repairing node, not at the root (see Scribe::on_path).
   bool detached = false;

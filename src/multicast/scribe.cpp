@@ -52,6 +52,12 @@ PathBody Scribe::path_for_children(const TopicState& t) const {
   if (t.parent) {
     p.has_parent = true;
     p.parent = *t.parent;
+    // Further up, for children whose parent and grandparent (we and our parent) die together.
+    if (t.grandparent) p.ancestors.push_back(*t.grandparent);
+    for (const NodeHandle& h : t.elders) {
+      if (p.ancestors.size() >= kMaxAncestors) break;
+      p.ancestors.push_back(h);
+    }
   } else if (t.root && t.meta) {
     // The root's children re-join at its successor first if it dies (root_failover.cpp).
     if (auto s = successor(t.id)) {
@@ -116,6 +122,7 @@ void Scribe::route_join(Time now, TopicState& t) {
   t.joining = true;
   t.join_sent = now;
   t.join_target.reset();
+  t.walk_sent.reset();
   ++counters_.joins_routed;
   ++counters_.control_sent;
   overlay_.route(now, t.id, std::make_shared<const JoinMsg>(std::move(j)));
@@ -127,6 +134,7 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   t->joining = true;
   t->join_sent = now;
   t->join_target = node.id;
+  t->walk_sent.reset();
   ++counters_.joins_direct;
   JoinBody j;
   j.topic = id;
@@ -203,6 +211,21 @@ void Scribe::refuse(Time now, const TopicState& t, const NodeHandle& child,
   if (client_) r.candidates = client_->refusal_candidates(t, child.id);
   if (r.candidates.size() > kMaxCandidates) r.candidates.resize(kMaxCandidates);
   send(now, child, std::make_shared<const RefuseMsg>(std::move(r)));
+}
+
+bool Scribe::backup_join_here(Time now, TopicState* t, const NodeHandle& child,
+                              const JoinBody& j) {
+  // Room to spare only: a push-down here would orphan a live child for a joiner that is likely
+  // adopted by its grandparent anyway. No refusal: the joiner waits for the grandparent.
+  const bool room = t != nullptr && t->attached && !t->cut_off && !t->source && !t->slow &&
+                    (client_ == nullptr || client_->spare() > 0);
+  if (!room || child.id == self().id || would_cycle(*t, child.id) ||
+      (!t->has_child(child.id) && client_ && !client_->admit(now, *t, child, j.spare))) {
+    ++counters_.backup_joins_declined;
+    return false;
+  }
+  adopt(now, *t, child);
+  return true;
 }
 
 bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child,
@@ -436,6 +459,10 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
     case MsgType::kJoin: {
       const auto& j = as<JoinMsg>(msg).body;
       TopicState* t = topic(j.topic);
+      if (j.backup) {
+        backup_join_here(now, t, from, j);
+        return;
+      }
       if ((t == nullptr || !t->attached) && j.has_avoid) {
         // A child of a root that named us its successor, avoiding that root: take over if our
         // own watch confirms the silence, or hold the JOIN until it does (or the root answers).
@@ -469,6 +496,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
         adopt(now, *t, from);
         return;
       }
+      drop_reported_dead(now, *t, j, from.id);
       handle_join_here(now, *t, from, j.spare, j.pushdown_left);
       return;
     }
@@ -476,6 +504,10 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       const auto& r = as<RefuseMsg>(msg).body;
       TopicState* t = topic(r.topic);
       if (t == nullptr || t->root) return;
+      if (t->backup_target && *t->backup_target == from.id) {
+        t->backup_target.reset();  // a backup ancestor without room: the grandparent decides
+        return;
+      }
       if (t->parent && t->parent->id != from.id) return;  // stale: we have another parent
       if (t->parent) {                                    // orphaned by our parent
         t->parent.reset();
@@ -535,10 +567,16 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
     case MsgType::kAnycast:
       walk_anycast(now, as<AnycastMsg>(msg).body, &from);
       return;
-    case MsgType::kAnycastFail:
+    case MsgType::kAnycastFail: {
+      const NodeId& want = as<AnycastFailMsg>(msg).body.topic;
+      TopicState* t = topic(want);
+      // Only the walk in flight counts; a re-issued walk's lost predecessor may still report.
+      if (t != nullptr && !t->walk_sent) return;
+      if (t != nullptr) t->walk_sent.reset();
       ++counters_.anycasts_failed;
-      if (client_) client_->on_anycast_failed(now, as<AnycastFailMsg>(msg).body.topic);
+      if (client_) client_->on_anycast_failed(now, want);
       return;
+    }
     case MsgType::kResume:
       on_resume(now, from, as<ResumeMsg>(msg).body);
       return;

@@ -39,6 +39,25 @@ struct ScribeConfig {
   Duration join_backoff_cap = seconds(2);
   // Anycast walk: at most this many members visited (with revisits while backtracking).
   size_t anycast_max_visits = 48;
+  // A walk for a node repairing around a lost parent that neither adopted it nor failed within
+  // this long was lost (passed to a member that died): issue it again at once, up to
+  // `walk_reissues` times, instead of waiting out the join back-off (0.5-2 s). A slow walk that
+  // was not lost only costs its acceptor a LEAVE.
+  Duration walk_timeout = ms(400);
+  int walk_reissues = 2;
+  // An orphan whose parent died also asks its great-grandparent, in parallel with the
+  // grandparent, to adopt it if it has room (JoinBody::backup): parent and grandparent die
+  // together when a quarter of the ring dies at once.
+  bool ancestor_backup = true;
+  // Ancestors above the grandparent (PathBody::ancestors) are asked in turn when the grandparent
+  // is dead or silent, before a JOIN is routed. Off: straight to routing (the backup needs it).
+  bool ancestor_fallback = true;
+  // A direct JOIN avoiding our child (its orphan's evidence: silent for the failure timeout)
+  // frees that child's slot at once and has Pastry probe it.
+  bool drop_reported_children = true;
+  // Anycast walks skip members silent beyond their interval (a child that missed a refresh, a
+  // parent that missed a heartbeat).
+  bool walk_skip_silent = true;
   size_t max_topics = 1024;  // topics this node keeps state for (including forwarding)
   // Push-down steps a refused child may take through former siblings before it anycasts.
   uint32_t pushdown_depth = 6;
@@ -77,6 +96,12 @@ struct ScribeCounters {
   uint64_t children_expired = 0;
   uint64_t parent_failures = 0;  // parents declared dead by silence
   uint64_t grandparent_rejoins = 0;
+  uint64_t ancestor_rejoins = 0;        // grandparent dead too: the next ancestor, directly
+  uint64_t backup_joins_sent = 0;       // JoinBody::backup to the great-grandparent
+  uint64_t backup_joins_declined = 0;   // received, no room (silently)
+  uint64_t children_reported_dead = 0;  // a re-joining grandchild said our child is dead
+  uint64_t anycasts_lost = 0;           // walks that neither adopted nor failed in time
+  uint64_t walk_skips = 0;              // walk steps past a member silent beyond its interval
   uint64_t cycles_broken = 0;  // a path update that contained this node
   uint64_t cut_off_leaves = 0;  // left a parent that stayed cut off past the grace period
   uint64_t heartbeats_sent = 0;
@@ -146,6 +171,16 @@ struct TopicState {
   std::optional<NodeId> replaced;         // the silent root this node took over from
   Time replaced_at{0};
   std::optional<NodeHandle> grandparent;  // parent's parent, from its last path message
+  std::vector<NodeHandle> elders;         // above the grandparent, nearest first (same message)
+  // While repairing: ancestors not asked yet (the grandparent was), and the one asked in
+  // parallel with JoinBody::backup, whose refusal we do not act on.
+  std::vector<NodeHandle> fallbacks;
+  std::optional<NodeId> backup_target;
+  // An anycast walk in flight for this topic: when, into which group, and re-issues so far.
+  std::optional<Time> walk_sent;
+  NodeId walk_group{};
+  bool walk_single_pass = false;
+  int walk_reissues = 0;
   std::optional<CreateBody> meta;         // creator credentials (root)
   // Root: the verified publisher feeding us, and when we last acknowledged it.
   std::optional<NodeHandle> publisher;
@@ -289,6 +324,13 @@ class Scribe final : public overlay::Application {
   // A root that learnt of a closer node hangs its tree below the real root.
   void step_down(Time now, TopicState& t);
   void lose_parent(Time now, TopicState& t, bool dead);
+  // The grandparent did not answer (dead, or silent past the join timeout): the next ancestor
+  // directly, or a routed JOIN when none is left.
+  void next_repair_attempt(Time now, TopicState& t);
+  // A JOIN avoiding our child `avoid` came from a child of it: its silence there is evidence.
+  void drop_reported_dead(Time now, TopicState& t, const JoinBody& j, const NodeId& joiner);
+  void send_anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass);
+  bool backup_join_here(Time now, TopicState* t, const NodeHandle& child, const JoinBody& j);
   // Replicas whose root is gone: become the root where we are now the closest live node.
   void take_over_replicas(Time now);
   void maybe_prune(Time now, TopicState& t);

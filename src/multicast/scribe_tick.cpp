@@ -64,10 +64,28 @@ void Scribe::tick(Time now) {
       ++counters_.cut_off_leaves;
       send(now, *t->parent, std::make_shared<const LeaveMsg>(TopicBody{id}));
       lose_parent(now, *t, false);
+    } else if (!t->root && !t->parent && t->walk_sent && t->avoid &&
+               now - *t->walk_sent > config_.walk_timeout) {
+      // Repairing around a lost parent (`avoid`: members of the group died with it), and no
+      // ACCEPT or ANYCAST_FAIL came: the walk most likely died with a member it was passed to.
+      // (While the forest forms nobody dies, and a walk of a tight forest's group may take 1-2 s
+      // of network time: it is not timed out.) Once the re-issues are spent, the join back-off
+      // takes over as before.
+      ++counters_.anycasts_lost;
+      if (t->walk_reissues < config_.walk_reissues) {
+        ++t->walk_reissues;
+        send_anycast(now, t->walk_group, id, t->walk_single_pass);
+      } else {
+        t->walk_sent.reset();
+      }
     } else if (!t->root && !t->parent && t->joining &&
                now - t->join_sent > backoff(config_, t->join_attempts)) {
-      ++t->join_attempts;
-      route_join(now, *t);
+      if (t->join_target && !t->fallbacks.empty()) {
+        next_repair_attempt(now, *t);  // the ancestor asked did not answer: the next one
+      } else {
+        ++t->join_attempts;
+        route_join(now, *t);
+      }
     } else if (!t->root && !t->parent && !t->joining && (t->member || !t->children.empty())) {
       route_join(now, *t);  // detached without a pending attempt (e.g. after a cycle)
     }

@@ -39,11 +39,15 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     t->grandparent = p.parent;
   else
     t->grandparent.reset();
+  t->elders = p.ancestors;
   t->last_from_parent = now;
   if (accept) {
     t->joining = false;
     t->join_attempts = 0;
     t->avoid.reset();
+    t->fallbacks.clear();
+    t->backup_target.reset();
+    t->walk_sent.reset();
   }
   if (p.detached) {
     // Our parent is cut off from the root, so are we, and we say so to our own subtree. Only
@@ -108,21 +112,71 @@ void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
   t.cut_off_since.reset();
   detach(now, t);
   t.join_attempts = 1;  // counts as a repair once re-attached
+  t.fallbacks.clear();
+  t.backup_target.reset();
+  if (config_.ancestor_fallback)
+    for (const NodeHandle& h : t.elders)
+      if (h.id != self().id && (!t.grandparent || h.id != t.grandparent->id) && h.id != *t.avoid)
+        t.fallbacks.push_back(h);
+  t.elders.clear();
   if (t.grandparent && t.grandparent->id != self().id) {
     // Straight to the grandparent: alive far more often than not, and no routing through the
     // dead node while Pastry still believes in it. A refusal continues with push-down / SCG;
-    // silence with a routed JOIN at the join timeout.
+    // silence with the next ancestor (or a routed JOIN) at the join timeout.
     const NodeHandle gp = *t.grandparent;
     t.grandparent.reset();
     ++counters_.grandparent_rejoins;
     join_via(now, t.id, gp, config_.pushdown_depth);
     // Parent and grandparent often die together (a quarter of the ring at once): if Pastry finds
-    // the grandparent dead too (at once when it already knows), node_dead() routes the JOIN
-    // then, instead of after the join timeout.
+    // the grandparent dead too (at once when it already knows), node_dead() moves on then,
+    // instead of after the join timeout.
     if (dead) overlay_.check_alive(now, gp);
+    // And the great-grandparent is asked at once, for room it has to spare: when the
+    // grandparent died too, its answer is the one that comes. (A child leaving a cut-off parent
+    // after the grace has no grandparent: the repairing parent names none.)
+    if (config_.ancestor_backup && !t.fallbacks.empty() && !t.slow) {
+      const NodeHandle up = t.fallbacks.front();
+      t.backup_target = up.id;
+      ++counters_.backup_joins_sent;
+      JoinBody j{t.id, true, *t.avoid, config_.pushdown_depth};
+      if (client_) j.spare = client_->spare();
+      j.backup = true;
+      send(now, up, std::make_shared<const JoinMsg>(std::move(j)));
+    }
     return;
   }
   route_join(now, t);
+}
+
+void Scribe::next_repair_attempt(Time now, TopicState& t) {
+  t.backup_target.reset();  // asked as the primary now, or gone
+  while (!t.fallbacks.empty()) {
+    const NodeHandle next = t.fallbacks.front();
+    t.fallbacks.erase(t.fallbacks.begin());
+    if (t.join_target && next.id == *t.join_target) continue;
+    ++counters_.ancestor_rejoins;
+    join_via(now, t.id, next, config_.pushdown_depth);
+    return;
+  }
+  route_join(now, t);
+}
+
+void Scribe::drop_reported_dead(Time now, TopicState& t, const JoinBody& j,
+                                const NodeId& joiner) {
+  // The joiner names the parent it lost, our child: it heard nothing from it for the failure
+  // timeout. Its slot goes to the orphans now (they arrive here first, as their grandparent)
+  // instead of after 3 s of missed refreshes, when a full node would push a live child down
+  // for them meanwhile. Pastry probes the child; a live one that refreshes is told to re-join.
+  if (!config_.drop_reported_children || !j.has_avoid || j.avoid == joiner ||
+      j.avoid == self().id)
+    return;
+  auto it = std::find_if(t.children.begin(), t.children.end(),
+                         [&](const Child& c) { return c.node.id == j.avoid; });
+  if (it == t.children.end()) return;
+  const NodeHandle suspect = it->node;
+  ++counters_.children_reported_dead;
+  remove_child(now, t, suspect.id);
+  overlay_.check_alive(now, suspect);
 }
 
 void Scribe::step_down(Time now, TopicState& t) {
@@ -142,10 +196,12 @@ void Scribe::node_dead(Time now, const NodeHandle& node) {
     TopicState* t = topic(id);
     if (t == nullptr) continue;
     remove_child(now, *t, node.id);
+    std::erase_if(t->fallbacks, [&](const NodeHandle& h) { return h.id == node.id; });
+    if (t->backup_target && *t->backup_target == node.id) t->backup_target.reset();
     if (t->parent && t->parent->id == node.id) {
       lose_parent(now, *t, false);
     } else if (!t->parent && t->joining && t->join_target && *t->join_target == node.id) {
-      route_join(now, *t);  // the node we asked directly is dead: no point waiting for it
+      next_repair_attempt(now, *t);  // the node we asked directly is dead: no point waiting
     }
   }
   take_over_replicas(now);

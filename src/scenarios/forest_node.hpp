@@ -55,9 +55,18 @@ class ViewerSink final : public multicast::PacketSink {
     if (p.stripe >= stripes_.size()) return;
     StripeRecord& s = stripes_[p.stripe];
     if (p.seq < s.next_seq) return;  // late or duplicate
-    if (now >= phase_.kill && s.next_seq > 0 && p.seq > s.next_seq && s.repaired_at == kNever) {
-      s.repaired_at = now;  // first packet after a gap since the kill
+    // The first packet after a gap since the kill: one that skips sequence numbers, or one a
+    // parent replayed (gap repair), which a node only receives when it missed it live. A gap
+    // filled by replays in order used to count as no gap at all.
+    if (now >= phase_.kill && s.next_seq > 0 && (p.seq > s.next_seq || p.retransmitted) &&
+        s.repaired_at == kNever) {
+      s.repaired_at = now;
       affected_ = true;
+    }
+    if (now >= phase_.kill && s.next_seq > 0 && p.seq > s.next_seq &&
+        s.repaired_at_by_seq == kNever) {
+      s.repaired_at_by_seq = now;  // the old measure, reported beside the new one
+      affected_by_seq_ = true;
     }
     s.next_seq = p.seq + 1;
     s.last_arrival = now;
@@ -76,6 +85,13 @@ class ViewerSink final : public multicast::PacketSink {
     Time latest{0};
     for (const StripeRecord& s : stripes_)
       if (s.repaired_at != kNever) latest = std::max(latest, s.repaired_at);
+    return latest;
+  }
+  bool affected_by_seq() const { return affected_by_seq_; }
+  Time repaired_at_by_seq() const {
+    Time latest{0};
+    for (const StripeRecord& s : stripes_)
+      if (s.repaired_at_by_seq != kNever) latest = std::max(latest, s.repaired_at_by_seq);
     return latest;
   }
   uint64_t window_received() const { return window_received_; }
@@ -109,6 +125,7 @@ class ViewerSink final : public multicast::PacketSink {
     uint64_t next_seq = 0;
     Time last_arrival{-1};
     Time repaired_at = kNever;
+    Time repaired_at_by_seq = kNever;
     int64_t round_delay = 0;  // the sampled round's delay on this stripe
   };
 
@@ -116,6 +133,7 @@ class ViewerSink final : public multicast::PacketSink {
   multicast::PacketSink* tee_ = nullptr;
   std::vector<StripeRecord> stripes_;
   bool affected_ = false;
+  bool affected_by_seq_ = false;
   uint64_t window_received_ = 0;
   uint64_t round_ = 0;
   size_t round_count_ = 0;

@@ -219,6 +219,8 @@ void write_multicast(const fs::path& dir) {
   join.control = true;
   join.spare = 7;
   write(dir / "join_full", typed(JoinMsg(join)));
+  join.backup = true;
+  write(dir / "join_backup", typed(JoinMsg(join)));
   PathBody path;
   path.topic = topic;
   for (size_t i = 0; i < 4; ++i) path.path.push_back(known_peer(i).id);
@@ -226,6 +228,9 @@ void write_multicast(const fs::path& dir) {
   path.has_parent = true;
   path.parent = known_peer(9);
   write(dir / "heartbeat", typed(HeartbeatMsg(path)));
+  for (size_t i = 0; i < kMaxAncestors; ++i) path.ancestors.push_back(known_peer(10 + i));
+  path.ancestors.back() = v6_node(3);
+  write(dir / "heartbeat_ancestors", typed(HeartbeatMsg(path)));
   RefuseBody refuse;
   refuse.topic = topic;
   for (size_t i = 0; i < kMaxCandidates; ++i) refuse.candidates.push_back(known_peer(i));
