@@ -23,6 +23,12 @@ struct ViewerConfig {
   size_t max_groups = 256;
   size_t max_bytes = 16 * 1024 * 1024;  // split evenly between assembly and playout
   std::optional<Duration> publisher_clock_offset;
+  // Peer fetch (docs/media.md): a group still short of k symbols (or of its signature) this
+  // long after its first item makes the viewer ask a neighbour for the stripes it lacks; a
+  // stripe is asked for again at most every `refetch_interval`.
+  bool peer_fetch = true;
+  Duration fetch_after = ms(150);
+  Duration refetch_interval = ms(150);
 
   void validate() const;  // throws FecConfigError
 };
@@ -37,6 +43,7 @@ struct ViewerReport {
   Duration delay_p50{}, delay_p99{}, delay_max{};
   Duration stripe_skew_p50{}, stripe_skew_p99{}, stripe_skew_max{};
   uint64_t decode_cache_hits = 0, decode_cache_misses = 0;
+  uint64_t fetch_asks = 0;  // stripes asked for from a neighbour (peer fetch)
 };
 
 class ViewerPipeline {
@@ -51,6 +58,9 @@ class ViewerPipeline {
   void poll(Time now);
   // When poll must run next; kNever when nothing is pending (a stalled viewer sleeps).
   Time next_deadline() const;
+
+  // Peer fetch: appends the stripes to ask a neighbour for now (none while it is off).
+  void wanted_stripes(Time now, std::vector<uint32_t>& out);
 
   std::vector<PlayoutPacket> take_packets();
   ViewerReport report() const;
@@ -70,6 +80,9 @@ class ViewerPipeline {
   Time last_item_{};
   bool stalled_ = false;
   uint64_t stalls_ = 0;
+  std::vector<Time> last_asked_;  // per stripe
+  std::vector<uint8_t> want_;     // scratch
+  uint64_t fetch_asks_ = 0;
 };
 
 }  // namespace forestcast::media
