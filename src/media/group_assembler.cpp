@@ -238,12 +238,13 @@ void GroupAssembler::try_decode(Assembly& a) {
   decoded_.push_back(std::move(g));
 }
 
-void GroupAssembler::short_stripes(Time since, std::vector<uint8_t>& want) const {
+void GroupAssembler::short_stripes(const std::function<bool(const GroupHeader&, Time)>& due,
+                                   std::vector<uint8_t>& want) const {
   const unsigned k = config_.fec.data;
   const unsigned n = config_.fec.total();
   for (auto it = groups_.lower_bound(floor_); it != groups_.end(); ++it) {
     const auto& [group, a] = *it;
-    if (a.done || a.first_arrival > since) continue;
+    if (a.done || !a.header || !due(*a.header, a.first_arrival)) continue;
     unsigned have = 0;
     for (unsigned i = 0; i < n; ++i) have += a.slots[i] != Slot::kEmpty ? 1 : 0;
     // Every missing symbol is asked for, not just k - have: which stripes come back is not ours

@@ -67,49 +67,51 @@ TEST_F(PeerFetchViewer, AsksForExactlyTheCutStripesOnceFecCannotCoverThem) {
   ViewerPipeline v(config(), verifier_);
   const Time t0 = ms(100);
   deliver(v, t0, {1, 2, 3});  // three stripes cut: 13 of 16 symbols, k = 14
-  EXPECT_TRUE(wanted(v, t0 + ms(100)).empty()) << "within fetch_after: the skew may bring them";
-  EXPECT_EQ(wanted(v, t0 + ms(160)), (std::set<unsigned>{1, 2, 3}));
-  EXPECT_TRUE(wanted(v, t0 + ms(200)).empty()) << "asked 40 ms ago: not again yet";
-  EXPECT_EQ(wanted(v, t0 + ms(320)), (std::set<unsigned>{1, 2, 3}));
+  // The groups play out at about t0 + 500 ms; until 250 ms before, the stripes' normal skew may
+  // still bring what is missing.
+  EXPECT_TRUE(wanted(v, t0 + ms(200)).empty());
+  EXPECT_EQ(wanted(v, t0 + ms(280)), (std::set<unsigned>{1, 2, 3}));
+  EXPECT_TRUE(wanted(v, t0 + ms(320)).empty()) << "asked 40 ms ago: not again yet";
+  EXPECT_EQ(wanted(v, t0 + ms(440)), (std::set<unsigned>{1, 2, 3}));
   EXPECT_EQ(v.report().fetch_asks, 6u);
 }
 
 TEST_F(PeerFetchViewer, NothingIsAskedWhenFecCoversTheLossOrFetchIsOff) {
   ViewerPipeline covered(config(), verifier_);
   deliver(covered, ms(100), {4, 9});  // two stripes: 14 + 2 restores every group
-  EXPECT_TRUE(wanted(covered, ms(300)).empty());
+  EXPECT_TRUE(wanted(covered, ms(450)).empty());
   EXPECT_EQ(covered.report().playout.lost, 0u);
 
   ViewerPipeline off(config(false), verifier_);
   deliver(off, ms(100), {1, 2, 3});
-  EXPECT_TRUE(wanted(off, ms(300)).empty());
+  EXPECT_TRUE(wanted(off, ms(450)).empty());
 }
 
 TEST_F(PeerFetchViewer, FetchedItemsRestoreTheGroupsAndForgedAnswersAreDropped) {
   ViewerPipeline v(config(), verifier_);
   deliver(v, ms(100), {1, 2, 3});
-  ASSERT_EQ(wanted(v, ms(260)).size(), 3u);
+  ASSERT_EQ(wanted(v, ms(380)).size(), 3u);
   // The answers: first the signatures the cut stripes carried, then every cut symbol twice --
   // a copy with one byte changed (its hash is not the signed one) ahead of the genuine one.
   for (const auto& it : items_)
     if (it.stripe >= 1 && it.stripe <= 3 && peek_item_kind(it.bytes) == ItemKind::kAuth)
-      v.on_stripe_payload(ms(300), it.stripe, it.bytes, true);
+      v.on_stripe_payload(ms(400), it.stripe, it.bytes, true);
   size_t cut_symbols = 0, forged = 0;
   for (const auto& it : items_) {
     if (it.stripe < 1 || it.stripe > 3 || peek_item_kind(it.bytes) != ItemKind::kSymbol) continue;
     ++cut_symbols;
     auto bad = it.bytes;
     bad.back() ^= 0x5a;
-    const auto verdict = v.on_stripe_payload(ms(300), it.stripe, bad, true);
+    const auto verdict = v.on_stripe_payload(ms(400), it.stripe, bad, true);
     EXPECT_TRUE(verdict == ItemVerdict::kForged || verdict == ItemVerdict::kRedundant);
     forged += verdict == ItemVerdict::kForged ? 1 : 0;
-    EXPECT_NE(v.on_stripe_payload(ms(300), it.stripe, it.bytes, true), ItemVerdict::kForged);
+    EXPECT_NE(v.on_stripe_payload(ms(400), it.stripe, it.bytes, true), ItemVerdict::kForged);
   }
   // One forgery per group is checked; the genuine symbol after it completes the group, and
   // everything later for a completed group is redundant.
   EXPECT_EQ(cut_symbols, 9u);
   EXPECT_EQ(forged, 3u);
-  for (Time t = ms(300); t < ms(3000); t += ms(10)) v.poll(t);
+  for (Time t = ms(400); t < ms(3000); t += ms(10)) v.poll(t);
   const auto r = v.report();
   EXPECT_EQ(r.items[ItemVerdict::kForged], forged);
   EXPECT_EQ(r.playout.expected, packets_);
