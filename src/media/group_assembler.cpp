@@ -238,6 +238,28 @@ void GroupAssembler::try_decode(Assembly& a) {
   decoded_.push_back(std::move(g));
 }
 
+void GroupAssembler::short_stripes(const std::function<bool(const GroupHeader&, Time)>& due,
+                                   std::vector<uint8_t>& want) const {
+  const unsigned k = config_.fec.data;
+  const unsigned n = config_.fec.total();
+  for (auto it = groups_.lower_bound(floor_); it != groups_.end(); ++it) {
+    const auto& [group, a] = *it;
+    if (a.done || !a.header || !due(*a.header, a.first_arrival)) continue;
+    unsigned have = 0;
+    for (unsigned i = 0; i < n; ++i) have += a.slots[i] != Slot::kEmpty ? 1 : 0;
+    // Every missing symbol is asked for, not just k - have: which stripes come back is not ours
+    // to choose.
+    if (have < k) {
+      for (unsigned i = 0; i < n; ++i)
+        if (a.slots[i] == Slot::kEmpty) want[item_stripe(group, i, config_.stripes)] = 1;
+    }
+    if (!a.auth) {
+      for (unsigned c = 0; c <= config_.fec.parity && c < config_.stripes; ++c)
+        want[item_stripe(group, c, config_.stripes)] = 1;
+    }
+  }
+}
+
 void GroupAssembler::release(std::map<uint64_t, Assembly>::iterator it) {
   Assembly& a = it->second;
   if (a.auth) skew_.record(a.last_arrival - a.first_arrival);

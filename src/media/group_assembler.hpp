@@ -8,6 +8,7 @@
 // unauthenticated moves the replay window or the playout clock: an attacker can only spend
 // bounded memory until expiry.
 #include <array>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -82,6 +83,11 @@ class GroupAssembler {
   // `retransmitted`: the item came from a relay's replay (gap repair), not the live stream.
   ItemVerdict on_item(Time now, unsigned stripe, std::span<const uint8_t> item, uint64_t floor,
                       bool retransmitted = false);
+  // Peer fetch: for each group not yet played out that `due(header, first arrival)` picks and
+  // that cannot be restored yet (fewer than k symbols, or no authentication), sets want[stripe]
+  // for the stripes that carry what it lacks. `want` has config.stripes entries.
+  void short_stripes(const std::function<bool(const GroupHeader&, Time)>& due,
+                     std::vector<uint8_t>& want) const;
   // Drops state older than config.hold; records each group's stripe skew on the way out.
   void expire(Time now, uint64_t floor);
   Time next_expiry() const;

@@ -61,6 +61,12 @@ struct GroupAuth {
   GroupSignature signature{};
 };
 
+// The stripe that carries symbol `index` of `group` (and copy `index` of its GroupAuth): rotated
+// by group number so no stripe always carries parity.
+inline unsigned item_stripe(uint64_t group, unsigned index, unsigned stripes) {
+  return static_cast<unsigned>((index + group) % stripes);
+}
+
 // First byte of an item: version in the high nibble, kind in the low one.
 std::optional<ItemKind> peek_item_kind(std::span<const uint8_t> item);
 

@@ -66,6 +66,8 @@ class PlayoutBuffer {
   // Groups below this number are released (their items are late).
   uint64_t floor() const { return next_group_; }
   bool started() const { return reference_.has_value(); }
+  // When a group with this publisher time plays out (only once started()).
+  Time playout_time(uint64_t publisher_us) const { return playout_time_of(publisher_us); }
   const PlayoutCounters& counters() const { return counters_; }
   const DelayHistogram& delay() const { return delay_; }
   size_t bytes_held() const { return bytes_held_; }

@@ -101,14 +101,14 @@ void PublisherPipeline::emit_group() {
     const uint8_t* sym = i < k ? data_ptrs[i] : parity_ptrs[i - k];
     auto item = encode_symbol_item(h, static_cast<uint8_t>(i), {sym, len});
     auth.hashes.push_back(hash_item(item));
-    push(static_cast<uint8_t>((i + h.group) % config_.stripes), std::move(item));
+    push(static_cast<uint8_t>(item_stripe(h.group, i, config_.stripes)), std::move(item));
     ++counters_.symbol_items;
   }
   auth.signature = signer_.sign(group_digest(h, auth.hashes));
   const auto auth_bytes = encode_auth_item(auth);
   // m + 1 copies on distinct stripes: losing any m stripes leaves one.
   for (unsigned c = 0; c <= m && c < config_.stripes; ++c) {
-    push(static_cast<uint8_t>((c + h.group) % config_.stripes), auth_bytes);
+    push(static_cast<uint8_t>(item_stripe(h.group, c, config_.stripes)), auth_bytes);
     ++counters_.auth_items;
   }
   ++counters_.groups;

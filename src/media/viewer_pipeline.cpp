@@ -36,6 +36,10 @@ void ViewerConfig::validate() const {
     throw FecConfigError("playout delay must be 0..30000 ms");
   }
   if (stall_timeout <= Duration::zero()) throw FecConfigError("stall timeout must be positive");
+  if (fetch_after < Duration::zero() || fetch_lead < Duration::zero() ||
+      refetch_interval <= Duration::zero()) {
+    throw FecConfigError("peer fetch intervals must be positive");
+  }
   if (max_groups == 0 || max_bytes < 1024 * 1024) {
     throw FecConfigError("viewer memory bounds too small");
   }
@@ -83,6 +87,25 @@ Time ViewerPipeline::next_deadline() const {
   return t;
 }
 
+void ViewerPipeline::wanted_stripes(Time now, std::vector<uint32_t>& out) {
+  if (!config_.peer_fetch || !playout_.started()) return;
+  want_.assign(config_.stripes, 0);
+  last_asked_.resize(config_.stripes, Time{0});
+  assembler_.short_stripes(
+      [&](const GroupHeader& h, Time first_arrival) {
+        return now >= first_arrival + config_.fetch_after &&
+               now >= playout_.playout_time(h.publisher_time_us) - config_.fetch_lead;
+      },
+      want_);
+  for (unsigned s = 0; s < config_.stripes; ++s) {
+    if (!want_[s] || (last_asked_[s] != Time{0} && now - last_asked_[s] < config_.refetch_interval))
+      continue;
+    last_asked_[s] = now;
+    ++fetch_asks_;
+    out.push_back(s);
+  }
+}
+
 std::vector<PlayoutPacket> ViewerPipeline::take_packets() {
   std::vector<PlayoutPacket> out;
   out.swap(out_);
@@ -104,6 +127,7 @@ ViewerReport ViewerPipeline::report() const {
   r.stripe_skew_max = assembler_.stripe_skew().max();
   r.decode_cache_hits = assembler_.codec().decode_cache_hits();
   r.decode_cache_misses = assembler_.codec().decode_cache_misses();
+  r.fetch_asks = fetch_asks_;
   return r;
 }
 

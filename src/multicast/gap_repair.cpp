@@ -102,7 +102,7 @@ void Scribe::note_routed(const NodeId& topic) {
 
 void Scribe::send_replays(Time now) {
   for (auto& s : replay_.take_due(now)) {
-    if (s.to_root) {
+    if (s.to_root) {  // a new stripe root, or a neighbour's FETCH: not a child
       const DataBody& b = s.data->body;
       ++replay_.counters().packets;
       replay_.counters().bytes += b.payload ? b.payload->size() : b.payload_size;
@@ -130,6 +130,8 @@ void Scribe::send_replays(Time now) {
       it = topics_.count(it->first) != 0 ? std::next(it) : histories_.erase(it);
     for (auto it = root_feeds_.begin(); it != root_feeds_.end();)
       it = topics_.count(it->first) != 0 ? std::next(it) : root_feeds_.erase(it);
+    for (auto it = fetches_.begin(); it != fetches_.end();)
+      it = topics_.count(it->first) != 0 ? std::next(it) : fetches_.erase(it);
   }
 }
 

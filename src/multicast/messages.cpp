@@ -75,6 +75,11 @@ void to_pb(const ResumeBody& b, pb::Resume& m) {
   m.set_topic(b.topic.to_byte_string());
   m.set_seq(b.seq);
 }
+void to_pb(const FetchBody& b, pb::Fetch& m) {
+  m.set_topic(b.topic.to_byte_string());
+  m.set_after(b.after);
+  for (uint64_t s : b.missing) m.add_missing(s);
+}
 void to_pb(const RootAckBody& b, pb::RootAck& m) {
   m.set_topic(b.topic.to_byte_string());
   m.set_seq(b.seq);
@@ -138,6 +143,10 @@ struct PbOf<AnycastBody> {
 template <>
 struct PbOf<ResumeBody> {
   using type = pb::Resume;
+};
+template <>
+struct PbOf<FetchBody> {
+  using type = pb::Fetch;
 };
 
 // ---- decoding -------------------------------------------------------------------------------
@@ -283,6 +292,20 @@ DataBody from_pb(const pb::Data& m, Reader& r) {
   return b;
 }
 ResumeBody from_pb(const pb::Resume& m, Reader& r) { return ResumeBody{r.id(m.topic()), m.seq()}; }
+FetchBody from_pb(const pb::Fetch& m, Reader& r) {
+  FetchBody b;
+  b.topic = r.id(m.topic());
+  b.after = m.after();
+  if (static_cast<size_t>(m.missing_size()) > kMaxFetchMissing) {
+    r.fail(DecodeError::kTooMany);
+    return b;
+  }
+  b.missing.assign(m.missing().begin(), m.missing().end());
+  // A hole is below what is asked for in full; seq 0 is never sent.
+  for (uint64_t s : b.missing)
+    if (s == 0 || (b.after != 0 && s > b.after)) r.fail(DecodeError::kBadSeq);
+  return b;
+}
 RootAckBody from_pb(const pb::RootAck& m, Reader& r) {
   RootAckBody b{r.id(m.topic()), m.seq(), m.not_root()};
   if (m.has_successor()) {
@@ -378,6 +401,7 @@ template class Message<MsgType::kRootAck, RootAckBody>;
 template class Message<MsgType::kAnycast, AnycastBody>;
 template class Message<MsgType::kAnycastFail, TopicBody>;
 template class Message<MsgType::kResume, ResumeBody>;
+template class Message<MsgType::kFetch, FetchBody>;
 
 overlay::AppMessagePtr decode_message(uint16_t type, std::string_view body, DecodeError& error) {
   error = DecodeError::kNone;
@@ -408,6 +432,8 @@ overlay::AppMessagePtr decode_message(uint16_t type, std::string_view body, Deco
       return parse<AnycastFailMsg>(body, error);
     case MsgType::kResume:
       return parse<ResumeMsg>(body, error);
+    case MsgType::kFetch:
+      return parse<FetchMsg>(body, error);
   }
   error = DecodeError::kUnknownType;
   return nullptr;
@@ -433,6 +459,8 @@ const char* to_string(DecodeError e) {
       return "bad_credentials";
     case DecodeError::kPayloadTooLarge:
       return "payload_too_large";
+    case DecodeError::kBadSeq:
+      return "bad_seq";
     case DecodeError::kCount:
       break;
   }

@@ -28,6 +28,7 @@ inline constexpr size_t kMaxVisited = 64;         // anycast walk: members visit
 inline constexpr size_t kMaxCandidates = 16;      // push-down siblings offered to an orphan
 inline constexpr size_t kMaxAncestors = 3;        // handles above the parent in a path message
 inline constexpr size_t kMaxRefreshTopics = 128;  // topics refreshed in one message
+inline constexpr size_t kMaxFetchMissing = 64;    // holes named in one FETCH
 inline constexpr size_t kMaxPayloadBytes = 1300;  // data payload, under the 1400-byte datagram
 inline constexpr size_t kMaxNameBytes = 200;
 inline constexpr uint32_t kMaxStripes = 16;
@@ -47,7 +48,8 @@ enum class MsgType : uint16_t {
   kRootAck = 10,     // root -> publisher: "I am the root and have your packets"
   kAnycast = 11,     // routed to the group's topic, then walked through its tree
   kAnycastFail = 12,  // last member of a walk -> requester
-  kResume = 13        // child -> new parent: the newest sequence it holds (gap repair)
+  kResume = 13,       // child -> new parent: the newest sequence it holds (gap repair)
+  kFetch = 14         // viewer -> peer: packets of a stripe it misses (peer fetch)
 };
 
 struct CreateBody {
@@ -132,6 +134,12 @@ struct ResumeBody {
   uint64_t seq = 0;  // the newest sequence number the child holds
 };
 
+struct FetchBody {
+  NodeId topic;
+  uint64_t after = 0;             // every packet after this one (0: the whole history)
+  std::vector<uint64_t> missing;  // and these holes below it
+};
+
 struct RootAckBody {
   NodeId topic;
   uint64_t seq = 0;
@@ -180,6 +188,7 @@ using RootAckMsg = Message<MsgType::kRootAck, RootAckBody>;
 using AnycastMsg = Message<MsgType::kAnycast, AnycastBody>;
 using AnycastFailMsg = Message<MsgType::kAnycastFail, TopicBody>;
 using ResumeMsg = Message<MsgType::kResume, ResumeBody>;
+using FetchMsg = Message<MsgType::kFetch, FetchBody>;
 
 // Why decode_message() refused a body. Counted per reason by the receiving core.
 enum class DecodeError : uint8_t {
@@ -192,6 +201,7 @@ enum class DecodeError : uint8_t {
   kBadStripe,
   kBadCredentials,  // wrong key/signature sizes, name too long, topic not derived from group
   kPayloadTooLarge,
+  kBadSeq,  // a FETCH hole that is zero or above what it asks for in full
   kCount
 };
 const char* to_string(DecodeError e);

@@ -433,6 +433,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
         forward_data(now, *t, d);
         return;
       }
+      if (t && accept_fetched(now, from, *t, d)) return;  // a neighbour's answer to our FETCH
       const auto rep = replicas_.find(d->body.topic);
       const bool from_creator = (t && t->meta && t->meta->creator == from.id) ||
                                 (rep != replicas_.end() && rep->second.creator == from.id);
@@ -579,6 +580,9 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
     }
     case MsgType::kResume:
       on_resume(now, from, as<ResumeMsg>(msg).body);
+      return;
+    case MsgType::kFetch:
+      on_fetch(now, from, as<FetchMsg>(msg).body);
       return;
     case MsgType::kCreate:
       return;  // only ever routed

@@ -13,6 +13,7 @@
 #include "base/time.hpp"
 #include "multicast/credentials.hpp"
 #include "multicast/messages.hpp"
+#include "multicast/peer_fetch.hpp"
 #include "multicast/stripe_history.hpp"
 #include "multicast/topic_table.hpp"
 #include "overlay/application.hpp"
@@ -82,6 +83,8 @@ struct ScribeConfig {
   // Publisher: a new root gets at least the packets of this last stretch again, whatever the
   // old root acknowledged (an acknowledgement does not prove it held every earlier packet).
   Duration root_replay_lookback = seconds(1);
+  // Peer fetch (peer_fetch.hpp): a viewer pulls a cut stripe's packets from a neighbour.
+  FetchConfig fetch{};
 };
 
 // Everything a log line would count (STYLE.md §8).
@@ -235,6 +238,10 @@ class Scribe final : public overlay::Application {
   // Gap repair: replays this node sent as a parent, and requests refused.
   const ReplayCounters& replay_counters() const { return replay_.counters(); }
   const StripeHistory* history(const NodeId& topic) const;
+  const FetchCounters& fetch_counters() const { return fetch_counters_; }
+  // Peer fetch (peer_fetch.cpp): asks a neighbour for the packets of data topic `topic` this
+  // member lacks (its holes and everything after its newest), at most once per min_interval.
+  void fetch(Time now, const NodeId& topic);
   overlay::Overlay& overlay() { return overlay_; }
   const NodeHandle& self() const { return overlay_.self(); }
 
@@ -347,6 +354,10 @@ class Scribe final : public overlay::Application {
   void feed_new_root(Time now, const NodeHandle& from, const RootAckBody& ack);
   void note_routed(const NodeId& topic);
   void send_replays(Time now);
+  // Peer fetch (peer_fetch.cpp): serve a neighbour's FETCH; take an answer to ours.
+  void on_fetch(Time now, const NodeHandle& from, const FetchBody& f);
+  bool accept_fetched(Time now, const NodeHandle& from, TopicState& t,
+                      const std::shared_ptr<const DataMsg>& d);
   // `from`: the member that passed the walk here directly (null when it was routed here).
   void walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from = nullptr);
   void tick(Time now);
@@ -371,6 +382,9 @@ class Scribe final : public overlay::Application {
   };
   std::unordered_map<NodeId, RootFeed> root_feeds_;
   Time next_history_sweep_{0};
+  FetchCounters fetch_counters_;
+  FetchLimiter fetch_limiter_{config_.fetch};
+  std::unordered_map<NodeId, FetchRecord> fetches_;  // member data topics asked for
   bool tick_armed_ = false;
   bool left_ = false;  // leave_all() was called
   Time next_refresh_{0};

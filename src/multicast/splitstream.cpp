@@ -467,6 +467,10 @@ void SplitStream::on_data(Time now, TopicState& t, const DataBody& data) {
     Packet p{s->group,     data.stripe,       data.seq,           data.payload,
              data.payload_size, Time{data.sent_at_us}, data.replayed};
     s->sink->on_packet(p, now);
+    wanted_.clear();
+    s->sink->wanted_stripes(now, wanted_);
+    for (uint32_t w : wanted_)
+      if (w < s->stripe_ids.size()) scribe_.fetch(now, s->stripe_ids[w]);
   }
 }
 

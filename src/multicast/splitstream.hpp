@@ -75,6 +75,12 @@ class PacketSink {
  public:
   virtual ~PacketSink() = default;
   virtual void on_packet(const Packet& packet, Time now) = 0;
+  // Peer fetch: after each packet, the stripes the viewer wants pulled from a neighbour now
+  // (its FEC groups cannot complete in time without them). Default: none.
+  virtual void wanted_stripes(Time now, std::vector<uint32_t>& stripes) {
+    (void)now;
+    (void)stripes;
+  }
 };
 
 // One stripe as the daemon's /status shows it.
@@ -170,6 +176,7 @@ class SplitStream final : public ScribeClient {
     // stream's SCG is being asked now.
     std::vector<uint8_t> asking_stream_scg;
   };
+  std::vector<uint32_t> wanted_;  // peer fetch: scratch for on_data
   struct PublishedStripe {
     std::optional<NodeHandle> root;
     std::optional<NodeHandle> successor;  // from the root's acknowledgements

@@ -34,6 +34,11 @@ class StripeHistory {
   Admit record(Time now, const std::shared_ptr<const DataMsg>& d);
   // Appends the packets after `seq` still inside the window at `now`, oldest first.
   void after(Time now, uint64_t seq, std::vector<std::shared_ptr<const DataMsg>>& out) const;
+  // Packet `seq` if held and inside the window at `now` (null otherwise).
+  std::shared_ptr<const DataMsg> get(Time now, uint64_t seq) const;
+  // Sequence numbers between the oldest and the newest held that are not held, the newest
+  // `max` of them, oldest first (peer fetch asks for these).
+  void holes(size_t max, std::vector<uint64_t>& out) const;
   // The oldest sequence number received at or after `t` (0: none).
   uint64_t first_received_since(Time t) const;
   // The newest sequence number held (0: none yet).
@@ -96,7 +101,7 @@ class ReplayPacer {
   struct Send {
     NodeHandle child;                     // or the new root, when `to_root`
     std::shared_ptr<const DataMsg> data;  // the replayed copy (DataBody::replayed set)
-    bool to_root = false;                 // publisher -> a new stripe root
+    bool to_root = false;                 // not as a child: a new stripe root, a FETCH answer
   };
 
   explicit ReplayPacer(ReplayConfig config = {}) : config_(config) {}

@@ -127,6 +127,10 @@ void MediaViewer::on_packet(const multicast::Packet& packet, Time) {
   poll();
 }
 
+void MediaViewer::wanted_stripes(Time, std::vector<uint32_t>& stripes) {
+  if (!stopped_) pipeline_.wanted_stripes(media_clock_now(), stripes);
+}
+
 void MediaViewer::poll() {
   pipeline_.poll(media_clock_now());
   for (const auto& p : pipeline_.take_packets()) emit(p);
@@ -188,6 +192,9 @@ nlohmann::json MediaViewer::status_json() const {
       // Played out in time thanks to items a relay replayed (Scribe's gap repair).
       {"retransmitted", p.restored_by_retransmission},
       {"items_retransmitted", r.items.items_retransmitted},
+      // Stripes this viewer asked a neighbour for (peer fetch); what came back is in the node's
+      // scribe_fetch_* counters.
+      {"fetch_asks", r.fetch_asks},
       {"late", p.late},
       {"lost", p.lost},
       // Over the packets whose fate is known: a released group's packets count as expected
@@ -230,6 +237,9 @@ std::vector<MediaMetric> MediaViewer::metrics() const {
       {"media_viewer_retransmitted_total", "counter",
        "Packets played out in time from groups that only a relay's replay completed.",
        n(r.playout.restored_by_retransmission)},
+      {"media_viewer_fetch_asks_total", "counter",
+       "Stripes asked from a neighbour because a group could not complete in time.",
+       n(r.fetch_asks)},
       {"media_viewer_late_total", "counter", "Packets restored after their playout time.",
        n(r.playout.late)},
       {"media_viewer_lost_total", "counter", "Packets never restored.", n(r.playout.lost)},

@@ -40,6 +40,7 @@ class MediaViewer final : public multicast::PacketSink {
   MediaViewer& operator=(const MediaViewer&) = delete;
 
   void on_packet(const multicast::Packet& packet, Time now) override;
+  void wanted_stripes(Time now, std::vector<uint32_t>& stripes) override;
 
   const std::string& name() const { return name_; }
   nlohmann::json status_json() const;

@@ -74,6 +74,10 @@ class ViewerSink final : public multicast::PacketSink {
     if (now >= phase_.skew_from && now < phase_.skew_until) record_round(p, now);
   }
 
+  void wanted_stripes(Time now, std::vector<uint32_t>& stripes) override {
+    if (tee_ != nullptr) tee_->wanted_stripes(now, stripes);
+  }
+
   bool receiving_all(Time now) const {
     for (const StripeRecord& s : stripes_)
       if (s.last_arrival < Time{0} || now - s.last_arrival > kReceivingWindow) return false;

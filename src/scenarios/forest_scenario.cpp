@@ -413,7 +413,11 @@ ForestResult ForestScenario::run() {
   check_limits();
   for (const ForestNode& n : nodes_) r.outdegree_violations += n.violated ? 1 : 0;
   report_final_diagnostics(view());
-  if (config_.media) config_.media->finish(sim_.now(), [this](uint32_t i) { return sim_.alive(i); });
+  if (config_.media) {
+    for (uint32_t i = 0; i < nodes_.size(); ++i)
+      if (sim_.alive(i) && nodes_[i].scribe != nullptr) config_.media->count_node(*nodes_[i].scribe);
+    config_.media->finish(sim_.now(), [this](uint32_t i) { return sim_.alive(i); });
+  }
   r.events = sim_.counters().events;
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   r.peak_rss_mb = peak_rss_mb();

@@ -18,6 +18,7 @@
 
 namespace forestcast::multicast {
 class PacketSink;
+class Scribe;
 }
 
 namespace forestcast::sim {
@@ -33,6 +34,8 @@ class ForestMedia {
                        std::vector<std::pair<uint32_t, std::shared_ptr<const std::string>>>& out) = 0;
   // Where node `node`'s packets go besides the forest's own record (null: nowhere).
   virtual multicast::PacketSink* viewer(uint32_t node) = 0;
+  // Before finish(), once per node alive at the end: its Scribe (the media's traffic counters).
+  virtual void count_node(const multicast::Scribe& scribe) { (void)scribe; }
   virtual void finish(Time now, const std::function<bool(uint32_t)>& alive) = 0;
 };
 

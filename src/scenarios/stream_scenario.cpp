@@ -9,6 +9,7 @@
 #include "media/group_signer.hpp"
 #include "media/publisher_pipeline.hpp"
 #include "media/viewer_pipeline.hpp"
+#include "multicast/scribe.hpp"
 #include "multicast/splitstream.hpp"
 #include "multicast/synthetic_source.hpp"
 
@@ -32,6 +33,10 @@ class ViewerTap final : public multicast::PacketSink {
     const auto* bytes = reinterpret_cast<const uint8_t*>(p.payload->data());
     pipeline_.on_stripe_payload(now, p.stripe, {bytes, p.payload->size()}, p.retransmitted);
     pipeline_.take_packets();  // the player: only the counters matter here
+  }
+
+  void wanted_stripes(Time now, std::vector<uint32_t>& stripes) override {
+    pipeline_.wanted_stripes(now, stripes);
   }
 
   void run_until(Time now) {
@@ -93,6 +98,7 @@ class StreamMedia final : public ForestMedia {
     viewer_config_.fec = c.fec;
     viewer_config_.playout_delay = c.playout;
     viewer_config_.publisher_clock_offset = Duration{0};  // one simulated clock
+    viewer_config_.peer_fetch = c.peer_fetch;
     viewer_config_.validate();
   }
 
@@ -116,8 +122,12 @@ class StreamMedia final : public ForestMedia {
     for (size_t i = 0; i < payload; ++i) rtp_[12 + i] = static_cast<uint8_t>(rtp_seq_ + i);
     ++rtp_seq_;
     publisher_.on_rtp(now, rtp_);
-    for (auto& p : publisher_.take_payloads())
+    for (auto& p : publisher_.take_payloads()) {
+      payload_sum_ += p.bytes.size();
+      ++payload_count_;
+      payload_bytes_ = payload_sum_ / payload_count_;
       out.emplace_back(p.stripe, std::make_shared<const std::string>(p.bytes.begin(), p.bytes.end()));
+    }
   }
 
   multicast::PacketSink* viewer(uint32_t node) override {
@@ -127,6 +137,17 @@ class StreamMedia final : public ForestMedia {
     // starts before anyone subscribes), so the tap reads it lazily through this pointer.
     taps_[node] = std::make_unique<LazyTap>(*this);
     return taps_[node].get();
+  }
+
+  void count_node(const multicast::Scribe& scribe) override {
+    const auto& f = scribe.fetch_counters();
+    result_.fetch_requests += f.requests_sent;
+    result_.fetch_packets_served += f.packets_served;
+    result_.fetch_bytes_served += f.bytes_served;
+    result_.fetch_answers_accepted += f.answers_accepted;
+    result_.fetch_answers_duplicate += f.answers_duplicate;
+    result_.fetch_requests_refused += f.requests_refused;
+    result_.live_bytes_received += scribe.counters().data_received * payload_bytes_;
   }
 
   void finish(Time now, const std::function<bool(uint32_t)>& alive) override {
@@ -168,6 +189,9 @@ class StreamMedia final : public ForestMedia {
       if (!tap) tap = std::make_unique<ViewerTap>(media.viewer_config_, media.signer_, media.measure_from_);
       tap->on_packet(p, now);
     }
+    void wanted_stripes(Time now, std::vector<uint32_t>& stripes) override {
+      if (tap) tap->wanted_stripes(now, stripes);
+    }
     StreamMedia& media;
     std::unique_ptr<ViewerTap> tap;
   };
@@ -196,6 +220,7 @@ class StreamMedia final : public ForestMedia {
   media::ViewerConfig viewer_config_;
   std::vector<uint8_t> rtp_;
   uint16_t rtp_seq_ = 0;
+  uint64_t payload_sum_ = 0, payload_count_ = 0, payload_bytes_ = 0;  // mean item size
   Time start_ = kNever;
   Time measure_from_ = kNever;
   std::vector<std::unique_ptr<LazyTap>> taps_;
@@ -230,6 +255,19 @@ nlohmann::ordered_json to_json(const StreamResult& r) {
       {"viewers", r.viewers},
       {"delay_p50_ms", rounded(r.delay_p50_ms, 1)},
       {"delay_p99_ms", rounded(r.delay_p99_ms, 1)},
+      {"fetch",
+       {{"requests", r.fetch_requests},
+        {"packets_served", r.fetch_packets_served},
+        {"bytes_served", r.fetch_bytes_served},
+        {"answers_accepted", r.fetch_answers_accepted},
+        {"answers_duplicate", r.fetch_answers_duplicate},
+        {"requests_refused", r.fetch_requests_refused},
+        // Fetched bytes over the live bytes the same nodes received from their parents.
+        {"traffic_share", r.live_bytes_received == 0
+                              ? 0.0
+                              : rounded(static_cast<double>(r.fetch_bytes_served) /
+                                            static_cast<double>(r.live_bytes_received),
+                                        4)}}},
   };
   return j;
 }

@@ -19,6 +19,8 @@ struct StreamScenarioConfig {
   // Quality is measured from this long before the build ends (the forest has formed) to the
   // end of the run; earlier packets are the forest's start-up, not its steady state.
   Duration measure_before_build_end = seconds(5);
+  // Viewers pull what their cut stripes miss from neighbours (docs/media.md "Peer fetch").
+  bool peer_fetch = true;
 };
 
 struct StreamResult {
@@ -30,6 +32,14 @@ struct StreamResult {
   uint64_t lost = 0;
   uint64_t late = 0;
   double delay_p50_ms = 0, delay_p99_ms = 0;
+  // Peer fetch over the whole run, summed over the nodes alive at the end: its traffic cost.
+  uint64_t fetch_requests = 0;
+  uint64_t fetch_packets_served = 0;
+  uint64_t fetch_bytes_served = 0;
+  uint64_t fetch_answers_accepted = 0;   // answered packets that filled a hole
+  uint64_t fetch_answers_duplicate = 0;  // answered packets the requester had meanwhile
+  uint64_t fetch_requests_refused = 0;
+  uint64_t live_bytes_received = 0;      // the forest's data bytes (for the fetch share)
 };
 
 StreamResult run_stream_scenario(const StreamScenarioConfig& config);

@@ -256,6 +256,7 @@ void write_multicast(const fs::path& dir) {
   data.replayed = true;
   write(dir / "data_replayed", typed(DataMsg(data)));
   write(dir / "resume", typed(ResumeMsg(ResumeBody{topic, 12344})));
+  write(dir / "fetch", typed(FetchMsg(FetchBody{topic, 12344, {12301, 12302, 12340}})));
   RootAckBody ack;
   ack.topic = topic;
   ack.seq = 12345;

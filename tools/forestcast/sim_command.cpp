@@ -50,6 +50,7 @@ struct SimOptions {
   // stream scenario
   std::string fec = "14+2";
   double playout_ms = 500;
+  bool no_peer_fetch = false;
 };
 
 int usage_error(const std::string& message) {
@@ -104,6 +105,7 @@ int run_forest(const SimOptions& o, bool stream) {
     if (!(o.playout_ms >= 50 && o.playout_ms <= 10000))
       return usage_error("--playout-ms must be in [50, 10000]");
     sc.playout = from_seconds(o.playout_ms / 1000.0);
+    sc.peer_fetch = !o.no_peer_fetch;
     std::cout << sim::to_json(sim::run_stream_scenario(sc)).dump() << std::endl;
     return 0;
   }
@@ -253,6 +255,8 @@ CommandMain add_sim_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--playout-ms", options->playout_ms, "stream: the viewers' playout buffer")
       ->capture_default_str();
+  sub->add_flag("--no-peer-fetch", options->no_peer_fetch,
+                "stream: viewers do not pull missing packets from neighbours (for comparison)");
   sub->add_flag("--quiet", options->quiet, "No progress lines on stderr");
   sub->add_flag("--verbose", options->verbose, "Keep the nodes' info-level logs");
   return [options] { return run_sim(*options); };

@@ -1,0 +1,104 @@
+// Scribe's peer fetch (part of class Scribe; the request record and the rate limit are
+// peer_fetch_state.cpp). A member asks one of its closest leaf-set neighbours for what it lacks
+// of a stripe; the neighbour answers from its stripe history through the same pacer as gap
+// repair. Answers are ordinary data: deduplicated by the history, forwarded to our own children
+// (a cut subtree misses them too), authenticated by the media layer like every packet.
+#include <algorithm>
+
+#include "multicast/scribe.hpp"
+
+namespace forestcast::multicast {
+
+void Scribe::fetch(Time now, const NodeId& topic_id) {
+  const FetchConfig& fc = config_.fetch;
+  if (!fc.enabled || !config_.gap_repair || left_) return;
+  const TopicState* t = topic(topic_id);
+  if (t == nullptr || !t->member || t->slow || t->source) return;
+  FetchRecord& rec = fetches_[topic_id];  // member topics only; swept with the histories
+  if (const auto* last = rec.last()) {
+    if (now - last->sent < fc.min_interval) return;
+    if (!last->answered) {
+      // Nothing came: that neighbour lacks the stripe too (or is gone). Ask the next one.
+      ++rec.rotation;
+      ++fetch_counters_.peer_rotations;
+    }
+  }
+  std::vector<NodeHandle> peers = overlay_.replica_set(self().id, fc.peers + 1);
+  std::erase_if(peers, [&](const NodeHandle& p) {
+    return p.id == self().id || (t->parent && p.id == t->parent->id);
+  });
+  if (peers.empty()) {
+    ++fetch_counters_.requests_no_peer;
+    return;
+  }
+  // Stripes start on different neighbours, so one viewer's requests spread over them.
+  const NodeHandle& peer = peers[(rec.rotation + topic_id.digit(0)) % peers.size()];
+  FetchRecord::Request& r = rec.next(now);
+  r.peer = peer.id;
+  FetchBody body{topic_id, 0, {}};
+  if (const StripeHistory* h = history(topic_id)) {
+    body.after = h->newest();
+    h->holes(kMaxFetchMissing, body.missing);
+  }
+  r.after = body.after;
+  r.missing = body.missing;
+  ++fetch_counters_.requests_sent;
+  send(now, peer, std::make_shared<const FetchMsg>(std::move(body)));
+}
+
+void Scribe::on_fetch(Time now, const NodeHandle& from, const FetchBody& f) {
+  const FetchConfig& fc = config_.fetch;
+  if (!fc.enabled || !config_.gap_repair || left_) return;
+  const StripeHistory* h = history(f.topic);
+  std::vector<std::shared_ptr<const DataMsg>> out;
+  if (h != nullptr) {
+    for (uint64_t s : f.missing)
+      if (auto p = h->get(now, s)) out.push_back(std::move(p));
+    // The tail: what came after the requester's newest, but only the recent part (older
+    // packets would reach it past their playout time).
+    uint64_t since = f.after;
+    if (const uint64_t recent = h->first_received_since(now - fc.tail_lookback);
+        recent > 0 && recent - 1 > since)
+      since = recent - 1;
+    if (out.size() < fc.max_answer_packets) h->after(now, since, out);
+  }
+  if (out.size() > fc.max_answer_packets) out.resize(fc.max_answer_packets);
+  if (out.empty()) {
+    ++fetch_counters_.requests_empty;
+    return;
+  }
+  const size_t granted = fetch_limiter_.grant(now, from.id, out.size());
+  if (granted == 0) {
+    ++fetch_counters_.requests_refused;
+    return;
+  }
+  out.resize(granted);
+  if (!replay_.enqueue(now, from, out, true)) {
+    ++fetch_counters_.requests_refused;
+    return;
+  }
+  ++fetch_counters_.requests_served;
+  fetch_counters_.packets_served += out.size();
+  for (const auto& p : out)
+    fetch_counters_.bytes_served += p->body.payload ? p->body.payload->size() : p->body.payload_size;
+  send_replays(now);
+}
+
+bool Scribe::accept_fetched(Time now, const NodeHandle& from, TopicState& t,
+                            const std::shared_ptr<const DataMsg>& d) {
+  auto it = fetches_.find(t.id);
+  if (it == fetches_.end() ||
+      !it->second.expects(now, config_.fetch.answer_life, from.id, d->body.seq)) {
+    if (d->body.replayed && t.member) ++fetch_counters_.answers_unsolicited;
+    return false;
+  }
+  const uint64_t dropped = counters_.data_duplicates + counters_.data_too_old;
+  forward_data(now, t, d);
+  if (counters_.data_duplicates + counters_.data_too_old == dropped)
+    ++fetch_counters_.answers_accepted;
+  else
+    ++fetch_counters_.answers_duplicate;
+  return true;
+}
+
+}  // namespace forestcast::multicast

@@ -1,0 +1,88 @@
+#pragma once
+// Peer fetch (docs/media.md "Peer fetch"), sans-IO: a viewer whose stripe tree is cut asks a
+// peer that views the same stream -- one of its closest leaf-set neighbours, reachable directly
+// in one round trip -- for the packets of that stripe it lacks; the peer answers from its stripe
+// history. Continuity then no longer waits for the tree's repair. The viewer side decides when
+// (the media layer knows which groups cannot complete before their playout time); this file holds
+// what both sides need: the requester's record of what it asked whom (only answers to it are
+// accepted) and the server's per-requester token bucket.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "base/time.hpp"
+#include "multicast/messages.hpp"
+
+namespace forestcast::multicast {
+
+struct FetchConfig {
+  bool enabled = true;
+  size_t peers = 4;                        // candidates: the closest live leaf-set neighbours
+  Duration min_interval = ms(100);         // per stripe, between two requests
+  Duration answer_life = seconds(1);       // answers to a request are accepted this long
+  Duration tail_lookback = ms(1000);       // the peer's tail answer: packets received this recently
+  size_t max_answer_packets = 64;          // per request
+  // Per requester: a token bucket of packets. One viewer pulling 4 cut stripes of a 2 Mbit/s
+  // stream needs ~50 packets/s; the burst covers a second of most of the stream at once.
+  double requester_packets_per_s = 200;
+  double requester_burst = 256;
+  size_t max_requesters = 256;  // tracked at once; a new one past that is refused
+};
+
+struct FetchCounters {
+  uint64_t requests_sent = 0;
+  uint64_t requests_no_peer = 0;       // no live neighbour to ask
+  uint64_t peer_rotations = 0;         // the last request went unanswered: next neighbour
+  uint64_t answers_accepted = 0;       // answered packets that filled a hole here
+  uint64_t answers_duplicate = 0;      // answered packets we had meanwhile
+  uint64_t answers_unsolicited = 0;    // data from a non-parent we did not ask (or too late)
+  uint64_t requests_served = 0;        // as the peer
+  uint64_t requests_empty = 0;         // as the peer: nothing the requester lacks
+  uint64_t requests_refused = 0;       // as the peer: over the requester's rate, or too many
+  uint64_t packets_served = 0;
+  uint64_t bytes_served = 0;
+};
+
+// The requester's side for one stripe: the last two requests (a rotation to the next peer
+// keeps the previous one's answers welcome).
+class FetchRecord {
+ public:
+  struct Request {
+    NodeId peer{};
+    Time sent{0};
+    uint64_t after = 0;
+    std::vector<uint64_t> missing;
+    bool answered = false;
+    bool used = false;
+  };
+  // True when `from`'s packet `seq` answers a request of ours still alive at `now`.
+  bool expects(Time now, Duration life, const NodeId& from, uint64_t seq);
+  Request& next(Time now);  // a new request slot (the older one goes)
+  const Request* last() const { return last_ < 2 && requests_[last_].used ? &requests_[last_] : nullptr; }
+  uint32_t rotation = 0;  // which neighbour to ask next
+
+ private:
+  std::array<Request, 2> requests_{};
+  size_t last_ = 2;
+};
+
+// Per-requester token buckets (packets), bounded in number.
+class FetchLimiter {
+ public:
+  explicit FetchLimiter(const FetchConfig& config) : config_(config) {}
+  // Packets the requester may have now, at most `want` (0: refused); taken from its bucket.
+  size_t grant(Time now, const NodeId& requester, size_t want);
+  size_t tracked() const { return buckets_.size(); }
+
+ private:
+  struct Bucket {
+    double tokens;
+    Time refilled;
+  };
+  const FetchConfig& config_;
+  std::unordered_map<NodeId, Bucket> buckets_;
+};
+
+}  // namespace forestcast::multicast

@@ -1,0 +1,183 @@
+// Scribe's peer fetch (peer_fetch.cpp): a member asks a neighbour for its holes and its tail, the
+// neighbour answers from its stripe history within a per-requester rate, and only answers to a
+// request of ours are taken (deduplicated by the history). Fake overlay, fake time.
+#include <gtest/gtest.h>
+
+#include "fake_overlay.hpp"
+#include "multicast/credentials.hpp"
+#include "multicast/scribe.hpp"
+
+namespace forestcast::multicast {
+namespace {
+
+using test::FakeOverlay;
+using test::handle;
+
+class PeerFetchTest : public ::testing::Test {
+ protected:
+  NodeHandle self_ = handle(0x3000000000000000ULL, 1);
+  NodeHandle parent_ = handle(0x3100000000000000ULL, 2);
+  NodeHandle child_ = handle(0x7000000000000000ULL, 3);
+  NodeHandle peer_a_ = handle(0x3000000000000001ULL, 4);
+  NodeHandle peer_b_ = handle(0x2fffffffffffffffULL, 5);
+  NodeHandle stranger_ = handle(0x9000000000000000ULL, 6);
+  NodeId topic_ = NodeId::from_parts(0x3abc000000000000ULL, 42);
+  FakeOverlay overlay_{self_};
+  ModelledCredentials credentials_;
+
+  std::unique_ptr<Scribe> make(ScribeConfig config = {}) {
+    auto s = std::make_unique<Scribe>(overlay_, config, credentials_);
+    overlay_.next = handle(0x3900000000000000ULL, 9);
+    overlay_.replicas = {peer_a_, peer_b_};
+    s->subscribe(ms(0), topic_);
+    s->receive_direct(ms(0), parent_,
+                      std::make_shared<const AcceptMsg>(PathBody{topic_, {parent_.id}}));
+    return s;
+  }
+  void adopt_child(Scribe& s) {
+    overlay::ForwardContext ctx{
+        topic_, child_, child_, 1, overlay_.next, std::make_shared<const JoinMsg>(JoinBody{topic_}),
+        false, false};
+    s.forward(ms(0), ctx);
+  }
+  void data_from(Scribe& s, Time now, const NodeHandle& from, uint64_t seq, bool replayed = false) {
+    DataBody b{topic_, seq};
+    b.payload_size = 1000;
+    b.replayed = replayed;
+    s.receive_direct(now, from, std::make_shared<const DataMsg>(std::move(b)));
+  }
+  std::vector<uint64_t> data_sent_to(const NodeHandle& to) const {
+    std::vector<uint64_t> out;
+    for (const auto& [node, d] : overlay_.sent_of<DataMsg>())
+      if (node == to) out.push_back(d->body.seq);
+    return out;
+  }
+};
+
+TEST_F(PeerFetchTest, AMemberAsksANeighbourNotItsParentForItsHolesAndTail) {
+  auto s = make();
+  for (uint64_t q : {1, 2, 3, 6, 7}) data_from(*s, ms(10 * q), parent_, q);
+  overlay_.clear();
+  s->fetch(ms(100), topic_);
+  auto asks = overlay_.sent_of<FetchMsg>();
+  ASSERT_EQ(asks.size(), 1u);
+  EXPECT_TRUE(asks[0].first == peer_a_ || asks[0].first == peer_b_);
+  EXPECT_EQ(asks[0].second->body.topic, topic_);
+  EXPECT_EQ(asks[0].second->body.after, 7u);
+  EXPECT_EQ(asks[0].second->body.missing, (std::vector<uint64_t>{4, 5}));
+  s->fetch(ms(150), topic_);
+  EXPECT_EQ(overlay_.sent_of<FetchMsg>().size(), 1u) << "once per min_interval";
+  EXPECT_EQ(s->fetch_counters().requests_sent, 1u);
+  // Unanswered: the next request goes to the other neighbour.
+  s->fetch(ms(250), topic_);
+  asks = overlay_.sent_of<FetchMsg>();
+  ASSERT_EQ(asks.size(), 2u);
+  EXPECT_NE(asks[1].first, asks[0].first);
+  EXPECT_EQ(s->fetch_counters().peer_rotations, 1u);
+}
+
+TEST_F(PeerFetchTest, ANeighbourAnswersFromItsHistoryWithinTheRequestersRate) {
+  ScribeConfig config;
+  config.fetch.requester_burst = 8;
+  config.fetch.requester_packets_per_s = 100;  // one per 10 ms
+  auto s = make(config);
+  for (uint64_t q = 1; q <= 20; ++q) data_from(*s, ms(10 * q), parent_, q);
+  overlay_.clear();
+  s->receive_direct(ms(210), stranger_,
+                    std::make_shared<const FetchMsg>(FetchBody{topic_, 16, {3, 5}}));
+  EXPECT_EQ(data_sent_to(stranger_), (std::vector<uint64_t>{3, 5, 17, 18, 19, 20}));
+  for (const auto& [to, d] : overlay_.sent_of<DataMsg>()) EXPECT_TRUE(d->body.replayed);
+  EXPECT_EQ(s->fetch_counters().packets_served, 6u);
+  // 2 tokens left: the next request gets 2 packets, the one after that nothing (refused).
+  overlay_.clear();
+  s->receive_direct(ms(210), stranger_,
+                    std::make_shared<const FetchMsg>(FetchBody{topic_, 10, {}}));
+  EXPECT_EQ(data_sent_to(stranger_), (std::vector<uint64_t>{11, 12}));
+  overlay_.clear();
+  s->receive_direct(ms(210), stranger_,
+                    std::make_shared<const FetchMsg>(FetchBody{topic_, 10, {}}));
+  EXPECT_TRUE(data_sent_to(stranger_).empty());
+  EXPECT_EQ(s->fetch_counters().requests_refused, 1u);
+  // Another requester has its own bucket; 50 ms later the first has 5 tokens again.
+  s->receive_direct(ms(210), child_, std::make_shared<const FetchMsg>(FetchBody{topic_, 18, {}}));
+  EXPECT_EQ(data_sent_to(child_), (std::vector<uint64_t>{19, 20}));
+  overlay_.clear();
+  s->receive_direct(ms(260), stranger_,
+                    std::make_shared<const FetchMsg>(FetchBody{topic_, 10, {}}));
+  EXPECT_EQ(data_sent_to(stranger_), (std::vector<uint64_t>{11, 12, 13, 14, 15}));
+  // Nothing the requester lacks, or a topic we do not hold: no answer.
+  overlay_.clear();
+  s->receive_direct(ms(300), peer_a_, std::make_shared<const FetchMsg>(FetchBody{topic_, 20, {}}));
+  s->receive_direct(ms(300), peer_a_,
+                    std::make_shared<const FetchMsg>(FetchBody{NodeId::from_parts(1, 2), 0, {}}));
+  EXPECT_TRUE(overlay_.sent_of<DataMsg>().empty());
+  EXPECT_EQ(s->fetch_counters().requests_empty, 2u);
+}
+
+TEST_F(PeerFetchTest, OnlyAnswersToOurRequestAreTakenDeduplicatedAndPassedDown) {
+  auto s = make();
+  adopt_child(*s);
+  for (uint64_t q : {1, 2, 3, 6}) data_from(*s, ms(10 * q), parent_, q);
+  s->fetch(ms(100), topic_);
+  const NodeHandle asked = overlay_.sent_of<FetchMsg>().at(0).first;
+  const NodeHandle other = asked == peer_a_ ? peer_b_ : peer_a_;
+  overlay_.clear();
+  data_from(*s, ms(120), other, 4, true);  // not asked: not taken
+  EXPECT_TRUE(data_sent_to(child_).empty());
+  EXPECT_EQ(s->fetch_counters().answers_unsolicited, 1u);
+  data_from(*s, ms(120), asked, 4, true);
+  data_from(*s, ms(120), asked, 7, true);
+  data_from(*s, ms(121), asked, 4, true);  // twice: the history drops it
+  EXPECT_EQ(data_sent_to(child_), (std::vector<uint64_t>{4, 7})) << "a cut subtree misses them too";
+  EXPECT_EQ(s->fetch_counters().answers_accepted, 2u);
+  EXPECT_EQ(s->fetch_counters().answers_duplicate, 1u);
+  // A seq below what we asked for in full and not one of our holes: not taken.
+  data_from(*s, ms(125), asked, 2, true);
+  EXPECT_EQ(s->fetch_counters().answers_accepted, 2u);
+  // Past the answer's life the same peer is a stranger again.
+  data_from(*s, ms(1200), asked, 5, true);
+  EXPECT_EQ(s->fetch_counters().answers_accepted, 2u);
+}
+
+TEST_F(PeerFetchTest, OffMeansNoRequestsAndNoAnswers) {
+  ScribeConfig config;
+  config.fetch.enabled = false;
+  auto s = make(config);
+  for (uint64_t q = 1; q <= 5; ++q) data_from(*s, ms(10 * q), parent_, q);
+  overlay_.clear();
+  s->fetch(ms(100), topic_);
+  s->receive_direct(ms(100), stranger_, std::make_shared<const FetchMsg>(FetchBody{topic_, 1, {}}));
+  EXPECT_TRUE(overlay_.sent.empty());
+}
+
+TEST(PeerFetchWire, FetchRoundTripsAndBadBodiesAreRefused) {
+  const NodeId topic = NodeId::from_parts(0x3abc000000000000ULL, 42);
+  std::string bytes;
+  FetchMsg(FetchBody{topic, 77, {70, 72}}).encode(bytes);
+  DecodeError error = DecodeError::kNone;
+  auto msg = decode_message(static_cast<uint16_t>(MsgType::kFetch), bytes, error);
+  ASSERT_NE(msg, nullptr) << to_string(error);
+  const auto& f = static_cast<const FetchMsg&>(*msg).body;
+  EXPECT_EQ(f.topic, topic);
+  EXPECT_EQ(f.after, 77u);
+  EXPECT_EQ(f.missing, (std::vector<uint64_t>{70, 72}));
+
+  FetchBody many{topic, 1000, {}};
+  for (uint64_t q = 1; q <= kMaxFetchMissing + 1; ++q) many.missing.push_back(q);
+  bytes.clear();
+  FetchMsg(many).encode(bytes);
+  EXPECT_EQ(decode_message(static_cast<uint16_t>(MsgType::kFetch), bytes, error), nullptr);
+  EXPECT_EQ(error, DecodeError::kTooMany);
+
+  bytes.clear();
+  FetchMsg(FetchBody{topic, 10, {11}}).encode(bytes);  // a "hole" above what it asks in full
+  EXPECT_EQ(decode_message(static_cast<uint16_t>(MsgType::kFetch), bytes, error), nullptr);
+  EXPECT_EQ(error, DecodeError::kBadSeq);
+  bytes.clear();
+  FetchMsg(FetchBody{topic, 10, {0}}).encode(bytes);
+  EXPECT_EQ(decode_message(static_cast<uint16_t>(MsgType::kFetch), bytes, error), nullptr);
+  EXPECT_EQ(error, DecodeError::kBadSeq);
+}
+
+}  // namespace
+}  // namespace forestcast::multicast
