@@ -71,17 +71,16 @@ void StripeHistory::after(Time now, uint64_t seq,
 }
 
 std::shared_ptr<const DataMsg> StripeHistory::get(Time now, uint64_t seq) const {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), seq,
-                             [](const Entry& e, uint64_t s) { return e.seq < s; });
-  if (it == entries_.end() || it->seq != seq || now - it->received > config_.window) return nullptr;
-  return it->data;
+  const size_t i = lower_bound(seq);
+  if (i == count_ || at(i).seq != seq || now - at(i).received > config_.window) return nullptr;
+  return at(i).data;
 }
 
 void StripeHistory::holes(size_t max, std::vector<uint64_t>& out) const {
   const size_t start = out.size();
   // Newest first, so the bound keeps the holes whose playout is still ahead.
-  for (size_t i = entries_.size(); i-- > 1 && out.size() - start < max;) {
-    for (uint64_t s = entries_[i].seq - 1; s > entries_[i - 1].seq && out.size() - start < max; --s)
+  for (size_t i = count_; i-- > 1 && out.size() - start < max;) {
+    for (uint64_t s = at(i).seq - 1; s > at(i - 1).seq && out.size() - start < max; --s)
       out.push_back(s);
   }
   std::reverse(out.begin() + static_cast<std::ptrdiff_t>(start), out.end());
