@@ -147,7 +147,7 @@ void ReceivePathHarness::feed(const Record& r) {
   advance(ms(10) * r.advance_10ms);
 }
 
-// What UdpRuntime::on_receive does after its rate limits.
+// What UdpRuntime::on_datagram does after its rate limits.
 void ReceivePathHarness::receive(const Endpoint& from, const std::string& datagram) {
   const wire::DecodeResult decoded = wire::decode(datagram, decoder_for(app_));
   if (!decoded || decoded.value().sender == node_.self().id) return;

@@ -30,13 +30,17 @@ void SendBatch::discard_payload() {
 }
 
 void SendBatch::add(const sockaddr_storage& to, socklen_t to_len) {
-  assert(payload_count_ > 0 && !full());
+  assert(payload_count_ > 0);
   entries_.push_back(Entry{payload_count_ - 1, to, to_len});
 }
 
 FlushResult SendBatch::flush(int fd) {
   FlushResult result;
   const size_t n = entries_.size();
+  if (msgs_.size() < n) {  // a caller that queued past full(): slower, still correct
+    msgs_.resize(n);
+    iovs_.resize(n);
+  }
   // Built here, not in add(): payloads_ may have moved its strings while growing.
   for (size_t i = 0; i < n; ++i) {
     std::string& p = payloads_[entries_[i].payload];

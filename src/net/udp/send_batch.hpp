@@ -29,7 +29,8 @@ class SendBatch {
   // Same contract as sendmmsg(2): the number of messages sent from the front (each with its
   // msg_len set), or -1 with errno when the first one could not be sent.
   using SendFn = std::function<int(int fd, mmsghdr* msgs, unsigned count)>;
-  // Flushed when this many datagrams are queued (sendmmsg takes at most UIO_MAXIOV = 1024).
+  // The runtime flushes when this many datagrams are queued (full()); more may be queued, the
+  // kernel then takes them UIO_MAXIOV (1,024) a call.
   static constexpr size_t kMaxDatagrams = 256;
 
   SendBatch();

@@ -186,6 +186,17 @@ TEST(SendBatch, ARefusedDatagramIsDroppedAndTheRestGo) {
   }
 }
 
+TEST(SendBatch, MoreThanFullIsStillSentInOrder) {
+  ScriptedSend script;
+  SendBatch batch(std::ref(script));
+  const size_t n = SendBatch::kMaxDatagrams + 40;
+  for (size_t i = 0; i < n; ++i) queue(batch, std::to_string(i), 1);
+  EXPECT_TRUE(batch.full());
+  EXPECT_EQ(batch.flush(3).sent, n);
+  ASSERT_EQ(script.sent.size(), n);
+  for (size_t i = 0; i < n; ++i) EXPECT_EQ(script.sent[i].second, std::to_string(i));
+}
+
 TEST(SendBatch, InterruptedCallIsRetriedWithoutLoss) {
   ScriptedSend script;
   script.per_call = 3;
