@@ -52,14 +52,6 @@ SplitStream::Stream* SplitStream::stream_of_scg(const NodeId& topic) {
   return nullptr;
 }
 
-bool SplitStream::root_of_another_digit(const NodeId& stripe) {
-  // Pastry's next hop toward a key of another first digit is a node of that digit whenever one
-  // is known (routing table row 0); none: we are the root, or the closest node is foreign.
-  const auto hop = scribe_.overlay().next_hop(stripe);
-  const NodeId& root = hop ? hop->id : scribe_.self().id;
-  return root.digit(0) != stripe.digit(0);
-}
-
 bool SplitStream::is_scg(const NodeId& topic) const {
   const TopicState* t = scribe_.topic(topic);
   if (t != nullptr) return t->slow;  // both kinds of SCG are control groups
@@ -225,24 +217,14 @@ std::optional<NodeHandle> SplitStream::publisher_root(uint32_t stripe) const {
 // --- forest policy ------------------------------------------------------------------------------
 
 std::pair<NodeId, NodeHandle> SplitStream::choose_orphan(
-    const NodeId& self, const std::vector<std::pair<NodeId, NodeHandle>>& children,
-    const std::vector<NodeId>& rootless_digit) {
+    const NodeId& self, const std::vector<std::pair<NodeId, NodeHandle>>& children) {
   // Smallest key wins: children of stripes this node should not be interior in first, then the
   // shortest prefix shared with the stripeId, then the numerically farthest from it (ids are
   // unique, so the last tie-break on the id itself never leaves a draw).
-  //
-  // A stripe whose root is of another digit has no node of its own digit to go to (a 24-node
-  // ring misses ~3 of the 16 digits): every node carrying it is foreign to it, so orphaning its
-  // children first only moves them between full nodes, each of which pushes them out again.
-  // Over real processes that churn kept one such stripe's subtree without data for 14 s
-  // (docs/multicast.md, "Small real rings"); there it counts as everyone's own.
   auto key = [&](const std::pair<NodeId, NodeHandle>& c) {
     const NodeId& stripe = c.first;
     const NodeId& child = c.second.id;
-    const bool own = stripe.digit(0) == self.digit(0) ||
-                     std::find(rootless_digit.begin(), rootless_digit.end(), stripe) !=
-                         rootless_digit.end();
-    const int foreign = own ? 1 : 0;
+    const int foreign = stripe.digit(0) != self.digit(0) ? 0 : 1;
     const overlay::u128 distance = stripe.ring_distance(child);
     return std::make_tuple(foreign, child.shared_prefix_length(stripe), ~distance, ~child.value());
   };
@@ -302,7 +284,8 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   // At the limit: adopt the newcomer, then orphan one child by the push-down rule.
   std::vector<std::pair<NodeId, NodeHandle>> all;
   for (const auto& [id, topic] : scribe_.topics()) {
-    if (topic.slow || is_scg(id)) continue;
+    // The publisher's own delegates are never pushed down: each is its stripe's only feed.
+    if (topic.slow || is_scg(id) || topic.source) continue;
     for (const Child& c : topic.children) all.emplace_back(id, c.node);
   }
   // A newcomer that brings spare outdegree is kept: capacity is only useful inside the stripe
@@ -318,18 +301,17 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   // closest node below it), and then the rule alone, foreign stripe first, would refuse every
   // joiner of the stripe while the root's budget is full of its own digit's children: seed 5 of
   // 1,000 nodes tight starved two stripes that way (all stripes 0.0).
+  //
+  // The publisher keeps a delegate of its own stream too (its stripe's only feed) and pushes a
+  // child of another stream's tree down instead: at the default outdegree a publisher that was
+  // root or forwarder of other streams' stripes filled its budget with their children and one
+  // of its own stripes reached none of its 8 viewers (docs/multicast.md, "Small real rings").
   const bool keep_newcomer =
-      !all.empty() &&
-      ((child_spare > 0 && (child.id.digit(0) == t.id.digit(0) || t.root)) ||
-       (t.root && t.children.empty()));
+      !all.empty() && (t.source || (child_spare > 0 && (child.id.digit(0) == t.id.digit(0) ||
+                                                        t.root)) ||
+                       (t.root && t.children.empty()));
   if (!keep_newcomer) all.emplace_back(t.id, child);
-  std::vector<NodeId> rootless;
-  for (const auto& [id, c] : all)
-    if (id.digit(0) != scribe_.self().id.digit(0) &&
-        std::find(rootless.begin(), rootless.end(), id) == rootless.end() &&
-        root_of_another_digit(id))
-      rootless.push_back(id);
-  const auto [stripe, victim] = choose_orphan(scribe_.self().id, all, rootless);
+  const auto [stripe, victim] = choose_orphan(scribe_.self().id, all);
   if (stripe == t.id && victim.id == child.id) return false;
   TopicState* vt = scribe_.topic(stripe);
   ++counters_.pushdown_orphans;

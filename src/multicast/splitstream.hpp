@@ -149,11 +149,9 @@ class SplitStream final : public ScribeClient {
   void on_tick(Time now) override;
 
   // The push-down rule alone (DESIGN.md §5), exposed for tests: among `children` (pairs of
-  // stripe topic and child), the one this node orphans. A stripe in `rootless_digit` (its root
-  // is not of its digit) counts as this node's own.
+  // stripe topic and child), the one this node orphans.
   static std::pair<NodeId, NodeHandle> choose_orphan(
-      const NodeId& self, const std::vector<std::pair<NodeId, NodeHandle>>& children,
-      const std::vector<NodeId>& rootless_digit = {});
+      const NodeId& self, const std::vector<std::pair<NodeId, NodeHandle>>& children);
 
  private:
   struct StripeStats {
@@ -200,9 +198,6 @@ class SplitStream final : public ScribeClient {
   int suitability(const NodeId& stripe) const;
   Stream* stream_of_scg(const NodeId& topic);
   bool is_scg(const NodeId& topic) const;
-  // The stripe's root, as Pastry here sees it, is not of the stripe's first digit: the ring has
-  // no node of that digit near it, so every node that carries the stripe is foreign to it.
-  bool root_of_another_digit(const NodeId& stripe);
   void recount(Time now);
   void update_default_limit();
 

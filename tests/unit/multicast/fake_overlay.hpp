@@ -50,12 +50,7 @@ class FakeOverlay final : public overlay::Overlay {
       if (out.size() < k) out.push_back(r);
     return out;
   }
-  std::optional<NodeHandle> next_hop(const NodeId& key) const override {
-    if (!next || !next_has_key_digit) return next;
-    NodeHandle h = *next;  // a node of the key's first digit, as in a ring with every digit
-    h.id = h.id.with_digit(0, key.digit(0));
-    return h;
-  }
+  std::optional<NodeHandle> next_hop(const NodeId&) const override { return next; }
   void check_alive(Time, const NodeHandle& node) override { probed.push_back(node); }
   uint64_t random() override { return ++rng_; }
 
@@ -88,7 +83,6 @@ class FakeOverlay final : public overlay::Overlay {
   std::vector<NodeHandle> probed;
   std::vector<NodeHandle> replicas;
   std::optional<NodeHandle> next;  // nullopt: this node is the root of every key
-  bool next_has_key_digit = false;  // next_hop() is `next` with the key's first digit
 
  private:
   NodeHandle self_;

@@ -31,7 +31,6 @@ class SplitStreamTest : public ::testing::Test {
     c.capacity = capacity;
     ss_ = std::make_unique<SplitStream>(scribe_, c);
     overlay_.next = node(0xf000000000000000ULL, 99);  // never the root here
-    overlay_.next_has_key_digit = true;                 // every digit has nodes
     ss_->view(ms(0), group_, nullptr);
   }
   NodeId stripe(int i) const { return group_.with_digit(0, i); }
@@ -70,22 +69,6 @@ TEST(PushDownRule, ChildInAStripeOfAnotherDigitGoesFirst) {
   EXPECT_EQ(pick.first, foreign);
 }
 
-// In a ring without a node of the stripe's digit, the stripe is nobody's foreign stripe: the
-// rule goes on to the shared prefix and distance instead of orphaning its child first.
-TEST(PushDownRule, AStripeWhoseRootIsOfAnotherDigitCountsAsOwn) {
-  const NodeId self = NodeId::from_parts(0x3000000000000000ULL, 0);
-  const NodeId own = NodeId::from_parts(0x3a00000000000000ULL, 0);
-  const NodeId rootless = NodeId::from_parts(0xea00000000000000ULL, 0);
-  const NodeHandle own_child = node(0x1000000000000000ULL, 1);       // prefix 0 with `own`
-  const NodeHandle rootless_child = node(0xea10000000000000ULL, 2);  // prefix 2 with `rootless`
-  EXPECT_EQ(SplitStream::choose_orphan(self, {{own, own_child}, {rootless, rootless_child}}).first,
-            rootless);
-  const auto pick = SplitStream::choose_orphan(
-      self, {{own, own_child}, {rootless, rootless_child}}, {rootless});
-  EXPECT_EQ(pick.first, own);
-  EXPECT_EQ(pick.second, own_child);
-}
-
 TEST(PushDownRule, ShortestPrefixThenNumericallyFarthest) {
   const NodeId self = NodeId::from_parts(0x3000000000000000ULL, 0);
   const NodeId s = NodeId::from_parts(0x3a00000000000000ULL, 0);
@@ -118,29 +101,6 @@ TEST_F(SplitStreamTest, AtTheLimitAdoptsTheNewcomerAndOrphansAForeignStripeChild
   ASSERT_EQ(refusals.size(), 1u);
   EXPECT_EQ(refusals[0].first, a);
   EXPECT_EQ(refusals[0].second->body.topic, stripe(5));
-  EXPECT_EQ(ss_->used(), 2);
-  EXPECT_EQ(ss_->counters().limit_violations, 0u);
-}
-
-// The same as above in a ring where stripe 5's root is of another digit (no node of digit 5):
-// its child is not orphaned first; the own stripe's child sharing the shorter prefix is.
-TEST_F(SplitStreamTest, AtTheLimitAStripeWithoutNodesOfItsDigitCountsAsOwn) {
-  start(2);
-  overlay_.next_has_key_digit = false;  // every next hop is of digit f: stripe 5 has no root of 5
-  attach(3);
-  attach(5);
-  const NodeHandle a = node(0x5a00000000000000ULL, 10);
-  const NodeHandle b = node(0x9000000000000000ULL, 11);
-  const NodeHandle c = node(0x3a50000000000000ULL, 12);
-  EXPECT_TRUE(join(5, a));
-  EXPECT_TRUE(join(3, b));
-  overlay_.clear();
-  EXPECT_TRUE(join(3, c));
-  EXPECT_TRUE(scribe_.topic(stripe(5))->has_child(a.id));
-  EXPECT_FALSE(scribe_.topic(stripe(3))->has_child(b.id));
-  const auto refusals = overlay_.sent_of<RefuseMsg>();
-  ASSERT_EQ(refusals.size(), 1u);
-  EXPECT_EQ(refusals[0].first, b);
   EXPECT_EQ(ss_->used(), 2);
   EXPECT_EQ(ss_->counters().limit_violations, 0u);
 }
@@ -334,6 +294,47 @@ TEST_F(SplitStreamTest, PublisherGivesASilentDelegatesPlaceToTheGrandchildThatFo
   EXPECT_EQ(overlay_.probed[0], delegate);
   EXPECT_EQ(ss_->used(), 1);
   EXPECT_EQ(scribe_.counters().silent_children_replaced, 1u);
+  EXPECT_EQ(ss_->counters().limit_violations, 0u);
+}
+
+// The publisher's budget is full of children in another stream's stripe (it is that stripe's
+// forwarder): a delegate of its own stream is kept and the other stream's child pushed down,
+// since the delegate is its stripe's only feed.
+TEST_F(SplitStreamTest, PublisherAtItsLimitKeepsItsOwnStripesDelegate) {
+  SplitStreamConfig c;
+  c.capacity = 1;
+  ss_ = std::make_unique<SplitStream>(scribe_, c);
+  overlay_.next = node(0xf000000000000000ULL, 99);
+  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  ss_->set_capacity(1);
+  // Another stream's stripe 3, which this node forwards to one child.
+  const NodeId other = NodeId::from_parts(0x3b00000000000000ULL, 7);
+  scribe_.subscribe(ms(1), other);
+  scribe_.receive_direct(ms(1), parent_,
+                         std::make_shared<const AcceptMsg>(PathBody{other, {parent_.id}}));
+  const NodeHandle other_child = node(0x3c00000000000000ULL, 40);
+  JoinBody oj;
+  oj.topic = other;
+  oj.pushdown_left = 3;
+  scribe_.receive_direct(ms(2), other_child, std::make_shared<const JoinMsg>(oj));
+  ASSERT_TRUE(scribe_.topic(other)->has_child(other_child.id));
+  ASSERT_EQ(ss_->used(), 1);
+  // Stripe 7 has no joiner of its digit with spare (a small ring): after delegate_digit_wait
+  // one of another digit is taken.
+  const NodeId s7 = group.with_digit(0, 7);
+  const NodeHandle delegate = node(0x2100000000000000ULL, 32);
+  JoinBody j;
+  j.topic = s7;
+  j.spare = 5;
+  j.pushdown_left = 3;
+  scribe_.receive_direct(ms(5), delegate, std::make_shared<const JoinMsg>(j));
+  ASSERT_FALSE(scribe_.topic(s7)->has_child(delegate.id));
+  overlay_.clear();
+  scribe_.receive_direct(ms(5) + ss_->config().delegate_digit_wait, delegate,
+                         std::make_shared<const JoinMsg>(j));
+  EXPECT_TRUE(scribe_.topic(s7)->has_child(delegate.id));
+  EXPECT_FALSE(scribe_.topic(other)->has_child(other_child.id));
+  EXPECT_EQ(ss_->used(), 1);
   EXPECT_EQ(ss_->counters().limit_violations, 0u);
 }
 
