@@ -70,7 +70,6 @@ void to_pb(const DataBody& b, pb::Data& m) {
     m.set_payload(std::string(b.payload_size, '\0'));  // synthetic: zeros of the stated size
   if (b.has_dead_root) m.set_dead_root(b.dead_root.to_byte_string());
   m.set_replayed(b.replayed);
-  m.set_standby(b.standby);
 }
 void to_pb(const ResumeBody& b, pb::Resume& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -281,7 +280,6 @@ DataBody from_pb(const pb::Data& m, Reader& r) {
     b.dead_root = r.id(m.dead_root());
   }
   b.replayed = m.replayed();
-  b.standby = m.standby();
   return b;
 }
 ResumeBody from_pb(const pb::Resume& m, Reader& r) { return ResumeBody{r.id(m.topic()), m.seq()}; }
@@ -358,7 +356,7 @@ size_t Message<T, Body>::encoded_size() const {
     // time, stripe varint and the payload with its length prefix.
     const size_t payload = body.payload ? body.payload->size() : body.payload_size;
     return 2 + 16 + 9 + 2 + 9 + 1 + (payload >= 128 ? 2 : 1) + payload +
-           (body.has_dead_root ? 18 : 0) + (body.replayed ? 2 : 0) + (body.standby ? 2 : 0);
+           (body.has_dead_root ? 18 : 0) + (body.replayed ? 2 : 0);
   } else {
     std::string out;
     encode(out);

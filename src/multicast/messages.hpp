@@ -125,9 +125,6 @@ struct DataBody {
   NodeId dead_root{};
   // Replayed from a parent's stripe history to fill a child's gap (StripeHistory), not live.
   bool replayed = false;
-  // Publisher -> the root's first successor, a copy of what the root gets: kept (not forwarded)
-  // for a take-over, which then feeds the tree at once instead of a publisher round trip later.
-  bool standby = false;
 };
 
 struct ResumeBody {

@@ -133,49 +133,6 @@ bool Scribe::take_over_if_evident(Time now, const NodeId& topic) {
   return true;
 }
 
-void Scribe::keep_standby(Time now, const NodeHandle& from,
-                          const std::shared_ptr<const DataMsg>& d) {
-  const NodeId& id = d->body.topic;
-  const auto rep = replicas_.find(id);
-  TopicState* t = topic(id);
-  const bool from_creator = (rep != replicas_.end() && rep->second.creator == from.id) ||
-                            (t && t->meta && t->meta->creator == from.id);
-  if (!from_creator) {
-    ++counters_.data_refused;  // only the verified creator's copies are worth keeping
-    return;
-  }
-  if (t && t->root) {
-    // We took over before the publisher heard of it: this is the root's feed now.
-    DataBody live = d->body;
-    live.standby = false;
-    on_publisher_data(now, from, std::make_shared<const DataMsg>(std::move(live)));
-    return;
-  }
-  auto& kept = standby_[id];
-  std::erase_if(kept, [&](const auto& e) { return now - e.first > config_.standby_window; });
-  if (kept.size() >= config_.history.max_packets) kept.erase(kept.begin());
-  kept.emplace_back(now, d);
-  ++counters_.standby_kept;
-}
-
-void Scribe::feed_standby(Time now, TopicState& t) {
-  const auto it = standby_.find(t.id);
-  if (it == standby_.end()) return;
-  auto kept = std::move(it->second);
-  standby_.erase(it);
-  // What the publisher sent the dead root since it died reaches our tree now, not one publisher
-  // round trip after it hears of us. Marked replayed: for the nodes below, it fills a gap; what
-  // we already held from our old parent is dropped by the history.
-  for (const auto& [at, d] : kept) {
-    if (now - at > config_.standby_window) continue;
-    DataBody b = d->body;
-    b.standby = false;
-    b.replayed = true;
-    ++counters_.standby_fed;
-    forward_data(now, t, std::make_shared<const DataMsg>(std::move(b)));
-  }
-}
-
 bool Scribe::hold_for_evidence(Time now, const NodeId& topic, const NodeHandle& child,
                                uint32_t spare) {
   const auto it = watches_.find(topic);

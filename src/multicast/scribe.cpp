@@ -398,7 +398,6 @@ void Scribe::become_root(Time now, TopicState& t) {
   t.path.clear();
   push_path(now, t);
   replicate(now, t);
-  feed_standby(now, t);
 }
 
 void Scribe::replicate(Time now, const TopicState& t) {
@@ -433,10 +432,6 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
   switch (static_cast<MsgType>(msg->type())) {
     case MsgType::kData: {
       auto d = std::static_pointer_cast<const DataMsg>(msg);
-      if (d->body.standby) {
-        keep_standby(now, from, d);
-        return;
-      }
       TopicState* t = topic(d->body.topic);
       if (t && t->parent && t->parent->id == from.id) {
         ++counters_.data_received;

@@ -81,9 +81,6 @@ struct ScribeConfig {
   // Publisher: a new root gets at least the packets of this last stretch again, whatever the
   // old root acknowledged (an acknowledgement does not prove it held every earlier packet).
   Duration root_replay_lookback = seconds(1);
-  // First successor: the publisher's standby copies (DataBody::standby) of this last stretch are
-  // kept, and fed to the tree at once if it takes over.
-  Duration standby_window = seconds(1);
 };
 
 // Everything a log line would count (STYLE.md §8).
@@ -121,8 +118,6 @@ struct ScribeCounters {
   uint64_t takeovers_undone = 0;     // the replaced root pinged again: stepped back
   uint64_t joins_held = 0;           // JOINs avoiding a root we suspect, waiting for evidence
   uint64_t data_held = 0;            // publisher data dropped while the evidence is pending
-  uint64_t standby_kept = 0;         // the publisher's standby copies held as first successor
-  uint64_t standby_fed = 0;          // of them, fed to the tree after a take-over
   uint64_t anycasts_sent = 0;
   uint64_t anycasts_failed = 0;
   // Where walks ended without an acceptor: at a node without the group, out of visits, or
@@ -318,9 +313,6 @@ class Scribe final : public overlay::Application {
   bool root_silent(Time now, const NodeId& topic) const;
   bool is_next_after(const NodeId& topic, const RootWatch& w) const;
   bool take_over_if_evident(Time now, const NodeId& topic);
-  // The publisher's standby copy of a packet for the root we would replace.
-  void keep_standby(Time now, const NodeHandle& from, const std::shared_ptr<const DataMsg>& d);
-  void feed_standby(Time now, TopicState& t);
   bool hold_for_evidence(Time now, const NodeId& topic, const NodeHandle& child, uint32_t spare);
   void refuse_pending(Time now, const NodeId& topic, RootWatch& w);
   void check_watches(Time now);
@@ -368,9 +360,6 @@ class Scribe final : public overlay::Application {
   std::unordered_map<NodeId, CreateBody> replicas_;  // metadata held for other roots
   std::unordered_map<NodeId, RootWatch> watches_;    // roots that named us their successor
   std::unordered_map<NodeId, StripeHistory> histories_;  // data topics only (gap repair)
-  // Standby copies by topic (replicated topics only, so bounded like replicas_), oldest first.
-  std::unordered_map<NodeId, std::vector<std::pair<Time, std::shared_ptr<const DataMsg>>>>
-      standby_;
   ReplayPacer replay_{config_.replay};  // config_ is declared above
   struct RootFeed {  // publisher: per stripe, the root that last acknowledged and up to what
     NodeId root;

@@ -178,13 +178,6 @@ uint64_t SplitStream::send(Time now, uint32_t stripe, std::shared_ptr<const std:
     ps.create_sent = false;
   }
   if (ps.root) {
-    if (config_.standby_feed && ps.successor && ps.successor->id != ps.root->id &&
-        ps.successor->id != scribe_.self().id) {
-      DataBody standby = msg->body;
-      standby.standby = true;
-      scribe_.publish_direct(now, *ps.successor,
-                             std::make_shared<const DataMsg>(std::move(standby)));
-    }
     scribe_.publish_direct(now, *ps.root, std::move(msg));
     return ps.seq;
   }

@@ -32,10 +32,6 @@ struct SplitStreamConfig {
   // A pure-leaf root's delegate of another digit is taken when none of the stripe's digit came
   // for this long (a small ring may have none with spare).
   Duration delegate_digit_wait = seconds(2);
-  // The publisher also sends each packet to its stripe root's first successor, marked standby:
-  // kept there, fed to the tree at once when the successor takes over (one publisher round trip
-  // sooner). Costs the publisher a second copy of its stream's upload.
-  bool standby_feed = true;
 };
 
 struct SplitStreamCounters {

@@ -255,8 +255,6 @@ void write_multicast(const fs::path& dir) {
   data.has_dead_root = false;
   data.replayed = true;
   write(dir / "data_replayed", typed(DataMsg(data)));
-  data.standby = true;
-  write(dir / "data_standby", typed(DataMsg(data)));
   write(dir / "resume", typed(ResumeMsg(ResumeBody{topic, 12344})));
   RootAckBody ack;
   ack.topic = topic;

@@ -328,101 +328,6 @@ TEST_F(WalkTest, WalkDoesNotClimbToASilentParent) {
   EXPECT_EQ(sent[0].first, parent_);
 }
 
-// --- the publisher's standby feed to the root's first successor --------------------------------------
-
-class StandbyTest : public RepairTest {
- protected:
-  ModelledKey key_{std::array<uint8_t, kPublicKeyBytes>{7, 7, 7}};
-  CreateBody create_ = make_create(key_, "news", 3, 16, 99);
-  NodeHandle root_ = handle(0x3f00000000000000ULL, 5);
-  NodeHandle publisher_{create_.creator, overlay::Endpoint::ipv4(6, 4000)};
-
-  void SetUp() override {
-    overlay_.next = root_;  // the root is alive and closest; we are next after it
-    scribe_.receive_direct(ms(0), root_, std::make_shared<const ReplicateMsg>(create_));
-  }
-  void ping(Time now) {
-    RootAckBody p{create_.topic, 1, false};
-    p.has_successor = true;
-    p.successor = self_;
-    scribe_.receive_direct(now, root_, std::make_shared<const RootAckMsg>(p));
-  }
-  std::shared_ptr<const DataMsg> data(uint64_t seq, bool standby) {
-    DataBody b{create_.topic, seq, 3};
-    b.payload_size = 1200;
-    b.standby = standby;
-    return std::make_shared<const DataMsg>(std::move(b));
-  }
-  std::vector<uint64_t> seqs_sent_to(const NodeHandle& to, bool replayed) const {
-    std::vector<uint64_t> out;
-    for (const auto& [h, m] : overlay_.sent_of<DataMsg>())
-      if (h == to && m->body.replayed == replayed && !m->body.standby) out.push_back(m->body.seq);
-    return out;
-  }
-};
-
-TEST_F(StandbyTest, CopiesAreKeptNotForwardedAndFedToTheTreeOnTakeOver) {
-  // A member below the root, with a child of its own.
-  scribe_.subscribe(ms(0), create_.topic);
-  scribe_.receive_direct(ms(0), root_, std::make_shared<const AcceptMsg>(
-                                           PathBody{create_.topic, {root_.id}}));
-  scribe_.receive_direct(ms(0), child_, std::make_shared<const JoinMsg>(JoinBody{create_.topic}));
-  ASSERT_TRUE(scribe_.topic(create_.topic)->has_child(child_.id));
-  for (uint64_t k = 1; k <= 5; ++k) {  // the root feeds us; the publisher's copies are kept
-    const Time t = ms(100 * static_cast<int64_t>(k));
-    ping(t);
-    scribe_.receive_direct(t, root_, data(k, false));
-    scribe_.receive_direct(t, publisher_, data(k, true));
-    scribe_.on_timer(t + ms(50), kTick);
-  }
-  EXPECT_EQ(seqs_sent_to(child_, false), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
-  // The root dies after 500 ms; the publisher does not know yet and goes on.
-  scribe_.receive_direct(ms(600), publisher_, data(6, true));
-  scribe_.receive_direct(ms(700), publisher_, data(7, true));
-  EXPECT_TRUE(seqs_sent_to(child_, true).empty()) << "kept, not forwarded, while the root lives";
-  EXPECT_EQ(scribe_.counters().standby_kept, 7u);
-  overlay_.clear();
-  scribe_.on_timer(ms(850), kTick);  // the root silent for 350 ms: take over
-  ASSERT_TRUE(scribe_.topic(create_.topic)->root);
-  // What the dead root never forwarded reaches the subtree at once; what it did is not resent.
-  EXPECT_EQ(seqs_sent_to(child_, true), (std::vector<uint64_t>{6, 7}));
-}
-
-TEST_F(StandbyTest, CopiesFromAnyoneButTheCreatorAreRefused) {
-  const NodeHandle stranger = handle(0x6600000000000000ULL, 66);
-  scribe_.receive_direct(ms(100), stranger, data(1, true));
-  EXPECT_EQ(scribe_.counters().standby_kept, 0u);
-  EXPECT_EQ(scribe_.counters().data_refused, 1u);
-}
-
-TEST(PublisherStandby, EachPacketAlsoGoesToTheRootsFirstSuccessorMarkedStandby) {
-  const NodeHandle self = handle(0x2000000000000000ULL, 1);
-  const NodeHandle root = handle(0x7700000000000000ULL, 2);
-  const NodeHandle successor = handle(0x7800000000000000ULL, 3);
-  FakeOverlay overlay(self);
-  ModelledCredentials credentials;
-  Scribe scribe(overlay, ScribeConfig{}, credentials);
-  SplitStream ss(scribe, SplitStreamConfig{});
-  overlay.next = handle(0xf000000000000000ULL, 99);  // the publisher is no stripe's root
-  const NodeId group = ss.publish(ms(0), ModelledKey({9}), "show");
-  RootAckBody ack{group.with_digit(0, 0), 0, false};
-  ack.has_successor = true;
-  ack.successor = successor;
-  scribe.receive_direct(ms(10), root, std::make_shared<const RootAckMsg>(ack));
-  overlay.clear();
-  ASSERT_EQ(ss.send(ms(20), 0, nullptr, 1200), 1u);
-  const auto sent = overlay.sent_of<DataMsg>();
-  ASSERT_EQ(sent.size(), 2u);
-  EXPECT_EQ(sent[0].first, successor);
-  EXPECT_TRUE(sent[0].second->body.standby);
-  EXPECT_EQ(sent[1].first, root);
-  EXPECT_FALSE(sent[1].second->body.standby);
-  // Stripes whose root named no successor get one copy.
-  overlay.clear();
-  ss.send(ms(30), 1, nullptr, 1200);
-  EXPECT_TRUE(overlay.sent_of<DataMsg>().empty()) << "no root known yet: routed";
-}
-
 // --- the wire --------------------------------------------------------------------------------------
 
 TEST(RepairMessages, AncestorsAndBackupRoundTripAndAreBounded) {
@@ -449,15 +354,6 @@ TEST(RepairMessages, AncestorsAndBackupRoundTripAndAreBounded) {
   HeartbeatMsg(p).encode(bytes);
   EXPECT_EQ(decode_message(static_cast<uint16_t>(MsgType::kHeartbeat), bytes, error), nullptr);
   EXPECT_EQ(error, DecodeError::kBadAddress);
-  DataBody d{NodeId::from_parts(1, 2), 7, 3, 1000};
-  d.payload_size = 1200;
-  d.standby = true;
-  bytes.clear();
-  DataMsg(d).encode(bytes);
-  EXPECT_EQ(DataMsg(d).encoded_size(), bytes.size());
-  msg = decode_message(static_cast<uint16_t>(MsgType::kData), bytes, error);
-  ASSERT_NE(msg, nullptr);
-  EXPECT_TRUE(static_cast<const DataMsg&>(*msg).body.standby);
   JoinBody j{NodeId::from_parts(1, 2)};
   j.backup = true;
   bytes.clear();
