@@ -194,6 +194,24 @@ void report_final_diagnostics(const ForestView& fv) {
                      static_cast<unsigned long long>(data_held)));
   }
   {
+    uint64_t gp = 0, anc = 0, backup = 0, declined = 0, dropped = 0, lost = 0, skips = 0;
+    for (const ForestNode& n : fv.nodes) {
+      const auto& c = n.scribe->counters();
+      gp += c.grandparent_rejoins;
+      anc += c.ancestor_rejoins;
+      backup += c.backup_joins_sent;
+      declined += c.backup_joins_declined;
+      dropped += c.children_reported_dead;
+      lost += c.anycasts_lost;
+      skips += c.walk_skips;
+    }
+    auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+    fv.report(format("sim: re-joins at the grandparent %llu, at a further ancestor %llu; backup "
+                     "JOINs %llu (declined %llu); children dropped on their orphan's word %llu; "
+                     "walks re-issued as lost %llu; walk steps past silent members %llu",
+                     u(gp), u(anc), u(backup), u(declined), u(dropped), u(lost), u(skips)));
+  }
+  {
     int64_t spare = 0;
     size_t missing = 0, joining = 0, attached_silent = 0, no_state = 0;
     for (uint32_t i = 1; i < fv.nodes.size(); ++i) {

@@ -61,6 +61,7 @@ class ViewerSink final : public multicast::PacketSink {
     if (now >= phase_.kill && s.next_seq > 0 && (p.seq > s.next_seq || p.retransmitted) &&
         s.repaired_at == kNever) {
       s.repaired_at = now;
+      s.gap_from = s.last_arrival;
       affected_ = true;
     }
     if (now >= phase_.kill && s.next_seq > 0 && p.seq > s.next_seq &&
@@ -90,6 +91,14 @@ class ViewerSink final : public multicast::PacketSink {
     for (const StripeRecord& s : stripes_)
       if (s.repaired_at != kNever) latest = std::max(latest, s.repaired_at);
     return latest;
+  }
+  // The stripe whose repair ended last: when its gap began (its last packet before it).
+  Time slowest_gap_from() const {
+    const StripeRecord* worst = nullptr;
+    for (const StripeRecord& s : stripes_)
+      if (s.repaired_at != kNever && (worst == nullptr || s.repaired_at > worst->repaired_at))
+        worst = &s;
+    return worst == nullptr ? kNever : worst->gap_from;
   }
   bool affected_by_seq() const { return affected_by_seq_; }
   Time repaired_at_by_seq() const {
@@ -130,6 +139,7 @@ class ViewerSink final : public multicast::PacketSink {
     Time last_arrival{-1};
     Time repaired_at = kNever;
     Time repaired_at_by_seq = kNever;
+    Time gap_from = kNever;
     int64_t round_delay = 0;  // the sampled round's delay on this stripe
   };
 
