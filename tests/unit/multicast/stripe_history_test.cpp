@@ -97,6 +97,22 @@ TEST(StripeHistory, StaysInSequenceOrderAcrossWrapsAndLateFills) {
       if (now - it->second <= window) tail.push_back(it->first);
     EXPECT_EQ(seqs_after(h, now, from), tail);
   }
+  // A burst at one instant grows the ring while its oldest entry sits mid-array (head moved
+  // by the evictions above), then late fills land in the grown ring.
+  const Time burst = ms(6005);
+  for (uint64_t q = 601; q <= 700; ++q) {
+    if (q % 3 != 0) {
+      ASSERT_EQ(h.record(burst, data(q, 100)), ref_record(burst, q)) << q;
+    }
+  }
+  for (uint64_t q = 603; q <= 700; q += 3) {
+    ASSERT_EQ(h.record(burst, data(q, 100)), ref_record(burst, q)) << q;
+  }
+  std::vector<uint64_t> want;
+  for (const auto& [q, at] : ref)
+    if (burst - at <= window) want.push_back(q);
+  EXPECT_EQ(seqs_after(h, burst, 0), want);
+  EXPECT_EQ(h.packets(), ref.size());
   EXPECT_TRUE(seqs_after(h, ms(6000), UINT64_MAX).empty());
 }
 
