@@ -326,8 +326,9 @@ bool SplitStream::absorbs_routed_join(const TopicState& t) const {
   // A stripe tree grows from its forwarders: a member without children there passes a routed
   // JOIN on toward the root, which fills its children and pushes the rest down to them. The
   // stripe's children gather on few nodes of its digit and the others keep their whole budget
-  // for a stripe that lacks capacity (docs/multicast.md).
-  return t.slow;
+  // for a stripe that lacks capacity (docs/multicast.md). Only at a node of the stripe's digit:
+  // elsewhere (a small ring may have no node of that digit) the route may not lead to one.
+  return t.slow || t.id.digit(0) != scribe_.self().id.digit(0);
 }
 
 std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, const NodeId& child) {
@@ -487,7 +488,6 @@ void SplitStream::on_tick(Time now) {
   recount(now);
   const bool spare = used_ < limit_;
   const auto own = static_cast<uint32_t>(scribe_.self().id.digit(0));
-  const bool dedicated = forwards_foreign_only();
   for (Stream& s : streams_) {
     if (!s.viewing) continue;
     if (!spare) continue;  // recount() left every group when the budget filled
@@ -502,7 +502,7 @@ void SplitStream::on_tick(Time now) {
       // stripes).
       const TopicState* t = scribe_.topic(s.stripe_ids[i]);
       const bool fit = spare && t != nullptr && t->attached && (t->root || t->parent) &&
-                       ((i == own && !dedicated) || !t->children.empty());
+                       (i == own || !t->children.empty());
       if ((s.in_stripe_scg[i] != 0) == fit) continue;
       s.in_stripe_scg[i] = fit ? 1 : 0;
       if (fit) {

@@ -398,26 +398,22 @@ TEST_F(SplitStreamTest, RoutedJoinPassesAMemberWithoutChildrenThere) {
 }
 
 // A node that forwards foreign stripes only gave its budget to them: it takes no child in its
-// own stripe and leaves that stripe's SCG, so it stays interior in one stripe.
+// own stripe, directly or through the SCGs, so it stays interior in one stripe.
 TEST_F(SplitStreamTest, ForwarderOfAForeignStripeOnlyTakesNoneOfItsOwn) {
   start(4);
   attach(3);  // this node's first digit is 3
   attach(5);
   ASSERT_TRUE(join(5, node(0x5100000000000000ULL, 10)));
-  overlay_.clear();
-  ss_->on_tick(ms(10));
-  bool own_scg = false, foreign_scg = false;
-  for (const JoinMsg* j : overlay_.routed_of<JoinMsg>()) {
-    own_scg = own_scg || j->body.topic == SplitStream::stripe_scg_of(group_, 3);
-    foreign_scg = foreign_scg || j->body.topic == SplitStream::stripe_scg_of(group_, 5);
-  }
-  EXPECT_FALSE(own_scg);
-  EXPECT_TRUE(foreign_scg);
   EXPECT_FALSE(join(3, node(0x3a00000000000000ULL, 11)));
   EXPECT_EQ(ss_->used(), 1);
-  // A stripe-3 orphan in the stream's SCG finds it no better than any member with spare.
-  EXPECT_FALSE(ss_->anycast_accepts(ms(20), anycast_for(3, node(0x8800000000000000ULL, 20), 0)));
-  EXPECT_EQ(ss_->counters().anycast_foreign_deferred, 1u);
+  // Its own stripe's SCG (it still receives the stripe) passes a stripe-3 orphan on, and the
+  // stream's SCG finds it no better suited than any member with spare.
+  const NodeHandle orphan = node(0x8800000000000000ULL, 20);
+  EXPECT_FALSE(ss_->anycast_accepts(
+      ms(20), anycast_for(3, orphan, 0, SplitStream::stripe_scg_of(group_, 3))));
+  EXPECT_FALSE(ss_->anycast_accepts(ms(20), anycast_for(3, orphan, 0)));
+  EXPECT_EQ(ss_->counters().anycast_foreign_deferred, 2u);
+  EXPECT_TRUE(ss_->anycast_accepts(ms(20), anycast_for(3, orphan, 40)));  // late: anyone
 }
 
 // Successive joiners pushed down from a full node start at different siblings, so its subtree
