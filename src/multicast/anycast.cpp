@@ -43,7 +43,13 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
     ++counters_.anycasts_failed;
     send(now, a.requester, std::make_shared<const AnycastFailMsg>(TopicBody{a.want}));
   };
-  if (a.visited.size() >= config_.anycast_max_visits) {
+  // Members are counted once (a backtracking step costs a message, not a visit), and the
+  // messages get their own bound: a leaf used to cost two of the 48 visits, there and back, and
+  // walks in star-shaped control trees ran out before reaching a member with room
+  // (docs/multicast.md).
+  if (a.visited.size() >= config_.anycast_max_visits ||
+      a.hops >= std::min<uint32_t>(kMaxAnycastHops,
+                                   static_cast<uint32_t>(3 * config_.anycast_max_visits))) {
     ++counters_.anycast_fail_exhausted;
     return fail();
   }
@@ -52,14 +58,14 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
     // group's root, where it resumes at the first tree node (this visit counts toward the bound).
     ++counters_.anycast_fail_no_state;
     AnycastBody next = a;
-    next.visited.push_back(self().id);
+    const bool seen_here = contains(a.visited, self().id);
+    if (!seen_here) next.visited.push_back(self().id);
+    ++next.hops;
     ++counters_.control_sent;
     // A member sent it here from its stale list of children (we left the group since): hand
-    // it straight back, one hop, and its walk goes on with its next child. Not when the sender
-    // got it from us, which would bounce it between two nodes that both left.
-    const size_t n = a.visited.size();
-    if (from != nullptr && n >= 1 && a.visited[n - 1] == from->id &&
-        (n < 2 || a.visited[n - 2] != self().id)) {
+    // it straight back, one hop, and its walk goes on with its next child. Not when we handled
+    // this walk before, which would bounce it between two nodes that both left.
+    if (from != nullptr && !seen_here && contains(a.visited, from->id)) {
       overlay_.send_direct(now, *from, std::make_shared<const AnycastMsg>(std::move(next)));
       return;
     }
@@ -70,7 +76,8 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
       client_->anycast_accepts(now, a))
     return;
   AnycastBody next = a;
-  next.visited.push_back(self().id);
+  if (!contains(next.visited, self().id)) next.visited.push_back(self().id);
+  ++next.hops;
   // Depth first: the first child not yet visited, else back up to the parent. A member silent
   // for longer than its interval allows (a child that missed a refresh, a parent that missed a
   // heartbeat) is most likely dead, and a walk passed to it is lost: skip it (its subtree is
@@ -102,6 +109,7 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
     // have no member of its own first digit at all): walk it once more, relaxed.
     AnycastBody again = a;
     again.visited.clear();
+    again.hops = 0;
     again.relaxed = true;
     return walk_anycast(now, again);
   }

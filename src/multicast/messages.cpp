@@ -93,6 +93,7 @@ void to_pb(const AnycastBody& b, pb::Anycast& m) {
   m.set_want(b.want.to_byte_string());
   for (const auto& id : b.visited) m.add_visited(id.to_byte_string());
   m.set_relaxed(b.relaxed);
+  m.set_hops(b.hops);
 }
 
 template <typename Pb, typename Body>
@@ -326,6 +327,8 @@ AnycastBody from_pb(const pb::Anycast& m, Reader& r) {
   b.want = r.id(m.want());
   b.visited = r.ids(m.visited(), kMaxVisited);
   b.relaxed = m.relaxed();
+  b.hops = m.hops();
+  if (b.hops > kMaxAnycastHops) r.fail(DecodeError::kTooMany);
   return b;
 }
 
@@ -373,7 +376,7 @@ size_t Message<T, Body>::encoded_size() const {
            (body.detached ? 2 : 0) + ancestors;
   } else if constexpr (std::is_same_v<Body, AnycastBody>) {
     return kIdField * (2 + body.visited.size()) + handle_bytes(body.requester) +
-           (body.relaxed ? 2 : 0);
+           (body.relaxed ? 2 : 0) + (body.hops == 0 ? 0 : body.hops < 128 ? 2 : 3);
   } else if constexpr (std::is_same_v<Body, DataBody>) {
     // Closed form, so a simulated stream never encodes: tags, a 16-byte topic, fixed seq and
     // time, stripe varint and the payload with its length prefix.

@@ -25,6 +25,7 @@ inline constexpr uint16_t kMulticastAppId = 2;
 // Bounds on everything a peer can make us store or walk.
 inline constexpr size_t kMaxPathLength = 48;      // ids from a topic root down to a parent
 inline constexpr size_t kMaxVisited = 64;         // anycast walk: members visited
+inline constexpr uint32_t kMaxAnycastHops = 256;  // anycast walk: messages, backtracking included
 inline constexpr size_t kMaxCandidates = 16;      // push-down siblings offered to an orphan
 inline constexpr size_t kMaxAncestors = 3;        // handles above the parent in a path message
 inline constexpr size_t kMaxRefreshTopics = 128;  // topics refreshed in one message
@@ -155,9 +156,13 @@ struct AnycastBody {
   NodeId topic;  // the group walked (SplitStream: the spare capacity group)
   NodeHandle requester;
   NodeId want;  // what the requester asks for (SplitStream: the stripe id)
-  // Members already asked, in visiting order: the walk is depth-first over the group's tree
-  // and a member passes it to its first unvisited child, else back to its parent.
+  // Members already asked, each once, in the order first visited: the walk is depth-first over
+  // the group's tree and a member passes it to its first unvisited child, else back to its
+  // parent.
   std::vector<NodeId> visited;
+  // Messages the walk took, backtracking and detours included: bounds a walk that stale lists
+  // of children keep sending around.
+  uint32_t hops = 0;
   // Set when a first walk covered the whole tree without an acceptor: the walk starts over and
   // the client may accept what it deferred the first time (SplitStream: foreign stripes).
   bool relaxed = false;

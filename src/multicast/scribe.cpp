@@ -303,9 +303,11 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
       return;
     }
     // A member that can adopt nobody here and has no children to push the joiner down to (a
-    // pure leaf, say) passes the JOIN on rather than sending the joiner to the SCG.
+    // pure leaf, say) passes the JOIN on rather than sending the joiner to the SCG; so does a
+    // childless one whose client leaves routed joiners to the tree's forwarders.
     if (client_ && t->children.empty() && !would_cycle(*t, child.id) && !t->has_child(child.id) &&
-        !client_->admit(now, *t, child, j.spare)) {
+        ((!t->root && !client_->absorbs_routed_join(*t)) ||
+         !client_->admit(now, *t, child, j.spare))) {
       pass_on();
       return;
     }

@@ -208,6 +208,12 @@ class ScribeClient {
   // returns whether to adopt; it may orphan another child through Scribe::orphan(). Cycles are
   // refused by Scribe before the client is asked.
   virtual bool admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) = 0;
+  // Whether a routed JOIN for `t` that reaches this member while it has no children there stops
+  // here (Scribe's default) or goes on toward the root, where the tree's forwarders are.
+  virtual bool absorbs_routed_join(const TopicState& t) const {
+    (void)t;
+    return true;
+  }
   // This node's unused outdegree, announced in its JOINs.
   virtual uint32_t spare() const = 0;
   // Candidates sent with a refusal of `child` in `t` (push-down siblings).

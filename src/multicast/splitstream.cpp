@@ -274,6 +274,12 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
                           (!t.root && child.id.digit(0) != t.id.digit(0)))) {
     return false;
   }
+  // A node that forwards foreign stripes only has given its budget to them: it takes no child
+  // in its own stripe (routed JOINs pass a childless member anyway, absorbs_routed_join; this
+  // refuses push-down's direct ones) and stays interior in one stripe (docs/multicast.md).
+  if (!t.root && t.children.empty() && t.id.digit(0) == scribe_.self().id.digit(0) &&
+      forwards_foreign_only())
+    return false;
   recount(now);
   const bool foreign = t.id.digit(0) != scribe_.self().id.digit(0);
   if (used_ < limit_) {
@@ -322,6 +328,15 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   return true;
 }
 
+bool SplitStream::absorbs_routed_join(const TopicState& t) const {
+  // A stripe tree grows from its forwarders: a member without children there passes a routed
+  // JOIN on toward the root, which fills its children and pushes the rest down to them. The
+  // stripe's children gather on few nodes of its digit and the others keep their whole budget
+  // for a stripe that lacks capacity (docs/multicast.md). Only at a node of the stripe's digit:
+  // elsewhere (a small ring may have no node of that digit) the route may not lead to one.
+  return t.slow || t.id.digit(0) != scribe_.self().id.digit(0);
+}
+
 std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, const NodeId& child) {
   std::vector<NodeHandle> out;
   if (t.source) {  // the publisher: its delegate in this stripe
@@ -338,6 +353,12 @@ std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, con
     return t.id.closer(a.id, b.id);
   });
   if (out.size() > kMaxCandidates) out.resize(kMaxCandidates);
+  // Start the list at a sibling picked by the joiner's id, so successive joiners pushed down
+  // from here go to different siblings: the subtree fills level by level instead of down the
+  // first sibling's line (depth).
+  if (!out.empty())
+    std::rotate(out.begin(),
+                out.begin() + static_cast<std::ptrdiff_t>(child.value() % out.size()), out.end());
   // A stripe root that can adopt nobody (a pure leaf) sends the joiner to the publisher, which
   // feeds one delegate in its place and sends everyone else there.
   if (limit_ == 0 && t.children.empty() && t.root && t.publisher && t.publisher->id != child &&
@@ -370,8 +391,19 @@ void SplitStream::anycast_for(Time now, Stream& s, const NodeId& want) {
     scribe_.anycast(now, s.stripe_scg_ids[stripe], want, true);
 }
 
+bool SplitStream::forwards_foreign_only() const {
+  const int own = scribe_.self().id.digit(0);
+  bool foreign = false;
+  for (const auto& [id, t] : scribe_.topics()) {
+    if (t.slow || t.children.empty()) continue;
+    if (id.digit(0) == own) return false;
+    foreign = true;
+  }
+  return foreign;
+}
+
 int SplitStream::suitability(const NodeId& stripe) const {
-  if (stripe.digit(0) == scribe_.self().id.digit(0)) return 0;
+  if (stripe.digit(0) == scribe_.self().id.digit(0)) return forwards_foreign_only() ? 3 : 0;
   const TopicState* t = scribe_.topic(stripe);
   if (t != nullptr && !t->children.empty()) return 1;
   return used_ == 0 ? 2 : 3;

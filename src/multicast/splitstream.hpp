@@ -136,6 +136,7 @@ class SplitStream final : public ScribeClient {
 
   // --- ScribeClient ------------------------------------------------------------------------------
   bool admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) override;
+  bool absorbs_routed_join(const TopicState& t) const override;
   uint32_t spare() const override {
     return used_ < limit_ ? static_cast<uint32_t>(limit_ - used_) : 0;
   }
@@ -196,6 +197,8 @@ class SplitStream final : public ScribeClient {
   // How well this node suits a stripe it is asked to adopt in through the stream's SCG: 0 its
   // own stripe, 1 a stripe it already forwards, 2 it forwards nothing yet, 3 anything else.
   int suitability(const NodeId& stripe) const;
+  // Children in foreign stripes and none in its own: its budget went to other stripes.
+  bool forwards_foreign_only() const;
   Stream* stream_of_scg(const NodeId& topic);
   bool is_scg(const NodeId& topic) const;
   void recount(Time now);

@@ -684,6 +684,18 @@ TEST(ScribeDecode, MalformedMessagesAreCountedPerReasonAndDropped) {
   HeartbeatMsg(PathBody{NodeId{}, std::vector<NodeId>(kMaxPathLength + 1)}).encode(long_path);
   EXPECT_EQ(scribe.decode(static_cast<uint16_t>(MsgType::kHeartbeat), long_path), nullptr);
   EXPECT_EQ(count(DecodeError::kTooMany), 1u);
+  // An anycast walk claiming more hops than any walk may take.
+  AnycastBody walk;
+  walk.requester = handle(0x2000000000000000ULL, 2);
+  walk.hops = kMaxAnycastHops + 1;
+  std::string long_walk;
+  AnycastMsg(walk).encode(long_walk);
+  EXPECT_EQ(scribe.decode(static_cast<uint16_t>(MsgType::kAnycast), long_walk), nullptr);
+  EXPECT_EQ(count(DecodeError::kTooMany), 2u);
+  walk.hops = kMaxAnycastHops;
+  long_walk.clear();
+  AnycastMsg(walk).encode(long_walk);
+  EXPECT_NE(scribe.decode(static_cast<uint16_t>(MsgType::kAnycast), long_walk), nullptr);
   // A CREATE whose topic is not derived from its group.
   CreateBody c = make_create(ModelledKey({1}), "x", 2, 16, 5);
   c.topic = c.group.with_digit(0, 3);
@@ -691,7 +703,7 @@ TEST(ScribeDecode, MalformedMessagesAreCountedPerReasonAndDropped) {
   CreateMsg(c).encode(create);
   EXPECT_EQ(scribe.decode(static_cast<uint16_t>(MsgType::kCreate), create), nullptr);
   EXPECT_EQ(count(DecodeError::kBadCredentials), 1u);
-  EXPECT_EQ(scribe.counters().malformed_total(), 5u);
+  EXPECT_EQ(scribe.counters().malformed_total(), 6u);
   // And a good one decodes to the same content.
   std::string data;
   DataMsg(DataBody{NodeId::from_parts(1, 2), 77, 3, 1000, nullptr, 1200}).encode(data);
@@ -727,6 +739,35 @@ TEST_F(ScribeTest, AnycastAtANodeThatLeftTheGroupGoesBackToItsSender) {
   ASSERT_EQ(overlay_.routed_of<AnycastMsg>().size(), 1u);
 }
 
+// A walk backtracking through a member it visited before does not count the member twice (a
+// leaf used to cost two of the visit bound, there and back); its messages have their own bound.
+TEST_F(ScribeTest, AnycastWalkCountsAMemberOnceAndItsMessagesSeparately) {
+  attach(ms(0));
+  adopt_child(ms(0));
+  const NodeHandle requester = handle(0x9000000000000000ULL, 8);
+  AnycastBody a;
+  a.topic = topic_;
+  a.requester = requester;
+  a.want = NodeId::from_parts(0x3100000000000000ULL, 5);
+  a.visited = {self_.id, child_.id};  // we sent it to our only child, which sends it back
+  a.hops = 4;
+  overlay_.clear();
+  scribe_.receive_direct(ms(1), child_, std::make_shared<const AnycastMsg>(a));
+  auto up = overlay_.sent_of<AnycastMsg>();
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(up[0].first, parent_);  // subtree done: back up to the parent
+  EXPECT_EQ(up[0].second->body.visited, (std::vector<NodeId>{self_.id, child_.id}));
+  EXPECT_EQ(up[0].second->body.hops, 5u);
+  // At the message bound the walk fails back to its requester, however few members it saw.
+  a.hops = static_cast<uint32_t>(3 * ScribeConfig{}.anycast_max_visits);
+  overlay_.clear();
+  scribe_.receive_direct(ms(2), child_, std::make_shared<const AnycastMsg>(a));
+  EXPECT_TRUE(overlay_.sent_of<AnycastMsg>().empty());
+  auto failed = overlay_.sent_of<AnycastFailMsg>();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].first, requester);
+}
+
 // The simulator asks every message its size instead of encoding it: the closed forms of the
 // frequent messages must give exactly the encoded length.
 TEST(ScribeMessages, ClosedFormSizesMatchTheEncoding) {
@@ -754,9 +795,12 @@ TEST(ScribeMessages, ClosedFormSizesMatchTheEncoding) {
         a.want = NodeId::from_parts(9, 9);
         a.visited.assign(ids, NodeId::from_parts(3, 4));
         a.relaxed = flag;
-        std::string any;
-        AnycastMsg(a).encode(any);
-        EXPECT_EQ(AnycastMsg(a).encoded_size(), any.size()) << ids << " " << flag;
+        for (uint32_t hops : {0u, 1u, 127u, 128u, 256u}) {
+          a.hops = hops;
+          std::string any;
+          AnycastMsg(a).encode(any);
+          EXPECT_EQ(AnycastMsg(a).encoded_size(), any.size()) << ids << " " << flag << " " << hops;
+        }
       }
 }
 

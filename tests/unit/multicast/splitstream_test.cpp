@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "fake_overlay.hpp"
@@ -39,14 +40,23 @@ class SplitStreamTest : public ::testing::Test {
         ms(1), parent_,
         std::make_shared<const AcceptMsg>(PathBody{stripe(s), {grandparent_.id, parent_.id}}));
   }
-  // A routed JOIN for stripe s from `child` passing through this node.
+  // A JOIN for stripe s from `child` sent to this node directly (push-down, re-join): routed
+  // ones pass a member without children in the stripe (routed_join).
   bool join(int s, const NodeHandle& child) {
+    JoinBody j{stripe(s)};
+    j.pushdown_left = ScribeConfig{}.pushdown_depth;
+    scribe_.receive_direct(ms(5), child, std::make_shared<const JoinMsg>(j));
+    return scribe_.topic(stripe(s))->has_child(child.id);
+  }
+  // A routed JOIN for stripe s from `child` passing through this node; the JOIN that goes on
+  // (passed on, or ours as a new forwarder) is left in `ctx`.
+  overlay::ForwardContext routed_join(int s, const NodeHandle& child) {
     overlay::ForwardContext ctx{stripe(s),     child,
                                 child,         1,
                                 overlay_.next, std::make_shared<const JoinMsg>(JoinBody{stripe(s)}),
                                 false,         false};
     scribe_.forward(ms(5), ctx);
-    return scribe_.topic(stripe(s))->has_child(child.id);
+    return ctx;
   }
   AnycastBody anycast_for(int s, const NodeHandle& requester, size_t visited,
                           std::optional<NodeId> group = std::nullopt) {
@@ -91,8 +101,8 @@ TEST_F(SplitStreamTest, AtTheLimitAdoptsTheNewcomerAndOrphansAForeignStripeChild
   const NodeHandle a = node(0x7000000000000000ULL, 10);
   const NodeHandle b = node(0x3a00000000000000ULL, 11);
   const NodeHandle c = node(0x3a50000000000000ULL, 12);
+  EXPECT_TRUE(join(3, b));  // its own stripe first: it is no foreign-only forwarder
   EXPECT_TRUE(join(5, a));
-  EXPECT_TRUE(join(3, b));
   EXPECT_EQ(ss_->used(), 2);
   overlay_.clear();
   EXPECT_TRUE(join(3, c));
@@ -447,6 +457,79 @@ TEST_F(SplitStreamTest, PureLeafAdoptsNobody) {
   attach(3);
   EXPECT_FALSE(join(3, node(0x3a00000000000000ULL, 11)));
   EXPECT_EQ(ss_->used(), 0);
+}
+
+// A stripe tree grows from its forwarders: a member without children in the stripe passes a
+// routed JOIN on (naming the joiner) toward the root; once it forwards the stripe it absorbs
+// them. So a stripe's children gather on few nodes and the others keep their budget whole.
+TEST_F(SplitStreamTest, RoutedJoinPassesAMemberWithoutChildrenThere) {
+  start(4);
+  attach(3);
+  const NodeHandle a = node(0x9000000000000000ULL, 10);
+  auto ctx = routed_join(3, a);
+  EXPECT_FALSE(ctx.consumed);
+  EXPECT_FALSE(scribe_.topic(stripe(3))->has_child(a.id));
+  const auto& passed = static_cast<const JoinMsg&>(*ctx.message).body;
+  ASSERT_TRUE(passed.has_child);
+  EXPECT_EQ(passed.child, a);
+  ASSERT_TRUE(join(3, node(0x3a00000000000000ULL, 11)));  // pushed down here: a forwarder now
+  ctx = routed_join(3, a);
+  EXPECT_TRUE(ctx.consumed);
+  EXPECT_TRUE(scribe_.topic(stripe(3))->has_child(a.id));
+}
+
+// A node that forwards foreign stripes only gave its budget to them: it takes no child in its
+// own stripe, directly or through the SCGs, so it stays interior in one stripe.
+TEST_F(SplitStreamTest, ForwarderOfAForeignStripeOnlyTakesNoneOfItsOwn) {
+  start(4);
+  attach(3);  // this node's first digit is 3
+  attach(5);
+  ASSERT_TRUE(join(5, node(0x5100000000000000ULL, 10)));
+  EXPECT_FALSE(join(3, node(0x3a00000000000000ULL, 11)));
+  EXPECT_EQ(ss_->used(), 1);
+  // Its own stripe's SCG (it still receives the stripe) passes a stripe-3 orphan on, and the
+  // stream's SCG finds it no better suited than any member with spare.
+  const NodeHandle orphan = node(0x8800000000000000ULL, 20);
+  EXPECT_FALSE(ss_->anycast_accepts(
+      ms(20), anycast_for(3, orphan, 0, SplitStream::stripe_scg_of(group_, 3))));
+  EXPECT_FALSE(ss_->anycast_accepts(ms(20), anycast_for(3, orphan, 0)));
+  EXPECT_EQ(ss_->counters().anycast_foreign_deferred, 2u);
+  EXPECT_TRUE(ss_->anycast_accepts(ms(20), anycast_for(3, orphan, 40)));  // late: anyone
+}
+
+// Successive joiners pushed down from a full node start at different siblings, so its subtree
+// fills level by level rather than down the first sibling's line.
+TEST_F(SplitStreamTest, PushDownCandidatesStartAtASiblingPickedByTheJoiner) {
+  start(3);
+  attach(3);
+  const NodeHandle b = node(0x3a00000000000000ULL, 11);
+  const NodeHandle c = node(0x3b00000000000000ULL, 12);
+  const NodeHandle d = node(0x3100000000000000ULL, 13);
+  ASSERT_TRUE(join(3, d));
+  ASSERT_TRUE(join(3, c));
+  ASSERT_TRUE(join(3, b));
+  std::vector<NodeHandle> by_rule;  // the siblings in the rule's order, from the first refusal
+  std::vector<NodeId> firsts;
+  for (uint64_t hi : {0x9000000000000000ULL, 0x9000000000000001ULL, 0x9000000000000002ULL}) {
+    const NodeHandle e = node(hi, 20);
+    overlay_.clear();
+    EXPECT_FALSE(join(3, e));
+    const auto refusals = overlay_.sent_of<RefuseMsg>();
+    ASSERT_EQ(refusals.size(), 1u);
+    const auto& cands = refusals[0].second->body.candidates;
+    ASSERT_EQ(cands.size(), 3u);
+    const auto start_at = static_cast<size_t>(e.id.value() % 3);
+    if (by_rule.empty()) {
+      by_rule = cands;
+      std::rotate(by_rule.begin(), by_rule.end() - static_cast<std::ptrdiff_t>(start_at),
+                  by_rule.end());
+      EXPECT_EQ(by_rule[0], b);  // one digit each: the closest to the stripe id first
+    }
+    for (size_t k = 0; k < 3; ++k) EXPECT_EQ(cands[k], by_rule[(start_at + k) % 3]);
+    firsts.push_back(cands[0].id);
+  }
+  std::sort(firsts.begin(), firsts.end());
+  EXPECT_EQ(std::unique(firsts.begin(), firsts.end()), firsts.end());  // three different starts
 }
 
 TEST_F(SplitStreamTest, LimitHoldsUnderManyJoins) {
