@@ -144,14 +144,11 @@ TEST_F(RepairTest, SilentAncestorsAreTriedInTurnThenTheJoinIsRouted) {
 class AncestorTest : public RepairTest {
  protected:
   NodeHandle orphan_ = handle(0x3140000000000000ULL, 11);
-  // This node attached, with child_ below it.
+  // This node attached, with child_ below it. A direct JOIN: a routed one would pass on a
+  // SplitStream node of the stripe's digit that has no children there yet (absorbs_routed_join).
   void attach_with_child() {
     attach_with_ancestors(ms(0));
-    overlay::ForwardContext ctx{topic_,        child_,
-                                child_,        1,
-                                overlay_.next, std::make_shared<const JoinMsg>(JoinBody{topic_}),
-                                false,         false};
-    scribe_.forward(ms(10), ctx);
+    scribe_.receive_direct(ms(10), child_, std::make_shared<const JoinMsg>(JoinBody{topic_}));
     ASSERT_TRUE(scribe_.topic(topic_)->has_child(child_.id));
     overlay_.clear();
   }
