@@ -29,7 +29,7 @@ struct ViewerConfig {
   // most every `refetch_interval`. Earlier than that, the stripes' normal skew (p99 ~300 ms in
   // the 1,000-node simulation) would bring most of it anyway.
   bool peer_fetch = true;
-  Duration fetch_lead = ms(250);
+  Duration fetch_lead = ms(300);
   Duration fetch_after = ms(50);
   Duration refetch_interval = ms(150);
 

@@ -17,9 +17,9 @@ void Scribe::fetch(Time now, const NodeId& topic_id) {
   FetchRecord& rec = fetches_[topic_id];  // member topics only; swept with the histories
   if (const auto* last = rec.last()) {
     if (now - last->sent < fc.min_interval) return;
-    if (!last->answered) {
-      // Nothing came: that neighbour lacks the stripe too (or is gone). Ask the next one.
-      ++rec.rotation;
+    if (!rec.answered_since(last->sent)) {
+      // Nothing came: those neighbours lack the stripe too (or are gone). Ask the next ones.
+      rec.rotation += static_cast<uint32_t>(fc.fanout);
       ++fetch_counters_.peer_rotations;
     }
   }
@@ -31,19 +31,22 @@ void Scribe::fetch(Time now, const NodeId& topic_id) {
     ++fetch_counters_.requests_no_peer;
     return;
   }
-  // Stripes start on different neighbours, so one viewer's requests spread over them.
-  const NodeHandle& peer = peers[(rec.rotation + topic_id.digit(0)) % peers.size()];
-  FetchRecord::Request& r = rec.next(now);
-  r.peer = peer.id;
   FetchBody body{topic_id, 0, {}};
   if (const StripeHistory* h = history(topic_id)) {
     body.after = h->newest();
     h->holes(kMaxFetchMissing, body.missing);
   }
-  r.after = body.after;
-  r.missing = body.missing;
-  ++fetch_counters_.requests_sent;
-  send(now, peer, std::make_shared<const FetchMsg>(std::move(body)));
+  // Stripes start on different neighbours, so one viewer's requests spread over them.
+  const size_t first = rec.rotation + topic_id.digit(0);
+  for (size_t i = 0; i < std::min(fc.fanout, peers.size()); ++i) {
+    const NodeHandle& peer = peers[(first + i) % peers.size()];
+    FetchRecord::Request& r = rec.next(now);
+    r.peer = peer.id;
+    r.after = body.after;
+    r.missing = body.missing;
+    ++fetch_counters_.requests_sent;
+    send(now, peer, std::make_shared<const FetchMsg>(body));
+  }
 }
 
 void Scribe::on_fetch(Time now, const NodeHandle& from, const FetchBody& f) {

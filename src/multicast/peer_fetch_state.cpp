@@ -16,12 +16,18 @@ bool FetchRecord::expects(Time now, Duration life, const NodeId& from, uint64_t 
 }
 
 FetchRecord::Request& FetchRecord::next(Time now) {
-  last_ = last_ >= 2 ? 0 : 1 - last_;
+  last_ = last_ >= kSlots ? 0 : (last_ + 1) % kSlots;
   Request& r = requests_[last_];
   r = Request{};
   r.sent = now;
   r.used = true;
   return r;
+}
+
+bool FetchRecord::answered_since(Time since) const {
+  for (const Request& r : requests_)
+    if (r.used && r.sent >= since && r.answered) return true;
+  return false;
 }
 
 size_t FetchLimiter::grant(Time now, const NodeId& requester, size_t want) {

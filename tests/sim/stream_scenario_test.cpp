@@ -39,13 +39,24 @@ TEST(StreamScenario, EveryViewerPlaysEveryPacketOfAFormedForest) {
 
 // Killing a tenth of the nodes cuts stripe trees above whole subtrees, often more than m = 2
 // of a viewer's stripes at once: only gap repair (replays from new parents and the new roots)
-// brings those packets back in time.
-TEST(StreamScenario, KilledRelaysCostLittleThanksToFecAndReplays) {
+// and peer fetch (pulls from neighbours while the tree repairs) bring those packets back in
+// time. The same run without peer fetch is the oracle: fetch must lose strictly less.
+TEST(StreamScenario, KilledRelaysCostLittleThanksToFecReplaysAndPeerFetch) {
   const StreamResult r = run_stream_scenario(config_for(200, 0.1));
   ASSERT_GT(r.viewers, 170u);
   EXPECT_GT(r.fec_restored, 0u);
   EXPECT_GT(r.retransmitted, 0u) << "no packet was played out thanks to a replay";
   EXPECT_GE(r.continuity_mean, 0.98);
+  EXPECT_GT(r.fetch_answers_accepted, 0u);
+  EXPECT_EQ(r.fetch_requests_refused, 0u) << "an honest viewer stays within its rate";
+
+  StreamScenarioConfig off = config_for(200, 0.1);
+  off.peer_fetch = false;
+  const StreamResult base = run_stream_scenario(off);
+  EXPECT_EQ(base.fetch_requests, 0u);
+  EXPECT_LT(r.lost + r.late, base.lost + base.late);
+  EXPECT_GE(r.continuity_min, base.continuity_min);
+  EXPECT_GT(r.continuity_mean, base.continuity_mean);
 }
 
 }  // namespace

@@ -67,12 +67,12 @@ TEST_F(PeerFetchViewer, AsksForExactlyTheCutStripesOnceFecCannotCoverThem) {
   ViewerPipeline v(config(), verifier_);
   const Time t0 = ms(100);
   deliver(v, t0, {1, 2, 3});  // three stripes cut: 13 of 16 symbols, k = 14
-  // The groups play out at about t0 + 500 ms; until 250 ms before, the stripes' normal skew may
+  // The groups play out at about t0 + 500 ms; until 300 ms before, the stripes' normal skew may
   // still bring what is missing.
-  EXPECT_TRUE(wanted(v, t0 + ms(200)).empty());
-  EXPECT_EQ(wanted(v, t0 + ms(280)), (std::set<unsigned>{1, 2, 3}));
-  EXPECT_TRUE(wanted(v, t0 + ms(320)).empty()) << "asked 40 ms ago: not again yet";
-  EXPECT_EQ(wanted(v, t0 + ms(440)), (std::set<unsigned>{1, 2, 3}));
+  EXPECT_TRUE(wanted(v, t0 + ms(150)).empty());
+  EXPECT_EQ(wanted(v, t0 + ms(220)), (std::set<unsigned>{1, 2, 3}));
+  EXPECT_TRUE(wanted(v, t0 + ms(260)).empty()) << "asked 40 ms ago: not again yet";
+  EXPECT_EQ(wanted(v, t0 + ms(400)), (std::set<unsigned>{1, 2, 3}));
   EXPECT_EQ(v.report().fetch_asks, 6u);
 }
 

@@ -55,7 +55,9 @@ class PeerFetchTest : public ::testing::Test {
 };
 
 TEST_F(PeerFetchTest, AMemberAsksANeighbourNotItsParentForItsHolesAndTail) {
-  auto s = make();
+  ScribeConfig one;
+  one.fetch.fanout = 1;
+  auto s = make(one);
   for (uint64_t q : {1, 2, 3, 6, 7}) data_from(*s, ms(10 * q), parent_, q);
   overlay_.clear();
   s->fetch(ms(100), topic_);
@@ -114,8 +116,27 @@ TEST_F(PeerFetchTest, ANeighbourAnswersFromItsHistoryWithinTheRequestersRate) {
   EXPECT_EQ(s->fetch_counters().requests_empty, 2u);
 }
 
-TEST_F(PeerFetchTest, OnlyAnswersToOurRequestAreTakenDeduplicatedAndPassedDown) {
+TEST_F(PeerFetchTest, TwoNeighboursAreAskedAtOnceByDefault) {
+  overlay_.replicas = {peer_a_, parent_, peer_b_, stranger_};
   auto s = make();
+  overlay_.replicas = {peer_a_, parent_, peer_b_, stranger_};
+  data_from(*s, ms(10), parent_, 1);
+  overlay_.clear();
+  s->fetch(ms(100), topic_);
+  const auto asks = overlay_.sent_of<FetchMsg>();
+  ASSERT_EQ(asks.size(), 2u);
+  EXPECT_NE(asks[0].first, asks[1].first);
+  for (const auto& [to, f] : asks) EXPECT_NE(to, parent_) << "the parent is what failed";
+  // Either answer is taken.
+  data_from(*s, ms(120), asks[0].first, 2, true);
+  data_from(*s, ms(120), asks[1].first, 3, true);
+  EXPECT_EQ(s->fetch_counters().answers_accepted, 2u);
+}
+
+TEST_F(PeerFetchTest, OnlyAnswersToOurRequestAreTakenDeduplicatedAndPassedDown) {
+  ScribeConfig one;
+  one.fetch.fanout = 1;
+  auto s = make(one);
   adopt_child(*s);
   for (uint64_t q : {1, 2, 3, 6}) data_from(*s, ms(10 * q), parent_, q);
   s->fetch(ms(100), topic_);
