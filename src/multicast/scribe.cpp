@@ -485,21 +485,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
         refuse(now, t ? *t : unknown, from, 0);
         return;
       }
-      if (t->source && j.has_avoid && j.spare > 0 && from.id != j.avoid &&
-          t->children.size() == 1 && t->children.front().node.id == j.avoid) {
-        // The publisher's one child here (its delegate, or the root's first hop) fell silent for
-        // its own child, which comes back to us as its grandparent: that child takes the place
-        // at once, and the old one, if alive, re-attaches below it. Refusing the joiner toward
-        // the silent node instead kept the stripe's whole subtree without data until Pastry or
-        // the refresh expiry (3 s) dropped it: 2-5 s after a SIGKILL (docs/multicast.md).
-        const NodeHandle old = t->children.front().node;
-        overlay_.check_alive(now, old);
-        ++counters_.silent_children_replaced;
-        orphan(now, *t, old.id, config_.pushdown_depth, &from);
-        adopt(now, *t, from);
-        return;
-      }
-      drop_reported_dead(now, *t, j, from.id);
+      if (handle_reported_dead(now, *t, j, from)) return;
       handle_join_here(now, *t, from, j.spare, j.pushdown_left);
       return;
     }

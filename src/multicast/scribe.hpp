@@ -341,7 +341,9 @@ class Scribe final : public overlay::Application {
   // directly, or a routed JOIN when none is left.
   void next_repair_attempt(Time now, TopicState& t);
   // A JOIN avoiding our child `avoid` came from a child of it: its silence there is evidence.
-  void drop_reported_dead(Time now, TopicState& t, const JoinBody& j, const NodeId& joiner);
+  // The publisher hands its only child's place to the joiner (true: the joiner is placed);
+  // anyone else frees the child's slot and probes it.
+  bool handle_reported_dead(Time now, TopicState& t, const JoinBody& j, const NodeHandle& joiner);
   void send_anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass);
   bool backup_join_here(Time now, TopicState* t, const NodeHandle& child, const JoinBody& j);
   // Replicas whose root is gone: become the root where we are now the closest live node.

@@ -161,22 +161,37 @@ void Scribe::next_repair_attempt(Time now, TopicState& t) {
   route_join(now, t);
 }
 
-void Scribe::drop_reported_dead(Time now, TopicState& t, const JoinBody& j,
-                                const NodeId& joiner) {
+bool Scribe::handle_reported_dead(Time now, TopicState& t, const JoinBody& j,
+                                  const NodeHandle& joiner) {
   // The joiner names the parent it lost, our child: it heard nothing from it for the failure
-  // timeout. Its slot goes to the orphans now (they arrive here first, as their grandparent)
-  // instead of after 3 s of missed refreshes, when a full node would push a live child down
-  // for them meanwhile. Pastry probes the child; a live one that refreshes is told to re-join.
-  if (!config_.drop_reported_children || !j.has_avoid || j.avoid == joiner ||
-      j.avoid == self().id)
-    return;
+  // timeout.
+  if (!j.has_avoid || j.avoid == joiner.id || j.avoid == self().id) return false;
+  if (t.source && j.spare > 0 && t.children.size() == 1 &&
+      t.children.front().node.id == j.avoid) {
+    // The publisher's one child here (its delegate, or the root's first hop): the joiner takes
+    // the place at once, and the old one, if alive, re-attaches below it. Refusing the joiner
+    // toward the silent node instead kept the stripe's whole subtree without data until Pastry
+    // or the refresh expiry (3 s) dropped it: 2-5 s after a SIGKILL (docs/multicast.md).
+    const NodeHandle old = t.children.front().node;
+    overlay_.check_alive(now, old);
+    ++counters_.silent_children_replaced;
+    orphan(now, t, old.id, config_.pushdown_depth, &joiner);
+    adopt(now, t, joiner);
+    return true;
+  }
+  // Anywhere else its slot goes to the orphans now (they arrive here first, as their
+  // grandparent) instead of after 3 s of missed refreshes, when a full node would push a live
+  // child down for them meanwhile. Pastry probes the child; a live one that refreshes is told
+  // to re-join.
+  if (!config_.drop_reported_children) return false;
   auto it = std::find_if(t.children.begin(), t.children.end(),
                          [&](const Child& c) { return c.node.id == j.avoid; });
-  if (it == t.children.end()) return;
+  if (it == t.children.end()) return false;
   const NodeHandle suspect = it->node;
   ++counters_.children_reported_dead;
   remove_child(now, t, suspect.id);
   overlay_.check_alive(now, suspect);
+  return false;
 }
 
 void Scribe::step_down(Time now, TopicState& t) {
