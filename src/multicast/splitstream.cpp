@@ -337,7 +337,7 @@ bool SplitStream::absorbs_routed_join(const TopicState& t) const {
   return t.slow || t.id.digit(0) != scribe_.self().id.digit(0);
 }
 
-std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, const NodeId& child) {
+std::vector<NodeHandle> SplitStream::refusal_candidates(TopicState& t, const NodeId& child) {
   std::vector<NodeHandle> out;
   if (t.source) {  // the publisher: its delegate in this stripe
     for (const Child& c : t.children)
@@ -359,6 +359,19 @@ std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, con
   if (!out.empty())
     std::rotate(out.begin(),
                 out.begin() + static_cast<std::ptrdiff_t>(child.value() % out.size()), out.end());
+  // Siblings that said they have room (their last REFRESH or JOIN) come first: the orphan is
+  // taken one level down instead of being pushed on through full children, which packs the
+  // stripe tree's last level (a tight forest is feasible only then) and keeps it shallow. The
+  // first one's count is lowered for the orphan sent to it, until its next REFRESH corrects it.
+  const auto room = [&](const NodeHandle& h) -> Child* {
+    const auto it = std::find_if(t.children.begin(), t.children.end(),
+                                 [&](const Child& c) { return c.node.id == h.id; });
+    return it != t.children.end() && it->spare > 0 ? &*it : nullptr;
+  };
+  std::stable_partition(out.begin(), out.end(),
+                        [&](const NodeHandle& h) { return room(h) != nullptr; });
+  if (!out.empty())
+    if (Child* c = room(out.front())) --c->spare;
   // A stripe root that can adopt nobody (a pure leaf) sends the joiner to the publisher, which
   // feeds one delegate in its place and sends everyone else there.
   if (limit_ == 0 && t.children.empty() && t.root && t.publisher && t.publisher->id != child &&

@@ -140,7 +140,7 @@ class SplitStream final : public ScribeClient {
   uint32_t spare() const override {
     return used_ < limit_ ? static_cast<uint32_t>(limit_ - used_) : 0;
   }
-  std::vector<NodeHandle> refusal_candidates(const TopicState& t, const NodeId& child) override;
+  std::vector<NodeHandle> refusal_candidates(TopicState& t, const NodeId& child) override;
   bool on_refused(Time now, TopicState& t, const RefuseBody& refusal) override;
   bool anycast_accepts(Time now, const AnycastBody& a) override;
   void on_anycast_failed(Time now, const NodeId& want) override;
