@@ -85,15 +85,9 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
   const Duration slack = config_.heartbeat_interval * config_.failure_intervals;
   const Duration parent_silence =
       (t->slow ? config_.slow_heartbeat_interval : config_.heartbeat_interval) + slack;
-  // Children that said they have room (their last REFRESH) go first: they are the members that
-  // may accept, while a child without room is at best a forwarder of the group's tree (it left
-  // the group when its budget filled) whose subtree may hold members.
   const NodeHandle* to = nullptr;
-  for (int with_room = 1; with_room >= 0 && to == nullptr; --with_room)
-    for (const Child& c : t->children) {
-      if ((c.spare > 0) != (with_room == 1) || contains(next.visited, c.node.id) ||
-          c.node.id == a.requester.id)
-        continue;
+  for (const Child& c : t->children)
+    if (!contains(next.visited, c.node.id) && c.node.id != a.requester.id) {
       if (config_.walk_skip_silent && now - c.last_refresh > config_.refresh_interval + slack) {
         ++counters_.walk_skips;
         continue;

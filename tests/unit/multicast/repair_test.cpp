@@ -308,44 +308,6 @@ TEST_F(WalkTest, WalkSkipsAChildThatMissedItsRefresh) {
   EXPECT_EQ(scribe_.counters().walk_skips, 1u);
 }
 
-TEST_F(WalkTest, WalkGoesFirstToAChildThatReportedRoom) {
-  // A member of the group with two children: the first full (a forwarder of the group's tree
-  // only), the second with room by its last REFRESH. The walk visits the second first.
-  overlay_.next = handle(0x3900000000000000ULL, 19);
-  scribe_.subscribe(ms(0), group_, true);
-  scribe_.receive_direct(ms(0), parent_,
-                         std::make_shared<const AcceptMsg>(PathBody{group_, {parent_.id}}));
-  const NodeHandle full = handle(0x5510000000000000ULL, 21);
-  const NodeHandle roomy = handle(0x5520000000000000ULL, 22);
-  for (const NodeHandle& c : {full, roomy}) {
-    JoinBody j{group_};
-    j.control = true;
-    scribe_.receive_direct(ms(0), c, std::make_shared<const JoinMsg>(j));
-  }
-  RefreshBody r{{group_}};
-  scribe_.receive_direct(ms(500), full, std::make_shared<const RefreshMsg>(r));
-  r.spare = 1;
-  scribe_.receive_direct(ms(500), roomy, std::make_shared<const RefreshMsg>(r));
-  AnycastBody a;
-  a.topic = group_;
-  a.requester = child_;
-  a.want = topic_;
-  a.relaxed = true;
-  overlay_.clear();
-  scribe_.receive_direct(ms(600), parent_, std::make_shared<const AnycastMsg>(a));
-  auto sent = overlay_.sent_of<AnycastMsg>();
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0].first, roomy);
-  // It comes back without an acceptor there: the full child's subtree is walked next.
-  a.visited = sent[0].second->body.visited;
-  a.visited.push_back(roomy.id);
-  overlay_.clear();
-  scribe_.receive_direct(ms(650), roomy, std::make_shared<const AnycastMsg>(a));
-  sent = overlay_.sent_of<AnycastMsg>();
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(sent[0].first, full);
-}
-
 TEST_F(WalkTest, WalkDoesNotClimbToASilentParent) {
   overlay_.next = handle(0x3900000000000000ULL, 19);
   scribe_.subscribe(ms(0), group_, true);
