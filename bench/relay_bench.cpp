@@ -237,7 +237,7 @@ class RelayOnlyRoot final : public mc::ScribeClient {
     return child.id == relay_.id;
   }
   uint32_t spare() const override { return 0; }
-  std::vector<ov::NodeHandle> refusal_candidates(const mc::TopicState&, const ov::NodeId&) override {
+  std::vector<ov::NodeHandle> refusal_candidates(mc::TopicState&, const ov::NodeId&) override {
     return {relay_};
   }
   bool on_refused(Time, mc::TopicState&, const mc::RefuseBody&) override { return false; }

@@ -58,6 +58,7 @@ void to_pb(const RefuseBody& b, pb::Refuse& m) {
 void to_pb(const TopicBody& b, pb::Topic& m) { m.set_topic(b.topic.to_byte_string()); }
 void to_pb(const RefreshBody& b, pb::Refresh& m) {
   for (const auto& id : b.topics) m.add_topics(id.to_byte_string());
+  m.set_spare(b.spare);
 }
 void to_pb(const DataBody& b, pb::Data& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -273,7 +274,9 @@ RefuseBody from_pb(const pb::Refuse& m, Reader& r) {
 }
 TopicBody from_pb(const pb::Topic& m, Reader& r) { return TopicBody{r.id(m.topic())}; }
 RefreshBody from_pb(const pb::Refresh& m, Reader& r) {
-  return RefreshBody{r.ids(m.topics(), kMaxRefreshTopics)};
+  RefreshBody b{r.ids(m.topics(), kMaxRefreshTopics), m.spare()};
+  if (b.spare > 65535) r.fail(DecodeError::kTooMany);
+  return b;
 }
 DataBody from_pb(const pb::Data& m, Reader& r) {
   DataBody b;

@@ -112,6 +112,7 @@ struct TopicBody {  // kLeave, kAnycastFail
 
 struct RefreshBody {
   std::vector<NodeId> topics;
+  uint32_t spare = 0;  // the child's unused outdegree (push-down targets, SplitStream)
 };
 
 struct DataBody {

@@ -204,7 +204,7 @@ bool Scribe::would_cycle(const TopicState& t, const NodeId& child) const {
   return child == self().id || contains(t.path, child);
 }
 
-void Scribe::refuse(Time now, const TopicState& t, const NodeHandle& child,
+void Scribe::refuse(Time now, TopicState& t, const NodeHandle& child,
                     uint32_t pushdown_left) {
   ++counters_.children_refused;
   RefuseBody r{t.id, {}, pushdown_left};
@@ -243,6 +243,7 @@ bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child,
     return false;
   }
   adopt(now, t, child);
+  if (t.children.back().node.id == child.id) t.children.back().spare = child_spare;
   return true;
 }
 
@@ -530,6 +531,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
                     : std::vector<Child>::iterator{};
         if (t && it != t->children.end()) {
           it->last_refresh = now;
+          it->spare = as<RefreshMsg>(msg).body.spare;
         } else {
           // We dropped it (or never had it): say so, so it re-joins now rather than at its
           // failure timeout.

@@ -146,6 +146,8 @@ struct Child {
   Time last_refresh{0};
   Time last_sent{0};  // data or heartbeat
   Time adopted{0};
+  // Its unused outdegree as it last said (JOIN, REFRESH), less the orphans sent to it since.
+  uint32_t spare = 0;
 };
 
 // One topic as this node sees it.
@@ -214,10 +216,11 @@ class ScribeClient {
     (void)t;
     return true;
   }
-  // This node's unused outdegree, announced in its JOINs.
+  // This node's unused outdegree, announced in its JOINs and REFRESHes.
   virtual uint32_t spare() const = 0;
-  // Candidates sent with a refusal of `child` in `t` (push-down siblings).
-  virtual std::vector<NodeHandle> refusal_candidates(const TopicState& t, const NodeId& child) = 0;
+  // Candidates sent with a refusal of `child` in `t` (push-down siblings). May lower the spare
+  // count kept for a child it sends the refused one to.
+  virtual std::vector<NodeHandle> refusal_candidates(TopicState& t, const NodeId& child) = 0;
   // `parent` refused or orphaned this node in `t`. Return true when the client arranges the
   // next attempt itself (push-down, anycast); false lets Scribe re-join by routing.
   virtual bool on_refused(Time now, TopicState& t, const RefuseBody& refusal) = 0;
@@ -307,7 +310,7 @@ class Scribe final : public overlay::Application {
   bool handle_join_here(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare,
                         uint32_t pushdown_left);
   bool would_cycle(const TopicState& t, const NodeId& child) const;
-  void refuse(Time now, const TopicState& t, const NodeHandle& child, uint32_t pushdown_left);
+  void refuse(Time now, TopicState& t, const NodeHandle& child, uint32_t pushdown_left);
   void remove_child(Time now, TopicState& t, const NodeId& child);
   void on_path(Time now, const NodeHandle& from, const PathBody& p, bool accept);
   void push_path(Time now, TopicState& t);

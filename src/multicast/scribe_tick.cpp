@@ -148,6 +148,7 @@ void Scribe::tick(Time now) {
       std::sort(e.second.begin(), e.second.end());
       for (size_t i = 0; i < e.second.size(); i += kMaxRefreshTopics) {
         RefreshBody r;
+        if (client_) r.spare = client_->spare();
         r.topics.assign(e.second.begin() + static_cast<std::ptrdiff_t>(i),
                         e.second.begin() + static_cast<std::ptrdiff_t>(
                                                std::min(e.second.size(), i + kMaxRefreshTopics)));

@@ -233,8 +233,8 @@ std::pair<NodeId, NodeHandle> SplitStream::choose_orphan(
                            [&](const auto& a, const auto& b) { return key(a) < key(b); });
 }
 
-bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) {
-  if (t.slow || is_scg(t.id)) return true;  // a control group costs no upload
+std::optional<bool> SplitStream::admit_at_source(Time now, TopicState& t, const NodeHandle& child,
+                                                 uint32_t child_spare) {
   // The publisher's own place in a stripe tree feeds one delegate: for a stripe root that can
   // adopt nobody (a pure leaf), or when it is the stripe's root itself, so that its outdegree
   // stays for the stripes that need it. The delegate offers spare outdegree and, unless the
@@ -251,7 +251,7 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   // `delegate_hold`, so the children of a leaving delegate, which all arrive here together, do
   // not swap in turn. (Admitting every joiner with spare there instead filled the publisher:
   // 1,000 nodes, the capacity mix, all stripes 1.0 -> 0.0.)
-  if (t.source && t.root && t.children.size() == 1 && child_spare > 0) {
+  if (t.root && t.children.size() == 1 && child_spare > 0) {
     const Child& d = t.children.front();
     const NodeId digit_of = t.id;
     if (d.node.id != child.id && d.node.id.digit(0) != digit_of.digit(0) &&
@@ -261,7 +261,7 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
       return true;
     }
   }
-  if (t.source && !t.root && t.children.empty() && child_spare > 0 &&
+  if (!t.root && t.children.empty() && child_spare > 0 &&
       child.id.digit(0) != t.id.digit(0) && publication_ &&
       static_cast<size_t>(t.id.digit(0)) < publication_->stripes.size()) {
     // No delegate of the stripe's digit yet: in the daemon's small rings there may be none with
@@ -270,9 +270,17 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
     auto& since = publication_->stripes[static_cast<size_t>(t.id.digit(0))].undigited_since;
     if (!since) since = now;
     if (now - *since < config_.delegate_digit_wait) return false;
-  } else if (t.source && (!t.children.empty() || child_spare == 0 ||
-                          (!t.root && child.id.digit(0) != t.id.digit(0)))) {
+  } else if (!t.children.empty() || child_spare == 0 ||
+             (!t.root && child.id.digit(0) != t.id.digit(0))) {
     return false;
+  }
+  return std::nullopt;  // the delegate's place is free: the common rules decide
+}
+
+bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare) {
+  if (t.slow || is_scg(t.id)) return true;  // a control group costs no upload
+  if (t.source) {
+    if (const auto decided = admit_at_source(now, t, child, child_spare)) return *decided;
   }
   // A node that forwards foreign stripes only has given its budget to them: it takes no child
   // in its own stripe (routed JOINs pass a childless member anyway, absorbs_routed_join; this
@@ -337,7 +345,7 @@ bool SplitStream::absorbs_routed_join(const TopicState& t) const {
   return t.slow || t.id.digit(0) != scribe_.self().id.digit(0);
 }
 
-std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, const NodeId& child) {
+std::vector<NodeHandle> SplitStream::refusal_candidates(TopicState& t, const NodeId& child) {
   std::vector<NodeHandle> out;
   if (t.source) {  // the publisher: its delegate in this stripe
     for (const Child& c : t.children)
@@ -359,6 +367,19 @@ std::vector<NodeHandle> SplitStream::refusal_candidates(const TopicState& t, con
   if (!out.empty())
     std::rotate(out.begin(),
                 out.begin() + static_cast<std::ptrdiff_t>(child.value() % out.size()), out.end());
+  // Siblings that said they have room (their last REFRESH or JOIN) come first: the orphan is
+  // taken one level down instead of being pushed on through full children, which packs the
+  // stripe tree's last level (a tight forest is feasible only then) and keeps it shallow. The
+  // first one's count is lowered for the orphan sent to it, until its next REFRESH corrects it.
+  const auto room = [&](const NodeHandle& h) -> Child* {
+    const auto it = std::find_if(t.children.begin(), t.children.end(),
+                                 [&](const Child& c) { return c.node.id == h.id; });
+    return it != t.children.end() && it->spare > 0 ? &*it : nullptr;
+  };
+  std::stable_partition(out.begin(), out.end(),
+                        [&](const NodeHandle& h) { return room(h) != nullptr; });
+  if (!out.empty())
+    if (Child* c = room(out.front())) --c->spare;
   // A stripe root that can adopt nobody (a pure leaf) sends the joiner to the publisher, which
   // feeds one delegate in its place and sends everyone else there.
   if (limit_ == 0 && t.children.empty() && t.root && t.publisher && t.publisher->id != child &&

@@ -140,7 +140,7 @@ class SplitStream final : public ScribeClient {
   uint32_t spare() const override {
     return used_ < limit_ ? static_cast<uint32_t>(limit_ - used_) : 0;
   }
-  std::vector<NodeHandle> refusal_candidates(const TopicState& t, const NodeId& child) override;
+  std::vector<NodeHandle> refusal_candidates(TopicState& t, const NodeId& child) override;
   bool on_refused(Time now, TopicState& t, const RefuseBody& refusal) override;
   bool anycast_accepts(Time now, const AnycastBody& a) override;
   void on_anycast_failed(Time now, const NodeId& want) override;
@@ -197,6 +197,10 @@ class SplitStream final : public ScribeClient {
   // How well this node suits a stripe it is asked to adopt in through the stream's SCG: 0 its
   // own stripe, 1 a stripe it already forwards, 2 it forwards nothing yet, 3 anything else.
   int suitability(const NodeId& stripe) const;
+  // The publisher's place in a stripe tree (its one delegate there): true / false when that
+  // policy decides, nothing when the common rules of admit() do.
+  std::optional<bool> admit_at_source(Time now, TopicState& t, const NodeHandle& child,
+                                      uint32_t child_spare);
   // Children in foreign stripes and none in its own: its budget went to other stripes.
   bool forwards_foreign_only() const;
   Stream* stream_of_scg(const NodeId& topic);

@@ -181,8 +181,10 @@ bool Scribe::handle_reported_dead(Time now, TopicState& t, const JoinBody& j,
   }
   // Anywhere else its slot goes to the orphans now (they arrive here first, as their
   // grandparent) instead of after 3 s of missed refreshes, when a full node would push a live
-  // child down for them meanwhile. Pastry probes the child; a live one that refreshes is told
-  // to re-join.
+  // child down for them meanwhile. Pastry probes the child, and a live one is told at once to
+  // re-join (REFUSE): otherwise it hears its parent fall silent, reports it dead to its own
+  // grandparent and the wrong drop climbs the tree level by level (seen once the orphan had
+  // only lost an ACCEPT-LEAVE race: a whole stripe cut from its delegate, docs/multicast.md).
   if (!config_.drop_reported_children) return false;
   auto it = std::find_if(t.children.begin(), t.children.end(),
                          [&](const Child& c) { return c.node.id == j.avoid; });
@@ -191,6 +193,7 @@ bool Scribe::handle_reported_dead(Time now, TopicState& t, const JoinBody& j,
   ++counters_.children_reported_dead;
   remove_child(now, t, suspect.id);
   overlay_.check_alive(now, suspect);
+  refuse(now, t, suspect, config_.pushdown_depth);
   return false;
 }
 

@@ -240,6 +240,7 @@ void write_multicast(const fs::path& dir) {
   write(dir / "anycast_fail", typed(AnycastFailMsg(TopicBody{topic})));
   RefreshBody refresh;
   for (uint32_t i = 0; i < 16; ++i) refresh.topics.push_back(group.with_digit(0, int(i)));
+  refresh.spare = 3;
   write(dir / "refresh", typed(RefreshMsg(refresh)));
   DataBody data;
   data.topic = topic;

@@ -53,14 +53,16 @@ TEST_P(TightForestSeeds, TakesShape) {
   SCOPED_TRACE("replay: forestcast sim --scenario forest --nodes 1000 --capacity 16 --seed " +
                std::to_string(c.seed));
   const ForestResult r = run_forest_scenario(c);
-  // Not 1.0: at tight capacity a few (node, stripe) pairs stay detached on some seeds (seed 1
-  // 0.992: 8 pairs, each with an SCG member with room that its walks did not reach);
-  // docs/multicast.md, known gaps. Depth: seed 5 reached 13 with a first version of the
-  // forwarders-first JOINs (pass-on at nodes of any digit).
-  EXPECT_GE(r.all_stripes_fraction, 0.99);
+  // Not 1.0: at tight capacity a pair may stay detached at 20 s (seed 1: 1 pair, with an SCG
+  // member with room that its walks did not reach; docs/multicast.md, known gaps). Seeds 1, 2,
+  // 4, 5 with push-down to siblings with room: 0.999 / 1.0 / 1.0 / 1.0, depth max 9 / 11 / 7 /
+  // 8, interior in <= 1 stripe 0.863 / 0.838 / 0.842 / 0.816. Room-first push-down without
+  // the REFUSE to a child dropped on its orphan's word fell to 0.707 on seed 1 (a wrong drop
+  // climbed to the publisher's delegate and cut a stripe twice).
+  EXPECT_GE(r.all_stripes_fraction, 0.995);
   EXPECT_EQ(r.outdegree_violations, 0u);
-  EXPECT_LE(r.depth_max, 12u);
-  EXPECT_GE(r.interior_single_stripe_fraction, 0.78);
+  EXPECT_LE(r.depth_max, 11u);
+  EXPECT_GE(r.interior_single_stripe_fraction, 0.80);
   EXPECT_LT(r.upload_max_kbps, 16 * 1000.0 / 16 * 1.1);
 }
 

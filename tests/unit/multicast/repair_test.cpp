@@ -164,6 +164,12 @@ TEST_F(AncestorTest, JoinAvoidingOurChildFreesItsSlotAndProbesIt) {
   ASSERT_EQ(overlay_.probed.size(), 1u);
   EXPECT_EQ(overlay_.probed[0], child_);
   EXPECT_EQ(scribe_.counters().children_reported_dead, 1u);
+  // If alive, the child re-joins at once instead of finding us silent and reporting us dead to
+  // our parent in turn (a wrong drop would climb the tree).
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, child_);
+  EXPECT_EQ(refusals[0].second->body.topic, topic_);
 }
 
 TEST_F(AncestorTest, JoinAvoidingSomeoneElseDropsNobody) {

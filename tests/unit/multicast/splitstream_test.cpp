@@ -532,6 +532,63 @@ TEST_F(SplitStreamTest, PushDownCandidatesStartAtASiblingPickedByTheJoiner) {
   EXPECT_EQ(std::unique(firsts.begin(), firsts.end()), firsts.end());  // three different starts
 }
 
+// A full node sends an orphan first to a sibling that said it has room (its REFRESH), one
+// level down, instead of through full siblings; the count it keeps is lowered for each orphan
+// sent there, so once it is used up the rule's rotated order applies again.
+TEST_F(SplitStreamTest, PushDownGoesFirstToASiblingThatReportedRoom) {
+  start(3);
+  attach(3);
+  const NodeHandle b = node(0x3a00000000000000ULL, 11);
+  const NodeHandle c = node(0x3b00000000000000ULL, 12);
+  const NodeHandle d = node(0x3100000000000000ULL, 13);
+  ASSERT_TRUE(join(3, d));
+  ASSERT_TRUE(join(3, c));
+  ASSERT_TRUE(join(3, b));
+  RefreshBody r{{stripe(3)}};
+  r.spare = 2;
+  scribe_.receive_direct(ms(6), c, std::make_shared<const RefreshMsg>(r));
+  const std::vector<NodeHandle> by_rule{b, d, c};  // one digit each, closest to the stripe first
+  for (uint64_t k = 0; k < 3; ++k) {
+    const NodeHandle e = node(0x9000000000000000ULL + k, 20);
+    overlay_.clear();
+    EXPECT_FALSE(join(3, e));
+    const auto refusals = overlay_.sent_of<RefuseMsg>();
+    ASSERT_EQ(refusals.size(), 1u);
+    const auto& cands = refusals[0].second->body.candidates;
+    ASSERT_EQ(cands.size(), 3u);
+    const auto start_at = static_cast<size_t>(e.id.value() % 3);
+    if (k < 2) {
+      EXPECT_EQ(cands[0], c) << "orphan " << k << ": the sibling with room first";
+    } else {
+      for (size_t i = 0; i < 3; ++i) EXPECT_EQ(cands[i], by_rule[(start_at + i) % 3]);
+    }
+  }
+}
+
+// Every REFRESH a child sends its parents carries its spare outdegree.
+TEST_F(SplitStreamTest, RefreshCarriesTheSpareOutdegree) {
+  start(5);
+  attach(3);
+  ASSERT_TRUE(join(3, node(0x3a00000000000000ULL, 11)));
+  overlay_.clear();
+  scribe_.on_timer(ms(50), 1);  // Scribe's first tick refreshes at once
+  const auto refreshes = overlay_.sent_of<RefreshMsg>();
+  ASSERT_EQ(refreshes.size(), 1u);
+  EXPECT_EQ(refreshes[0].first, parent_);
+  EXPECT_EQ(refreshes[0].second->body.spare, 4u);
+
+  std::string bytes;
+  refreshes[0].second->encode(bytes);
+  DecodeError error = DecodeError::kNone;
+  const auto back = decode_message(static_cast<uint16_t>(MsgType::kRefresh), bytes, error);
+  ASSERT_NE(back, nullptr) << to_string(error);
+  EXPECT_EQ(static_cast<const RefreshMsg&>(*back).body.spare, 4u);
+  bytes.clear();
+  RefreshMsg(RefreshBody{{stripe(3)}, 70000}).encode(bytes);  // more than any outdegree
+  EXPECT_EQ(decode_message(static_cast<uint16_t>(MsgType::kRefresh), bytes, error), nullptr);
+  EXPECT_EQ(error, DecodeError::kTooMany);
+}
+
 TEST_F(SplitStreamTest, LimitHoldsUnderManyJoins) {
   start(4);
   for (int s = 0; s < 16; ++s) attach(s);
