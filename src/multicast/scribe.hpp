@@ -192,6 +192,10 @@ struct TopicState {
   // visiting it); `parent` stays until the next tick prunes the state, for a walk passing by.
   bool left_parent = false;
   uint64_t repairs = 0;   // times this node re-attached after losing its parent
+  // When this node last lost its parent (silent, dead, cut off past the grace, or orphaned) and
+  // when a new parent accepted it after that: the forest scenario splits repair times with them.
+  Time lost_at = kNever;
+  Time regained_at = kNever;
   uint64_t last_seq = 0;  // highest data sequence number forwarded
 
   bool has_child(const NodeId& node) const;
