@@ -11,6 +11,7 @@ namespace forestcast::multicast {
 
 void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool accept) {
   TopicState* t = topic(p.topic);
+  if (accept && t) follow_takeover(now, *t, from, p);
   const bool from_parent = t && t->parent && t->parent->id == from.id;
   const bool wanted = t && !t->root && (from_parent || (accept && !t->parent && t->joining));
   if (!wanted) {
