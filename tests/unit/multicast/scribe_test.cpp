@@ -766,6 +766,19 @@ TEST(ScribeDecode, MalformedMessagesAreCountedPerReasonAndDropped) {
   long_walk.clear();
   AnycastMsg(walk).encode(long_walk);
   EXPECT_NE(scribe.decode(static_cast<uint16_t>(MsgType::kAnycast), long_walk), nullptr);
+  // A root listing more children than it may (RootAck.children), and the most it may.
+  RootAckBody ping{NodeId::from_parts(1, 2), 5, false};
+  ping.children.assign(kMaxRootChildren + 1, handle(0x2000000000000000ULL, 2));
+  std::string many;
+  RootAckMsg(ping).encode(many);
+  EXPECT_EQ(scribe.decode(static_cast<uint16_t>(MsgType::kRootAck), many), nullptr);
+  EXPECT_EQ(count(DecodeError::kTooMany), 3u);
+  ping.children.pop_back();
+  many.clear();
+  RootAckMsg(ping).encode(many);
+  const auto listed = scribe.decode(static_cast<uint16_t>(MsgType::kRootAck), many);
+  ASSERT_NE(listed, nullptr);
+  EXPECT_EQ(static_cast<const RootAckMsg&>(*listed).body.children, ping.children);
   // A CREATE whose topic is not derived from its group.
   CreateBody c = make_create(ModelledKey({1}), "x", 2, 16, 5);
   c.topic = c.group.with_digit(0, 3);
@@ -773,7 +786,7 @@ TEST(ScribeDecode, MalformedMessagesAreCountedPerReasonAndDropped) {
   CreateMsg(c).encode(create);
   EXPECT_EQ(scribe.decode(static_cast<uint16_t>(MsgType::kCreate), create), nullptr);
   EXPECT_EQ(count(DecodeError::kBadCredentials), 1u);
-  EXPECT_EQ(scribe.counters().malformed_total(), 6u);
+  EXPECT_EQ(scribe.counters().malformed_total(), 7u);
   // And a good one decodes to the same content.
   std::string data;
   DataMsg(DataBody{NodeId::from_parts(1, 2), 77, 3, 1000, nullptr, 1200}).encode(data);
