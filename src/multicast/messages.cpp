@@ -87,6 +87,7 @@ void to_pb(const RootAckBody& b, pb::RootAck& m) {
   m.set_not_root(b.not_root);
   if (b.has_successor) put_handle(b.successor, m.mutable_successor());
   if (b.has_publisher) put_handle(b.publisher, m.mutable_publisher());
+  for (const NodeHandle& h : b.children) put_handle(h, m.add_children());
 }
 void to_pb(const AnycastBody& b, pb::Anycast& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -320,6 +321,11 @@ RootAckBody from_pb(const pb::RootAck& m, Reader& r) {
     b.has_publisher = true;
     b.publisher = r.handle(m.publisher());
   }
+  if (static_cast<size_t>(m.children_size()) > kMaxRootChildren) {
+    r.fail(DecodeError::kTooMany);
+    return b;
+  }
+  for (const auto& h : m.children()) b.children.push_back(r.handle(h));
   return b;
 }
 AnycastBody from_pb(const pb::Anycast& m, Reader& r) {

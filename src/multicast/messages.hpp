@@ -28,6 +28,7 @@ inline constexpr size_t kMaxVisited = 64;         // anycast walk: members visit
 inline constexpr uint32_t kMaxAnycastHops = 256;  // anycast walk: messages, backtracking included
 inline constexpr size_t kMaxCandidates = 16;      // push-down siblings offered to an orphan
 inline constexpr size_t kMaxAncestors = 3;        // handles above the parent in a path message
+inline constexpr size_t kMaxRootChildren = 24;    // a root's children listed to its successors
 inline constexpr size_t kMaxRefreshTopics = 128;  // topics refreshed in one message
 inline constexpr size_t kMaxFetchMissing = 64;    // holes named in one FETCH
 inline constexpr size_t kMaxPayloadBytes = 1300;  // data payload, under the 1400-byte datagram
@@ -151,6 +152,9 @@ struct RootAckBody {
   // Root -> successors: the publisher feeding it, whom a successor that takes over tells at once.
   bool has_publisher = false;
   NodeHandle publisher{};
+  // Root -> successors, when they changed (and once a refresh interval): its children, which the
+  // successor that takes over adopts at once instead of waiting for their JOINs (root_failover.cpp).
+  std::vector<NodeHandle> children{};
 };
 
 struct AnycastBody {

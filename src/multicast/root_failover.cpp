@@ -30,7 +30,7 @@ std::optional<NodeHandle> Scribe::successor(const NodeId& topic) const {
   return std::nullopt;
 }
 
-void Scribe::ping_successor(Time now, const TopicState& t) {
+void Scribe::ping_successor(Time now, TopicState& t) {
   if (!t.root || !t.meta) return;
   std::vector<NodeHandle> watchers;
   for (const NodeHandle& h : overlay_.replica_set(t.id, kWatchers + 1))
@@ -42,6 +42,18 @@ void Scribe::ping_successor(Time now, const TopicState& t) {
   if (t.publisher) {
     ping.has_publisher = true;
     ping.publisher = *t.publisher;
+  }
+  if (config_.takeover_adopts) {
+    // The children only when they changed (or once a refresh interval, for a lost ping): listing
+    // 16-24 handles ten times a second would cost a root ~150 kbit/s per stripe.
+    uint64_t digest = t.children.size();
+    for (const Child& c : t.children) digest += std::hash<NodeId>{}(c.node.id);
+    if (digest != t.listed_digest || now - t.listed_at >= config_.refresh_interval) {
+      t.listed_digest = digest;
+      t.listed_at = now;
+      for (const Child& c : t.children)
+        if (ping.children.size() < kMaxRootChildren) ping.children.push_back(c.node);
+    }
   }
   auto msg = std::make_shared<const RootAckMsg>(std::move(ping));
   for (const NodeHandle& h : watchers) {
@@ -65,6 +77,9 @@ bool Scribe::on_successor_ping(Time now, const NodeHandle& from, const RootAckBo
   w.heard = now;
   w.first = ping.successor;
   if (ping.has_publisher) w.publisher = ping.publisher;
+  // An empty list is a ping that did not list them: a stale entry only costs an ACCEPT that
+  // its receiver answers with a LEAVE.
+  if (!ping.children.empty()) w.children = ping.children;
   if (TopicState* t = topic(ping.topic); t && t->root && t->replaced && *t->replaced == from.id) {
     // The root we replaced is alive after all: hang below it again.
     ++counters_.takeovers_undone;
@@ -130,6 +145,38 @@ bool Scribe::take_over_if_evident(Time now, const NodeId& topic) {
   w.pending.clear();
   for (const auto& [child, spare] : pending)
     handle_join_here(now, *t, child, spare, config_.pushdown_depth);
+  if (config_.takeover_adopts) {
+    // The old root's children, before their own timeout and JOIN round trip: an ACCEPT each
+    // (follow_takeover), through the usual admission (a full node pushes down).
+    for (const NodeHandle& c : w.children) {
+      if (c.id == self().id || c.id == dead.id || t->has_child(c.id)) continue;
+      ++counters_.takeover_adoptions;
+      handle_join_here(now, *t, c, 0, config_.pushdown_depth);
+    }
+  }
+  w.children.clear();
+  return true;
+}
+
+bool Scribe::follow_takeover(Time now, TopicState& t, const NodeHandle& from, const PathBody& p) {
+  // The sender says it is a root (its path is itself), our parent is a root too, and our own
+  // watch has missed all but the last interval of the failure timeout from it: the successor
+  // took over on its evidence, ours is about to agree. A live root would have sent something in
+  // that time (data, or a heartbeat after one silent interval).
+  if (!config_.takeover_adopts || t.root || !t.parent || t.parent->id == from.id) return false;
+  if (p.detached || p.path.size() != 1 || p.path.front() != from.id) return false;
+  if (t.path.size() != 1 || t.path.front() != t.parent->id) return false;
+  if (now - t.last_from_parent <= config_.heartbeat_interval * (config_.failure_intervals - 1))
+    return false;
+  ++counters_.takeovers_followed;
+  const NodeHandle old = *t.parent;
+  overlay_.check_alive(now, old);
+  t.lost_at = now;
+  t.regained_at = kNever;
+  t.avoid = old.id;
+  t.parent.reset();
+  t.joining = true;
+  t.join_attempts = std::max(t.join_attempts, 1);
   return true;
 }
 

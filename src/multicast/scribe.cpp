@@ -500,6 +500,8 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       }
       if (t->parent && t->parent->id != from.id) return;  // stale: we have another parent
       if (t->parent) {                                    // orphaned by our parent
+        t->lost_at = now;
+        t->regained_at = kNever;
         t->parent.reset();
         t->cut_off_since.reset();
         detach(now, *t);

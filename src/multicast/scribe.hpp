@@ -74,6 +74,11 @@ struct ScribeConfig {
   // A successor that took over from a silent root steps back after this long if Pastry still
   // routes to that root (its probe was answered: the root is alive).
   Duration takeover_hold = seconds(5);
+  // The root lists its children to its successors (RootAckBody::children); the one that takes
+  // over adopts them at once, and a child whose root parent has been silent for all but the
+  // last interval of the failure timeout follows an ACCEPT from the new root. Off: the old
+  // root's children find the new root by their own JOINs after their own timeout.
+  bool takeover_adopts = true;
   // Gap repair (stripe_history.hpp, gap_repair.cpp): keep each data topic's last ~2 s and replay
   // it to a child that (re-)attaches. Off: the old rule, drop data at or below the last
   // sequence number forwarded.
@@ -120,6 +125,8 @@ struct ScribeCounters {
   uint64_t successor_pings = 0;      // root -> successor, one per interval per root topic
   uint64_t successor_takeovers = 0;  // took over a root silent by our own watch
   uint64_t takeovers_undone = 0;     // the replaced root pinged again: stepped back
+  uint64_t takeover_adoptions = 0;   // the old root's children adopted at take-over, unasked
+  uint64_t takeovers_followed = 0;   // left a silent root parent for its successor's ACCEPT
   uint64_t joins_held = 0;           // JOINs avoiding a root we suspect, waiting for evidence
   uint64_t data_held = 0;            // publisher data dropped while the evidence is pending
   uint64_t anycasts_sent = 0;
@@ -194,6 +201,13 @@ struct TopicState {
   // visiting it); `parent` stays until the next tick prunes the state, for a walk passing by.
   bool left_parent = false;
   uint64_t repairs = 0;   // times this node re-attached after losing its parent
+  // When this node last lost its parent (silent, dead, cut off past the grace, or orphaned) and
+  // when a new parent accepted it after that: the forest scenario splits repair times with them.
+  Time lost_at = kNever;
+  Time regained_at = kNever;
+  // Root: the children last listed to the successors (an order-free digest) and when.
+  uint64_t listed_digest = 0;
+  Time listed_at{0};
   uint64_t last_seq = 0;  // highest data sequence number forwarded
 
   bool has_child(const NodeId& node) const;
@@ -324,9 +338,13 @@ class Scribe final : public overlay::Application {
     NodeHandle deputy;  // the first successor's pings to us (when we are the second)
     std::optional<Time> deputy_heard;
     std::optional<NodeHandle> publisher;  // from the root's pings
+    std::vector<NodeHandle> children;     // the root's, from its pings
     std::vector<std::pair<NodeHandle, uint32_t>> pending;  // joiners waiting: child, spare
   };
-  void ping_successor(Time now, const TopicState& t);
+  void ping_successor(Time now, TopicState& t);
+  // A silent root's successor sent us an ACCEPT: leave the root for it (true) when our own
+  // watch agrees the root is silent.
+  bool follow_takeover(Time now, TopicState& t, const NodeHandle& from, const PathBody& p);
   // True for a first successor's ping to the second (not for the client: not from a root).
   bool on_successor_ping(Time now, const NodeHandle& from, const RootAckBody& ping);
   bool root_silent(Time now, const NodeId& topic) const;

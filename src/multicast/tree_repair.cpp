@@ -11,6 +11,7 @@ namespace forestcast::multicast {
 
 void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool accept) {
   TopicState* t = topic(p.topic);
+  if (accept && t) follow_takeover(now, *t, from, p);
   const bool from_parent = t && t->parent && t->parent->id == from.id;
   const bool wanted = t && !t->root && (from_parent || (accept && !t->parent && t->joining));
   if (!wanted) {
@@ -33,6 +34,7 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     t->parent = from;
     t->cut_off_since.reset();
     if (t->join_attempts > 0 || t->avoid) ++t->repairs;
+    if (t->lost_at != kNever) t->regained_at = now;
     ask_replay(now, *t, from);  // gap repair: what we missed while we had no parent
   }
   if (p.has_parent)
@@ -101,6 +103,8 @@ void Scribe::detach(Time now, TopicState& t) {
 
 void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
   if (!t.parent) return;
+  t.lost_at = now;
+  t.regained_at = kNever;
   if (dead) {
     ++counters_.parent_failures;
     // Our root fell silent and we are its successor: our own evidence.

@@ -27,6 +27,8 @@ struct ForestView {
 void report_build_diagnostics(const ForestView& v);
 // Whether the control groups' trees agree with themselves (child and parent entries).
 void report_scg_staleness(const ForestView& v);
+// After a kill at `kill`: where the repaired viewers' time went (repair_breakdown.cpp).
+void report_repair_breakdown(const ForestView& v, Time kill);
 // At the end: detached pairs and what the walks and push-downs did.
 void report_final_diagnostics(const ForestView& v);
 

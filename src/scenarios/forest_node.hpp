@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,16 @@ class ViewerSink final : public multicast::PacketSink {
         worst = &s;
     return worst == nullptr ? kNever : worst->gap_from;
   }
+  // The stripe whose repair ended last, or nullopt when none was repaired.
+  std::optional<uint32_t> slowest_stripe() const {
+    std::optional<uint32_t> worst;
+    for (uint32_t i = 0; i < stripes_.size(); ++i)
+      if (stripes_[i].repaired_at != kNever &&
+          (!worst || stripes_[i].repaired_at > stripes_[*worst].repaired_at))
+        worst = i;
+    return worst;
+  }
+  Time repaired_at(uint32_t stripe) const { return stripes_[stripe].repaired_at; }
   bool affected_by_seq() const { return affected_by_seq_; }
   Time repaired_at_by_seq() const {
     Time latest{0};

@@ -326,6 +326,7 @@ void ForestScenario::kill_phase(ForestResult& r) {
                 "began more than 0.5 s after the kill (a later cut: push-down, a cut-off parent "
                 "left, a re-join elsewhere)",
                 slow, slow_late_gap));
+  forest::report_repair_breakdown(view(), kill_at);
   report(format("sim: repair by sequence jumps only (the measure before replays counted): %zu "
                 "nodes, p50 %.0f ms, p99 %.0f ms",
                 by_seq.size(), percentile(by_seq, 0.5), percentile(by_seq, 0.99)));

@@ -266,6 +266,9 @@ void write_multicast(const fs::path& dir) {
   ack.has_successor = true;
   ack.successor = known_peer(8);
   write(dir / "root_ack_successor", typed(RootAckMsg(ack)));
+  ack.not_root = false;
+  ack.children = {known_peer(11), known_peer(12)};
+  write(dir / "root_ack_children", typed(RootAckMsg(ack)));
   AnycastBody any;
   any.topic = group;
   any.requester = known_peer(10);

@@ -586,6 +586,76 @@ TEST_F(SecondSuccessorTest, FirstSuccessorTellsTheSecondItIsAlive) {
   EXPECT_EQ(pings[0].second->body.successor, first_);
 }
 
+TEST_F(RootFailoverTest, SuccessorThatTakesOverAdoptsTheOldRootsChildrenUnasked) {
+  for (int t = 0; t <= 500; t += 100) {
+    RootAckBody p{create_.topic, 1, false};
+    p.has_successor = true;
+    p.successor = self_;
+    if (t == 0) p.children = {child_, self_};  // listed once: later pings do not repeat it
+    scribe_.receive_direct(ms(t), root_, std::make_shared<const RootAckMsg>(p));
+    scribe_.on_timer(ms(t + 50), kTick);
+  }
+  EXPECT_TRUE(overlay_.sent_of<AcceptMsg>().empty());
+  scribe_.on_timer(ms(850), kTick);  // the root silent past the failure timeout
+  ASSERT_TRUE(is_root());
+  const auto accepts = overlay_.sent_of<AcceptMsg>();
+  ASSERT_EQ(accepts.size(), 1u) << "the old root's child, not ourselves";
+  EXPECT_EQ(accepts[0].first, child_);
+  EXPECT_EQ(accepts[0].second->body.path, std::vector<NodeId>{self_.id});
+  EXPECT_EQ(scribe_.counters().takeover_adoptions, 1u);
+  EXPECT_TRUE(scribe_.topic(create_.topic)->has_child(child_.id));
+}
+
+TEST_F(RootFailoverTest, RootListsItsChildrenToItsSuccessorsWhenTheyChange) {
+  overlay_.next.reset();  // we are the root
+  overlay_.replicas = {root_};
+  scribe_.deliver(ms(0), overlay::RouteInfo{create_.topic, publisher_, publisher_, 2},
+                  std::make_shared<const CreateMsg>(create_));
+  scribe_.on_timer(ms(100), kTick);
+  scribe_.receive_direct(ms(110), child_, std::make_shared<const JoinMsg>(JoinBody{create_.topic}));
+  overlay_.clear();
+  scribe_.on_timer(ms(200), kTick);
+  auto pings = overlay_.sent_of<RootAckMsg>();
+  ASSERT_EQ(pings.size(), 1u);
+  EXPECT_EQ(pings[0].second->body.children, std::vector<NodeHandle>{child_});
+  overlay_.clear();
+  scribe_.on_timer(ms(300), kTick);
+  pings = overlay_.sent_of<RootAckMsg>();
+  ASSERT_EQ(pings.size(), 1u);
+  EXPECT_TRUE(pings[0].second->body.children.empty()) << "unchanged: not listed again";
+}
+
+TEST_F(ScribeTest, ChildOfASilentRootFollowsTheAcceptOfTheNodeThatTookOver) {
+  const NodeHandle successor = handle(0x3a00000000000000ULL, 8);
+  attach(ms(0));  // parent_ is the root: its path is itself
+  data_from_parent(ms(100), 1);
+  const auto accept_from_successor = [&] {
+    return std::make_shared<const AcceptMsg>(PathBody{topic_, {successor.id}});
+  };
+  overlay_.clear();
+  scribe_.receive_direct(ms(250), successor, accept_from_successor());  // silent 150 ms only
+  EXPECT_EQ(scribe_.topic(topic_)->parent, parent_);
+  EXPECT_EQ(overlay_.sent_of<LeaveMsg>().size(), 1u) << "a live root's child declines";
+  scribe_.receive_direct(ms(310), successor, accept_from_successor());  // silent 210 ms
+  EXPECT_EQ(scribe_.topic(topic_)->parent, successor);
+  EXPECT_EQ(scribe_.counters().takeovers_followed, 1u);
+  EXPECT_EQ(scribe_.topic(topic_)->path, std::vector<NodeId>{successor.id});
+  ASSERT_FALSE(overlay_.probed.empty());
+  EXPECT_EQ(overlay_.probed.back(), parent_);
+}
+
+TEST_F(ScribeTest, ChildOfASilentInteriorParentIgnoresARootsAccept) {
+  const NodeHandle other = handle(0x3a00000000000000ULL, 8);
+  overlay_.next = handle(0x3900000000000000ULL, 9);
+  scribe_.subscribe(ms(0), topic_);
+  scribe_.receive_direct(ms(0), parent_, std::make_shared<const AcceptMsg>(
+                                             PathBody{topic_, {other.id, parent_.id}}));
+  scribe_.receive_direct(ms(290), other,
+                         std::make_shared<const AcceptMsg>(PathBody{topic_, {other.id}}));
+  EXPECT_EQ(scribe_.topic(topic_)->parent, parent_) << "only a root's children follow a take-over";
+  EXPECT_EQ(scribe_.counters().takeovers_followed, 0u);
+}
+
 TEST_F(RootFailoverTest, RootPingsItsSuccessorEveryIntervalAndNamesItToItsChildren) {
   overlay_.next.reset();  // we are the root
   overlay_.replicas = {root_};
@@ -696,6 +766,19 @@ TEST(ScribeDecode, MalformedMessagesAreCountedPerReasonAndDropped) {
   long_walk.clear();
   AnycastMsg(walk).encode(long_walk);
   EXPECT_NE(scribe.decode(static_cast<uint16_t>(MsgType::kAnycast), long_walk), nullptr);
+  // A root listing more children than it may (RootAck.children), and the most it may.
+  RootAckBody ping{NodeId::from_parts(1, 2), 5, false};
+  ping.children.assign(kMaxRootChildren + 1, handle(0x2000000000000000ULL, 2));
+  std::string many;
+  RootAckMsg(ping).encode(many);
+  EXPECT_EQ(scribe.decode(static_cast<uint16_t>(MsgType::kRootAck), many), nullptr);
+  EXPECT_EQ(count(DecodeError::kTooMany), 3u);
+  ping.children.pop_back();
+  many.clear();
+  RootAckMsg(ping).encode(many);
+  const auto listed = scribe.decode(static_cast<uint16_t>(MsgType::kRootAck), many);
+  ASSERT_NE(listed, nullptr);
+  EXPECT_EQ(static_cast<const RootAckMsg&>(*listed).body.children, ping.children);
   // A CREATE whose topic is not derived from its group.
   CreateBody c = make_create(ModelledKey({1}), "x", 2, 16, 5);
   c.topic = c.group.with_digit(0, 3);
@@ -703,7 +786,7 @@ TEST(ScribeDecode, MalformedMessagesAreCountedPerReasonAndDropped) {
   CreateMsg(c).encode(create);
   EXPECT_EQ(scribe.decode(static_cast<uint16_t>(MsgType::kCreate), create), nullptr);
   EXPECT_EQ(count(DecodeError::kBadCredentials), 1u);
-  EXPECT_EQ(scribe.counters().malformed_total(), 6u);
+  EXPECT_EQ(scribe.counters().malformed_total(), 7u);
   // And a good one decodes to the same content.
   std::string data;
   DataMsg(DataBody{NodeId::from_parts(1, 2), 77, 3, 1000, nullptr, 1200}).encode(data);
