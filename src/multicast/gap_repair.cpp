@@ -22,8 +22,8 @@ bool Scribe::admit_data(Time now, TopicState& t, const std::shared_ptr<const Dat
     }
     return true;
   }
-  StripeHistory& h = histories_.try_emplace(t.id, config_.history);
-  switch (h.record(now, d)) {
+  if (t.history == nullptr) t.history = &histories_.try_emplace(t.id, config_.history);
+  switch (t.history->record(now, d)) {
     case StripeHistory::Admit::kNew:
       if (d->body.replayed) ++counters_.data_gap_filled;
       return true;

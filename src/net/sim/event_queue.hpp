@@ -102,6 +102,9 @@ class EventQueue {
 template <typename T>
 class Slab {
  public:
+  // The slot's address (it may be free): for prefetching only.
+  const T* address(uint32_t slot) const { return slot < items_.size() ? &items_[slot] : nullptr; }
+
   uint32_t put(T&& value) {
     if (!free_.empty()) {
       const uint32_t slot = free_.back();

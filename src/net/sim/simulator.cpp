@@ -56,6 +56,7 @@ uint32_t Simulator::place_node(uint32_t i, const overlay::NodeId& id, uint64_t n
   n.handle = NodeHandle{id, endpoint_of(i)};
   if (config_.key_proofs) n.env.proofs = config_.key_proofs(n.handle);
   n.pastry = std::make_unique<PastryNode>(n.handle, config_.pastry, n.env, node_seed);
+  pastry_.push_back(n.pastry.get());
   alive_.push_back(1);
   ++alive_count_;
   return i;
@@ -193,9 +194,32 @@ bool Simulator::step() {
   return true;
 }
 
+void Simulator::prefetch_for(const Event& next) const {
+  const auto line = [](const void* p, size_t lines) {
+    const char* c = static_cast<const char*>(p);
+    for (size_t i = 0; i < lines; ++i) __builtin_prefetch(c + 64 * i);
+  };
+  switch (next.event_kind()) {
+    case EventKind::kAction:
+      return;
+    case EventKind::kMessage:
+      if (const InFlight* in = messages_.address(next.slot)) line(in, 1);
+      break;
+    case EventKind::kDirect:
+      if (const DirectInFlight* in = directs_.address(next.slot)) line(in, 1);
+      break;
+    case EventKind::kTimer:
+      break;
+  }
+  if (next.target >= pastry_.size()) return;
+  line(&nodes_[next.target], 4);
+  line(pastry_[next.target], 4);
+}
+
 void Simulator::run_until(Time t) {
   while (!queue_.empty() && queue_.top().at <= t) {
     const Event e = queue_.pop();
+    if (!queue_.empty()) prefetch_for(queue_.top());
     now_ = e.at;
     execute(e);
   }

@@ -102,6 +102,40 @@ TEST_F(GapRepairTest, ReplaysFillTheGapDownTheSubtreeAndWhatWasHeldIsDropped) {
   EXPECT_EQ(scribe_.counters().data_duplicates, 2u);
 }
 
+// A topic keeps a pointer to its history (speed: one lookup per topic, not per packet). It must
+// always be the table's entry: the same history while the table keeps it (a topic dropped and
+// joined again before the sweep), a fresh one once the sweep forgot the old.
+TEST_F(GapRepairTest, ATopicDroppedAndJoinedAgainUsesTheHistoryTheTableHolds) {
+  scribe_.on_timer(ms(1), kTick);  // the first sweep; the next is a history window later
+  attach(ms(2));
+  for (uint64_t s = 1; s <= 5; ++s) data_from(ms(10 * s), parent_, s);
+  ASSERT_NE(scribe_.topic(topic_)->history, nullptr);
+  EXPECT_EQ(scribe_.topic(topic_)->history, scribe_.history(topic_));
+  scribe_.unsubscribe(ms(60), topic_);
+  scribe_.on_timer(ms(100), kTick);  // a childless non-member: pruned
+  ASSERT_EQ(scribe_.topic(topic_), nullptr);
+  ASSERT_NE(scribe_.history(topic_), nullptr) << "not swept yet";
+
+  attach(ms(150));
+  EXPECT_EQ(scribe_.topic(topic_)->history, nullptr) << "a new topic has looked nothing up";
+  data_from(ms(160), parent_, 5);
+  EXPECT_EQ(scribe_.counters().data_duplicates, 1u) << "the history held 5 already";
+  EXPECT_EQ(scribe_.topic(topic_)->history, scribe_.history(topic_));
+
+  scribe_.unsubscribe(ms(170), topic_);
+  scribe_.on_timer(ms(200), kTick);
+  ASSERT_EQ(scribe_.topic(topic_), nullptr);
+  scribe_.on_timer(seconds(3), kTick);  // past the window: the sweep forgets the history
+  EXPECT_EQ(scribe_.history(topic_), nullptr);
+
+  attach(seconds(3) + ms(10));
+  data_from(seconds(3) + ms(20), parent_, 5);
+  EXPECT_EQ(scribe_.counters().data_duplicates, 1u) << "a fresh history: 5 is new";
+  ASSERT_NE(scribe_.history(topic_), nullptr);
+  EXPECT_EQ(scribe_.history(topic_)->newest(), 5u);
+  EXPECT_EQ(scribe_.topic(topic_)->history, scribe_.history(topic_));
+}
+
 TEST_F(GapRepairTest, ABurstPastTheBoundWaitsForTheTick) {
   ScribeConfig config;
   config.replay = ReplayConfig{100'000, 5'000, 4096};  // 5 packets at once, 1 per 10 ms
