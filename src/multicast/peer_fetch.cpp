@@ -16,8 +16,9 @@ void Scribe::fetch(Time now, const NodeId& topic_id) {
   if (t == nullptr || !t->member || t->slow || t->source) return;
   FetchRecord& rec = fetches_[topic_id];  // member topics only; swept with the histories
   if (const auto* last = rec.last()) {
-    if (now - last->sent < fc.min_interval) return;
-    if (!rec.answered_since(last->sent)) {
+    const bool answered = rec.answered_since(last->sent);
+    if (now - last->sent < (answered ? fc.min_interval : reask_after())) return;
+    if (!answered) {
       // Nothing came: those neighbours lack the stripe too (or are gone). Ask the next ones.
       rec.rotation += static_cast<uint32_t>(fc.fanout);
       ++fetch_counters_.peer_rotations;
@@ -43,6 +44,14 @@ void Scribe::fetch(Time now, const NodeId& topic_id) {
     ++fetch_counters_.requests_sent;
     send(now, peer, std::make_shared<const FetchMsg>(body));
   }
+}
+
+Duration Scribe::reask_after() const {
+  const FetchConfig& fc = config_.fetch;
+  const uint64_t smoothed = fetch_counters_.answer_delay_us_smoothed;
+  if (!fc.reask_early || smoothed == 0) return fc.min_interval;
+  return std::clamp(Duration{static_cast<int64_t>(smoothed * 3 / 2)}, fc.reask_min,
+                    std::max(fc.reask_min, fc.min_interval));
 }
 
 std::vector<NodeHandle> Scribe::fetch_peers(Time now, const TopicState& t) const {

@@ -27,7 +27,12 @@ struct FetchConfig {
   // Neighbours asked at once: one of them may be cut from the same stripe (measured in
   // docs/media.md: one left continuity_min at 0.972 at 1,000 nodes, kill 10 %).
   size_t fanout = 2;
-  Duration min_interval = ms(100);         // per stripe, between two requests
+  Duration min_interval = ms(150);         // per stripe, after a round that was answered
+  // A round with no answer yet moves on to the next peers once the answers' usual delay has
+  // passed: 1.5 x this node's smoothed answer delay, within [reask_min, min_interval] (the
+  // viewer re-offers a cut stripe every 50 ms; the pace is Scribe's).
+  bool reask_early = true;
+  Duration reask_min = ms(60);
   Duration answer_life = seconds(1);       // answers to a request are accepted this long
   Duration tail_lookback = ms(1000);       // the peer's tail answer: packets received this recently
   size_t max_answer_packets = 64;          // per request
@@ -56,6 +61,7 @@ struct FetchCounters {
   uint64_t requests_unanswered = 0;
   uint64_t answer_delay_us_sum = 0;  // request to its first answered packet, summed
   uint64_t answer_delay_us_max = 0;
+  uint64_t answer_delay_us_smoothed = 0;  // EWMA (1/8) of the first answers' delays; 0: none yet
 };
 
 // The requester's side for one stripe: the last four requests (two rounds of fanout 2: a

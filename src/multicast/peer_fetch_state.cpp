@@ -14,6 +14,9 @@ bool FetchRecord::expects(Time now, Duration life, const NodeId& from, uint64_t 
         ++c.requests_answered;
         c.answer_delay_us_sum += us;
         c.answer_delay_us_max = std::max(c.answer_delay_us_max, us);
+        c.answer_delay_us_smoothed = c.answer_delay_us_smoothed == 0
+                                         ? us
+                                         : (7 * c.answer_delay_us_smoothed + us) / 8;
       }
       r.answered = true;
       return true;

@@ -186,7 +186,7 @@ TEST_F(PeerFetchTest, ParentsInTheStreamsOtherStripesAreAskedFirst) {
     // Unanswered rounds rotate through every candidate: the sibling's parent comes first.
     std::vector<NodeHandle> asked;
     for (int round = 0; round < 3; ++round) {
-      s->fetch(ms(100 + 100 * round), topic_);
+      s->fetch(ms(100 + 200 * round), topic_);
       asked.push_back(overlay_.sent_of<FetchMsg>().back().first);
     }
     EXPECT_EQ(asked[0] == sibling_parent, tree_peers) << "tree_peers " << tree_peers;
@@ -212,11 +212,43 @@ TEST_F(PeerFetchTest, RoundsAreCountedAnsweredWithTheirDelayOrUnanswered) {
   EXPECT_EQ(s->fetch_counters().requests_answered, 1u);
   EXPECT_EQ(s->fetch_counters().answer_delay_us_sum, 40'000u);
   EXPECT_EQ(s->fetch_counters().answer_delay_us_max, 40'000u);
-  for (int round = 1; round <= 4; ++round) s->fetch(ms(100 + 100 * round), topic_);
+  for (int round = 1; round <= 4; ++round) s->fetch(ms(100 + 200 * round), topic_);
+  EXPECT_EQ(s->fetch_counters().requests_sent, 5u);
   // Four slots: the fifth request replaced the answered first; the unanswered are still held.
   EXPECT_EQ(s->fetch_counters().requests_unanswered, 0u);
-  s->fetch(ms(700), topic_);
+  s->fetch(ms(1100), topic_);
   EXPECT_EQ(s->fetch_counters().requests_unanswered, 1u);
+}
+
+// A round that got no answer within 1.5x the answers' usual delay goes to the next peer then,
+// not a whole pull interval later; an answered stripe is pulled again only after min_interval.
+TEST_F(PeerFetchTest, AnUnansweredRoundMovesOnOnceTheUsualAnswerDelayHasPassed) {
+  for (bool early : {true, false}) {
+    ScribeConfig one;
+    one.fetch.fanout = 1;
+    one.fetch.reask_early = early;
+    auto s = make(one);
+    data_from(*s, ms(10), parent_, 1);
+    overlay_.clear();
+    s->fetch(ms(100), topic_);
+    const NodeHandle first = overlay_.sent_of<FetchMsg>().back().first;
+    data_from(*s, ms(140), first, 2, true);  // answered in 40 ms
+    s->fetch(ms(200), topic_);
+    EXPECT_EQ(overlay_.sent_of<FetchMsg>().size(), 1u) << "answered: the next pull after 150 ms";
+    s->fetch(ms(250), topic_);
+    ASSERT_EQ(overlay_.sent_of<FetchMsg>().size(), 2u);
+    EXPECT_EQ(overlay_.sent_of<FetchMsg>().back().first, first) << "it answered: ask it again";
+    // No answer now: 60 ms later (1.5 x 40 ms) the next peer is asked, without reask_early only
+    // after 150 ms.
+    s->fetch(ms(310), topic_);
+    if (!early) {
+      EXPECT_EQ(overlay_.sent_of<FetchMsg>().size(), 2u);
+      s->fetch(ms(400), topic_);
+    }
+    ASSERT_EQ(overlay_.sent_of<FetchMsg>().size(), 3u);
+    EXPECT_NE(overlay_.sent_of<FetchMsg>().back().first, first);
+    EXPECT_EQ(s->fetch_counters().peer_rotations, 1u);
+  }
 }
 
 TEST_F(PeerFetchTest, OffMeansNoRequestsAndNoAnswers) {
