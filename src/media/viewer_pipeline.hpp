@@ -31,7 +31,9 @@ struct ViewerConfig {
   bool peer_fetch = true;
   Duration fetch_lead = ms(300);
   Duration fetch_after = ms(50);
-  Duration refetch_interval = ms(150);
+  // Scribe paces the rounds (an answered stripe every 150 ms, an unanswered one sooner to the
+  // next peers): the viewer only re-offers a stripe it still lacks this often.
+  Duration refetch_interval = ms(50);
 
   void validate() const;  // throws FecConfigError
 };

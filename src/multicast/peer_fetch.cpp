@@ -16,17 +16,15 @@ void Scribe::fetch(Time now, const NodeId& topic_id) {
   if (t == nullptr || !t->member || t->slow || t->source) return;
   FetchRecord& rec = fetches_[topic_id];  // member topics only; swept with the histories
   if (const auto* last = rec.last()) {
-    if (now - last->sent < fc.min_interval) return;
-    if (!rec.answered_since(last->sent)) {
+    const bool answered = rec.answered_since(last->sent);
+    if (now - last->sent < (answered ? fc.min_interval : reask_after())) return;
+    if (!answered) {
       // Nothing came: those neighbours lack the stripe too (or are gone). Ask the next ones.
       rec.rotation += static_cast<uint32_t>(fc.fanout);
       ++fetch_counters_.peer_rotations;
     }
   }
-  std::vector<NodeHandle> peers = overlay_.replica_set(self().id, fc.peers + 1);
-  std::erase_if(peers, [&](const NodeHandle& p) {
-    return p.id == self().id || (t->parent && p.id == t->parent->id);
-  });
+  std::vector<NodeHandle> peers = fetch_peers(now, *t);
   if (peers.empty()) {
     ++fetch_counters_.requests_no_peer;
     return;
@@ -36,17 +34,60 @@ void Scribe::fetch(Time now, const NodeId& topic_id) {
     body.after = h->newest();
     h->holes(kMaxFetchMissing, body.missing);
   }
-  // Stripes start on different neighbours, so one viewer's requests spread over them.
-  const size_t first = rec.rotation + topic_id.digit(0);
+  const size_t first = rec.rotation;
   for (size_t i = 0; i < std::min(fc.fanout, peers.size()); ++i) {
     const NodeHandle& peer = peers[(first + i) % peers.size()];
-    FetchRecord::Request& r = rec.next(now);
+    FetchRecord::Request& r = rec.next(now, fetch_counters_);
     r.peer = peer.id;
     r.after = body.after;
     r.missing = body.missing;
     ++fetch_counters_.requests_sent;
     send(now, peer, std::make_shared<const FetchMsg>(body));
   }
+}
+
+Duration Scribe::reask_after() const {
+  const FetchConfig& fc = config_.fetch;
+  const uint64_t smoothed = fetch_counters_.answer_delay_us_smoothed;
+  if (!fc.reask_early || smoothed == 0) return fc.min_interval;
+  return std::clamp(Duration{static_cast<int64_t>(smoothed * 3 / 2)}, fc.reask_min,
+                    std::max(fc.reask_min, fc.min_interval));
+}
+
+std::vector<NodeHandle> Scribe::fetch_peers(Time now, const TopicState& t) const {
+  const FetchConfig& fc = config_.fetch;
+  std::vector<NodeHandle> peers;
+  auto add = [&](const NodeHandle& p) {
+    // Not our parent or children in this stripe: they are cut where we are.
+    if (p.id == self().id || (t.parent && p.id == t.parent->id) || t.has_child(p.id)) return;
+    if (std::none_of(peers.begin(), peers.end(), [&](const NodeHandle& q) { return q.id == p.id; }))
+      peers.push_back(p);
+  };
+  if (fc.tree_peers) {
+    // First the nodes we exchange the stream's other stripes with: our parents there (heard from
+    // lately) and our children. Each sits in this stripe's tree at a place of its own, so a
+    // relay whose death cut us rarely cut them too -- unlike leaf-set neighbours, whose ids
+    // (and so their join routes) resemble ours. Sibling stripes of one stream differ only in
+    // the first digit of their id.
+    const NodeId stream = t.id.with_digit(0, 0);
+    for (const auto& [id, o] : topics_.map()) {
+      if (&o == &t || !o.member || o.slow || id.with_digit(0, 0) != stream) continue;
+      if (o.parent && !o.cut_off && now - o.last_from_parent <= fc.tree_peer_fresh) add(*o.parent);
+      for (const Child& c : o.children) add(c.node);
+    }
+    // Sorted by id, each stripe starting at its own place: one viewer's requests for several
+    // cut stripes spread over its peers.
+    std::sort(peers.begin(), peers.end(),
+              [](const NodeHandle& a, const NodeHandle& b) { return a.id < b.id; });
+  }
+  const size_t digit = static_cast<size_t>(t.id.digit(0));
+  const size_t tree = peers.size();
+  if (tree > 0) std::rotate(peers.begin(), peers.begin() + static_cast<long>(digit % tree), peers.end());
+  for (const NodeHandle& p : overlay_.replica_set(self().id, fc.peers + 1)) add(p);
+  if (peers.size() > tree)
+    std::rotate(peers.begin() + static_cast<long>(tree),
+                peers.begin() + static_cast<long>(tree + digit % (peers.size() - tree)), peers.end());
+  return peers;
 }
 
 void Scribe::on_fetch(Time now, const NodeHandle& from, const FetchBody& f) {
@@ -91,7 +132,8 @@ bool Scribe::accept_fetched(Time now, const NodeHandle& from, TopicState& t,
                             const std::shared_ptr<const DataMsg>& d) {
   auto it = fetches_.find(t.id);
   if (it == fetches_.end() ||
-      !it->second.expects(now, config_.fetch.answer_life, from.id, d->body.seq)) {
+      !it->second.expects(now, config_.fetch.answer_life, from.id, d->body.seq,
+                            fetch_counters_)) {
     if (d->body.replayed && t.member) ++fetch_counters_.answers_unsolicited;
     return false;
   }

@@ -19,11 +19,20 @@ namespace forestcast::multicast {
 
 struct FetchConfig {
   bool enabled = true;
-  size_t peers = 4;                        // candidates: the closest live leaf-set neighbours
+  // Candidates: the nodes we share the stream's other stripe trees with (parents heard from
+  // within `tree_peer_fresh`, children), then the `peers` closest live leaf-set neighbours.
+  bool tree_peers = true;
+  Duration tree_peer_fresh = ms(500);
+  size_t peers = 4;
   // Neighbours asked at once: one of them may be cut from the same stripe (measured in
   // docs/media.md: one left continuity_min at 0.972 at 1,000 nodes, kill 10 %).
   size_t fanout = 2;
-  Duration min_interval = ms(100);         // per stripe, between two requests
+  Duration min_interval = ms(150);         // per stripe, after a round that was answered
+  // A round with no answer yet moves on to the next peers once the answers' usual delay has
+  // passed: 1.5 x this node's smoothed answer delay, within [reask_min, min_interval] (the
+  // viewer re-offers a cut stripe every 50 ms; the pace is Scribe's).
+  bool reask_early = true;
+  Duration reask_min = ms(60);
   Duration answer_life = seconds(1);       // answers to a request are accepted this long
   Duration tail_lookback = ms(1000);       // the peer's tail answer: packets received this recently
   size_t max_answer_packets = 64;          // per request
@@ -46,6 +55,13 @@ struct FetchCounters {
   uint64_t requests_refused = 0;       // as the peer: over the requester's rate, or too many
   uint64_t packets_served = 0;
   uint64_t bytes_served = 0;
+  // Rounds as the requester (one request to one peer), for the stream scenario's diagnosis: a
+  // request is answered when its first packet comes; one replaced unanswered counts here.
+  uint64_t requests_answered = 0;
+  uint64_t requests_unanswered = 0;
+  uint64_t answer_delay_us_sum = 0;  // request to its first answered packet, summed
+  uint64_t answer_delay_us_max = 0;
+  uint64_t answer_delay_us_smoothed = 0;  // EWMA (1/8) of the first answers' delays; 0: none yet
 };
 
 // The requester's side for one stripe: the last four requests (two rounds of fanout 2: a
@@ -60,9 +76,11 @@ class FetchRecord {
     bool answered = false;
     bool used = false;
   };
-  // True when `from`'s packet `seq` answers a request of ours still alive at `now`.
-  bool expects(Time now, Duration life, const NodeId& from, uint64_t seq);
-  Request& next(Time now);  // a new request slot (the older one goes)
+  // True when `from`'s packet `seq` answers a request of ours still alive at `now`; the
+  // request's first answer is counted in `c` (answered, delay).
+  bool expects(Time now, Duration life, const NodeId& from, uint64_t seq, FetchCounters& c);
+  // A new request slot; the older one goes (counted in `c` when it was never answered).
+  Request& next(Time now, FetchCounters& c);
   const Request* last() const { return last_ < kSlots && requests_[last_].used ? &requests_[last_] : nullptr; }
   // Whether any request sent at or after `since` was answered.
   bool answered_since(Time since) const;

@@ -4,10 +4,20 @@
 
 namespace forestcast::multicast {
 
-bool FetchRecord::expects(Time now, Duration life, const NodeId& from, uint64_t seq) {
+bool FetchRecord::expects(Time now, Duration life, const NodeId& from, uint64_t seq,
+                          FetchCounters& c) {
   for (Request& r : requests_) {
     if (!r.used || r.peer != from || now - r.sent > life) continue;
     if (seq > r.after || std::find(r.missing.begin(), r.missing.end(), seq) != r.missing.end()) {
+      if (!r.answered) {
+        const auto us = static_cast<uint64_t>(std::max<int64_t>(0, (now - r.sent).count()));
+        ++c.requests_answered;
+        c.answer_delay_us_sum += us;
+        c.answer_delay_us_max = std::max(c.answer_delay_us_max, us);
+        c.answer_delay_us_smoothed = c.answer_delay_us_smoothed == 0
+                                         ? us
+                                         : (7 * c.answer_delay_us_smoothed + us) / 8;
+      }
       r.answered = true;
       return true;
     }
@@ -15,9 +25,10 @@ bool FetchRecord::expects(Time now, Duration life, const NodeId& from, uint64_t 
   return false;
 }
 
-FetchRecord::Request& FetchRecord::next(Time now) {
+FetchRecord::Request& FetchRecord::next(Time now, FetchCounters& c) {
   last_ = last_ >= kSlots ? 0 : (last_ + 1) % kSlots;
   Request& r = requests_[last_];
+  if (r.used && !r.answered) ++c.requests_unanswered;
   r = Request{};
   r.sent = now;
   r.used = true;

@@ -391,6 +391,8 @@ class Scribe final : public overlay::Application {
   void send_replays(Time now);
   // Peer fetch (peer_fetch.cpp): serve a neighbour's FETCH; take an answer to ours.
   void on_fetch(Time now, const NodeHandle& from, const FetchBody& f);
+  std::vector<NodeHandle> fetch_peers(Time now, const TopicState& t) const;
+  Duration reask_after() const;
   bool accept_fetched(Time now, const NodeHandle& from, TopicState& t,
                       const std::shared_ptr<const DataMsg>& d);
   // `from`: the member that passed the walk here directly (null when it was routed here).

@@ -115,7 +115,8 @@ uint32_t ForestScenario::create_node() {
   const uint32_t i =
       sim_.add_node(overlay::NodeId::sha1_of(std::span<const uint8_t>(key)), node_seed_rng_.next());
   if (i == 0) publisher_key_ = key;
-  const multicast::ScribeConfig sc = scribe_config();
+  multicast::ScribeConfig sc = scribe_config();
+  sc.fetch = config_.fetch;
   Scribe& scribe = sim_.attach_app(i, multicast::kMulticastAppId,
                                    std::make_unique<Scribe>(sim_.node(i), sc, credentials_));
   multicast::SplitStreamConfig ssc;
@@ -425,7 +426,7 @@ ForestResult ForestScenario::run() {
   report_final_diagnostics(view());
   if (config_.media) {
     for (uint32_t i = 0; i < nodes_.size(); ++i)
-      if (sim_.alive(i) && nodes_[i].scribe != nullptr) config_.media->count_node(*nodes_[i].scribe);
+      if (sim_.alive(i) && nodes_[i].scribe != nullptr) config_.media->count_node(i, *nodes_[i].scribe);
     config_.media->finish(sim_.now(), [this](uint32_t i) { return sim_.alive(i); });
   }
   r.events = sim_.counters().events;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/time.hpp"
+#include "multicast/peer_fetch.hpp"
 #include "net/sim/topology.hpp"
 #include "overlay/pastry_node.hpp"
 
@@ -35,7 +36,10 @@ class ForestMedia {
   // Where node `node`'s packets go besides the forest's own record (null: nowhere).
   virtual multicast::PacketSink* viewer(uint32_t node) = 0;
   // Before finish(), once per node alive at the end: its Scribe (the media's traffic counters).
-  virtual void count_node(const multicast::Scribe& scribe) { (void)scribe; }
+  virtual void count_node(uint32_t node, const multicast::Scribe& scribe) {
+    (void)node;
+    (void)scribe;
+  }
   virtual void finish(Time now, const std::function<bool(uint32_t)>& alive) = 0;
 };
 
@@ -59,6 +63,7 @@ struct ForestScenarioConfig {
   Duration build = seconds(20);            // stream start -> forest measurement (and kill)
   Duration churn = seconds(10);            // kill -> repair measurement
   overlay::PastryConfig pastry;
+  multicast::FetchConfig fetch;  // peer fetch (used when a stream's viewers ask)
   std::function<void(const std::string&)> progress;
   // Also list a few detached (node, stripe) pairs at the end (on the progress channel).
   bool verbose_diagnostics = false;

@@ -12,12 +12,17 @@
 #include "multicast/scribe.hpp"
 #include "multicast/splitstream.hpp"
 #include "multicast/synthetic_source.hpp"
+#include "scenarios/stream_diagnosis.hpp"
 
 namespace forestcast::sim {
 namespace {
 
 constexpr uint32_t kSsrc = 0x5eed0001;
 constexpr uint8_t kPayloadType = 96;
+// A stripe silent for three of its packet intervals (1 Mbit/s over 16 stripes: ~150 ms) is cut.
+constexpr Duration kCutGap = ms(450);
+// The diagnosis lists the viewers below the continuity_min at kill 10 %.
+constexpr double kDiagnosisThreshold = 0.999;
 
 // One viewer's pipeline on the simulator's clock. It is polled lazily: before each item and at
 // the end, up to each deadline in turn, so playout happens at exactly the deadlines without one
@@ -25,18 +30,25 @@ constexpr uint8_t kPayloadType = 96;
 class ViewerTap final : public multicast::PacketSink {
  public:
   ViewerTap(const media::ViewerConfig& config, media::GroupVerifier& verifier, Time measure_from)
-      : pipeline_(config, verifier), measure_from_(measure_from) {}
+      : pipeline_(config, verifier),
+        measure_from_(measure_from),
+        trace_(config.stripes, kCutGap, measure_from) {}
 
   void on_packet(const multicast::Packet& p, Time now) override {
     run_until(now);
     if (!p.payload) return;
     const auto* bytes = reinterpret_cast<const uint8_t*>(p.payload->data());
-    pipeline_.on_stripe_payload(now, p.stripe, {bytes, p.payload->size()}, p.retransmitted);
+    const auto verdict =
+        pipeline_.on_stripe_payload(now, p.stripe, {bytes, p.payload->size()}, p.retransmitted);
+    trace_.on_item(now, p.stripe, p.retransmitted, verdict);
     pipeline_.take_packets();  // the player: only the counters matter here
   }
 
   void wanted_stripes(Time now, std::vector<uint32_t>& stripes) override {
-    pipeline_.wanted_stripes(now, stripes);
+    asked_.clear();
+    pipeline_.wanted_stripes(now, asked_);
+    trace_.on_asked(now, asked_);
+    stripes.insert(stripes.end(), asked_.begin(), asked_.end());
   }
 
   void run_until(Time now) {
@@ -66,6 +78,7 @@ class ViewerTap final : public multicast::PacketSink {
   }
   const media::DelayHistogram& delay() const { return window_delay_; }
   bool measured() const { return snapshot_.has_value(); }
+  ViewerTrace& trace() { return trace_; }
 
  private:
   void take_snapshot() {
@@ -77,6 +90,8 @@ class ViewerTap final : public multicast::PacketSink {
   Time measure_from_;
   std::optional<media::PlayoutCounters> snapshot_;
   media::DelayHistogram delay_at_snapshot_;
+  ViewerTrace trace_;
+  std::vector<uint32_t> asked_;
 
  public:
   // The window's delays: the histogram now minus the one at the snapshot.
@@ -139,8 +154,11 @@ class StreamMedia final : public ForestMedia {
     return taps_[node].get();
   }
 
-  void count_node(const multicast::Scribe& scribe) override {
+  void count_node(uint32_t node, const multicast::Scribe& scribe) override {
     const auto& f = scribe.fetch_counters();
+    if (fetch_of_.size() <= node) fetch_of_.resize(node + 1);
+    fetch_of_[node] = f;
+    requests_empty_ += f.requests_empty;
     result_.fetch_requests += f.requests_sent;
     result_.fetch_packets_served += f.packets_served;
     result_.fetch_bytes_served += f.bytes_served;
@@ -155,6 +173,7 @@ class StreamMedia final : public ForestMedia {
     double sum = 0;
     double min = 1.0;
     size_t n = 0;
+    std::vector<ViewerDiagnosis> diagnosis;
     for (uint32_t i = 1; i < taps_.size(); ++i) {
       if (!taps_[i] || !alive(i) || !taps_[i]->tap) continue;
       ViewerTap& t = *taps_[i]->tap;
@@ -173,7 +192,11 @@ class StreamMedia final : public ForestMedia {
       result_.lost += w.lost;
       result_.late += w.late;
       delay.merge(t.delay());
+      t.trace().close(now);
+      diagnosis.push_back({i, continuity, w.late, w.lost, &t.trace(),
+                           i < fetch_of_.size() ? fetch_of_[i] : multicast::FetchCounters{}});
     }
+    result_.diagnosis = diagnose(std::move(diagnosis), kDiagnosisThreshold, requests_empty_);
     result_.viewers = n;
     result_.continuity_mean = n == 0 ? 0 : sum / static_cast<double>(n);
     result_.continuity_min = n == 0 ? 0 : min;
@@ -224,6 +247,8 @@ class StreamMedia final : public ForestMedia {
   Time start_ = kNever;
   Time measure_from_ = kNever;
   std::vector<std::unique_ptr<LazyTap>> taps_;
+  std::vector<multicast::FetchCounters> fetch_of_;  // per node alive at the end
+  uint64_t requests_empty_ = 0;
 };
 
 double rounded(double v, int decimals) {
@@ -268,6 +293,7 @@ nlohmann::ordered_json to_json(const StreamResult& r) {
                               : rounded(static_cast<double>(r.fetch_bytes_served) /
                                             static_cast<double>(r.live_bytes_received),
                                         4)}}},
+      {"diagnosis", r.diagnosis},
   };
   return j;
 }

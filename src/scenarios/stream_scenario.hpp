@@ -40,6 +40,8 @@ struct StreamResult {
   uint64_t fetch_answers_duplicate = 0;  // answered packets the requester had meanwhile
   uint64_t fetch_requests_refused = 0;
   uint64_t live_bytes_received = 0;      // the forest's data bytes (for the fetch share)
+  // The viewers below 0.999: their stripe cuts and fetch rounds (stream_diagnosis.hpp).
+  nlohmann::ordered_json diagnosis;
 };
 
 StreamResult run_stream_scenario(const StreamScenarioConfig& config);

@@ -1,5 +1,6 @@
 // `forestcast sim --scenario stream`: the media layer (FEC 14+2, signed groups, 500 ms playout)
 // on the simulated forest, judged by what the viewers play out.
+#include "scenarios/stream_diagnosis.hpp"
 #include "scenarios/stream_scenario.hpp"
 
 #include <gtest/gtest.h>
@@ -57,6 +58,39 @@ TEST(StreamScenario, KilledRelaysCostLittleThanksToFecReplaysAndPeerFetch) {
   EXPECT_LT(r.lost + r.late, base.lost + base.late);
   EXPECT_GE(r.continuity_min, base.continuity_min);
   EXPECT_GT(r.continuity_mean, base.continuity_mean);
+}
+
+// The diagnosis' record of one viewer: a stripe silent past the gap is one cut from its last
+// live packet to the next, replayed items neither end nor start one, the first ask inside the
+// cut is kept, and a cut still open at the end is closed there.
+TEST(StreamDiagnosis, ViewerTraceFindsCutsTheirFirstAskAndLateReplays) {
+  using media::ItemVerdict;
+  ViewerTrace t(2, ms(450), ms(1000));
+  for (int i = 0; i <= 20; ++i) t.on_item(ms(150 * i), 0, false, ItemVerdict::kAccepted);
+  t.on_item(ms(1200), 1, false, ItemVerdict::kAccepted);
+  t.on_asked(ms(1400), {1});
+  t.on_asked(ms(1550), {1});  // the same cut: the first ask counts
+  t.on_item(ms(1600), 1, true, ItemVerdict::kAccepted);  // a fetched copy: still cut
+  t.on_item(ms(1700), 1, true, ItemVerdict::kLate);
+  t.on_item(ms(2000), 1, false, ItemVerdict::kAccepted);
+  t.close(ms(3100));  // stripe 0's last live packet came at 3000 ms: not cut; stripe 1 is
+  ASSERT_EQ(t.cuts().size(), 2u);
+  EXPECT_EQ(t.cuts()[0].stripe, 1u);
+  EXPECT_EQ(t.cuts()[0].start, ms(1200));
+  EXPECT_EQ(t.cuts()[0].end, ms(2000));
+  EXPECT_EQ(t.cuts()[0].first_ask, ms(1400));
+  EXPECT_EQ(t.cuts()[1].start, ms(2000));
+  EXPECT_EQ(t.cuts()[1].first_ask, kNever);
+  EXPECT_EQ(t.replayed_useful(), 1u);
+  EXPECT_EQ(t.replayed_late(), 1u);
+
+  const auto j = diagnose({{7, 0.99, 11, 0, &t, {}}}, 0.999, 3);
+  EXPECT_EQ(j["below"]["viewers"], 1u);
+  EXPECT_EQ(j["below"]["concurrent_cuts_max"], 1.0);
+  EXPECT_EQ(j["below"]["ask_after_ms_p50"], 200.0);
+  EXPECT_EQ(j["below"]["cuts_never_asked"], 1u);
+  EXPECT_EQ(j["worst"][0]["node"], 7u);
+  EXPECT_EQ(j["peer_requests_empty"], 3u);
 }
 
 }  // namespace

@@ -51,6 +51,7 @@ struct SimOptions {
   std::string fec = "14+2";
   double playout_ms = 500;
   bool no_peer_fetch = false;
+  bool fetch_leafset_only = false;
 };
 
 int usage_error(const std::string& message) {
@@ -106,6 +107,7 @@ int run_forest(const SimOptions& o, bool stream) {
       return usage_error("--playout-ms must be in [50, 10000]");
     sc.playout = from_seconds(o.playout_ms / 1000.0);
     sc.peer_fetch = !o.no_peer_fetch;
+    sc.forest.fetch.tree_peers = !o.fetch_leafset_only;
     std::cout << sim::to_json(sim::run_stream_scenario(sc)).dump() << std::endl;
     return 0;
   }
@@ -257,6 +259,9 @@ CommandMain add_sim_command(CLI::App& app) {
       ->capture_default_str();
   sub->add_flag("--no-peer-fetch", options->no_peer_fetch,
                 "stream: viewers do not pull missing packets from neighbours (for comparison)");
+  sub->add_flag("--fetch-leafset-only", options->fetch_leafset_only,
+                "stream: peer fetch asks leaf-set neighbours only, not the viewer's peers in "
+                "the other stripe trees (for comparison)");
   sub->add_flag("--quiet", options->quiet, "No progress lines on stderr");
   sub->add_flag("--verbose", options->verbose, "Keep the nodes' info-level logs");
   return [options] { return run_sim(*options); };

@@ -160,6 +160,97 @@ TEST_F(PeerFetchTest, OnlyAnswersToOurRequestAreTakenDeduplicatedAndPassedDown) 
   EXPECT_EQ(s->fetch_counters().answers_accepted, 2u);
 }
 
+// The first peers asked are the nodes we share the stream's other stripe trees with (here our
+// parent in a sibling stripe, which receives this stripe by a path of its own), not leaf-set
+// neighbours, whose join routes resemble ours; another stream's parent is never asked.
+TEST_F(PeerFetchTest, ParentsInTheStreamsOtherStripesAreAskedFirst) {
+  const NodeHandle sibling_parent = handle(0xa100000000000000ULL, 7);
+  const NodeHandle other_stream_parent = handle(0x5100000000000000ULL, 8);
+  const NodeId sibling = topic_.with_digit(0, 0xa);
+  const NodeId other_stream = NodeId::from_parts(0x5abc000000000000ULL, 43);
+  for (bool tree_peers : {true, false}) {
+    ScribeConfig config;
+    config.fetch.fanout = 1;
+    config.fetch.tree_peers = tree_peers;
+    auto s = make(config);
+    for (const auto& [id, parent] : {std::pair{sibling, sibling_parent},
+                                     std::pair{other_stream, other_stream_parent}}) {
+      s->subscribe(ms(0), id);
+      s->receive_direct(ms(0), parent, std::make_shared<const AcceptMsg>(PathBody{id, {parent.id}}));
+      DataBody b{id, 1};
+      b.payload_size = 1000;
+      s->receive_direct(ms(50), parent, std::make_shared<const DataMsg>(std::move(b)));
+    }
+    data_from(*s, ms(50), parent_, 1);
+    overlay_.clear();
+    // Unanswered rounds rotate through every candidate: the sibling's parent comes first.
+    std::vector<NodeHandle> asked;
+    for (int round = 0; round < 3; ++round) {
+      s->fetch(ms(100 + 200 * round), topic_);
+      asked.push_back(overlay_.sent_of<FetchMsg>().back().first);
+    }
+    EXPECT_EQ(asked[0] == sibling_parent, tree_peers) << "tree_peers " << tree_peers;
+    for (const NodeHandle& a : asked) {
+      EXPECT_NE(a, other_stream_parent) << "another stream's tree does not carry this stripe";
+      EXPECT_NE(a, parent_);
+    }
+    EXPECT_EQ(asked[1] == peer_a_ || asked[1] == peer_b_, true) << "then the leaf set";
+  }
+}
+
+// The requester's own account of its rounds (the stream scenario's diagnosis): answered with
+// the delay of the first answer, or replaced unanswered.
+TEST_F(PeerFetchTest, RoundsAreCountedAnsweredWithTheirDelayOrUnanswered) {
+  ScribeConfig one;
+  one.fetch.fanout = 1;
+  auto s = make(one);
+  data_from(*s, ms(10), parent_, 1);
+  s->fetch(ms(100), topic_);
+  const NodeHandle asked = overlay_.sent_of<FetchMsg>().back().first;
+  data_from(*s, ms(140), asked, 2, true);
+  data_from(*s, ms(150), asked, 3, true);  // the same round: its first answer counted once
+  EXPECT_EQ(s->fetch_counters().requests_answered, 1u);
+  EXPECT_EQ(s->fetch_counters().answer_delay_us_sum, 40'000u);
+  EXPECT_EQ(s->fetch_counters().answer_delay_us_max, 40'000u);
+  for (int round = 1; round <= 4; ++round) s->fetch(ms(100 + 200 * round), topic_);
+  EXPECT_EQ(s->fetch_counters().requests_sent, 5u);
+  // Four slots: the fifth request replaced the answered first; the unanswered are still held.
+  EXPECT_EQ(s->fetch_counters().requests_unanswered, 0u);
+  s->fetch(ms(1100), topic_);
+  EXPECT_EQ(s->fetch_counters().requests_unanswered, 1u);
+}
+
+// A round that got no answer within 1.5x the answers' usual delay goes to the next peer then,
+// not a whole pull interval later; an answered stripe is pulled again only after min_interval.
+TEST_F(PeerFetchTest, AnUnansweredRoundMovesOnOnceTheUsualAnswerDelayHasPassed) {
+  for (bool early : {true, false}) {
+    ScribeConfig one;
+    one.fetch.fanout = 1;
+    one.fetch.reask_early = early;
+    auto s = make(one);
+    data_from(*s, ms(10), parent_, 1);
+    overlay_.clear();
+    s->fetch(ms(100), topic_);
+    const NodeHandle first = overlay_.sent_of<FetchMsg>().back().first;
+    data_from(*s, ms(140), first, 2, true);  // answered in 40 ms
+    s->fetch(ms(200), topic_);
+    EXPECT_EQ(overlay_.sent_of<FetchMsg>().size(), 1u) << "answered: the next pull after 150 ms";
+    s->fetch(ms(250), topic_);
+    ASSERT_EQ(overlay_.sent_of<FetchMsg>().size(), 2u);
+    EXPECT_EQ(overlay_.sent_of<FetchMsg>().back().first, first) << "it answered: ask it again";
+    // No answer now: 60 ms later (1.5 x 40 ms) the next peer is asked, without reask_early only
+    // after 150 ms.
+    s->fetch(ms(310), topic_);
+    if (!early) {
+      EXPECT_EQ(overlay_.sent_of<FetchMsg>().size(), 2u);
+      s->fetch(ms(400), topic_);
+    }
+    ASSERT_EQ(overlay_.sent_of<FetchMsg>().size(), 3u);
+    EXPECT_NE(overlay_.sent_of<FetchMsg>().back().first, first);
+    EXPECT_EQ(s->fetch_counters().peer_rotations, 1u);
+  }
+}
+
 TEST_F(PeerFetchTest, OffMeansNoRequestsAndNoAnswers) {
   ScribeConfig config;
   config.fetch.enabled = false;
