@@ -59,18 +59,6 @@ void to_pb(const TopicBody& b, pb::Topic& m) { m.set_topic(b.topic.to_byte_strin
 void to_pb(const RefreshBody& b, pb::Refresh& m) {
   for (const auto& id : b.topics) m.add_topics(id.to_byte_string());
 }
-void to_pb(const DataBody& b, pb::Data& m) {
-  m.set_topic(b.topic.to_byte_string());
-  m.set_seq(b.seq);
-  m.set_stripe(b.stripe);
-  m.set_sent_at_us(b.sent_at_us);
-  if (b.payload)
-    m.set_payload(*b.payload);
-  else
-    m.set_payload(std::string(b.payload_size, '\0'));  // synthetic: zeros of the stated size
-  if (b.has_dead_root) m.set_dead_root(b.dead_root.to_byte_string());
-  m.set_replayed(b.replayed);
-}
 void to_pb(const ResumeBody& b, pb::Resume& m) {
   m.set_topic(b.topic.to_byte_string());
   m.set_seq(b.seq);
@@ -100,7 +88,7 @@ template <typename Pb, typename Body>
 void encode_as(const Body& b, std::string& out) {
   Pb m;
   to_pb(b, m);
-  out.append(m.SerializeAsString());
+  m.AppendToString(&out);
 }
 
 template <typename Body>
@@ -275,7 +263,9 @@ TopicBody from_pb(const pb::Topic& m, Reader& r) { return TopicBody{r.id(m.topic
 RefreshBody from_pb(const pb::Refresh& m, Reader& r) {
   return RefreshBody{r.ids(m.topics(), kMaxRefreshTopics)};
 }
-DataBody from_pb(const pb::Data& m, Reader& r) {
+// Non-const: the payload string is moved out of the parsed message, not copied (a relay's
+// per-packet cost, issue 12's forwarding figure).
+DataBody from_pb(pb::Data& m, Reader& r) {
   DataBody b;
   b.topic = r.id(m.topic());
   b.seq = m.seq();
@@ -283,8 +273,8 @@ DataBody from_pb(const pb::Data& m, Reader& r) {
   if (b.stripe >= kMaxStripes) r.fail(DecodeError::kBadStripe);
   b.sent_at_us = m.sent_at_us();
   if (m.payload().size() > kMaxPayloadBytes) r.fail(DecodeError::kPayloadTooLarge);
-  b.payload = std::make_shared<const std::string>(m.payload());
   b.payload_size = static_cast<uint32_t>(m.payload().size());
+  b.payload = std::make_shared<const std::string>(std::move(*m.mutable_payload()));
   if (!m.dead_root().empty()) {
     b.has_dead_root = true;
     b.dead_root = r.id(m.dead_root());
@@ -350,9 +340,69 @@ overlay::AppMessagePtr parse(std::string_view bytes, DecodeError& error) {
 
 }  // namespace
 
+namespace {
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+void put_fixed64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+void put_bytes(std::string& out, uint32_t field, std::string_view bytes) {
+  if (bytes.empty()) return;  // proto3 leaves empty fields out
+  out.push_back(static_cast<char>(field << 3 | 2));
+  put_varint(out, bytes.size());
+  out.append(bytes);
+}
+
+// pb::Data written straight into `out`, byte for byte what protobuf writes (fields in order,
+// zero values left out): the payload is copied once, into the datagram, instead of into a
+// pb::Data, then a serialised string, then `out` (a relay encodes every packet it forwards).
+void encode_data(const DataBody& b, std::string& out) {
+  out.reserve(out.size() + 64 + (b.payload ? b.payload->size() : b.payload_size));
+  const auto topic = b.topic.to_bytes();
+  put_bytes(out, 1, {reinterpret_cast<const char*>(topic.data()), topic.size()});
+  if (b.seq != 0) {
+    out.push_back(static_cast<char>(2 << 3 | 1));
+    put_fixed64(out, b.seq);
+  }
+  if (b.stripe != 0) {
+    out.push_back(static_cast<char>(3 << 3 | 0));
+    put_varint(out, b.stripe);
+  }
+  if (b.sent_at_us != 0) {
+    out.push_back(static_cast<char>(4 << 3 | 1));
+    put_fixed64(out, static_cast<uint64_t>(b.sent_at_us));
+  }
+  if (b.payload) {
+    put_bytes(out, 5, *b.payload);
+  } else if (b.payload_size != 0) {  // synthetic: zeros of the stated size
+    out.push_back(static_cast<char>(5 << 3 | 2));
+    put_varint(out, b.payload_size);
+    out.append(b.payload_size, '\0');
+  }
+  if (b.has_dead_root) {
+    const auto dead = b.dead_root.to_bytes();
+    put_bytes(out, 6, {reinterpret_cast<const char*>(dead.data()), dead.size()});
+  }
+  if (b.replayed) {
+    out.push_back(static_cast<char>(7 << 3 | 0));
+    out.push_back(1);
+  }
+}
+
+}  // namespace
+
 template <MsgType T, typename Body>
 void Message<T, Body>::encode(std::string& out) const {
-  encode_as<typename PbOf<Body>::type>(body, out);
+  if constexpr (std::is_same_v<Body, DataBody>)
+    encode_data(body, out);
+  else
+    encode_as<typename PbOf<Body>::type>(body, out);
 }
 
 // Closed-form protobuf sizes for the messages the simulator sends most (every send asks for the

@@ -6,7 +6,7 @@ stripe root) and requires every surviving viewer to receive every stripe again w
 repair bound. (A graceful leave is test_stream_leave.py.)
 
 usage: test_streams.py PATH/TO/forestcast [--nodes 24] [--capacity C] [--seed S] [--dump FILE]
-                      [--repair-bound S]
+                      [--repair-bound S] [--keep-logs DIR]
 
 The issue's figure is 2 s (the default, used by bench/streams_repair.sh). CI passes a looser
 bound (CMakeLists.txt): on the loaded 2-core box 3 of 13 runs took 3.4-4.1 s; the 2 s figure is
@@ -17,6 +17,7 @@ import base64
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def main():
     ap.add_argument("--repair-bound", type=float, default=2.0,
                     help="seconds every surviving viewer has to get every stripe back")
     ap.add_argument("--dump", help="on failure, write every node's /status here (JSON)")
+    ap.add_argument("--keep-logs", help="on failure, copy every node's log into this directory")
     args = ap.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -238,6 +240,10 @@ def main():
             if args.dump:
                 with open(args.dump, "w") as f:
                     json.dump({i: nd.try_status() for i, nd in enumerate(nodes)}, f)
+            if args.keep_logs:
+                os.makedirs(args.keep_logs, exist_ok=True)
+                for i in range(len(nodes)):
+                    shutil.copy(os.path.join(workdir, f"node{i}.log"), args.keep_logs)
             return 1
 
 
