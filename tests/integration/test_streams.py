@@ -9,9 +9,8 @@ usage: test_streams.py PATH/TO/forestcast [--nodes 24] [--capacity C] [--seed S]
                       [--repair-bound S] [--keep-logs DIR]
 
 The issue's figure is 2 s (the default, used by bench/streams_repair.sh). CI passes a looser
-bound (CMakeLists.txt): on the loaded 2-core box 3 of 13 runs took 3.4-4.1 s; the 2 s figure is
-measured and reported in BENCHMARKS.md. --seed replays the same ring: the node keys derive from
-it."""
+bound (CMakeLists.txt): the 2 s figure is met in most runs, not all (BENCHMARKS.md). --seed
+replays the same ring: the node keys derive from it."""
 import argparse
 import base64
 import json
