@@ -1,5 +1,9 @@
 #include "multicast/messages.hpp"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <cstring>
 
 #include "base/varint_size.hpp"
@@ -342,56 +346,54 @@ overlay::AppMessagePtr parse(std::string_view bytes, DecodeError& error) {
 
 namespace {
 
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-void put_fixed64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
-}
-void put_bytes(std::string& out, uint32_t field, std::string_view bytes) {
-  if (bytes.empty()) return;  // proto3 leaves empty fields out
-  out.push_back(static_cast<char>(field << 3 | 2));
-  put_varint(out, bytes.size());
-  out.append(bytes);
-}
+using google::protobuf::internal::WireFormatLite;
 
-// pb::Data written straight into `out`, byte for byte what protobuf writes (fields in order,
-// zero values left out): the payload is copied once, into the datagram, instead of into a
-// pb::Data, then a serialised string, then `out` (a relay encodes every packet it forwards).
+// pb::Data written straight into `out` with protobuf's own wire primitives, byte for byte what
+// SerializeAsString writes (fields in order, zero values left out): the payload is copied once,
+// into the datagram, instead of into a pb::Data, then a serialised string, then `out` (a relay
+// encodes every packet it forwards).
 void encode_data(const DataBody& b, std::string& out) {
-  out.reserve(out.size() + 64 + (b.payload ? b.payload->size() : b.payload_size));
+  const size_t payload = b.payload ? b.payload->size() : b.payload_size;
+  out.reserve(out.size() + 64 + payload);
+  google::protobuf::io::StringOutputStream sink(&out);
+  google::protobuf::io::CodedOutputStream os(&sink);
+  const auto bytes_field = [&os](int field, const void* data, size_t size) {
+    if (size == 0) return;  // proto3 leaves empty fields out
+    os.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    os.WriteVarint32(static_cast<uint32_t>(size));
+    os.WriteRaw(data, static_cast<int>(size));
+  };
   const auto topic = b.topic.to_bytes();
-  put_bytes(out, 1, {reinterpret_cast<const char*>(topic.data()), topic.size()});
+  bytes_field(pb::Data::kTopicFieldNumber, topic.data(), topic.size());
   if (b.seq != 0) {
-    out.push_back(static_cast<char>(2 << 3 | 1));
-    put_fixed64(out, b.seq);
+    os.WriteTag(
+        WireFormatLite::MakeTag(pb::Data::kSeqFieldNumber, WireFormatLite::WIRETYPE_FIXED64));
+    os.WriteLittleEndian64(b.seq);
   }
   if (b.stripe != 0) {
-    out.push_back(static_cast<char>(3 << 3 | 0));
-    put_varint(out, b.stripe);
+    os.WriteTag(
+        WireFormatLite::MakeTag(pb::Data::kStripeFieldNumber, WireFormatLite::WIRETYPE_VARINT));
+    os.WriteVarint32(b.stripe);
   }
   if (b.sent_at_us != 0) {
-    out.push_back(static_cast<char>(4 << 3 | 1));
-    put_fixed64(out, static_cast<uint64_t>(b.sent_at_us));
+    os.WriteTag(
+        WireFormatLite::MakeTag(pb::Data::kSentAtUsFieldNumber, WireFormatLite::WIRETYPE_FIXED64));
+    os.WriteLittleEndian64(static_cast<uint64_t>(b.sent_at_us));
   }
   if (b.payload) {
-    put_bytes(out, 5, *b.payload);
+    bytes_field(pb::Data::kPayloadFieldNumber, b.payload->data(), b.payload->size());
   } else if (b.payload_size != 0) {  // synthetic: zeros of the stated size
-    out.push_back(static_cast<char>(5 << 3 | 2));
-    put_varint(out, b.payload_size);
-    out.append(b.payload_size, '\0');
+    const std::string zeros(b.payload_size, '\0');
+    bytes_field(pb::Data::kPayloadFieldNumber, zeros.data(), zeros.size());
   }
   if (b.has_dead_root) {
     const auto dead = b.dead_root.to_bytes();
-    put_bytes(out, 6, {reinterpret_cast<const char*>(dead.data()), dead.size()});
+    bytes_field(pb::Data::kDeadRootFieldNumber, dead.data(), dead.size());
   }
   if (b.replayed) {
-    out.push_back(static_cast<char>(7 << 3 | 0));
-    out.push_back(1);
+    os.WriteTag(
+        WireFormatLite::MakeTag(pb::Data::kReplayedFieldNumber, WireFormatLite::WIRETYPE_VARINT));
+    os.WriteVarint32(1);
   }
 }
 
@@ -426,7 +428,10 @@ size_t Message<T, Body>::encoded_size() const {
            (body.detached ? 2 : 0) + ancestors;
   } else if constexpr (std::is_same_v<Body, AnycastBody>) {
     return kIdField * (2 + body.visited.size()) + handle_bytes(body.requester) +
-           (body.relaxed ? 2 : 0) + (body.hops == 0 ? 0 : body.hops < 128 ? 2 : 3);
+           (body.relaxed ? 2 : 0) +
+           (body.hops == 0    ? 0
+            : body.hops < 128 ? 2
+                              : 3);
   } else if constexpr (std::is_same_v<Body, DataBody>) {
     // Closed form, so a simulated stream never encodes: tags, a 16-byte topic, fixed seq and
     // time, stripe varint and the payload with its length prefix.

@@ -1,5 +1,5 @@
-// DataMsg::encode writes pb::Data by hand (no copy through a protobuf message, issue 12's
-// forwarding cost): the oracle is protobuf's own serialisation of the same fields.
+// DataMsg::encode writes pb::Data with protobuf's wire primitives, not through a pb::Data (no
+// payload copy, issue 12's forwarding cost): the oracle is protobuf's own serialisation.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -53,7 +53,7 @@ std::vector<DataBody> bodies() {
   return out;
 }
 
-TEST(DataEncodingTest, HandEncodingIsProtobufsByteForByte) {
+TEST(DataEncodingTest, DirectEncodingIsProtobufsByteForByte) {
   for (const DataBody& b : bodies()) {
     std::string out = "prefix";  // encode appends
     DataMsg(b).encode(out);
