@@ -1,5 +1,9 @@
 #include "multicast/messages.hpp"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <cstring>
 
 #include "base/varint_size.hpp"
@@ -60,18 +64,6 @@ void to_pb(const RefreshBody& b, pb::Refresh& m) {
   for (const auto& id : b.topics) m.add_topics(id.to_byte_string());
   m.set_spare(b.spare);
 }
-void to_pb(const DataBody& b, pb::Data& m) {
-  m.set_topic(b.topic.to_byte_string());
-  m.set_seq(b.seq);
-  m.set_stripe(b.stripe);
-  m.set_sent_at_us(b.sent_at_us);
-  if (b.payload)
-    m.set_payload(*b.payload);
-  else
-    m.set_payload(std::string(b.payload_size, '\0'));  // synthetic: zeros of the stated size
-  if (b.has_dead_root) m.set_dead_root(b.dead_root.to_byte_string());
-  m.set_replayed(b.replayed);
-}
 void to_pb(const ResumeBody& b, pb::Resume& m) {
   m.set_topic(b.topic.to_byte_string());
   m.set_seq(b.seq);
@@ -102,7 +94,7 @@ template <typename Pb, typename Body>
 void encode_as(const Body& b, std::string& out) {
   Pb m;
   to_pb(b, m);
-  out.append(m.SerializeAsString());
+  m.AppendToString(&out);
 }
 
 template <typename Body>
@@ -279,7 +271,9 @@ RefreshBody from_pb(const pb::Refresh& m, Reader& r) {
   if (b.spare > 65535) r.fail(DecodeError::kTooMany);
   return b;
 }
-DataBody from_pb(const pb::Data& m, Reader& r) {
+// Non-const: the payload string is moved out of the parsed message, not copied (a relay's
+// per-packet cost, issue 12's forwarding figure).
+DataBody from_pb(pb::Data& m, Reader& r) {
   DataBody b;
   b.topic = r.id(m.topic());
   b.seq = m.seq();
@@ -287,8 +281,8 @@ DataBody from_pb(const pb::Data& m, Reader& r) {
   if (b.stripe >= kMaxStripes) r.fail(DecodeError::kBadStripe);
   b.sent_at_us = m.sent_at_us();
   if (m.payload().size() > kMaxPayloadBytes) r.fail(DecodeError::kPayloadTooLarge);
-  b.payload = std::make_shared<const std::string>(m.payload());
   b.payload_size = static_cast<uint32_t>(m.payload().size());
+  b.payload = std::make_shared<const std::string>(std::move(*m.mutable_payload()));
   if (!m.dead_root().empty()) {
     b.has_dead_root = true;
     b.dead_root = r.id(m.dead_root());
@@ -359,9 +353,67 @@ overlay::AppMessagePtr parse(std::string_view bytes, DecodeError& error) {
 
 }  // namespace
 
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+
+// pb::Data written straight into `out` with protobuf's own wire primitives, byte for byte what
+// SerializeAsString writes (fields in order, zero values left out): the payload is copied once,
+// into the datagram, instead of into a pb::Data, then a serialised string, then `out` (a relay
+// encodes every packet it forwards).
+void encode_data(const DataBody& b, std::string& out) {
+  const size_t payload = b.payload ? b.payload->size() : b.payload_size;
+  out.reserve(out.size() + 64 + payload);
+  google::protobuf::io::StringOutputStream sink(&out);
+  google::protobuf::io::CodedOutputStream os(&sink);
+  const auto bytes_field = [&os](int field, const void* data, size_t size) {
+    if (size == 0) return;  // proto3 leaves empty fields out
+    os.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    os.WriteVarint32(static_cast<uint32_t>(size));
+    os.WriteRaw(data, static_cast<int>(size));
+  };
+  const auto topic = b.topic.to_bytes();
+  bytes_field(pb::Data::kTopicFieldNumber, topic.data(), topic.size());
+  if (b.seq != 0) {
+    os.WriteTag(
+        WireFormatLite::MakeTag(pb::Data::kSeqFieldNumber, WireFormatLite::WIRETYPE_FIXED64));
+    os.WriteLittleEndian64(b.seq);
+  }
+  if (b.stripe != 0) {
+    os.WriteTag(
+        WireFormatLite::MakeTag(pb::Data::kStripeFieldNumber, WireFormatLite::WIRETYPE_VARINT));
+    os.WriteVarint32(b.stripe);
+  }
+  if (b.sent_at_us != 0) {
+    os.WriteTag(
+        WireFormatLite::MakeTag(pb::Data::kSentAtUsFieldNumber, WireFormatLite::WIRETYPE_FIXED64));
+    os.WriteLittleEndian64(static_cast<uint64_t>(b.sent_at_us));
+  }
+  if (b.payload) {
+    bytes_field(pb::Data::kPayloadFieldNumber, b.payload->data(), b.payload->size());
+  } else if (b.payload_size != 0) {  // synthetic: zeros of the stated size
+    const std::string zeros(b.payload_size, '\0');
+    bytes_field(pb::Data::kPayloadFieldNumber, zeros.data(), zeros.size());
+  }
+  if (b.has_dead_root) {
+    const auto dead = b.dead_root.to_bytes();
+    bytes_field(pb::Data::kDeadRootFieldNumber, dead.data(), dead.size());
+  }
+  if (b.replayed) {
+    os.WriteTag(
+        WireFormatLite::MakeTag(pb::Data::kReplayedFieldNumber, WireFormatLite::WIRETYPE_VARINT));
+    os.WriteVarint32(1);
+  }
+}
+
+}  // namespace
+
 template <MsgType T, typename Body>
 void Message<T, Body>::encode(std::string& out) const {
-  encode_as<typename PbOf<Body>::type>(body, out);
+  if constexpr (std::is_same_v<Body, DataBody>)
+    encode_data(body, out);
+  else
+    encode_as<typename PbOf<Body>::type>(body, out);
 }
 
 // Closed-form protobuf sizes for the messages the simulator sends most (every send asks for the
@@ -385,7 +437,10 @@ size_t Message<T, Body>::encoded_size() const {
            (body.detached ? 2 : 0) + ancestors;
   } else if constexpr (std::is_same_v<Body, AnycastBody>) {
     return kIdField * (2 + body.visited.size()) + handle_bytes(body.requester) +
-           (body.relaxed ? 2 : 0) + (body.hops == 0 ? 0 : body.hops < 128 ? 2 : 3);
+           (body.relaxed ? 2 : 0) +
+           (body.hops == 0    ? 0
+            : body.hops < 128 ? 2
+                              : 3);
   } else if constexpr (std::is_same_v<Body, DataBody>) {
     // Closed form, so a simulated stream never encodes: tags, a 16-byte topic, fixed seq and
     // time, stripe varint and the payload with its length prefix.

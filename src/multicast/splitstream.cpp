@@ -300,6 +300,12 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   for (const auto& [id, topic] : scribe_.topics()) {
     // The publisher's own delegates are never pushed down: each is its stripe's only feed.
     if (topic.slow || is_scg(id) || topic.source) continue;
+    // Nor is a stripe root's only child there, for the same reason: a full
+    // root of a stripe with no node of its digit (small rings) orphaned it, foreign stripe
+    // first, at each newcomer of its own digit, took it back (a root without children keeps
+    // its newcomer) and orphaned it again: one stripe's whole subtree without data for 25 s
+    // (test_streams.py seed 724039976, docs/multicast.md "Small real rings").
+    if (topic.root && topic.children.size() == 1) continue;
     for (const Child& c : topic.children) all.emplace_back(id, c.node);
   }
   // A newcomer that brings spare outdegree is kept: capacity is only useful inside the stripe

@@ -57,6 +57,27 @@ nlohmann::json handle_json(const overlay::NodeHandle& h) {
   return {{"node_id", h.id.hex()}, {"addr", h.endpoint.to_string()}};
 }
 
+// Where a stripe's repair stands (/status streams[].stripes[].repair_state): what
+// test_streams.py prints for its slowest viewers, to tell a JOIN waiting for its timeout, an
+// anycast walk, a cut-off parent and a root take-over apart.
+nlohmann::json repair_state_json(const multicast::TopicState& t, Time now) {
+  auto id_or_null = [](const std::optional<overlay::NodeId>& id) {
+    return id ? nlohmann::json(id->hex()) : nlohmann::json(nullptr);
+  };
+  return {{"attached", t.attached},
+          {"cut_off", t.cut_off},
+          {"joining", t.joining},
+          {"join_attempts", t.join_attempts},
+          {"join_age_ms", t.joining ? nlohmann::json(to_ms(now - t.join_sent))
+                                    : nlohmann::json(nullptr)},
+          {"join_target", id_or_null(t.join_target)},
+          {"avoid", id_or_null(t.avoid)},
+          {"walk_age_ms", t.walk_sent ? nlohmann::json(to_ms(now - *t.walk_sent))
+                                      : nlohmann::json(nullptr)},
+          {"walk_reissues", t.walk_reissues},
+          {"replaced_root", id_or_null(t.replaced)}};
+}
+
 }  // namespace
 
 StreamService::StreamService(asio::io_context& io, net::UdpRuntime& runtime, const NodeKey& key,
@@ -286,6 +307,8 @@ nlohmann::json StreamService::status_json() const {
            {"last_receive_age_ms", s.packets_received ? nlohmann::json(to_ms(now - s.last_receive))
                                                       : nlohmann::json(nullptr)},
            {"repairs", s.repairs}});
+      if (const multicast::TopicState* t = scribe_->topic(s.stripe_id))
+        stripes.back()["repair_state"] = repair_state_json(*t, now);
     }
     return stripes;
   };

@@ -2,9 +2,8 @@
 // test_streams.py): 10-24 nodes, so most first digits have no node at all (stripes without an
 // "own digit" interior node), default outdegree (one child per stripe received), the publisher
 // joining the ring last and usually the root of some of its own stripes. The 6-24 node cases
-// pass; one full 24-node ring at the default outdegree (every node viewing: ~94 % of the
-// outdegree needed) and the churn case do not converge yet and are disabled (docs/multicast.md,
-// known gaps): run them with --gtest_also_run_disabled_tests.
+// pass; the churn case does not repair within its bound yet and is disabled (docs/multicast.md,
+// known gaps): run it with --gtest_also_run_disabled_tests.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -52,18 +51,10 @@ INSTANTIATE_TEST_SUITE_P(Rings, SmallRing,
                                            std::pair<size_t, uint64_t>{16, 3},
                                            std::pair<size_t, uint64_t>{24, 4},
                                            // Listed as a known gap before cut-off propagation.
-                                           std::pair<size_t, uint64_t>{24, 5}));
-
-class SmallRingKnownGap : public SmallRing {};
-TEST_P(SmallRingKnownGap, DISABLED_EveryViewerReceivesEveryStripe) {
-  const auto [nodes, seed] = GetParam();
-  const ForestScenarioConfig c = small_ring(nodes, seed);
-  SCOPED_TRACE(replay(c));
-  const ForestResult r = run_forest_scenario(c);
-  EXPECT_EQ(r.all_stripes_fraction, 1.0);
-}
-INSTANTIATE_TEST_SUITE_P(Rings, SmallRingKnownGap,
-                         ::testing::Values(std::pair<size_t, uint64_t>{24, 6}));
+                                           std::pair<size_t, uint64_t>{24, 5},
+                                           // A known gap (0.957) until a full stripe root kept
+                                           // its only child there (SplitStream::admit).
+                                           std::pair<size_t, uint64_t>{24, 6}));
 
 TEST(SmallRingChurn, DISABLED_RepairsAfterAQuarterDieIncludingStripeRoots) {
   ForestScenarioConfig c = small_ring(24, 6);

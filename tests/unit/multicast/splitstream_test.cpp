@@ -348,6 +348,32 @@ TEST_F(SplitStreamTest, PublisherAtItsLimitKeepsItsOwnStripesDelegate) {
   EXPECT_EQ(ss_->counters().limit_violations, 0u);
 }
 
+// A full node that is the root of a foreign stripe (no node of its digit in a small ring) keeps
+// its only child there when a newcomer of its own digit arrives: that child is the stripe's only
+// feed. Orphaning it, foreign stripe first, and taking it back (a root without children keeps its
+// newcomer) starved the stripe's whole subtree for 25 s in the daemon (test_streams.py seed
+// 724039976).
+TEST_F(SplitStreamTest, FullRootKeepsItsStripesOnlyChild) {
+  start(2);
+  attach(3);
+  ASSERT_TRUE(join(3, node(0x3100000000000000ULL, 41)));
+  const NodeHandle feed = node(0x5000000000000000ULL, 40);  // stripe 10's only child
+  const auto root_overlay_next = overlay_.next;
+  overlay_.next.reset();  // the closest node to stripe 10: its root
+  scribe_.deliver(ms(5), overlay::RouteInfo{stripe(10), feed, feed, 2},
+                  std::make_shared<const JoinMsg>(JoinBody{stripe(10)}));
+  overlay_.next = root_overlay_next;
+  ASSERT_TRUE(scribe_.topic(stripe(10))->root);
+  ASSERT_TRUE(scribe_.topic(stripe(10))->has_child(feed.id));
+  ASSERT_EQ(ss_->used(), 2);
+  // At the limit, a newcomer in the node's own stripe: push-down picks a victim in stripe 3
+  // (or the newcomer), never stripe 10's feed.
+  join(3, node(0x3200000000000000ULL, 42));
+  EXPECT_TRUE(scribe_.topic(stripe(10))->has_child(feed.id));
+  EXPECT_EQ(ss_->used(), 2);
+  EXPECT_EQ(ss_->counters().limit_violations, 0u);
+}
+
 // As a stripe's root the publisher feeds one delegate, and hands the place of one without the
 // stripe's digit to a joiner that brings spare outdegree (it failed elsewhere, or comes
 // directly), pointing the old delegate at it: in the daemon's small rings a delegate for which
