@@ -117,8 +117,12 @@ void PastryNode::on_message(Time now, const NodeHandle& from, const Message& msg
   const auto* routed = std::get_if<RouteMsg>(&msg);
   const bool sender_joining =
       (ping && ping->joining) || (routed && routed->join && routed->origin.id == from.id);
-  // A Leave is no sign of life (and may be forged).
-  if (!std::holds_alternative<Leave>(msg)) peers_.note_heard(now, from, sender_joining);
+  // A Leave is no sign of life (and may be forged). A Pong answers a probe of ours, and
+  // on_pong() decides what it proves: from a stranger it is no sign of an active node, since a
+  // joiner answers the address checks of its join's hops. Taken for one, it put the joiner into
+  // the bootstrap's routing table, whose JOIN then stopped there (seed 3, docs/pastry.md).
+  if (!std::holds_alternative<Leave>(msg))
+    peers_.note_heard(now, from, sender_joining || std::holds_alternative<Pong>(msg));
   if (core_.proofs() != nullptr && !sender_joining && !peers_.proven(now, from)) {
     if (hold_until_proven(now, from, msg)) {
       core_.flush_upcalls(now);

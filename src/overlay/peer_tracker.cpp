@@ -22,7 +22,7 @@ Duration PeerTracker::rto_for(const NodeId& id) const {
 
 // --- evidence of life ------------------------------------------------------------------------
 
-void PeerTracker::note_heard(Time now, const NodeHandle& from, bool sender_joining) {
+void PeerTracker::note_heard(Time now, const NodeHandle& from, bool not_a_member_yet) {
   if (Peer* p = peers_.find(from.id)) {
     // Our peer's id from another address: a spoofer, or the peer moved. Neither earns it
     // liveness credit or our state; a peer that really moved is found dead at the old address
@@ -37,7 +37,7 @@ void PeerTracker::note_heard(Time now, const NodeHandle& from, bool sender_joini
     if (needs_challenge(now, from) && !probes_.contains(from.id)) probe(now, from);
     return;
   }
-  if (sender_joining || !core_.active()) return;
+  if (not_a_member_yet || !core_.active()) return;
   if (!dead_until_.empty()) dead_until_.erase(from.id);
   // A node we do not know is talking to us. It may be alive, or the datagram may carry an id
   // or a source address that is not the sender's: if it has a place in our state (the leaf

@@ -73,8 +73,9 @@ class PeerTracker {
   Duration rto_for(const NodeId& id) const;
 
   // Any message from `from` arrived: a node we hold at that address is alive; a stranger is
-  // probed (and enters our state when it answers).
-  void note_heard(Time now, const NodeHandle& from, bool sender_joining);
+  // probed (and enters our state when it answers), unless `not_a_member_yet`: a joiner's
+  // message, or a Pong (which a joiner sends too).
+  void note_heard(Time now, const NodeHandle& from, bool not_a_member_yet);
   // A node someone told us about; `rtt_lower_bound` from the triangle inequality, 0 if none.
   void learn_candidate(Time now, const NodeHandle& node, Duration rtt_lower_bound = Duration{0});
   // `attempts` 0: config.probe_attempts.

@@ -97,10 +97,22 @@ void Router::on_route_msg(Time now, const RouteMsg& msg, const NodeHandle& previ
   handle_route(now, msg, previous);
 }
 
+// A join's key is its joiner's id. A hop that holds the joiner as a leaf is next to it and
+// answers as its root (its leaf set is the joiner's neighbourhood). A hop that holds it
+// elsewhere (a routing-table entry: a node restarting with the same id, not yet found dead)
+// routes on without it: stopping there answered the join with a leaf set from anywhere on the
+// ring (docs/pastry.md "Join").
+std::optional<NodeHandle> Router::next_hop_for(const RouteMsg& msg,
+                                               std::vector<NodeId> tried) const {
+  if (!msg.join) return choose_next_hop(msg.key, tried);
+  if (core_.leaf_set.contains(msg.origin.id)) return std::nullopt;
+  tried.push_back(msg.origin.id);
+  return choose_next_hop(msg.key, tried);
+}
+
 void Router::handle_route(Time now, RouteMsg msg, const NodeHandle& previous) {
-  std::optional<NodeHandle> next = choose_next_hop(msg.key, {});
+  std::optional<NodeHandle> next = next_hop_for(msg, {});
   if (msg.join) {
-    if (next && next->id == msg.origin.id) next.reset();  // never route a join to the joiner
     // Every hop answers a joiner with its routing rows; the bootstrap (first hop) also with
     // its neighbourhood set, the root with its leaf set.
     joiner_.answer_join(now, msg, true, !next.has_value());
@@ -231,12 +243,8 @@ bool Router::hop_exhausted(const PendingHop& hop) const {
 void Router::route_around(Time now, PendingHop hop) {
   hop.tried.push_back(hop.next.id);
   --hop.msg.hops;  // the hop to hop.next did not happen
-  std::optional<NodeHandle> next = choose_next_hop(hop.msg.key, hop.tried);
-  if (hop.msg.join) {
-    if (next && next->id == hop.msg.origin.id) next.reset();
-  } else if (!ask_application(now, hop.msg, hop.previous, next, true)) {
-    return;
-  }
+  std::optional<NodeHandle> next = next_hop_for(hop.msg, hop.tried);
+  if (!hop.msg.join && !ask_application(now, hop.msg, hop.previous, next, true)) return;
   forward_or_deliver(now, std::move(hop.msg), hop.previous, next, std::move(hop.tried));
 }
 

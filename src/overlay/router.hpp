@@ -27,6 +27,8 @@ class Router {
   // The next hop for `key` avoiding `exclude`; nullopt: this node is the key's root.
   std::optional<NodeHandle> choose_next_hop(const NodeId& key,
                                             const std::vector<NodeId>& exclude) const;
+  // choose_next_hop() for `msg`: a join is never routed to its joiner.
+  std::optional<NodeHandle> next_hop_for(const RouteMsg& msg, std::vector<NodeId> tried) const;
   // A routed message that arrived from `previous` (already acknowledged); a copy of one handled
   // before (its RouteAck was lost) is dropped here.
   void on_route_msg(Time now, const RouteMsg& msg, const NodeHandle& previous);
