@@ -71,9 +71,11 @@ TEST(JoinConsistency, AJoinIsRoutedPastAHopThatAlreadyHoldsItsJoiner) {
       forwarded += n.env.sent[i].first == other.endpoint ? 1 : 0;
   EXPECT_EQ(forwarded, 1);
   // ... and the bootstrap does not answer it as the key's root (with its own far leaf set).
-  for (size_t i = mark; i < n.env.sent.size(); ++i)
-    if (const auto* st = std::get_if<StateTransfer>(&n.env.sent[i].second))
+  for (size_t i = mark; i < n.env.sent.size(); ++i) {
+    if (const auto* st = std::get_if<StateTransfer>(&n.env.sent[i].second)) {
       EXPECT_FALSE(st->for_join && st->kind == StateKind::kLeafSet);
+    }
+  }
 }
 
 }  // namespace
