@@ -5,45 +5,16 @@
 
 #include <algorithm>
 
-#include "fake_overlay.hpp"
 #include "multicast/credentials.hpp"
+#include "scribe_fixture.hpp"
 
 namespace forestcast::multicast {
 namespace {
 
 using test::FakeOverlay;
 using test::handle;
-
-constexpr uint64_t kTick = 1;  // Scribe's tick token
-
-class ScribeTest : public ::testing::Test {
- protected:
-  NodeHandle self_ = handle(0x3000000000000000ULL, 1);
-  NodeHandle parent_ = handle(0x3100000000000000ULL, 2);
-  NodeHandle child_ = handle(0x7000000000000000ULL, 3);
-  NodeId topic_ = NodeId::from_parts(0x3abc000000000000ULL, 42);
-  FakeOverlay overlay_{self_};
-  ModelledCredentials credentials_;
-  Scribe scribe_{overlay_, ScribeConfig{}, credentials_};
-
-  std::shared_ptr<const JoinMsg> join() {
-    return std::make_shared<const JoinMsg>(JoinBody{topic_});
-  }
-  // Makes this node a member attached below parent_ at `now`.
-  void attach(Time now) {
-    overlay_.next = handle(0x3900000000000000ULL, 9);
-    scribe_.subscribe(now, topic_);
-    scribe_.receive_direct(now, parent_,
-                           std::make_shared<const AcceptMsg>(PathBody{topic_, {parent_.id}}));
-  }
-  void adopt_child(Time now) {
-    overlay::ForwardContext ctx{topic_, child_, child_, 1, overlay_.next, join(), false, false};
-    scribe_.forward(now, ctx);
-  }
-  void data_from_parent(Time now, uint64_t seq) {
-    scribe_.receive_direct(now, parent_, std::make_shared<const DataMsg>(DataBody{topic_, seq}));
-  }
-};
+using test::kTick;
+using test::ScribeTest;
 
 TEST_F(ScribeTest, JoinAtATreeMemberAdoptsThePreviousHopAndStops) {
   attach(ms(0));
@@ -380,8 +351,8 @@ TEST_F(ScribeTest, NodeARejoiningChildAvoidsDoesNotTakeItBack) {
   JoinBody j{topic_};
   j.has_avoid = true;
   j.avoid = self_.id;
-  overlay::ForwardContext ctx{topic_, child_, child_, 1, overlay_.next,
-                              std::make_shared<const JoinMsg>(j), false, false};
+  overlay::ForwardContext ctx{
+      topic_, child_, child_, 1, overlay_.next, std::make_shared<const JoinMsg>(j), false, false};
   scribe_.forward(ms(10), ctx);
   EXPECT_FALSE(ctx.consumed);
   EXPECT_FALSE(scribe_.topic(topic_)->has_child(child_.id));
@@ -426,255 +397,6 @@ TEST_F(ScribeTest, ChildHandedOverJoinsTheNamedNodeAtOnce) {
 }
 
 // --- root fail-over on evidence ----------------------------------------------------------------
-
-class RootFailoverTest : public ScribeTest {
- protected:
-  ModelledKey key_{std::array<uint8_t, kPublicKeyBytes>{7, 7, 7}};
-  CreateBody create_ = make_create(key_, "news", 3, 16, 99);
-  NodeHandle root_ = handle(0x3f00000000000000ULL, 5);
-  NodeHandle publisher_{create_.creator, overlay::Endpoint::ipv4(6, 4000)};
-
-  void SetUp() override {
-    overlay_.next = root_;  // the root is alive and closest; we are next after it
-    scribe_.receive_direct(ms(0), root_, std::make_shared<const ReplicateMsg>(create_));
-  }
-  void ping(Time now) {
-    RootAckBody p{create_.topic, 1, false};
-    p.has_successor = true;
-    p.successor = self_;
-    scribe_.receive_direct(now, root_, std::make_shared<const RootAckMsg>(p));
-  }
-  std::shared_ptr<const JoinMsg> join_avoiding_root() {
-    JoinBody j{create_.topic};
-    j.has_avoid = true;
-    j.avoid = root_.id;
-    return std::make_shared<const JoinMsg>(j);
-  }
-  bool is_root() const {
-    const TopicState* t = scribe_.topic(create_.topic);
-    return t != nullptr && t->root;
-  }
-};
-
-TEST_F(RootFailoverTest, SuccessorTakesOverWhenItsOwnWatchMissesTheRoot) {
-  for (int t = 0; t <= 500; t += 100) {
-    ping(ms(t));
-    scribe_.on_timer(ms(t + 50), kTick);
-  }
-  EXPECT_FALSE(is_root());
-  scribe_.on_timer(ms(750), kTick);  // 250 ms since the last ping: not yet
-  EXPECT_FALSE(is_root());
-  scribe_.on_timer(ms(850), kTick);  // 350 ms > 3 intervals
-  EXPECT_TRUE(is_root());
-  EXPECT_EQ(scribe_.counters().successor_takeovers, 1u);
-  ASSERT_FALSE(overlay_.probed.empty());
-  EXPECT_EQ(overlay_.probed.back(), root_) << "Pastry is asked to confirm and route around it";
-  // The publisher's data is accepted although Pastry still routes to the old root.
-  overlay_.clear();
-  scribe_.receive_direct(ms(860), publisher_,
-                         std::make_shared<const DataMsg>(DataBody{create_.topic, 7}));
-  const auto acks = overlay_.sent_of<RootAckMsg>();
-  ASSERT_FALSE(acks.empty());
-  EXPECT_FALSE(acks[0].second->body.not_root);
-}
-
-TEST_F(RootFailoverTest, ThePublishersWordAloneDoesNotMakeASecondRoot) {
-  ping(ms(0));
-  ping(ms(100));
-  DataBody d{create_.topic, 9};
-  d.has_dead_root = true;
-  d.dead_root = root_.id;
-  scribe_.receive_direct(ms(150), publisher_, std::make_shared<const DataMsg>(d));
-  EXPECT_FALSE(is_root()) << "the root pinged 50 ms ago";
-  EXPECT_EQ(scribe_.counters().successor_takeovers, 0u);
-}
-
-TEST_F(RootFailoverTest, NoWatchNoTakeOver) {
-  // Never pinged by the root: only Pastry's verdict (node_dead) makes us the root.
-  for (int t = 0; t <= 2000; t += 100) scribe_.on_timer(ms(t), kTick);
-  EXPECT_FALSE(is_root());
-}
-
-TEST_F(RootFailoverTest, JoinAvoidingTheRootWaitsForTheEvidenceThenIsAdopted) {
-  ping(ms(0));
-  overlay_.clear();
-  scribe_.receive_direct(ms(250), child_, join_avoiding_root());  // the child noticed first
-  EXPECT_FALSE(is_root());
-  EXPECT_TRUE(overlay_.sent_of<RefuseMsg>().empty()) << "held, not refused";
-  EXPECT_EQ(scribe_.counters().joins_held, 1u);
-  scribe_.on_timer(ms(350), kTick);  // our own watch: 350 ms of silence
-  ASSERT_TRUE(is_root());
-  EXPECT_TRUE(scribe_.topic(create_.topic)->has_child(child_.id));
-  EXPECT_EQ(overlay_.sent_of<AcceptMsg>().size(), 1u);
-}
-
-TEST_F(RootFailoverTest, HeldJoinGoesBackToTheRootWhenItAnswers) {
-  ping(ms(0));
-  scribe_.receive_direct(ms(250), child_, join_avoiding_root());
-  overlay_.clear();
-  ping(ms(260));
-  const auto refusals = overlay_.sent_of<RefuseMsg>();
-  ASSERT_EQ(refusals.size(), 1u);
-  EXPECT_EQ(refusals[0].first, child_);
-  ASSERT_EQ(refusals[0].second->body.candidates.size(), 1u);
-  EXPECT_EQ(refusals[0].second->body.candidates[0], root_);
-  scribe_.on_timer(ms(400), kTick);
-  EXPECT_FALSE(is_root());
-}
-
-TEST_F(RootFailoverTest, ReplacedRootThatPingsAgainMakesTheSuccessorStepBack) {
-  ping(ms(0));
-  scribe_.on_timer(ms(350), kTick);
-  ASSERT_TRUE(is_root());
-  overlay_.clear();
-  ping(ms(400));  // it was alive after all
-  EXPECT_FALSE(is_root());
-  EXPECT_EQ(scribe_.counters().takeovers_undone, 1u);
-  EXPECT_EQ(overlay_.routed_of<JoinMsg>().size(), 1u) << "hangs below the old root again";
-}
-
-class SecondSuccessorTest : public RootFailoverTest {
- protected:
-  NodeHandle first_ = handle(0x3e00000000000000ULL, 8);  // the root's first successor
-  void root_ping(Time now) {
-    RootAckBody p{create_.topic, 1, false};
-    p.has_successor = true;
-    p.successor = first_;
-    scribe_.receive_direct(now, root_, std::make_shared<const RootAckMsg>(p));
-  }
-  void deputy_ping(Time now) {
-    RootAckBody p{create_.topic, 0, false};
-    p.has_successor = true;
-    p.successor = self_;
-    scribe_.receive_direct(now, first_, std::make_shared<const RootAckMsg>(p));
-  }
-};
-
-TEST_F(SecondSuccessorTest, TakesOverOnlyWhenRootAndFirstSuccessorAreBothSilent) {
-  root_ping(ms(0));
-  deputy_ping(ms(0));
-  deputy_ping(ms(100));
-  scribe_.on_timer(ms(350), kTick);  // root silent 350 ms, first successor 250 ms: it acts
-  EXPECT_FALSE(is_root());
-  scribe_.on_timer(ms(450), kTick);  // both silent past the failure timeout
-  ASSERT_TRUE(is_root());
-  EXPECT_NE(std::find(overlay_.probed.begin(), overlay_.probed.end(), root_),
-            overlay_.probed.end());
-  EXPECT_NE(std::find(overlay_.probed.begin(), overlay_.probed.end(), first_),
-            overlay_.probed.end());
-}
-
-TEST_F(SecondSuccessorTest, StaysOutWhileTheFirstSuccessorIsAlive) {
-  root_ping(ms(0));
-  for (int t = 0; t <= 2000; t += 100) {
-    deputy_ping(ms(t));
-    scribe_.on_timer(ms(t + 50), kTick);
-  }
-  EXPECT_FALSE(is_root());
-  EXPECT_EQ(scribe_.counters().successor_takeovers, 0u);
-}
-
-TEST_F(SecondSuccessorTest, FirstSuccessorTellsTheSecondItIsAlive) {
-  // Seen from the first successor: the root names us first; we ping the next one after us.
-  overlay_.replicas = {first_};
-  ping(ms(0));  // from root_, naming self_ first
-  overlay_.clear();
-  scribe_.on_timer(ms(100), kTick);
-  const auto pings = overlay_.sent_of<RootAckMsg>();
-  ASSERT_EQ(pings.size(), 1u);
-  EXPECT_EQ(pings[0].first, first_);
-  EXPECT_EQ(pings[0].second->body.successor, first_);
-}
-
-TEST_F(RootFailoverTest, SuccessorThatTakesOverAdoptsTheOldRootsChildrenUnasked) {
-  for (int t = 0; t <= 500; t += 100) {
-    RootAckBody p{create_.topic, 1, false};
-    p.has_successor = true;
-    p.successor = self_;
-    if (t == 0) p.children = {child_, self_};  // listed once: later pings do not repeat it
-    scribe_.receive_direct(ms(t), root_, std::make_shared<const RootAckMsg>(p));
-    scribe_.on_timer(ms(t + 50), kTick);
-  }
-  EXPECT_TRUE(overlay_.sent_of<AcceptMsg>().empty());
-  scribe_.on_timer(ms(850), kTick);  // the root silent past the failure timeout
-  ASSERT_TRUE(is_root());
-  const auto accepts = overlay_.sent_of<AcceptMsg>();
-  ASSERT_EQ(accepts.size(), 1u) << "the old root's child, not ourselves";
-  EXPECT_EQ(accepts[0].first, child_);
-  EXPECT_EQ(accepts[0].second->body.path, std::vector<NodeId>{self_.id});
-  EXPECT_EQ(scribe_.counters().takeover_adoptions, 1u);
-  EXPECT_TRUE(scribe_.topic(create_.topic)->has_child(child_.id));
-}
-
-TEST_F(RootFailoverTest, RootListsItsChildrenToItsSuccessorsWhenTheyChange) {
-  overlay_.next.reset();  // we are the root
-  overlay_.replicas = {root_};
-  scribe_.deliver(ms(0), overlay::RouteInfo{create_.topic, publisher_, publisher_, 2},
-                  std::make_shared<const CreateMsg>(create_));
-  scribe_.on_timer(ms(100), kTick);
-  scribe_.receive_direct(ms(110), child_, std::make_shared<const JoinMsg>(JoinBody{create_.topic}));
-  overlay_.clear();
-  scribe_.on_timer(ms(200), kTick);
-  auto pings = overlay_.sent_of<RootAckMsg>();
-  ASSERT_EQ(pings.size(), 1u);
-  EXPECT_EQ(pings[0].second->body.children, std::vector<NodeHandle>{child_});
-  overlay_.clear();
-  scribe_.on_timer(ms(300), kTick);
-  pings = overlay_.sent_of<RootAckMsg>();
-  ASSERT_EQ(pings.size(), 1u);
-  EXPECT_TRUE(pings[0].second->body.children.empty()) << "unchanged: not listed again";
-}
-
-TEST_F(ScribeTest, ChildOfASilentRootFollowsTheAcceptOfTheNodeThatTookOver) {
-  const NodeHandle successor = handle(0x3a00000000000000ULL, 8);
-  attach(ms(0));  // parent_ is the root: its path is itself
-  data_from_parent(ms(100), 1);
-  const auto accept_from_successor = [&] {
-    return std::make_shared<const AcceptMsg>(PathBody{topic_, {successor.id}});
-  };
-  overlay_.clear();
-  scribe_.receive_direct(ms(250), successor, accept_from_successor());  // silent 150 ms only
-  EXPECT_EQ(scribe_.topic(topic_)->parent, parent_);
-  EXPECT_EQ(overlay_.sent_of<LeaveMsg>().size(), 1u) << "a live root's child declines";
-  scribe_.receive_direct(ms(310), successor, accept_from_successor());  // silent 210 ms
-  EXPECT_EQ(scribe_.topic(topic_)->parent, successor);
-  EXPECT_EQ(scribe_.counters().takeovers_followed, 1u);
-  EXPECT_EQ(scribe_.topic(topic_)->path, std::vector<NodeId>{successor.id});
-  ASSERT_FALSE(overlay_.probed.empty());
-  EXPECT_EQ(overlay_.probed.back(), parent_);
-}
-
-TEST_F(ScribeTest, ChildOfASilentInteriorParentIgnoresARootsAccept) {
-  const NodeHandle other = handle(0x3a00000000000000ULL, 8);
-  overlay_.next = handle(0x3900000000000000ULL, 9);
-  scribe_.subscribe(ms(0), topic_);
-  scribe_.receive_direct(ms(0), parent_, std::make_shared<const AcceptMsg>(
-                                             PathBody{topic_, {other.id, parent_.id}}));
-  scribe_.receive_direct(ms(290), other,
-                         std::make_shared<const AcceptMsg>(PathBody{topic_, {other.id}}));
-  EXPECT_EQ(scribe_.topic(topic_)->parent, parent_) << "only a root's children follow a take-over";
-  EXPECT_EQ(scribe_.counters().takeovers_followed, 0u);
-}
-
-TEST_F(RootFailoverTest, RootPingsItsSuccessorEveryIntervalAndNamesItToItsChildren) {
-  overlay_.next.reset();  // we are the root
-  overlay_.replicas = {root_};
-  scribe_.deliver(ms(0), overlay::RouteInfo{create_.topic, publisher_, publisher_, 2},
-                  std::make_shared<const CreateMsg>(create_));
-  ASSERT_TRUE(is_root());
-  overlay_.clear();
-  scribe_.on_timer(ms(100), kTick);
-  const auto pings = overlay_.sent_of<RootAckMsg>();
-  ASSERT_EQ(pings.size(), 1u);
-  EXPECT_EQ(pings[0].first, root_);
-  EXPECT_TRUE(pings[0].second->body.has_successor);
-  EXPECT_EQ(pings[0].second->body.successor, root_);
-  scribe_.receive_direct(ms(110), child_, std::make_shared<const JoinMsg>(JoinBody{create_.topic}));
-  const auto accepts = overlay_.sent_of<AcceptMsg>();
-  ASSERT_EQ(accepts.size(), 1u);
-  EXPECT_TRUE(accepts[0].second->body.has_parent);
-  EXPECT_EQ(accepts[0].second->body.parent, root_) << "where the child goes if we die";
-}
 
 class CreateTest : public ::testing::Test {
  protected:
