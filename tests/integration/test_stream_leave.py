@@ -15,6 +15,7 @@ import argparse
 import os
 import random
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +49,24 @@ def flowing(st):
         for x in stripes)
 
 
+def with_attempts(attempts):
+    """Runs the test in up to `attempts` fresh rings and passes if one does. Known flake, kept
+    visible: 8 of 10 single runs passed on a loaded 2-core box (main 9a0e599 and after it
+    alike); a failing run shows a handed-over child re-attached but silent 0.4-2.8 s
+    (docs/multicast.md "Small real rings"). Every attempt's output is printed."""
+    argv = [a for a in sys.argv[1:] if not a.startswith("--attempts")]
+    if "--attempts" in sys.argv:  # the separate-value form: drop the value as well
+        i = sys.argv.index("--attempts")
+        argv = sys.argv[1:i] + sys.argv[i + 2:]
+    for k in range(1, attempts + 1):
+        print(f"--- attempt {k} of {attempts}", flush=True)
+        if subprocess.call([sys.executable, __file__, *argv]) == 0:
+            if k > 1:
+                print(f"FLAKY: passed on attempt {k} of {attempts}", flush=True)
+            return 0
+    return 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
@@ -55,7 +74,11 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--signal", choices=("TERM", "KILL"), default="TERM")
     ap.add_argument("--capacity", type=int, default=20)
+    ap.add_argument("--attempts", type=int, default=1,
+                    help="fresh rings (new seeds) to try before failing; each is printed")
     args = ap.parse_args()
+    if args.attempts > 1:
+        return with_attempts(args.attempts)
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     print(f"seed {seed} (replay with --seed {seed})", flush=True)
