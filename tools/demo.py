@@ -353,8 +353,10 @@ def print_report(r, results, svg, figures):
     print(f"   relays killed:         {len(r['killed'])} at t={r['killed_at_s'] or 0:.0f}s "
           f"(nodes {r['killed']})")
     rep = r["repair"]
-    print(f"   parents declared dead: {rep['scribe_parent_failures']} (Scribe), nodes declared "
-          f"dead: {rep['nodes_declared_dead']} (Pastry)")
+    # A parent's death reaches Scribe either as its own silence timeout or, often first over
+    # loopback, as Pastry's verdict on the node; the second is not counted as a Scribe failure.
+    print(f"   dead parents seen by Scribe's silence timeout: {rep['scribe_parent_failures']}; "
+          f"nodes declared dead by Pastry: {rep['nodes_declared_dead']}")
     print(f"   stripe repairs at the viewers: {rep['stripe_repairs_at_viewers']}")
     print(f"   gap repair: {rep['replay_packets']} packets ({rep['replay_bytes']} bytes) replayed "
           f"by surviving nodes, {rep['replay_requests_refused']} requests refused")
