@@ -130,7 +130,7 @@ def main():
             print(f"node {leaver} has {len(watched)} stripe-children "
                   f"({len({c for c, _ in watched})} nodes); SIG{args.signal}", flush=True)
 
-            os.killpg(nodes[leaver].proc.pid, getattr(signal, "SIG" + args.signal))
+            cluster.kill(nodes[leaver], getattr(signal, "SIG" + args.signal))
             t0 = time.monotonic()
             worst = {w: 0.0 for w in watched}
             # Each watched pair's parents since the signal, with when they were first seen: what a

@@ -179,7 +179,7 @@ def main():
             while streamer.poll() is None:
                 if not killed and time.monotonic() - started >= args.kill_at:
                     for v in victims:
-                        os.killpg(nodes[v].proc.pid, signal.SIGKILL)
+                        cluster.kill(nodes[v])
                     killed = True
                     print(f"t={args.kill_at:.0f}s: SIGKILLed relays {victims}", flush=True)
                 time.sleep(0.1)
