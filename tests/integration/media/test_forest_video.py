@@ -156,6 +156,9 @@ def main():
                               for i in waiting}
                     print(f"WARNING: viewers {waiting} have no parent in stripes {detail} "
                           f"after 30 s; streaming anyway", flush=True)
+                    for i in waiting:  # a viewer that hangs or died at start says why
+                        print(f"viewer node {i} ({'running' if nodes[i].alive() else 'exited'}"
+                              f"), its log ends:\n{nodes[i].log_tail(10)}", flush=True)
                     break
                 time.sleep(0.2)
             print(f"{n} nodes; viewers {viewers} joined >= {need} stripes of '{STREAM}'", flush=True)
