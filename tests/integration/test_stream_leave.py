@@ -178,6 +178,15 @@ def main():
                       f"{repair_note(x, index_of) or 'attached'}, children "
                       f"{[index_of.get(c['node_id'], 'publisher') for c in x['children']]}",
                       flush=True)
+            # What the late children's repairs cost in messages (counters since before the signal).
+            def moved(before, after):
+                b, a = (before or {}).get("counters", {}), (after or {}).get("counters", {})
+                return {k: a[k] - b.get(k, 0) for k in sorted(a)
+                        if isinstance(a[k], int) and a[k] != b.get(k, 0) and
+                        any(w in k for w in ("anycast", "walk", "join", "refus", "pushdown"))}
+            for c in sorted({c for c, _ in late})[:3]:
+                print(f"  child {c} counters since the signal: {moved(sts.get(c), final.get(c))}",
+                      flush=True)
             if late:
                 raise AssertionError(f"(child, stripe): longest silence ms over the bound: {late}")
             if args.signal == "TERM":
