@@ -225,6 +225,12 @@ def main():
             pm = next((s.get("media") for s in (statuses[pub] or {}).get("streams", [])
                        if s["role"] == "publisher"), None)
             print(f"publisher: {json.dumps(pm)}", flush=True)
+            # Loss identical at every viewer was cut above them all: did a stripe root change?
+            pc = (statuses[pub] or {}).get("counters", {})
+            print("publisher root changes: " + json.dumps(
+                {k: pc.get(k) for k in ("splitstream_root_reroutes", "scribe_replay_root_changes",
+                                        "scribe_replay_packets", "scribe_replay_requests")}),
+                flush=True)
             if args.keep:
                 os.makedirs(args.keep, exist_ok=True)
                 for f in os.listdir(work):
