@@ -335,8 +335,30 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   ctx.message = std::make_shared<const JoinMsg>(std::move(mine));
 }
 
+void Scribe::answer_after_leave(Time now, const NodeHandle& from,
+                                const overlay::AppMessagePtr& msg, bool direct) {
+  // Until Pastry's leave reaches everyone, JOINs and walks still come here, and one dropped
+  // cost its orphan the whole join timeout: a graceful leave whose node was the root of the
+  // stripe's SCG left that stripe's orphans silent ~350 ms (integration_stream_leave_20,
+  // docs/multicast.md "Small real rings"). Answered, they try elsewhere at once.
+  const auto type = static_cast<MsgType>(msg->type());
+  if (type == MsgType::kJoin) {
+    const auto& j = as<JoinMsg>(msg).body;
+    const NodeHandle& child = j.has_child ? j.child : from;
+    if (child.id != self().id && !j.backup)
+      send(now, child, std::make_shared<const RefuseMsg>(RefuseBody{j.topic, {}, 0}));
+  } else if (type == MsgType::kAnycast) {
+    const auto& a = as<AnycastMsg>(msg).body;
+    if (a.requester.id == self().id) return;
+    // Passed here by a member (our state is gone): back to it, and the walk goes on there.
+    if (direct) return walk_anycast(now, a, &from);
+    ++counters_.anycasts_failed;
+    send(now, a.requester, std::make_shared<const AnycastFailMsg>(TopicBody{a.want}));
+  }
+}
+
 void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::AppMessagePtr& msg) {
-  if (left_) return;
+  if (left_) return answer_after_leave(now, info.previous_hop, msg, false);
   switch (static_cast<MsgType>(msg->type())) {
     case MsgType::kJoin: {
       const auto& j = as<JoinMsg>(msg).body;
@@ -425,7 +447,7 @@ void Scribe::on_create_delivered(Time now, const CreateBody& c, const NodeHandle
 // --- direct messages --------------------------------------------------------------------------
 
 void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::AppMessagePtr& msg) {
-  if (left_) return;
+  if (left_) return answer_after_leave(now, from, msg, true);
   switch (static_cast<MsgType>(msg->type())) {
     case MsgType::kData: {
       auto d = std::static_pointer_cast<const DataMsg>(msg);

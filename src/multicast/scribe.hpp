@@ -397,6 +397,9 @@ class Scribe final : public overlay::Application {
                       const std::shared_ptr<const DataMsg>& d);
   // `from`: the member that passed the walk here directly (null when it was routed here).
   void walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from = nullptr);
+  // After leave_all(): a JOIN is refused, a walk handed back or failed, so nobody waits for us.
+  void answer_after_leave(Time now, const NodeHandle& from, const overlay::AppMessagePtr& msg,
+                          bool direct);
   void tick(Time now);
   void arm_tick(Time now);
 

@@ -36,7 +36,26 @@ class Launcher:
     def __enter__(self):
         return self
 
+    def report_unexpected_exits(self, lines=25):
+        """The log tail of every node the launcher started that is gone without a `cluster
+        kill`: a failing test names the cause (a port taken at start, a crash)."""
+        try:
+            state = self.state() or {}
+        except SystemExit:
+            return
+        for n in state.get("nodes", []):
+            if n.get("killed") or not n.get("pid") or cluster_state.is_ours(n):
+                continue
+            try:
+                with open(n["log"], errors="replace") as f:
+                    tail = "".join(f.readlines()[-lines:])
+            except OSError:
+                tail = "<no log>\n"
+            print(f"node {n['index']} ({n['addr']}) exited unexpectedly; its log ends:\n{tail}",
+                  flush=True)
+
     def __exit__(self, *exc):
+        self.report_unexpected_exits()
         self.run("down", check=False, timeout=60)
         return False
 

@@ -118,7 +118,7 @@ def main():
         check(len(node_id) == 32 and all(c in "0123456789abcdef" for c in node_id),
               f"node_id is 32 hex digits ({node_id})")
         t = time.monotonic()
-        first.proc.send_signal(signal.SIGTERM)
+        cluster.kill(first, signal.SIGTERM)
         rc = first.proc.wait(timeout=5)
         check(rc == 0, f"SIGTERM: exit {rc} after {time.monotonic() - t:.2f} s")
         again = cluster.start(0, p[3], p[4])

@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from single_node import Cluster, bound_runtime, free_ports, wait_for_status  # noqa: E402
+from test_streams import repair_note  # noqa: E402
 
 STREAM = "leave"
 KBPS = 2000
@@ -130,7 +131,7 @@ def main():
             print(f"node {leaver} has {len(watched)} stripe-children "
                   f"({len({c for c, _ in watched})} nodes); SIG{args.signal}", flush=True)
 
-            os.killpg(nodes[leaver].proc.pid, getattr(signal, "SIG" + args.signal))
+            cluster.kill(nodes[leaver], getattr(signal, "SIG" + args.signal))
             t0 = time.monotonic()
             worst = {w: 0.0 for w in watched}
             # Each watched pair's parents since the signal, with when they were first seen: what a
@@ -150,9 +151,10 @@ def main():
                             worst[(cc, s)] = max(worst[(cc, s)], age if age is not None else 1e9)
                             par = st[s]["parent"] and index_of.get(st[s]["parent"]["node_id"],
                                                                    "publisher")
+                            step = (par, repair_note(st[s], index_of))
                             h = history[(cc, s)]
-                            if not h or h[-1][1] != par:
-                                h.append((t, par))
+                            if not h or h[-1][1] != step:
+                                h.append((t, step))
                 polls += 1
             final = {c: nodes[c].try_status() for c in kids}
             lost = []
@@ -167,8 +169,24 @@ def main():
                 raise AssertionError(f"(child, stripe) pairs without a new parent: {lost}")
             late = {w: round(v) for w, v in worst.items() if v > LEAVE_BOUND_MS}
             for w in sorted(late, key=late.get, reverse=True)[:6]:
-                print(f"  child {w[0]} stripe {w[1]}: silent {late[w]} ms; parents (ms, node) "
-                      f"{history[w]}", flush=True)
+                print(f"  child {w[0]} stripe {w[1]}: silent {late[w]} ms; (ms, (parent, repair "
+                      f"step)) {history[w]}", flush=True)
+            for s in sorted({s for _, s in late}):  # where the leaver sat in the late stripes
+                x = viewer_stripes(sts[leaver])[s]
+                par = x["parent"] and index_of.get(x["parent"]["node_id"], "publisher")
+                print(f"  leaver in stripe {s} before the signal: parent {par}, "
+                      f"{repair_note(x, index_of) or 'attached'}, children "
+                      f"{[index_of.get(c['node_id'], 'publisher') for c in x['children']]}",
+                      flush=True)
+            # What the late children's repairs cost in messages (counters since before the signal).
+            def moved(before, after):
+                b, a = (before or {}).get("counters", {}), (after or {}).get("counters", {})
+                return {k: a[k] - b.get(k, 0) for k in sorted(a)
+                        if isinstance(a[k], int) and a[k] != b.get(k, 0) and
+                        any(w in k for w in ("anycast", "walk", "join", "refus", "pushdown"))}
+            for c in sorted({c for c, _ in late})[:3]:
+                print(f"  child {c} counters since the signal: {moved(sts.get(c), final.get(c))}",
+                      flush=True)
             if late:
                 raise AssertionError(f"(child, stripe): longest silence ms over the bound: {late}")
             if args.signal == "TERM":

@@ -209,7 +209,7 @@ def main():
                         baseline[(i, name, s["index"])] = s["packets_received"]
                         stripe_ids[(name, s["index"])] = s["stripe_id"]
             for i in victims:
-                os.killpg(nodes[i].proc.pid, signal.SIGKILL)
+                cluster.kill(nodes[i])
             killed_at = time.monotonic()
             print(f"killed nodes {victims} (node {victims[0]} was a stripe root)", flush=True)
             # One poller per survivor, so a viewer's repair is seen within one /status round

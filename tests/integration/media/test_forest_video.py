@@ -156,6 +156,9 @@ def main():
                               for i in waiting}
                     print(f"WARNING: viewers {waiting} have no parent in stripes {detail} "
                           f"after 30 s; streaming anyway", flush=True)
+                    for i in waiting:  # a viewer that hangs or died at start says why
+                        print(f"viewer node {i} ({'running' if nodes[i].alive() else 'exited'}"
+                              f"), its log ends:\n{nodes[i].log_tail(10)}", flush=True)
                     break
                 time.sleep(0.2)
             print(f"{n} nodes; viewers {viewers} joined >= {need} stripes of '{STREAM}'", flush=True)
@@ -179,7 +182,7 @@ def main():
             while streamer.poll() is None:
                 if not killed and time.monotonic() - started >= args.kill_at:
                     for v in victims:
-                        os.killpg(nodes[v].proc.pid, signal.SIGKILL)
+                        cluster.kill(nodes[v])
                     killed = True
                     print(f"t={args.kill_at:.0f}s: SIGKILLed relays {victims}", flush=True)
                 time.sleep(0.1)
@@ -222,6 +225,12 @@ def main():
             pm = next((s.get("media") for s in (statuses[pub] or {}).get("streams", [])
                        if s["role"] == "publisher"), None)
             print(f"publisher: {json.dumps(pm)}", flush=True)
+            # Loss identical at every viewer was cut above them all: did a stripe root change?
+            pc = (statuses[pub] or {}).get("counters", {})
+            print("publisher root changes: " + json.dumps(
+                {k: pc.get(k) for k in ("splitstream_root_reroutes", "scribe_replay_root_changes",
+                                        "scribe_replay_packets", "scribe_replay_requests")}),
+                flush=True)
             if args.keep:
                 os.makedirs(args.keep, exist_ok=True)
                 for f in os.listdir(work):

@@ -378,9 +378,40 @@ TEST_F(ScribeTest, LeavingNodeFreesItsSlotAndHandsItsChildrenToItsParent) {
   // Afterwards it takes part in nothing: no heartbeats, no adoption.
   overlay_.clear();
   scribe_.on_timer(ms(200), kTick);
-  scribe_.receive_direct(ms(210), child_, join());
   EXPECT_TRUE(overlay_.sent.empty());
   EXPECT_TRUE(overlay_.routed.empty());
+  // But a JOIN that still reaches it, directly or routed (Pastry has not heard of the leave
+  // everywhere yet), is refused at once, not dropped: the joiner would wait its join timeout.
+  scribe_.receive_direct(ms(210), child_, join());
+  const NodeHandle other = handle(0x7700000000000000ULL, 9);
+  scribe_.deliver(ms(220), overlay::RouteInfo{topic_, other, other, 2}, join());
+  const auto after = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].first, child_);
+  EXPECT_EQ(after[1].first, other);
+  EXPECT_TRUE(after[1].second->body.candidates.empty());
+  EXPECT_FALSE(scribe_.topic(topic_)) << "and it adopts nobody";
+  EXPECT_EQ(overlay_.sent.size(), 2u);
+  EXPECT_TRUE(overlay_.routed.empty());
+}
+
+// An anycast walk delivered to a node that has left (it was the group's root in Pastry's
+// view) fails back to its requester at once instead of being lost: the requester asks the
+// stream's SCG now rather than after its join timeout (integration_stream_leave_20).
+TEST_F(ScribeTest, LeftNodeFailsAWalkDeliveredToIt) {
+  attach(ms(0));
+  scribe_.leave_all(ms(100));
+  overlay_.clear();
+  AnycastBody a;
+  a.topic = NodeId::from_parts(0x5500000000000000ULL, 1);
+  a.requester = child_;
+  a.want = topic_;
+  scribe_.deliver(ms(110), overlay::RouteInfo{a.topic, child_, child_, 2},
+                  std::make_shared<const AnycastMsg>(a));
+  const auto fails = overlay_.sent_of<AnycastFailMsg>();
+  ASSERT_EQ(fails.size(), 1u);
+  EXPECT_EQ(fails[0].first, child_);
+  EXPECT_EQ(fails[0].second->body.topic, topic_);
 }
 
 TEST_F(ScribeTest, ChildHandedOverJoinsTheNamedNodeAtOnce) {
