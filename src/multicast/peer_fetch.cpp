@@ -39,8 +39,12 @@ void Scribe::fetch(Time now, const NodeId& topic_id) {
     h->holes(kMaxFetchMissing, body.missing);
   }
   const size_t first = rec.rotation;
+  uint32_t widen = rec.unanswered_run;
+  if (fc.silent_widen > Duration::zero() && body.after > 0 &&
+      history(topic_id)->first_received_since(now - fc.silent_widen) == 0)
+    widen = std::max<uint32_t>(widen, 1);
   size_t fanout = fc.fanout;
-  for (uint32_t r = 0; r < rec.unanswered_run && fanout < fc.fanout_max; ++r) fanout *= 2;
+  for (uint32_t r = 0; r < widen && fanout < fc.fanout_max; ++r) fanout *= 2;
   fanout = std::min({std::max(fc.fanout, std::min(fanout, fc.fanout_max)), peers.size(),
                      FetchRecord::kMaxRound});
   rec.round_size = static_cast<uint32_t>(fanout);

@@ -32,6 +32,10 @@ struct FetchConfig {
   // thirds of them lacked the same stripe) most peers lack the stripe too, and rounds of two
   // spent the playout time finding one that holds it (docs/media.md "Widening rounds").
   size_t fanout_max = 8;
+  // A stripe that brought nothing (live or fetched) for this long is cut, not merely skewed
+  // (one packet interval is ~135 ms at 1 Mbit/s over 16 stripes): its first round asks
+  // 2 x fanout peers at once, as after an unanswered round. Zero: off.
+  Duration silent_widen = ms(300);
   Duration min_interval = ms(150);         // per stripe, after a round that was answered
   // A round with no answer yet moves on to the next peers once the answers' usual delay has
   // passed: 1.5 x this node's smoothed answer delay, within [reask_min, min_interval] (the

@@ -296,6 +296,27 @@ TEST_F(PeerFetchTest, UnansweredRoundsWidenUntilOneIsAnswered) {
   }
 }
 
+// A stripe silent past silent_widen is cut, not skewed: its first round already asks 2 x fanout.
+TEST_F(PeerFetchTest, AStripeSilentPastACutStartsWithAWiderRound) {
+  std::vector<NodeHandle> many;
+  for (uint64_t i = 1; i <= 8; ++i) many.push_back(handle(0x3000000000000000ULL + i * 0x100, 20 + i));
+  for (Duration widen : {ms(300), Duration::zero()}) {
+    for (Time ask : {ms(100), ms(400)}) {
+      ScribeConfig config;
+      config.fetch.tree_peers = false;
+      config.fetch.peers = 8;
+      config.fetch.silent_widen = widen;
+      auto s = make(config);
+      overlay_.replicas = many;
+      data_from(*s, ms(10), parent_, 1);
+      overlay_.clear();
+      s->fetch(ask, topic_);
+      const size_t want = widen > Duration::zero() && ask == ms(400) ? 4u : 2u;
+      EXPECT_EQ(overlay_.sent_of<FetchMsg>().size(), want) << "silent for " << (ask - ms(10)).count();
+    }
+  }
+}
+
 TEST_F(PeerFetchTest, OffMeansNoRequestsAndNoAnswers) {
   ScribeConfig config;
   config.fetch.enabled = false;
