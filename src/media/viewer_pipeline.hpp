@@ -72,6 +72,16 @@ class ViewerPipeline {
   // End-to-end delay of every packet played out, for a distribution (report() has p50/p99/max).
   const DelayHistogram& delay() const { return playout_.delay(); }
   bool stalled() const { return stalled_; }
+  // The next group to play out: groups below it were released (a driver that sees `lost` grow
+  // in a poll knows the group just below missed its playout).
+  uint64_t next_group() const { return playout_.floor(); }
+  const PlayoutCounters& playout_counters() const { return playout_.counters(); }
+  // Marks in `want` (one entry per stripe) the stripes whose items group `group` still lacks
+  // while it is short of k symbols or of its signature (nothing once it is decoded or expired).
+  void lacking_stripes(uint64_t group, std::vector<uint8_t>& want) const {
+    want.assign(config_.stripes, 0);
+    assembler_.short_stripes([&](const GroupHeader& h, Time) { return h.group == group; }, want);
+  }
 
  private:
   void drain_assembler(Time now);

@@ -19,9 +19,13 @@ void Scribe::fetch(Time now, const NodeId& topic_id) {
     const bool answered = rec.answered_since(last->sent);
     if (now - last->sent < (answered ? fc.min_interval : reask_after())) return;
     if (!answered) {
-      // Nothing came: those neighbours lack the stripe too (or are gone). Ask the next ones.
-      rec.rotation += static_cast<uint32_t>(fc.fanout);
+      // Nothing came: those neighbours lack the stripe too (or are gone). Ask the next ones,
+      // more of them each time.
+      rec.rotation += rec.round_size;
+      ++rec.unanswered_run;
       ++fetch_counters_.peer_rotations;
+    } else {
+      rec.unanswered_run = 0;
     }
   }
   std::vector<NodeHandle> peers = fetch_peers(now, *t);
@@ -35,7 +39,16 @@ void Scribe::fetch(Time now, const NodeId& topic_id) {
     h->holes(kMaxFetchMissing, body.missing);
   }
   const size_t first = rec.rotation;
-  for (size_t i = 0; i < std::min(fc.fanout, peers.size()); ++i) {
+  uint32_t widen = rec.unanswered_run;
+  if (fc.silent_widen > Duration::zero() && body.after > 0 &&
+      history(topic_id)->first_received_since(now - fc.silent_widen) == 0)
+    widen = std::max<uint32_t>(widen, 1);
+  size_t fanout = fc.fanout;
+  for (uint32_t r = 0; r < widen && fanout < fc.fanout_max; ++r) fanout *= 2;
+  fanout = std::min({std::max(fc.fanout, std::min(fanout, fc.fanout_max)), peers.size(),
+                     FetchRecord::kMaxRound});
+  rec.round_size = static_cast<uint32_t>(fanout);
+  for (size_t i = 0; i < fanout; ++i) {
     const NodeHandle& peer = peers[(first + i) % peers.size()];
     FetchRecord::Request& r = rec.next(now, fetch_counters_);
     r.peer = peer.id;

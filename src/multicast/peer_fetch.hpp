@@ -27,6 +27,15 @@ struct FetchConfig {
   // Neighbours asked at once: one of them may be cut from the same stripe (measured in
   // docs/media.md: one left continuity_min at 0.972 at 1,000 nodes, kill 10 %).
   size_t fanout = 2;
+  // Each round after an unanswered one asks twice as many peers, up to `fanout_max`, until a
+  // round is answered: after a cut above many viewers (the 1,000-node run at kill 25 %: two
+  // thirds of them lacked the same stripe) most peers lack the stripe too, and rounds of two
+  // spent the playout time finding one that holds it (docs/media.md "Widening rounds").
+  size_t fanout_max = 8;
+  // A stripe that brought nothing (live or fetched) for this long is cut, not merely skewed
+  // (one packet interval is ~135 ms at 1 Mbit/s over 16 stripes): its first round asks
+  // 2 x fanout peers at once, as after an unanswered round. Zero: off.
+  Duration silent_widen = ms(300);
   Duration min_interval = ms(150);         // per stripe, after a round that was answered
   // A round with no answer yet moves on to the next peers once the answers' usual delay has
   // passed: 1.5 x this node's smoothed answer delay, within [reask_min, min_interval] (the
@@ -64,7 +73,7 @@ struct FetchCounters {
   uint64_t answer_delay_us_smoothed = 0;  // EWMA (1/8) of the first answers' delays; 0: none yet
 };
 
-// The requester's side for one stripe: the last four requests (two rounds of fanout 2: a
+// The requester's side for one stripe: its last requests (two rounds of the widest fanout: a
 // rotation to the next neighbours keeps the previous ones' answers welcome).
 class FetchRecord {
  public:
@@ -84,10 +93,14 @@ class FetchRecord {
   const Request* last() const { return last_ < kSlots && requests_[last_].used ? &requests_[last_] : nullptr; }
   // Whether any request sent at or after `since` was answered.
   bool answered_since(Time since) const;
+  static constexpr size_t kMaxRound = 8;  // peers asked in one round at most
   uint32_t rotation = 0;  // which neighbour to ask next
+  uint32_t round_size = 0;      // peers asked in the last round
+  uint32_t unanswered_run = 0;  // rounds in a row that went unanswered
 
  private:
-  static constexpr size_t kSlots = 4;
+  // Two rounds of the widest fanout (a rotation keeps the previous round's answers welcome).
+  static constexpr size_t kSlots = 2 * kMaxRound;
   std::array<Request, kSlots> requests_{};
   size_t last_ = kSlots;
 };

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <map>
 
 namespace forestcast::sim {
 
@@ -33,6 +35,15 @@ void ViewerTrace::close(Time end) {
       cuts_.push_back({s, last_live_[s], end, asked_[s]});
     last_live_[s] = kNever;
   }
+}
+
+void ViewerTrace::on_missed(Time now, uint64_t group, const std::vector<uint8_t>& lacking) {
+  constexpr size_t kMaxMissed = 4096;
+  if (now < from_ || missed_.size() >= kMaxMissed) return;
+  missed_.push_back(group);
+  uint32_t mask = 0;
+  for (size_t s = 0; s < lacking.size() && s < 32; ++s) mask |= lacking[s] ? 1u << s : 0u;
+  missed_stripes_.push_back(mask);
 }
 
 namespace {
@@ -117,6 +128,19 @@ nlohmann::ordered_json summary(const std::vector<ViewerDiagnosis>& vs) {
   };
 }
 
+// What limited a class of viewers, from its summary: the rule the figures point to.
+std::string limit_of(const std::string& cls, const nlohmann::ordered_json& s) {
+  if (cls == "shared") return "no peer held the packets: the cut was above >= 5 % of the viewers";
+  const double answered = s["fetch_answered"].get<double>();
+  const double unanswered = s["fetch_unanswered"].get<double>();
+  if (s["cuts_never_asked"].get<uint64_t>() * 2 > s["stripe_cuts_per_viewer"].get<double>() *
+                                                       s["viewers"].get<double>())
+    return "cuts never asked for";
+  if (unanswered > answered) return "unanswered rounds (the asked peers lacked the stripe too)";
+  if (s["ask_after_ms_p50"].get<double>() > 200) return "late asks";
+  return "answer round trips against the playout deadline";
+}
+
 }  // namespace
 
 nlohmann::ordered_json diagnose(std::vector<ViewerDiagnosis> viewers, double threshold,
@@ -126,6 +150,44 @@ nlohmann::ordered_json diagnose(std::vector<ViewerDiagnosis> viewers, double thr
   std::vector<ViewerDiagnosis> below;
   for (const auto& v : viewers)
     if (v.continuity < threshold) below.push_back(v);
+  // How many viewers missed each group: a group most of them missed was cut above them all.
+  std::map<uint64_t, size_t> missed_by;
+  for (const auto& v : viewers)
+    for (uint64_t g : v.trace->missed()) ++missed_by[g];
+  const size_t shared_at = std::max<size_t>(2, (viewers.size() + 19) / 20);
+  std::vector<ViewerDiagnosis> shared, own;
+  // The groups most viewers missed, with how many missed each.
+  std::vector<std::pair<size_t, uint64_t>> by_count;
+  for (const auto& [g, n] : missed_by)
+    if (n >= shared_at) by_count.emplace_back(n, g);
+  std::sort(by_count.rbegin(), by_count.rend());
+  nlohmann::ordered_json shared_groups = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < std::min<size_t>(rows, by_count.size()); ++i) {
+    // Per stripe, how many of the viewers that missed the group lacked its item: a stripe
+    // every one of them lacked was cut at its root (no peer could hold it).
+    std::vector<size_t> lacking(32, 0);
+    for (const auto& v : viewers)
+      for (size_t m = 0; m < v.trace->missed().size(); ++m)
+        if (v.trace->missed()[m] == by_count[i].second)
+          for (size_t s = 0; s < 32; ++s) lacking[s] += (v.trace->missed_stripes()[m] >> s) & 1u;
+    while (!lacking.empty() && lacking.back() == 0) lacking.pop_back();
+    shared_groups.push_back({{"group", by_count[i].second},
+                             {"viewers", by_count[i].first},
+                             {"lacking_per_stripe", lacking}});
+  }
+  for (const auto& v : below) {
+    size_t s = 0;
+    for (uint64_t g : v.trace->missed()) s += missed_by[g] >= shared_at ? 1 : 0;
+    (s * 2 > v.trace->missed().size() ? shared : own).push_back(v);
+  }
+  nlohmann::ordered_json classes = nlohmann::ordered_json::array();
+  for (const auto& [name, members] : {std::pair{"shared", &shared}, std::pair{"own", &own}}) {
+    if (members->empty()) continue;
+    auto s = summary(*members);
+    nlohmann::ordered_json c = {{"class", name}, {"limit", limit_of(name, s)}};
+    c.update(s);
+    classes.push_back(std::move(c));
+  }
   nlohmann::ordered_json worst = nlohmann::ordered_json::array();
   for (size_t i = 0; i < std::min(rows, below.size()); ++i) {
     auto j = summary({below[i]});
@@ -141,8 +203,38 @@ nlohmann::ordered_json diagnose(std::vector<ViewerDiagnosis> viewers, double thr
       {"all", summary(viewers)},
       // Requests a peer could not serve at all: it lacked the same packets (cut too).
       {"peer_requests_empty", requests_empty},
+      // Groups that at least 5 % of the viewers missed (cut above them all): how many, and the
+      // most missed with how many viewers missed each.
+      {"shared_missed_groups", by_count.size()},
+      {"most_missed_groups", std::move(shared_groups)},
+      {"classes", std::move(classes)},
       {"worst", std::move(worst)},
   };
+}
+
+std::vector<std::string> diagnosis_lines(const nlohmann::ordered_json& d) {
+  std::vector<std::string> out;
+  if (!d.contains("classes")) return out;
+  for (const auto& c : d["classes"]) {
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "stream diagnosis: %s: %zu viewers < %.3f, late %llu, lost %llu, %.1f stripes cut "
+                  "at once (max %.0f) for %.0f/%.0f ms (p50/p90), first ask %.0f ms after the cut "
+                  "(p50), rounds %llu answered / %llu unanswered in %.0f ms, %llu answers after "
+                  "playout -> limit: %s",
+                  c["class"].get<std::string>().c_str(), c["viewers"].get<size_t>(),
+                  d["threshold"].get<double>(), c["late"].get<unsigned long long>(),
+                  c["lost"].get<unsigned long long>(), c["concurrent_cuts_mean"].get<double>(),
+                  c["concurrent_cuts_max"].get<double>(), c["cut_ms_p50"].get<double>(),
+                  c["cut_ms_p90"].get<double>(), c["ask_after_ms_p50"].get<double>(),
+                  c["fetch_answered"].get<unsigned long long>(),
+                  c["fetch_unanswered"].get<unsigned long long>(), c["answer_ms_mean"].get<double>(),
+                  c["replayed_items_after_playout"].get<unsigned long long>(),
+                  c["limit"].get<std::string>().c_str());
+    out.emplace_back(line);
+  }
+  if (out.empty()) out.emplace_back("stream diagnosis: every viewer at or above the threshold");
+  return out;
 }
 
 }  // namespace forestcast::sim

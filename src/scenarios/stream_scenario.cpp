@@ -56,7 +56,13 @@ class ViewerTap final : public multicast::PacketSink {
       const Time d = pipeline_.next_deadline();
       if (d > now) break;
       if (!snapshot_ && d >= measure_from_) take_snapshot();
+      const uint64_t lost = pipeline_.playout_counters().lost;
       pipeline_.poll(d);
+      // A deadline releases one group at a time: the one just below the floor missed.
+      if (pipeline_.playout_counters().lost > lost && pipeline_.next_group() > 0) {
+        pipeline_.lacking_stripes(pipeline_.next_group() - 1, lacking_);
+        trace_.on_missed(d, pipeline_.next_group() - 1, lacking_);
+      }
       pipeline_.take_packets();
     }
     if (!snapshot_ && now >= measure_from_) take_snapshot();
@@ -92,6 +98,7 @@ class ViewerTap final : public multicast::PacketSink {
   media::DelayHistogram delay_at_snapshot_;
   ViewerTrace trace_;
   std::vector<uint32_t> asked_;
+  std::vector<uint8_t> lacking_;
 
  public:
   // The window's delays: the histogram now minus the one at the snapshot.

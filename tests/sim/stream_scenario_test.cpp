@@ -93,5 +93,31 @@ TEST(StreamDiagnosis, ViewerTraceFindsCutsTheirFirstAskAndLateReplays) {
   EXPECT_EQ(j["peer_requests_empty"], 3u);
 }
 
+// Viewers below the target are classed by the groups they missed: a group that at least 5 %
+// of the viewers (and at least two) missed was cut above them all ("shared"); the rest are the
+// viewer's own. The most missed groups list, per stripe, how many of their viewers lacked it.
+TEST(StreamDiagnosis, ViewersAreClassedBySharedOrOwnMissedGroups) {
+  std::vector<ViewerTrace> t(3, ViewerTrace(4, ms(450), ms(1000)));
+  t[0].on_missed(ms(2000), 5, {1, 1, 1, 0});
+  t[1].on_missed(ms(2000), 5, {1, 1, 0, 0});
+  t[2].on_missed(ms(2500), 9, {0, 0, 1, 1});
+  t[2].on_missed(ms(500), 5, {1, 1, 1, 1});  // before the measurement window: not counted
+  const auto j = diagnose({{1, 0.99, 11, 0, &t[0], {}},
+                           {2, 0.99, 11, 0, &t[1], {}},
+                           {3, 0.99, 11, 0, &t[2], {}}},
+                          0.999, 0);
+  ASSERT_EQ(j["classes"].size(), 2u);
+  EXPECT_EQ(j["classes"][0]["class"], "shared");
+  EXPECT_EQ(j["classes"][0]["viewers"], 2u);
+  EXPECT_EQ(j["classes"][1]["class"], "own");
+  EXPECT_EQ(j["classes"][1]["viewers"], 1u);
+  EXPECT_EQ(j["shared_missed_groups"], 1u);
+  EXPECT_EQ(j["most_missed_groups"][0]["group"], 5u);
+  EXPECT_EQ(j["most_missed_groups"][0]["lacking_per_stripe"], (std::vector<size_t>{2, 2, 1}));
+  const auto lines = diagnosis_lines(j);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("shared: 2 viewers"), std::string::npos) << lines[0];
+}
+
 }  // namespace
 }  // namespace forestcast::sim

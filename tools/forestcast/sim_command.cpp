@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "scenarios/forest_scenario.hpp"
 #include "scenarios/routing_scenario.hpp"
+#include "scenarios/stream_diagnosis.hpp"
 #include "scenarios/stream_scenario.hpp"
 
 namespace forestcast::tools {
@@ -52,6 +53,8 @@ struct SimOptions {
   double playout_ms = 500;
   bool no_peer_fetch = false;
   bool fetch_leafset_only = false;
+  unsigned fetch_fanout_max = 8;
+  double fetch_silent_widen_ms = 300;
 };
 
 int usage_error(const std::string& message) {
@@ -108,7 +111,16 @@ int run_forest(const SimOptions& o, bool stream) {
     sc.playout = from_seconds(o.playout_ms / 1000.0);
     sc.peer_fetch = !o.no_peer_fetch;
     sc.forest.fetch.tree_peers = !o.fetch_leafset_only;
-    std::cout << sim::to_json(sim::run_stream_scenario(sc)).dump() << std::endl;
+    if (o.fetch_fanout_max < 2 || o.fetch_fanout_max > 8)
+      return usage_error("--fetch-fanout-max must be in [2, 8]");
+    sc.forest.fetch.fanout_max = o.fetch_fanout_max;
+    if (!(o.fetch_silent_widen_ms >= 0 && o.fetch_silent_widen_ms <= 10000))
+      return usage_error("--fetch-silent-widen-ms must be in [0, 10000]");
+    sc.forest.fetch.silent_widen = from_seconds(o.fetch_silent_widen_ms / 1000.0);
+    const sim::StreamResult r = sim::run_stream_scenario(sc);
+    // What limited the viewers below the target, one line per class (stream_diagnosis.hpp).
+    for (const auto& line : sim::diagnosis_lines(r.diagnosis)) std::cerr << line << "\n";
+    std::cout << sim::to_json(r).dump() << std::endl;
     return 0;
   }
   const sim::ForestResult result = sim::run_forest_scenario(config);
@@ -262,6 +274,13 @@ CommandMain add_sim_command(CLI::App& app) {
   sub->add_flag("--fetch-leafset-only", options->fetch_leafset_only,
                 "stream: peer fetch asks leaf-set neighbours only, not the viewer's peers in "
                 "the other stripe trees (for comparison)");
+  sub->add_option("--fetch-fanout-max", options->fetch_fanout_max,
+                  "stream: peers one fetch round asks at most after unanswered rounds (2 = no "
+                  "widening, for comparison)")
+      ->capture_default_str();
+  sub->add_option("--fetch-silent-widen-ms", options->fetch_silent_widen_ms,
+                  "stream: a stripe silent this long starts its fetch with a wider round (0: off)")
+      ->capture_default_str();
   sub->add_flag("--quiet", options->quiet, "No progress lines on stderr");
   sub->add_flag("--verbose", options->verbose, "Keep the nodes' info-level logs");
   return [options] { return run_sim(*options); };

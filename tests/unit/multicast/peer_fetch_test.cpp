@@ -3,6 +3,8 @@
 // request of ours are taken (deduplicated by the history). Fake overlay, fake time.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "fake_overlay.hpp"
 #include "multicast/credentials.hpp"
 #include "multicast/scribe.hpp"
@@ -57,6 +59,7 @@ class PeerFetchTest : public ::testing::Test {
 TEST_F(PeerFetchTest, AMemberAsksANeighbourNotItsParentForItsHolesAndTail) {
   ScribeConfig one;
   one.fetch.fanout = 1;
+  one.fetch.fanout_max = 1;  // rounds of one peer (widening: UnansweredRoundsWiden...)
   auto s = make(one);
   for (uint64_t q : {1, 2, 3, 6, 7}) data_from(*s, ms(10 * q), parent_, q);
   overlay_.clear();
@@ -203,6 +206,7 @@ TEST_F(PeerFetchTest, ParentsInTheStreamsOtherStripesAreAskedFirst) {
 TEST_F(PeerFetchTest, RoundsAreCountedAnsweredWithTheirDelayOrUnanswered) {
   ScribeConfig one;
   one.fetch.fanout = 1;
+  one.fetch.fanout_max = 1;
   auto s = make(one);
   data_from(*s, ms(10), parent_, 1);
   s->fetch(ms(100), topic_);
@@ -212,11 +216,11 @@ TEST_F(PeerFetchTest, RoundsAreCountedAnsweredWithTheirDelayOrUnanswered) {
   EXPECT_EQ(s->fetch_counters().requests_answered, 1u);
   EXPECT_EQ(s->fetch_counters().answer_delay_us_sum, 40'000u);
   EXPECT_EQ(s->fetch_counters().answer_delay_us_max, 40'000u);
-  for (int round = 1; round <= 4; ++round) s->fetch(ms(100 + 200 * round), topic_);
-  EXPECT_EQ(s->fetch_counters().requests_sent, 5u);
-  // Four slots: the fifth request replaced the answered first; the unanswered are still held.
+  for (int round = 1; round <= 16; ++round) s->fetch(ms(100 + 200 * round), topic_);
+  EXPECT_EQ(s->fetch_counters().requests_sent, 17u);
+  // Sixteen slots: the 17th request replaced the answered first; the unanswered are still held.
   EXPECT_EQ(s->fetch_counters().requests_unanswered, 0u);
-  s->fetch(ms(1100), topic_);
+  s->fetch(ms(3500), topic_);
   EXPECT_EQ(s->fetch_counters().requests_unanswered, 1u);
 }
 
@@ -226,6 +230,7 @@ TEST_F(PeerFetchTest, AnUnansweredRoundMovesOnOnceTheUsualAnswerDelayHasPassed) 
   for (bool early : {true, false}) {
     ScribeConfig one;
     one.fetch.fanout = 1;
+    one.fetch.fanout_max = 1;
     one.fetch.reask_early = early;
     auto s = make(one);
     data_from(*s, ms(10), parent_, 1);
@@ -248,6 +253,67 @@ TEST_F(PeerFetchTest, AnUnansweredRoundMovesOnOnceTheUsualAnswerDelayHasPassed) 
     ASSERT_EQ(overlay_.sent_of<FetchMsg>().size(), 3u);
     EXPECT_NE(overlay_.sent_of<FetchMsg>().back().first, first);
     EXPECT_EQ(s->fetch_counters().peer_rotations, 1u);
+  }
+}
+
+// After an unanswered round the next one asks twice as many peers (2, 4, 8), none asked
+// before; an answer brings it back to two. With fanout_max = fanout every round asks two.
+TEST_F(PeerFetchTest, UnansweredRoundsWidenUntilOneIsAnswered) {
+  std::vector<NodeHandle> many;
+  for (uint64_t i = 1; i <= 16; ++i) many.push_back(handle(0x3000000000000000ULL + i * 0x100, 20 + i));
+  for (size_t widest : {8u, 2u}) {
+    ScribeConfig config;
+    config.fetch.tree_peers = false;
+    config.fetch.peers = 16;
+    config.fetch.fanout_max = widest;
+    auto s = make(config);
+    overlay_.replicas = many;
+    data_from(*s, ms(10), parent_, 1);
+    overlay_.clear();
+    std::vector<size_t> sizes;
+    std::set<NodeId> asked;
+    Time now = ms(100);
+    for (int round = 0; round < 4; ++round, now += ms(200)) {
+      const size_t before = overlay_.sent_of<FetchMsg>().size();
+      s->fetch(now, topic_);
+      const auto asks = overlay_.sent_of<FetchMsg>();
+      sizes.push_back(asks.size() - before);
+      for (size_t i = before; i < asks.size(); ++i)
+        if (round < 3) {
+          EXPECT_TRUE(asked.insert(asks[i].first.id).second) << "asked twice";
+        }
+    }
+    if (widest == 8u) {
+      EXPECT_EQ(sizes, (std::vector<size_t>{2, 4, 8, 8}));
+    } else {
+      EXPECT_EQ(sizes, (std::vector<size_t>{2, 2, 2, 2}));
+    }
+    // An answer to the last round: the next round (150 ms on) asks two again.
+    data_from(*s, now - ms(150), overlay_.sent_of<FetchMsg>().back().first, 2, true);
+    const size_t before = overlay_.sent_of<FetchMsg>().size();
+    s->fetch(now + ms(50), topic_);
+    EXPECT_EQ(overlay_.sent_of<FetchMsg>().size() - before, 2u);
+  }
+}
+
+// A stripe silent past silent_widen is cut, not skewed: its first round already asks 2 x fanout.
+TEST_F(PeerFetchTest, AStripeSilentPastACutStartsWithAWiderRound) {
+  std::vector<NodeHandle> many;
+  for (uint64_t i = 1; i <= 8; ++i) many.push_back(handle(0x3000000000000000ULL + i * 0x100, 20 + i));
+  for (Duration widen : {ms(300), Duration::zero()}) {
+    for (Time ask : {ms(100), ms(400)}) {
+      ScribeConfig config;
+      config.fetch.tree_peers = false;
+      config.fetch.peers = 8;
+      config.fetch.silent_widen = widen;
+      auto s = make(config);
+      overlay_.replicas = many;
+      data_from(*s, ms(10), parent_, 1);
+      overlay_.clear();
+      s->fetch(ask, topic_);
+      const size_t want = widen > Duration::zero() && ask == ms(400) ? 4u : 2u;
+      EXPECT_EQ(overlay_.sent_of<FetchMsg>().size(), want) << "silent for " << (ask - ms(10)).count();
+    }
   }
 }
 
