@@ -134,6 +134,7 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   t->joining = true;
   t->join_sent = now;
   t->join_target = node.id;
+  t->pushdown_left_sent = pushdown_left;
   t->walk_sent.reset();
   ++counters_.joins_direct;
   JoinBody j;
@@ -500,6 +501,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       }
       if (t->parent && t->parent->id != from.id) return;  // stale: we have another parent
       if (t->parent) {                                    // orphaned by our parent
+        ++t->pushdowns;
         t->lost_at = now;
         t->regained_at = kNever;
         t->parent.reset();

@@ -157,6 +157,15 @@ struct Child {
   uint32_t spare = 0;
 };
 
+enum class AttachVia : uint8_t {
+  kNone,
+  kRouted,       // a routed JOIN
+  kPushdown,     // a direct JOIN to a candidate of a refusal
+  kRepair,       // around a lost parent (an ancestor directly, a JOIN avoiding it, take-over)
+  kStripeScg,    // an anycast walk of a single pass (SplitStream: the stripe's SCG)
+  kStreamScg,    // any other anycast walk (SplitStream: the stream's SCG)
+};
+
 // One topic as this node sees it.
 struct TopicState {
   NodeId id;
@@ -208,6 +217,11 @@ struct TopicState {
   // visiting it); `parent` stays until the next tick prunes the state, for a walk passing by.
   bool left_parent = false;
   uint64_t repairs = 0;   // times this node re-attached after losing its parent
+  // How the current parent was found and how often a full parent pushed this node down: the
+  // forest scenario's report of deep chains (forest_diagnostics.cpp) reads them.
+  AttachVia attached_via = AttachVia::kNone;
+  uint32_t pushdown_left_sent = 0;  // in the last direct JOIN
+  uint32_t pushdowns = 0;           // orphaned by our parent (push-down, a drop, a hand-over)
   // When this node last lost its parent (silent, dead, cut off past the grace, or orphaned) and
   // when a new parent accepted it after that: the forest scenario splits repair times with them.
   Time lost_at = kNever;

@@ -326,11 +326,25 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   // child of another stream's tree down instead: at the default outdegree a publisher that was
   // root or forwarder of other streams' stripes filled its budget with their children and one
   // of its own stripes reached none of its 8 viewers (docs/multicast.md, "Small real rings").
+  //
+  // Below the root a newcomer of the stripe's digit is kept only from a child the rule puts
+  // before it (a foreign stripe's, or one sharing a shorter prefix with the stripeId: a leaf of
+  // the stripe, usually): when the rule would orphan the newcomer itself, keeping it pushed an
+  // interior child of the digit down below it with its whole subtree, and every later newcomer
+  // at that full node did it again, one level each (1,000 nodes tight, seed 1: a chain 20 deep
+  // in the deficient stripe). Refused, the newcomer goes down instead, where its spare takes a
+  // leaf's place.
   const bool keep_newcomer =
       !all.empty() && (t.source || (child_spare > 0 && (child.id.digit(0) == t.id.digit(0) ||
                                                         t.root)) ||
                        (t.root && t.children.empty()));
-  if (!keep_newcomer) all.emplace_back(t.id, child);
+  const bool rule_keeps_newcomer = [&] {
+    if (!keep_newcomer || t.source || t.root) return true;
+    auto with_newcomer = all;
+    with_newcomer.emplace_back(t.id, child);
+    return choose_orphan(scribe_.self().id, with_newcomer).second.id != child.id;
+  }();
+  if (!keep_newcomer || !rule_keeps_newcomer) all.emplace_back(t.id, child);
   const auto [stripe, victim] = choose_orphan(scribe_.self().id, all);
   if (stripe == t.id && victim.id == child.id) return false;
   TopicState* vt = scribe_.topic(stripe);
