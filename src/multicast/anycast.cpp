@@ -86,7 +86,13 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
   const Duration parent_silence =
       (t->slow ? config_.slow_heartbeat_interval : config_.heartbeat_interval) + slack;
   const NodeHandle* to = nullptr;
-  for (const Child& c : t->children)
+  // Children are tried from one picked by the requester, so that walks entering the tree at
+  // the same node (a members-only tree's root) spread over its children instead of all
+  // spending their first visits on its first ones.
+  const size_t n = t->children.size();
+  const size_t start = n == 0 ? 0 : static_cast<size_t>(a.requester.id.value() % n);
+  for (size_t k = 0; k < n; ++k) {
+    const Child& c = t->children[(start + k) % n];
     if (!contains(next.visited, c.node.id) && c.node.id != a.requester.id) {
       if (config_.walk_skip_silent && now - c.last_refresh > config_.refresh_interval + slack) {
         ++counters_.walk_skips;
@@ -95,6 +101,7 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
       to = &c.node;
       break;
     }
+  }
   if (to == nullptr && t->parent) {
     if (config_.walk_skip_silent && now - t->last_from_parent > parent_silence) {
       ++counters_.walk_skips;

@@ -96,6 +96,7 @@ void Scribe::unsubscribe(Time now, const NodeId& id) {
   TopicState* t = topic(id);
   if (t == nullptr) return;
   t->member = false;  // pruned by the next tick when childless
+  hand_over_control_children(now, *t);
   // A leaf of a control group (SplitStream's SCGs, left the moment a budget fills) leaves its
   // parent now: until the tick pruned it, the parent kept listing it and anycast walks spent
   // two of their visits on it, there and back (1,000 nodes tight: walks ran out of visits in
@@ -106,6 +107,24 @@ void Scribe::unsubscribe(Time now, const NodeId& id) {
     t->left_parent = true;
     t->attached = false;
   }
+}
+
+void Scribe::hand_over_control_children(Time now, TopicState& t) {
+  // A control group's tree holds members only (besides its root): a member that leaves hands
+  // its children to its own parent, as a graceful leave does, instead of staying a forwarder.
+  // Anycast walks visit every tree node, and non-member forwarders (members that filled up and
+  // routing hops of earlier JOINs) were most of what a walk visited before it ran out (10,000
+  // nodes tight: pairs left detached with an SCG member with room, docs/multicast.md).
+  if (!t.slow || t.member || t.root || t.source || t.children.empty()) return;
+  RefuseBody r{t.id, {}, 1};
+  if (t.parent && t.attached) r.candidates.push_back(*t.parent);
+  auto msg = std::make_shared<const RefuseMsg>(std::move(r));
+  for (const Child& c : t.children) {
+    ++counters_.control_children_handed_up;
+    send(now, c.node, msg);
+  }
+  t.children.clear();
+  if (client_) client_->children_changed(now, t);
 }
 
 void Scribe::route_join(Time now, TopicState& t) {
@@ -288,6 +307,15 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   if (j.has_avoid && j.avoid == self().id) {
     pass_on();  // the node a re-joining child left must not take it back
     return;
+  }
+  if (j.control) {
+    // A control group's tree is made of members (hand_over_control_children): a JOIN passes
+    // every other node on its way, and the first member or the root takes it.
+    const TopicState* t = topic(j.topic);
+    if (t == nullptr || (!t->member && !t->root)) {
+      pass_on();
+      return;
+    }
   }
   if (TopicState* t = topic(j.topic); t != nullptr && t->source) {
     // The publisher is not a routing stop of its own trees: its outdegree is kept for the

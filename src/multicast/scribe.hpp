@@ -138,6 +138,8 @@ struct ScribeCounters {
   uint64_t anycast_fail_tree_done = 0;
   uint64_t topics_refused = 0;  // state limit reached
   uint64_t children_handed_over = 0;  // told to re-attach elsewhere when we left gracefully
+  // A control group's children sent to our parent when we stopped being a member.
+  uint64_t control_children_handed_up = 0;
   // The publisher gave its one child's place in a stripe to a grandchild that found it silent.
   uint64_t silent_children_replaced = 0;
   std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> malformed{};
@@ -340,6 +342,8 @@ class Scribe final : public overlay::Application {
   TopicState* ensure_topic(Time now, const NodeId& id);
   void send(Time now, const NodeHandle& to, overlay::AppMessagePtr msg);
   void route_join(Time now, TopicState& t);
+  // A control group's non-member (not its root) hands its children to its parent.
+  void hand_over_control_children(Time now, TopicState& t);
   // A JOIN reached a member (or the root): adopt or refuse `child`. True when adopted.
   bool handle_join_here(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare,
                         uint32_t pushdown_left);
