@@ -1,5 +1,6 @@
 // Scribe's ANYCAST (part of class Scribe; see scribe.cpp): the request routed toward a group and
-// the depth-first walk of the group's tree that SplitStream's spare-capacity groups rely on.
+// the depth-first walk of the group's tree that SplitStream's spare-capacity groups rely on, and
+// how such a control group's tree is kept to its members (the JOIN side is in forward()).
 #include <algorithm>
 
 #include "multicast/scribe.hpp"
@@ -13,6 +14,24 @@ bool contains(const std::vector<NodeId>& ids, const NodeId& id) {
 }
 
 }  // namespace
+
+void Scribe::hand_over_control_children(Time now, TopicState& t) {
+  // A control group's tree holds members only (besides its root): a member that leaves hands
+  // its children to its own parent, as a graceful leave does, instead of staying a forwarder.
+  // Anycast walks visit every tree node, and non-member forwarders (members that filled up and
+  // routing hops of earlier JOINs) were most of what a walk visited before it ran out (10,000
+  // nodes tight: pairs left detached with an SCG member with room, docs/multicast.md).
+  if (!t.slow || t.member || t.root || t.source || t.children.empty()) return;
+  RefuseBody r{t.id, {}, 1};
+  if (t.parent && t.attached) r.candidates.push_back(*t.parent);
+  auto msg = std::make_shared<const RefuseMsg>(std::move(r));
+  for (const Child& c : t.children) {
+    ++counters_.control_children_handed_up;
+    send(now, c.node, msg);
+  }
+  t.children.clear();
+  if (client_) client_->children_changed(now, t);
+}
 
 void Scribe::anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass) {
   if (TopicState* t = topic(want)) t->walk_reissues = 0;
