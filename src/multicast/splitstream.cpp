@@ -459,8 +459,12 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
   }
   TopicState* t = scribe_.topic(a.want);
   // Only a member that receives the stripe adopts: one that is itself looking for a parent
-  // there would only hang the orphan's subtree on another cut-off one (measured: worse).
-  const bool receiving = t != nullptr && t->attached && (t->root || t->parent || t->source);
+  // there, or is below one (cut off), would only hang the orphan's subtree on a branch no data
+  // reaches. With walks that find members reliably (members-only SCGs), cut-off members took a
+  // stripe's orphans into an island that never reached the root again (2,000 nodes, default
+  // capacity: stripe 8 dead for the whole run, docs/multicast.md).
+  const bool receiving =
+      t != nullptr && t->attached && !t->cut_off && (t->root || t->parent || t->source);
   if (!receiving) {
     ++counters_.anycast_not_receiving;
     return false;

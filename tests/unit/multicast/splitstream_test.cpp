@@ -213,6 +213,25 @@ TEST_F(SplitStreamTest, SpareCapacityGroupMemberAdoptsWhenItReceivesTheStripe) {
   EXPECT_EQ(ss_->counters().scg_adoptions, 1u);
 }
 
+// A member below a cut-off parent (attached, but no data reaches it) does not receive the
+// stripe: it adopts no orphan through the SCGs. With walks that find members reliably, such
+// members took a stripe's orphans into a cut-off island that never reached the root again
+// (2,000 nodes, default capacity: all stripes 0.0005, stripe 8 dead for the whole run).
+TEST_F(SplitStreamTest, SpareCapacityGroupMemberBelowACutOffParentDeclines) {
+  start(2);
+  attach(3);
+  PathBody cut{stripe(3), {grandparent_.id, parent_.id}};
+  cut.detached = true;
+  cut.has_parent = true;
+  cut.parent = grandparent_;
+  scribe_.receive_direct(ms(5), parent_, std::make_shared<const HeartbeatMsg>(cut));
+  ASSERT_TRUE(scribe_.topic(stripe(3))->cut_off);
+  const NodeHandle orphan = node(0x8800000000000000ULL, 20);
+  EXPECT_FALSE(ss_->anycast_accepts(ms(10), anycast_for(3, orphan, 0)));
+  EXPECT_FALSE(scribe_.topic(stripe(3))->has_child(orphan.id));
+  EXPECT_EQ(ss_->counters().anycast_not_receiving, 1u);
+}
+
 TEST_F(SplitStreamTest, StripeScgTakesOnlyTheStripesDigitOrItsForwarders) {
   start(4);
   attach(3);  // this node's first digit is 3
