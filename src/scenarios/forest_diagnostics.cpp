@@ -192,9 +192,10 @@ void report_deep_chains(const ForestView& fv) {
     const auto* t = fv.nodes[deepest].scribe->topic(sid);
     std::vector<overlay::NodeId> chain = t->path;
     chain.push_back(fv.sim.handle(deepest).id);
-    std::string line = format("sim: chain of stripe %u to depth %zu (node digit/prefix kids/own-digit "
-                              "used/limit via[steps] attached-at pushdowns):",
-                              st, depth);
+    std::string line = format(
+        "sim: chain of stripe %u to depth %zu (node digit/prefix kids/own-digit used/limit "
+        "via attached-at [steps] pushdowns):",
+        st, depth);
     for (const auto& id : chain) {
       const auto it = index.find(id);
       if (it == index.end()) {

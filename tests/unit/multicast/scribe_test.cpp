@@ -580,8 +580,8 @@ TEST_F(ScribeTest, ControlJoinPassesANodeOutsideTheGroup) {
   overlay_.next = parent_;
   JoinBody j{topic_};
   j.control = true;
-  overlay::ForwardContext ctx{topic_,        child_, child_, 1, overlay_.next,
-                              std::make_shared<const JoinMsg>(j), false, false};
+  overlay::ForwardContext ctx{
+      topic_, child_, child_, 1, overlay_.next, std::make_shared<const JoinMsg>(j), false, false};
   scribe_.forward(ms(0), ctx);
   EXPECT_FALSE(ctx.consumed);
   EXPECT_EQ(scribe_.topic(topic_), nullptr);
@@ -599,8 +599,8 @@ TEST_F(ScribeTest, ControlGroupMemberThatLeavesHandsItsChildrenToItsParent) {
                          std::make_shared<const AcceptMsg>(PathBody{topic_, {parent_.id}}));
   JoinBody j{topic_};
   j.control = true;
-  overlay::ForwardContext ctx{topic_,        child_, child_, 1, overlay_.next,
-                              std::make_shared<const JoinMsg>(j), false, false};
+  overlay::ForwardContext ctx{
+      topic_, child_, child_, 1, overlay_.next, std::make_shared<const JoinMsg>(j), false, false};
   scribe_.forward(ms(1), ctx);
   ASSERT_TRUE(ctx.consumed);
   ASSERT_TRUE(scribe_.topic(topic_)->has_child(child_.id));
@@ -626,8 +626,8 @@ TEST_F(ScribeTest, AnycastWalkStartsAtAChildPickedByTheRequester) {
   std::vector<NodeHandle> kids;
   for (uint32_t k = 0; k < 5; ++k) {
     kids.push_back(handle(0x7000000000000000ULL + k, 20 + k));
-    overlay::ForwardContext ctx{topic_, kids.back(), kids.back(), 1, overlay_.next,
-                                join(),  false,       false};
+    overlay::ForwardContext ctx{topic_,        kids.back(), kids.back(), 1,
+                                overlay_.next, join(),      false,       false};
     scribe_.forward(ms(1), ctx);
   }
   ASSERT_EQ(scribe_.topic(topic_)->children.size(), 5u);
