@@ -1,5 +1,6 @@
 // Scribe's ANYCAST (part of class Scribe; see scribe.cpp): the request routed toward a group and
-// the depth-first walk of the group's tree that SplitStream's spare-capacity groups rely on.
+// the depth-first walk of the group's tree that SplitStream's spare-capacity groups rely on, and
+// how such a control group's tree is kept to its members (the JOIN side is in forward()).
 #include <algorithm>
 
 #include "multicast/scribe.hpp"
@@ -13,6 +14,24 @@ bool contains(const std::vector<NodeId>& ids, const NodeId& id) {
 }
 
 }  // namespace
+
+void Scribe::hand_over_control_children(Time now, TopicState& t) {
+  // A control group's tree holds members only (besides its root): a member that leaves hands
+  // its children to its own parent, as a graceful leave does, instead of staying a forwarder.
+  // Anycast walks visit every tree node, and non-member forwarders (members that filled up and
+  // routing hops of earlier JOINs) were most of what a walk visited before it ran out (10,000
+  // nodes tight: pairs left detached with an SCG member with room, docs/multicast.md).
+  if (!t.slow || t.member || t.root || t.source || t.children.empty()) return;
+  RefuseBody r{t.id, {}, 1};
+  if (t.parent && t.attached) r.candidates.push_back(*t.parent);
+  auto msg = std::make_shared<const RefuseMsg>(std::move(r));
+  for (const Child& c : t.children) {
+    ++counters_.control_children_handed_up;
+    send(now, c.node, msg);
+  }
+  t.children.clear();
+  if (client_) client_->children_changed(now, t);
+}
 
 void Scribe::anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass) {
   if (TopicState* t = topic(want)) t->walk_reissues = 0;
@@ -86,7 +105,13 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
   const Duration parent_silence =
       (t->slow ? config_.slow_heartbeat_interval : config_.heartbeat_interval) + slack;
   const NodeHandle* to = nullptr;
-  for (const Child& c : t->children)
+  // Children are tried from one picked by the requester, so that walks entering the tree at
+  // the same node (a members-only tree's root) spread over its children instead of all
+  // spending their first visits on its first ones.
+  const size_t n = t->children.size();
+  const size_t start = n == 0 ? 0 : static_cast<size_t>(a.requester.id.value() % n);
+  for (size_t k = 0; k < n; ++k) {
+    const Child& c = t->children[(start + k) % n];
     if (!contains(next.visited, c.node.id) && c.node.id != a.requester.id) {
       if (config_.walk_skip_silent && now - c.last_refresh > config_.refresh_interval + slack) {
         ++counters_.walk_skips;
@@ -95,6 +120,7 @@ void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from
       to = &c.node;
       break;
     }
+  }
   if (to == nullptr && t->parent) {
     if (config_.walk_skip_silent && now - t->last_from_parent > parent_silence) {
       ++counters_.walk_skips;

@@ -96,6 +96,7 @@ void Scribe::unsubscribe(Time now, const NodeId& id) {
   TopicState* t = topic(id);
   if (t == nullptr) return;
   t->member = false;  // pruned by the next tick when childless
+  hand_over_control_children(now, *t);
   // A leaf of a control group (SplitStream's SCGs, left the moment a budget fills) leaves its
   // parent now: until the tick pruned it, the parent kept listing it and anycast walks spent
   // two of their visits on it, there and back (1,000 nodes tight: walks ran out of visits in
@@ -134,6 +135,7 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   t->joining = true;
   t->join_sent = now;
   t->join_target = node.id;
+  t->pushdown_left_sent = pushdown_left;
   t->walk_sent.reset();
   ++counters_.joins_direct;
   JoinBody j;
@@ -287,6 +289,15 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
   if (j.has_avoid && j.avoid == self().id) {
     pass_on();  // the node a re-joining child left must not take it back
     return;
+  }
+  if (j.control) {
+    // A control group's tree is made of members (hand_over_control_children): a JOIN passes
+    // every other node on its way, and the first member or the root takes it.
+    const TopicState* t = topic(j.topic);
+    if (t == nullptr || (!t->member && !t->root)) {
+      pass_on();
+      return;
+    }
   }
   if (TopicState* t = topic(j.topic); t != nullptr && t->source) {
     // The publisher is not a routing stop of its own trees: its outdegree is kept for the
@@ -522,6 +533,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       }
       if (t->parent && t->parent->id != from.id) return;  // stale: we have another parent
       if (t->parent) {                                    // orphaned by our parent
+        ++t->pushdowns;
         t->lost_at = now;
         t->regained_at = kNever;
         t->parent.reset();

@@ -138,6 +138,8 @@ struct ScribeCounters {
   uint64_t anycast_fail_tree_done = 0;
   uint64_t topics_refused = 0;  // state limit reached
   uint64_t children_handed_over = 0;  // told to re-attach elsewhere when we left gracefully
+  // A control group's children sent to our parent when we stopped being a member.
+  uint64_t control_children_handed_up = 0;
   // The publisher gave its one child's place in a stripe to a grandchild that found it silent.
   uint64_t silent_children_replaced = 0;
   std::array<uint64_t, static_cast<size_t>(DecodeError::kCount)> malformed{};
@@ -155,6 +157,15 @@ struct Child {
   Time adopted{0};
   // Its unused outdegree as it last said (JOIN, REFRESH), less the orphans sent to it since.
   uint32_t spare = 0;
+};
+
+enum class AttachVia : uint8_t {
+  kNone,
+  kRouted,       // a routed JOIN
+  kPushdown,     // a direct JOIN to a candidate of a refusal
+  kRepair,       // around a lost parent (an ancestor directly, a JOIN avoiding it, take-over)
+  kStripeScg,    // an anycast walk of a single pass (SplitStream: the stripe's SCG)
+  kStreamScg,    // any other anycast walk (SplitStream: the stream's SCG)
 };
 
 // One topic as this node sees it.
@@ -208,6 +219,11 @@ struct TopicState {
   // visiting it); `parent` stays until the next tick prunes the state, for a walk passing by.
   bool left_parent = false;
   uint64_t repairs = 0;   // times this node re-attached after losing its parent
+  // How the current parent was found and how often a full parent pushed this node down: the
+  // forest scenario's report of deep chains (forest_diagnostics.cpp) reads them.
+  AttachVia attached_via = AttachVia::kNone;
+  uint32_t pushdown_left_sent = 0;  // in the last direct JOIN
+  uint32_t pushdowns = 0;           // orphaned by our parent (push-down, a drop, a hand-over)
   // When this node last lost its parent (silent, dead, cut off past the grace, or orphaned) and
   // when a new parent accepted it after that: the forest scenario splits repair times with them.
   Time lost_at = kNever;
@@ -326,6 +342,8 @@ class Scribe final : public overlay::Application {
   TopicState* ensure_topic(Time now, const NodeId& id);
   void send(Time now, const NodeHandle& to, overlay::AppMessagePtr msg);
   void route_join(Time now, TopicState& t);
+  // A control group's non-member (not its root) hands its children to its parent.
+  void hand_over_control_children(Time now, TopicState& t);
   // A JOIN reached a member (or the root): adopt or refuse `child`. True when adopted.
   bool handle_join_here(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare,
                         uint32_t pushdown_left);

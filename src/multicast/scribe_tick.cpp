@@ -127,6 +127,7 @@ void Scribe::tick(Time now) {
       ++counters_.heartbeats_sent;
       send(now, c.node, hb);
     }
+    hand_over_control_children(now, *t);  // left while it had no parent to hand them to
     if (!t->member && !t->root && !t->source && t->children.empty()) prune.push_back(id);
   }
   for (const NodeId& id : prune) {

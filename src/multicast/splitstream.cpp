@@ -326,11 +326,25 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   // child of another stream's tree down instead: at the default outdegree a publisher that was
   // root or forwarder of other streams' stripes filled its budget with their children and one
   // of its own stripes reached none of its 8 viewers (docs/multicast.md, "Small real rings").
+  //
+  // Below the root a newcomer of the stripe's digit is kept only from a child the rule puts
+  // before it (a foreign stripe's, or one sharing a shorter prefix with the stripeId: a leaf of
+  // the stripe, usually): when the rule would orphan the newcomer itself, keeping it pushed an
+  // interior child of the digit down below it with its whole subtree, and every later newcomer
+  // at that full node did it again, one level each (1,000 nodes tight, seed 1: a chain 20 deep
+  // in the deficient stripe). Refused, the newcomer goes down instead, where its spare takes a
+  // leaf's place.
   const bool keep_newcomer =
       !all.empty() && (t.source || (child_spare > 0 && (child.id.digit(0) == t.id.digit(0) ||
                                                         t.root)) ||
                        (t.root && t.children.empty()));
-  if (!keep_newcomer) all.emplace_back(t.id, child);
+  const bool rule_keeps_newcomer = [&] {
+    if (!keep_newcomer || t.source || t.root) return true;
+    auto with_newcomer = all;
+    with_newcomer.emplace_back(t.id, child);
+    return choose_orphan(scribe_.self().id, with_newcomer).second.id != child.id;
+  }();
+  if (!keep_newcomer || !rule_keeps_newcomer) all.emplace_back(t.id, child);
   const auto [stripe, victim] = choose_orphan(scribe_.self().id, all);
   if (stripe == t.id && victim.id == child.id) return false;
   TopicState* vt = scribe_.topic(stripe);
@@ -445,8 +459,12 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
   }
   TopicState* t = scribe_.topic(a.want);
   // Only a member that receives the stripe adopts: one that is itself looking for a parent
-  // there would only hang the orphan's subtree on another cut-off one (measured: worse).
-  const bool receiving = t != nullptr && t->attached && (t->root || t->parent || t->source);
+  // there, or is below one (cut off), would only hang the orphan's subtree on a branch no data
+  // reaches. With walks that find members reliably (members-only SCGs), cut-off members took a
+  // stripe's orphans into an island that never reached the root again (2,000 nodes, default
+  // capacity: stripe 8 dead for the whole run, docs/multicast.md).
+  const bool receiving =
+      t != nullptr && t->attached && !t->cut_off && (t->root || t->parent || t->source);
   if (!receiving) {
     ++counters_.anycast_not_receiving;
     return false;

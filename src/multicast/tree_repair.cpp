@@ -31,6 +31,11 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     return;
   }
   if (!from_parent) {
+    t->attached_via = t->walk_sent ? (t->walk_single_pass ? AttachVia::kStripeScg
+                                                          : AttachVia::kStreamScg)
+                      : t->avoid    ? AttachVia::kRepair
+                      : t->join_target ? AttachVia::kPushdown
+                                       : AttachVia::kRouted;
     t->parent = from;
     t->cut_off_since.reset();
     if (t->join_attempts > 0 || t->avoid) ++t->repairs;

@@ -1,6 +1,7 @@
 #include "scenarios/forest_diagnostics.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace forestcast::sim::forest {
 
@@ -136,6 +137,95 @@ void report_build_diagnostics(const ForestView& fv) {
   }
 }
 
+namespace {
+
+const char* via_name(multicast::AttachVia v) {
+  switch (v) {
+    case multicast::AttachVia::kRouted: return "routed";
+    case multicast::AttachVia::kPushdown: return "pushdown";
+    case multicast::AttachVia::kRepair: return "repair";
+    case multicast::AttachVia::kStripeScg: return "stripe-scg";
+    case multicast::AttachVia::kStreamScg: return "stream-scg";
+    case multicast::AttachVia::kNone: break;
+  }
+  return "none";
+}
+
+}  // namespace
+
+void report_deep_chains(const ForestView& fv) {
+  // The deepest pair of each stripe deeper than 10, as the chain from the root down: per node,
+  // its digit and prefix with the stripeId, its children there and budget, how it found its
+  // parent (and after how many push-down steps), and how often a full parent orphaned it. A
+  // chain that push-down grows shows the same nodes pushed down again and again.
+  std::unordered_map<overlay::NodeId, uint32_t> index;
+  for (uint32_t i = 0; i < fv.nodes.size(); ++i) index.emplace(fv.sim.handle(i).id, i);
+  const uint32_t pushdown_depth = fv.nodes[0].scribe->config().pushdown_depth;
+  std::array<size_t, 6> via_deep{};
+  size_t deep = 0;
+  for (uint32_t st = 0; st < fv.stripes; ++st) {
+    const auto sid = fv.group.with_digit(0, static_cast<int>(st));
+    uint32_t deepest = 0;
+    size_t depth = 0;
+    for (uint32_t i = 1; i < fv.nodes.size(); ++i) {
+      if (!fv.sim.alive(i)) continue;
+      const auto* t = fv.nodes[i].scribe->topic(sid);
+      if (t == nullptr || !t->attached) continue;
+      if (t->depth() > 10) {
+        ++deep;
+        ++via_deep[static_cast<size_t>(t->attached_via)];
+      }
+      if (t->depth() > depth) {
+        depth = t->depth();
+        deepest = i;
+      }
+    }
+    if (depth <= 10) continue;
+    std::vector<size_t> hist(depth + 1, 0);
+    for (uint32_t i = 1; i < fv.nodes.size(); ++i) {
+      const auto* t = fv.sim.alive(i) ? fv.nodes[i].scribe->topic(sid) : nullptr;
+      if (t != nullptr && t->attached) ++hist[t->depth()];
+    }
+    std::string h = format("sim: stripe %u depth histogram:", st);
+    for (size_t v : hist) h += format(" %zu", v);
+    fv.report(h);
+    const auto* t = fv.nodes[deepest].scribe->topic(sid);
+    std::vector<overlay::NodeId> chain = t->path;
+    chain.push_back(fv.sim.handle(deepest).id);
+    std::string line = format(
+        "sim: chain of stripe %u to depth %zu (node digit/prefix kids/own-digit used/limit "
+        "via attached-at [steps] pushdowns):",
+        st, depth);
+    for (const auto& id : chain) {
+      const auto it = index.find(id);
+      if (it == index.end()) {
+        line += " ?";
+        continue;
+      }
+      const auto& n = fv.nodes[it->second];
+      const auto* ct = n.scribe->topic(sid);
+      if (ct == nullptr) {
+        line += format(" %u(no state)", it->second);
+        continue;
+      }
+      const auto own = std::count_if(ct->children.begin(), ct->children.end(), [&](const auto& c) {
+        return c.node.id.digit(0) == static_cast<int>(st);
+      });
+      line += format(" %u(%d/%d k%zu/%zu %d/%d %s %.1fs", it->second, id.digit(0),
+                     id.shared_prefix_length(sid), ct->children.size(), static_cast<size_t>(own),
+                     n.splitstream->used(), n.splitstream->limit(), via_name(ct->attached_via),
+                     ct->regained_at == kNever ? -1.0 : seconds_of(ct->regained_at));
+      if (ct->attached_via == multicast::AttachVia::kPushdown)
+        line += format("[%u]", pushdown_depth - std::min(pushdown_depth, ct->pushdown_left_sent));
+      line += format(" pd%u)", ct->pushdowns);
+    }
+    fv.report(line);
+  }
+  fv.report(format("sim: pairs deeper than 10: %zu, attached by routed %zu, push-down %zu, "
+                   "repair %zu, stripe SCG %zu, stream SCG %zu",
+                   deep, via_deep[1], via_deep[2], via_deep[3], via_deep[4], via_deep[5]));
+}
+
 void report_scg_staleness(const ForestView& fv) {
   {
     // How stale the control groups' trees are at the end: child entries whose node has no state
@@ -172,6 +262,7 @@ void report_scg_staleness(const ForestView& fv) {
 }
 
 void report_final_diagnostics(const ForestView& fv) {
+  report_deep_chains(fv);
   report_scg_staleness(fv);
   {
     uint64_t leaves = 0, takeovers = 0, undone = 0, held = 0, data_held = 0, failures = 0;

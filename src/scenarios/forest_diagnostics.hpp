@@ -25,6 +25,8 @@ struct ForestView {
 
 // After the build: shape of the forest.
 void report_build_diagnostics(const ForestView& v);
+// The deepest chain of each stripe deeper than 10 levels, and how its nodes got there.
+void report_deep_chains(const ForestView& v);
 // Whether the control groups' trees agree with themselves (child and parent entries).
 void report_scg_staleness(const ForestView& v);
 // After a kill at `kill`: where the repaired viewers' time went (repair_breakdown.cpp).

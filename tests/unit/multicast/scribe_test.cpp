@@ -604,6 +604,78 @@ TEST_F(ScribeTest, AnycastWalkCountsAMemberOnceAndItsMessagesSeparately) {
   EXPECT_EQ(failed[0].first, requester);
 }
 
+// A control group's tree holds members only: a control JOIN passes a node outside the group
+// on its way (naming its joiner, so the first member or the root adopts that one), where a data
+// JOIN makes the node a forwarder.
+TEST_F(ScribeTest, ControlJoinPassesANodeOutsideTheGroup) {
+  overlay_.next = parent_;
+  JoinBody j{topic_};
+  j.control = true;
+  overlay::ForwardContext ctx{
+      topic_, child_, child_, 1, overlay_.next, std::make_shared<const JoinMsg>(j), false, false};
+  scribe_.forward(ms(0), ctx);
+  EXPECT_FALSE(ctx.consumed);
+  EXPECT_EQ(scribe_.topic(topic_), nullptr);
+  const auto& passed = static_cast<const JoinMsg&>(*ctx.message).body;
+  EXPECT_TRUE(passed.has_child);
+  EXPECT_EQ(passed.child, child_);
+}
+
+// A member that leaves a control group hands its children to its own parent (a REFUSE naming
+// it) and leaves, instead of staying in the tree as a forwarder that walks visit in vain.
+TEST_F(ScribeTest, ControlGroupMemberThatLeavesHandsItsChildrenToItsParent) {
+  overlay_.next = handle(0x3900000000000000ULL, 9);
+  scribe_.subscribe(ms(0), topic_, true);
+  scribe_.receive_direct(ms(0), parent_,
+                         std::make_shared<const AcceptMsg>(PathBody{topic_, {parent_.id}}));
+  JoinBody j{topic_};
+  j.control = true;
+  overlay::ForwardContext ctx{
+      topic_, child_, child_, 1, overlay_.next, std::make_shared<const JoinMsg>(j), false, false};
+  scribe_.forward(ms(1), ctx);
+  ASSERT_TRUE(ctx.consumed);
+  ASSERT_TRUE(scribe_.topic(topic_)->has_child(child_.id));
+  overlay_.clear();
+  scribe_.unsubscribe(ms(10), topic_);
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, child_);
+  ASSERT_EQ(refusals[0].second->body.candidates.size(), 1u);
+  EXPECT_EQ(refusals[0].second->body.candidates[0], parent_);
+  EXPECT_GT(refusals[0].second->body.pushdown_left, 0u);
+  const auto leaves = overlay_.sent_of<LeaveMsg>();
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_EQ(leaves[0].first, parent_);
+  EXPECT_TRUE(scribe_.topic(topic_)->children.empty());
+  EXPECT_EQ(scribe_.counters().control_children_handed_up, 1u);
+}
+
+// A walk goes down first to a child picked by its requester's id, so walks entering a wide tree
+// at the same node spread over its children.
+TEST_F(ScribeTest, AnycastWalkStartsAtAChildPickedByTheRequester) {
+  attach(ms(0));
+  std::vector<NodeHandle> kids;
+  for (uint32_t k = 0; k < 5; ++k) {
+    kids.push_back(handle(0x7000000000000000ULL + k, 20 + k));
+    overlay::ForwardContext ctx{topic_,        kids.back(), kids.back(), 1,
+                                overlay_.next, join(),      false,       false};
+    scribe_.forward(ms(1), ctx);
+  }
+  ASSERT_EQ(scribe_.topic(topic_)->children.size(), 5u);
+  for (uint64_t r = 0; r < 5; ++r) {
+    const NodeHandle requester = handle(0x9000000000000000ULL, 8);
+    AnycastBody a;
+    a.topic = topic_;
+    a.requester = NodeHandle{NodeId::from_parts(0x9000000000000000ULL, r), requester.endpoint};
+    a.want = NodeId::from_parts(0x3100000000000000ULL, 5);
+    overlay_.clear();
+    scribe_.receive_direct(ms(2), parent_, std::make_shared<const AnycastMsg>(a));
+    const auto sent = overlay_.sent_of<AnycastMsg>();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].first, kids[static_cast<size_t>(a.requester.id.value() % 5)]);
+  }
+}
+
 // The simulator asks every message its size instead of encoding it: the closed forms of the
 // frequent messages must give exactly the encoded length.
 TEST(ScribeMessages, ClosedFormSizesMatchTheEncoding) {

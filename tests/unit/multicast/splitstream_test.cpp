@@ -213,6 +213,25 @@ TEST_F(SplitStreamTest, SpareCapacityGroupMemberAdoptsWhenItReceivesTheStripe) {
   EXPECT_EQ(ss_->counters().scg_adoptions, 1u);
 }
 
+// A member below a cut-off parent (attached, but no data reaches it) does not receive the
+// stripe: it adopts no orphan through the SCGs. With walks that find members reliably, such
+// members took a stripe's orphans into a cut-off island that never reached the root again
+// (2,000 nodes, default capacity: all stripes 0.0005, stripe 8 dead for the whole run).
+TEST_F(SplitStreamTest, SpareCapacityGroupMemberBelowACutOffParentDeclines) {
+  start(2);
+  attach(3);
+  PathBody cut{stripe(3), {grandparent_.id, parent_.id}};
+  cut.detached = true;
+  cut.has_parent = true;
+  cut.parent = grandparent_;
+  scribe_.receive_direct(ms(5), parent_, std::make_shared<const HeartbeatMsg>(cut));
+  ASSERT_TRUE(scribe_.topic(stripe(3))->cut_off);
+  const NodeHandle orphan = node(0x8800000000000000ULL, 20);
+  EXPECT_FALSE(ss_->anycast_accepts(ms(10), anycast_for(3, orphan, 0)));
+  EXPECT_FALSE(scribe_.topic(stripe(3))->has_child(orphan.id));
+  EXPECT_EQ(ss_->counters().anycast_not_receiving, 1u);
+}
+
 TEST_F(SplitStreamTest, StripeScgTakesOnlyTheStripesDigitOrItsForwarders) {
   start(4);
   attach(3);  // this node's first digit is 3
@@ -556,6 +575,52 @@ TEST_F(SplitStreamTest, PushDownCandidatesStartAtASiblingPickedByTheJoiner) {
   }
   std::sort(firsts.begin(), firsts.end());
   EXPECT_EQ(std::unique(firsts.begin(), firsts.end()), firsts.end());  // three different starts
+}
+
+// A full node keeps a newcomer of the stripe's digit with spare only from a child the push-down
+// rule puts before it (here one sharing no prefix with the stripeId), pointing that orphan at the
+// newcomer. When the rule would orphan the newcomer itself, it is refused and goes down: keeping
+// it pushed an interior child of the digit, with its whole subtree, below the newcomer, one
+// level per newcomer (1,000 nodes tight, seed 1: a chain 20 deep).
+TEST_F(SplitStreamTest, FullNodeKeepsANewcomerOfItsDigitOnlyWhereTheRuleWould) {
+  start(2);
+  attach(3);
+  // Stripe 3 is 0x35a5...: b shares 3 digits with it, c one and is close to it.
+  const NodeHandle b = node(0x35a0000000000000ULL, 11);
+  const NodeHandle c = node(0x3600000000000000ULL, 12);
+  ASSERT_TRUE(join(3, b));
+  ASSERT_TRUE(join(3, c));
+  auto join_with_spare = [&](const NodeHandle& n) {
+    JoinBody j{stripe(3)};
+    j.pushdown_left = ScribeConfig{}.pushdown_depth;
+    j.spare = 2;
+    scribe_.receive_direct(ms(7), n, std::make_shared<const JoinMsg>(j));
+    return scribe_.topic(stripe(3))->has_child(n.id);
+  };
+  // 1 digit and farther from the stripe than c: the rule orphans the newcomer.
+  const NodeHandle far = node(0x3f00000000000000ULL, 13);
+  overlay_.clear();
+  EXPECT_FALSE(join_with_spare(far));
+  EXPECT_TRUE(scribe_.topic(stripe(3))->has_child(b.id));
+  EXPECT_TRUE(scribe_.topic(stripe(3))->has_child(c.id));
+  auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, far);
+  // A leaf of the stripe (no prefix) below: the newcomer takes its place and the leaf is sent
+  // to the newcomer first.
+  const NodeHandle leaf = node(0x9000000000000000ULL, 14);
+  scribe_.topic(stripe(3))->children.pop_back();  // c left
+  ASSERT_TRUE(join(3, leaf));
+  overlay_.clear();
+  EXPECT_TRUE(join_with_spare(far));
+  EXPECT_FALSE(scribe_.topic(stripe(3))->has_child(leaf.id));
+  refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, leaf);
+  ASSERT_FALSE(refusals[0].second->body.candidates.empty());
+  EXPECT_EQ(refusals[0].second->body.candidates[0], far);
+  EXPECT_EQ(ss_->used(), 2);
+  EXPECT_EQ(ss_->counters().limit_violations, 0u);
 }
 
 // A full node sends an orphan first to a sibling that said it has room (its REFRESH), one
