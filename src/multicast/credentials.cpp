@@ -103,7 +103,7 @@ std::array<uint8_t, kSignatureBytes> ModelledKey::sign(std::string_view data) co
 }
 
 bool ModelledCredentials::verify(const CreateBody& c) {
-  ++verifications_;
+  verifications_.fetch_add(1, std::memory_order_relaxed);
   if (!derivations_hold(c)) return false;
   return c.signature ==
          modelled_tag(c.public_key, create_signed_bytes(c.topic, c.creator, c.nonce));

@@ -7,6 +7,7 @@
 // checks the same derivations but stands a keyed hash in for the signature and counts itself, so
 // 10,000 simulated nodes don't spend their CPU on curve arithmetic.
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -76,10 +77,11 @@ class ModelledKey final : public CreatorKey {
 class ModelledCredentials final : public Credentials {
  public:
   bool verify(const CreateBody& c) override;
-  uint64_t verifications() const { return verifications_; }
+  uint64_t verifications() const { return verifications_.load(std::memory_order_relaxed); }
 
  private:
-  uint64_t verifications_ = 0;
+  // Atomic: the simulator's windowed engine verifies on several threads at once.
+  std::atomic<uint64_t> verifications_{0};
 };
 
 }  // namespace forestcast::multicast

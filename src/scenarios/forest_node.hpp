@@ -38,12 +38,12 @@ inline double percentile(std::vector<double> v, double p) {
   return v[std::min(k, v.size() - 1)];
 }
 
-// What the scenario's sinks share: the phase they are in.
+// What the scenario's sinks share: the phase they are in. Read-only while the simulator runs
+// (the windowed engine runs sinks on several threads); what sinks measure stays in each sink.
 struct Phase {
   Time skew_from = kNever, skew_until = kNever;
   Time kill = kNever;
   Time loss_until = kNever;
-  std::vector<double> skews_ms;
 };
 
 // One viewer's record of the data it received, per stripe.
@@ -119,6 +119,8 @@ class ViewerSink final : public multicast::PacketSink {
     return latest;
   }
   uint64_t window_received() const { return window_received_; }
+  // Sampled rounds' stripe skews, in ms.
+  const std::vector<double>& skews_ms() const { return skews_ms_; }
   // Also hand every packet to `sink` (ForestMedia::viewer).
   void tee(multicast::PacketSink* sink) { tee_ = sink; }
 
@@ -139,7 +141,7 @@ class ViewerSink final : public multicast::PacketSink {
     const auto [lo, hi] = std::minmax_element(
         stripes_.begin(), stripes_.end(),
         [](const StripeRecord& a, const StripeRecord& b) { return a.round_delay < b.round_delay; });
-    phase_.skews_ms.push_back(static_cast<double>(hi->round_delay - lo->round_delay) / 1000.0);
+    skews_ms_.push_back(static_cast<double>(hi->round_delay - lo->round_delay) / 1000.0);
     round_count_ = 0;
     round_ += kSampleEvery;
   }
@@ -157,6 +159,7 @@ class ViewerSink final : public multicast::PacketSink {
   Phase& phase_;
   multicast::PacketSink* tee_ = nullptr;
   std::vector<StripeRecord> stripes_;
+  std::vector<double> skews_ms_;
   bool affected_ = false;
   bool affected_by_seq_ = false;
   uint64_t window_received_ = 0;

@@ -39,6 +39,13 @@ constexpr Duration kPoll = ms(250);
 
 // Bench knob, not a product option: FORESTCAST_REPAIR_OFF=walk,backup,ancestors,drop,skip turns
 // single repair mechanisms of Scribe off, to measure what each one is worth (docs/multicast.md).
+SimConfig sim_config(const ForestScenarioConfig& c, uint64_t seed) {
+  SimConfig sc{c.topology, 0.0, seed, c.pastry};
+  sc.engine = c.engine;
+  sc.threads = c.threads;
+  return sc;
+}
+
 multicast::ScribeConfig scribe_config() {
   multicast::ScribeConfig sc;
   const char* off = std::getenv("FORESTCAST_REPAIR_OFF");
@@ -61,7 +68,7 @@ class ForestScenario {
         id_rng_(master_.next()),
         node_seed_rng_(master_.next()),
         choice_rng_(master_.next()),
-        sim_(SimConfig{c.topology, 0.0, master_.next(), c.pastry}),
+        sim_(sim_config(c, master_.next())),
         source_(c.stream_kbps, c.stripes) {}
 
   ForestResult run();
@@ -259,7 +266,10 @@ void ForestScenario::measure_forest(ForestResult& r) {
   r.depth_max = *std::max_element(r.depth_max_per_stripe.begin(), r.depth_max_per_stripe.end());
   r.interior_single_stripe_fraction =
       viewers ? static_cast<double>(single) / static_cast<double>(viewers) : 0;
-  r.stripe_skew_p99_ms = percentile(phase_.skews_ms, 0.99);
+  std::vector<double> skews;
+  for (const ForestNode& n : nodes_)
+    skews.insert(skews.end(), n.sink->skews_ms().begin(), n.sink->skews_ms().end());
+  r.stripe_skew_p99_ms = percentile(std::move(skews), 0.99);
   r.upload_max_kbps = uploads.empty() ? 0 : *std::max_element(uploads.begin(), uploads.end());
   r.upload_p50_kbps = percentile(uploads, 0.5);
   r.upload_p99_kbps = percentile(uploads, 0.99);
@@ -432,6 +442,20 @@ ForestResult ForestScenario::run() {
   r.events = sim_.counters().events;
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   r.peak_rss_mb = peak_rss_mb();
+  if (sim_.windowed()) {
+    const WindowStats& w = sim_.window_stats();
+    r.windowed = true;
+    r.threads = config_.threads;
+    r.cpu_s = cpu_seconds();
+    r.critical_path_s = r.cpu_s - w.partition_cpu_s + w.busiest_cpu_s;
+    std::string per_thread;
+    for (double s : w.thread_cpu_s) per_thread += format(" %.1f", s);
+    report(format("sim: windowed engine: %llu windows, partitions' work %.1f s CPU, busiest "
+                  "partition per window %.1f s, per thread%s s; process CPU %.1f s, critical "
+                  "path %.1f s",
+                  static_cast<unsigned long long>(w.windows), w.partition_cpu_s, w.busiest_cpu_s,
+                  per_thread.c_str(), r.cpu_s, r.critical_path_s));
+  }
   return r;
 }
 
@@ -473,6 +497,10 @@ std::optional<std::string> validate(const ForestScenarioConfig& c) {
   if (!(c.stream_kbps > 0 && c.stream_kbps <= 100000))
     return "--stream-kbps must be in (0, 100000]";
   if (c.build < seconds(6)) return "the build phase must last at least 6 s";
+  if (c.threads < 1 || c.threads > 64) return "--threads must be in [1, 64]";
+  if (c.engine == SimEngine::kWindowed && c.media != nullptr)
+    return "--threads above 1 (the windowed engine) runs --scenario forest only: the stream "
+           "scenario's media layer shares state between viewers";
   return std::nullopt;
 }
 
@@ -507,6 +535,12 @@ nlohmann::ordered_json to_json(const ForestResult& r) {
   j["perf"] = {{"wall_s", round_to(r.wall_s, 3)},
                {"events", r.events},
                {"peak_rss_mb", round_to(r.peak_rss_mb, 1)}};
+  if (r.windowed) {
+    j["perf"]["engine"] = "windowed";
+    j["perf"]["threads"] = r.threads;
+    j["perf"]["cpu_s"] = round_to(r.cpu_s, 3);
+    j["perf"]["critical_path_s"] = round_to(r.critical_path_s, 3);
+  }
   return j;
 }
 

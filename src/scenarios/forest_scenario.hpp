@@ -14,6 +14,7 @@
 
 #include "base/time.hpp"
 #include "multicast/peer_fetch.hpp"
+#include "net/sim/engine.hpp"
 #include "net/sim/topology.hpp"
 #include "overlay/pastry_node.hpp"
 
@@ -68,6 +69,10 @@ struct ForestScenarioConfig {
   // Also list a few detached (node, stripe) pairs at the end (on the progress channel).
   bool verbose_diagnostics = false;
   ForestMedia* media = nullptr;  // null: the synthetic source
+  // The simulator's event loop (engine.hpp). The windowed engine's report is the same for any
+  // number of threads; its perf section adds CPU figures.
+  SimEngine engine = SimEngine::kSerial;
+  unsigned threads = 1;
 };
 
 // Parses "16:0.4,8:0.2,32:0.3,0:0.1"; nullopt when malformed.
@@ -101,6 +106,12 @@ struct ForestResult {
   double wall_s = 0;
   uint64_t events = 0;
   double peak_rss_mb = 0;
+  // The windowed engine only: threads, process CPU, and what two idle cores would need (the
+  // serial part plus each window's busiest partition, in CPU seconds).
+  bool windowed = false;
+  unsigned threads = 1;
+  double cpu_s = 0;
+  double critical_path_s = 0;
 };
 
 ForestResult run_forest_scenario(const ForestScenarioConfig& config);

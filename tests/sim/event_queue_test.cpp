@@ -73,6 +73,38 @@ TEST(EventQueue, KindAndSlotRoundTrip) {
   EXPECT_EQ(e.slot, EventQueue::kMaxSlot);
 }
 
+// The windowed engine's order: whatever order events are pushed in (threads and partitions
+// change it), they pop by (time, target node, key). Oracle: a sort of the same events.
+TEST(KeyedEventQueue, PopOrderIgnoresPushOrder) {
+  Rng rng(5);
+  struct Item {
+    int64_t at;
+    uint32_t target;
+    uint64_t key;
+  };
+  std::vector<Item> items;
+  for (uint32_t k = 0; k < 3000; ++k)  // few times and targets: many ties on both
+    items.push_back({static_cast<int64_t>(rng.below(20)), static_cast<uint32_t>(rng.below(8)),
+                     (rng.below(50) << 40) | k});
+  std::vector<Item> expected = items;
+  std::sort(expected.begin(), expected.end(), [](const Item& a, const Item& b) {
+    return std::tie(a.at, a.target, a.key) < std::tie(b.at, b.target, b.key);
+  });
+  for (int shuffle = 0; shuffle < 3; ++shuffle) {
+    for (size_t i = items.size() - 1; i > 0; --i) std::swap(items[i], items[rng.below(i + 1)]);
+    KeyedEventQueue q;
+    for (const Item& it : items) q.push_keyed(Time{it.at}, EventKind::kMessage, it.target, 0, it.key);
+    for (const Item& want : expected) {
+      ASSERT_FALSE(q.empty());
+      const Event e = q.pop();
+      ASSERT_EQ(e.at.count(), want.at);
+      ASSERT_EQ(e.target, want.target);
+      ASSERT_EQ(e.seq, want.key);
+    }
+    EXPECT_TRUE(q.empty());
+  }
+}
+
 TEST(Slab, ReusesFreedSlots) {
   Slab<std::vector<int>> slab;
   const uint32_t a = slab.put({1, 2});

@@ -48,6 +48,8 @@ struct SimOptions {
   double stream_kbps = 1000;
   std::optional<double> build_s;
   std::optional<double> churn_s;
+  int64_t threads = 1;
+  bool windowed = false;
   // stream scenario
   std::string fec = "14+2";
   double playout_ms = 500;
@@ -92,6 +94,14 @@ int run_forest(const SimOptions& o, bool stream) {
   if (o.nodes > 10000) config.join_interval = ms(1);
   if (o.build_s) config.build = from_seconds(*o.build_s);
   if (o.churn_s) config.churn = from_seconds(*o.churn_s);
+  if (o.threads < 1 || o.threads > 64) return usage_error("--threads must be in [1, 64]");
+  config.threads = static_cast<unsigned>(o.threads);
+  if (o.threads > 1 || o.windowed) {
+    if (stream)
+      return usage_error("--threads/--windowed run --scenario forest only (the stream "
+                         "scenario's media layer is not partitioned)");
+    config.engine = sim::SimEngine::kWindowed;
+  }
   if (!o.verbose) spdlog::set_level(spdlog::level::warn);
   if (!o.quiet) config.progress = [](const std::string& line) { std::cerr << line << "\n"; };
   if (auto error = sim::validate(config)) return usage_error(*error);
@@ -265,6 +275,13 @@ CommandMain add_sim_command(CLI::App& app) {
                   "forest: simulated seconds of stream before measuring (default 20)");
   sub->add_option("--churn-s", options->churn_s,
                   "forest: simulated seconds after the kill before measuring (default 10)");
+  sub->add_option("--threads", options->threads,
+                  "forest: threads of the windowed (parallel) engine; 1 = the serial engine "
+                  "unless --windowed")
+      ->capture_default_str();
+  sub->add_flag("--windowed", options->windowed,
+                "forest: the windowed engine even with one thread (its report is the same for "
+                "any --threads)");
   sub->add_option("--fec", options->fec, "stream: Reed-Solomon K+M across the stripes")
       ->capture_default_str();
   sub->add_option("--playout-ms", options->playout_ms, "stream: the viewers' playout buffer")

@@ -1,7 +1,10 @@
 #pragma once
-// The simulator's clock and agenda: a 4-ary min-heap of small fixed-size events ordered by
-// (time, sequence number). The sequence number is assigned at push time, so events due at the
-// same instant run in the order they were scheduled and a run replays exactly from its seed.
+// The simulator's clock and agenda: a 4-ary min-heap of small fixed-size events. The serial
+// engine orders them by (time, sequence number), the number assigned at push time, so events due
+// at the same instant run in the order they were scheduled and a run replays exactly from its
+// seed. The windowed engine (windowed_engine.cpp) orders them by (time, target node, key), the
+// key chosen by the sender (its index and its own send counter): an order that no thread
+// interleaving or partitioning can change.
 // Payloads (messages, scripted actions) never live in the heap: an event only names a slot in a
 // slab owned by the simulator, so sifting moves 24 bytes, not a std::variant.
 #include <cstdint>
@@ -28,17 +31,39 @@ struct Event {
 };
 static_assert(sizeof(Event) == 24, "events must stay small: the heap moves them constantly");
 
-class EventQueue {
+// The serial engine's order: time, then scheduling order.
+struct ByScheduling {
+  static bool before(const Event& a, const Event& b) { return a.before(b); }
+};
+// The windowed engine's order: time, then target node, then the sender's key (`seq`). Events
+// with equal (time, target, key) are identical (a node's duplicate timer events), so the order
+// is total on what matters.
+struct ByNodeKey {
+  static bool before(const Event& a, const Event& b) {
+    if (a.at != b.at) return a.at < b.at;
+    if (a.target != b.target) return a.target < b.target;
+    return a.seq < b.seq;
+  }
+};
+
+template <typename Order>
+class BasicEventQueue {
  public:
   static constexpr uint32_t kMaxSlot = (1u << 30) - 1;
 
+  // Scheduling order: `seq` is the push count.
   void push(Time at, EventKind kind, uint32_t target, uint32_t slot) {
+    push_keyed(at, kind, target, slot, next_seq_);
+  }
+  // The caller's key in `seq` (ByNodeKey).
+  void push_keyed(Time at, EventKind kind, uint32_t target, uint32_t slot, uint64_t key) {
     Event e;
     e.at = at;
-    e.seq = next_seq_++;
+    e.seq = key;
     e.target = target;
     e.slot = slot & kMaxSlot;
     e.kind = static_cast<uint32_t>(kind) & 3u;
+    ++next_seq_;
     heap_.push_back(e);
     sift_up(heap_.size() - 1);
   }
@@ -68,7 +93,7 @@ class EventQueue {
     const Event e = heap_[i];
     while (i > 0) {
       const size_t parent = (i - 1) / kArity;
-      if (!e.before(heap_[parent])) break;
+      if (!Order::before(e, heap_[parent])) break;
       heap_[i] = heap_[parent];
       i = parent;
     }
@@ -85,8 +110,8 @@ class EventQueue {
       size_t child = first;
       const size_t last = first + kArity < n ? first + kArity : n;
       for (size_t c = first + 1; c < last; ++c)
-        if (heap_[c].before(heap_[child])) child = c;
-      if (!heap_[child].before(e)) break;
+        if (Order::before(heap_[c], heap_[child])) child = c;
+      if (!Order::before(heap_[child], e)) break;
       heap_[i] = heap_[child];
       i = child;
     }
@@ -96,6 +121,9 @@ class EventQueue {
   std::vector<Event> heap_;
   uint64_t next_seq_ = 0;
 };
+
+using EventQueue = BasicEventQueue<ByScheduling>;
+using KeyedEventQueue = BasicEventQueue<ByNodeKey>;
 
 // A vector of payloads with a free list: slots are reused, so steady-state simulation does no
 // allocation for the slab itself and slot numbers stay small.

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 #include "net/wire/codec.hpp"
@@ -27,9 +29,24 @@ Simulator::Simulator(SimConfig config)
     : config_(config),
       topology_(config.topology),
       loss_rng_(derive_seed(config.seed, 1)),
-      position_rng_(derive_seed(config.seed, 2)) {}
+      position_rng_(derive_seed(config.seed, 2)) {
+  if (config_.engine == SimEngine::kWindowed) {
+    loss_seed_ = derive_seed(config.seed, 3);
+    start_windowed();
+  }
+}
 
-Simulator::~Simulator() = default;
+SimCounters& SimCounters::operator+=(const SimCounters& o) {
+  events += o.events;
+  messages_sent += o.messages_sent;
+  messages_delivered += o.messages_delivered;
+  messages_lost += o.messages_lost;
+  messages_to_dead += o.messages_to_dead;
+  timers_fired += o.timers_fired;
+  actions_run += o.actions_run;
+  messages_oversize += o.messages_oversize;
+  return *this;
+}
 
 Endpoint Simulator::endpoint_of(uint32_t index) {
   return Endpoint::ipv4(kFirstAddress + index, kPort);
@@ -88,6 +105,11 @@ void Simulator::set_active(uint32_t i, bool active) {
   SimNode& n = nodes_[i];
   if (n.active == active) return;
   n.active = active;
+  list_active(i, active);
+}
+
+void Simulator::list_active(uint32_t i, bool active) {
+  SimNode& n = nodes_[i];
   if (active) {
     n.active_pos = static_cast<uint32_t>(active_.size());
     active_.push_back(i);
@@ -103,6 +125,7 @@ void Simulator::set_active(uint32_t i, bool active) {
 }
 
 void Simulator::after_call(uint32_t i) {
+  if (windowed_) return after_call_windowed(i);
   SimNode& n = nodes_[i];
   if (!n.alive) return;
   Time deadline = n.pastry->next_deadline();
@@ -115,11 +138,12 @@ void Simulator::after_call(uint32_t i) {
   if (active != n.active) set_active(i, active);
 }
 
-std::optional<size_t> Simulator::wire_size(uint32_t from, const overlay::Message& msg) {
+std::optional<size_t> Simulator::wire_size(uint32_t from, const overlay::Message& msg,
+                                           SimCounters& counters) {
   if (!config_.check_wire_size) return estimated_wire_size(msg);
   const size_t size = wire::encode(nodes_[from].handle.id, msg).size();
   if (size <= overlay::kMaxDatagramBytes) return size;
-  ++counters_.messages_oversize;
+  ++counters.messages_oversize;
   const auto app = app_id_of(msg);
   spdlog::error(
       "sim: node {} sent a {}-byte message (variant {}, app {}), over the {}-byte "
@@ -129,6 +153,7 @@ std::optional<size_t> Simulator::wire_size(uint32_t from, const overlay::Message
 }
 
 void Simulator::send_from(uint32_t from, const Endpoint& to, const overlay::Message& msg) {
+  if (windowed_) return transmit_windowed(from, to, msg);
   if (tamper_) {
     const auto dest = index_of(to);
     if (dest && *dest < nodes_.size())
@@ -139,7 +164,7 @@ void Simulator::send_from(uint32_t from, const Endpoint& to, const overlay::Mess
 
 void Simulator::transmit(uint32_t from, const Endpoint& to, const overlay::Message& msg) {
   ++counters_.messages_sent;
-  const auto bytes = wire_size(from, msg);
+  const auto bytes = wire_size(from, msg, counters_);
   if (!bytes) return;  // the UDP runtime never sends it either
   TrafficCount& sent = nodes_[from].traffic.count_for(msg);
   ++sent.sent_messages;
@@ -182,11 +207,18 @@ bool Simulator::deliver(uint32_t to, uint32_t from, uint32_t bytes, const overla
 }
 
 void Simulator::schedule(Time t, std::function<void()> action) {
+  if (in_window_) throw std::logic_error("Simulator::schedule from inside a window");
   if (t < now_) t = now_;
   queue_.push(t, EventKind::kAction, 0, actions_.put(std::move(action)));
 }
 
 bool Simulator::step() {
+  if (windowed_) {
+    const Time next = std::min(queue_.next_time(), next_node_event());
+    if (next == kNever) return false;
+    run_until(next);
+    return true;
+  }
   if (queue_.empty()) return false;
   const Event e = queue_.pop();
   now_ = e.at;
@@ -217,6 +249,7 @@ void Simulator::prefetch_for(const Event& next) const {
 }
 
 void Simulator::run_until(Time t) {
+  if (windowed_) return run_until_windowed(t);
   while (!queue_.empty() && queue_.top().at <= t) {
     const Event e = queue_.pop();
     if (!queue_.empty()) prefetch_for(queue_.top());
@@ -249,16 +282,31 @@ void Simulator::execute(const Event& e) {
       after_call(e.target);
       break;
     }
-    case EventKind::kAction: {
-      std::function<void()> action = actions_.take(e.slot);
-      ++counters_.actions_run;
-      action();
-      break;
-    }
+    case EventKind::kAction:
+      return run_action(e);
   }
   ++counters_.events;
   trace_hash_ = mix(mix(trace_hash_, static_cast<uint64_t>(e.at.count())),
                     (static_cast<uint64_t>(e.kind) << 32) | e.target);
+}
+
+void Simulator::run_action(const Event& e) {
+  std::function<void()> action = actions_.take(e.slot);
+  ++counters_.actions_run;
+  action();
+  ++counters_.events;
+  trace_hash_ = mix(mix(trace_hash_, static_cast<uint64_t>(e.at.count())),
+                    (static_cast<uint64_t>(e.kind) << 32) | e.target);
+}
+
+void Simulator::set_drop_filter(DropFilter filter) {
+  if (windowed_ && filter) throw std::logic_error("drop filters need the serial engine");
+  drop_filter_ = std::move(filter);
+}
+
+void Simulator::set_tamper(Tamper tamper) {
+  if (windowed_ && tamper) throw std::logic_error("tampering needs the serial engine");
+  tamper_ = std::move(tamper);
 }
 
 }  // namespace forestcast::sim

@@ -6,6 +6,7 @@
 // re-reads next_deadline() and keeps exactly one armed timer event per node; a timer event whose
 // time no longer matches the armed time is stale and skipped. Scenarios call into nodes only
 // through with_node() (or the helpers built on it) so this contract cannot be forgotten.
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -15,6 +16,7 @@
 
 #include "base/random.hpp"
 #include "base/time.hpp"
+#include "net/sim/engine.hpp"
 #include "net/sim/event_queue.hpp"
 #include "net/sim/oracle.hpp"
 #include "net/sim/topology.hpp"
@@ -42,6 +44,9 @@ struct SimConfig {
   // Key-proven ids (docs/security.md §3): when set, node i's environment provides the
   // KeyProofs this returns for its handle (ModelledProofs, or real Ed25519); unset: proofs off.
   std::function<std::unique_ptr<overlay::KeyProofs>(const NodeHandle&)> key_proofs = nullptr;
+  SimEngine engine = SimEngine::kSerial;
+  unsigned threads = 1;     // kWindowed: threads running the partitions (the caller's included)
+  unsigned partitions = 2;  // kWindowed
 };
 
 struct SimCounters {
@@ -53,6 +58,18 @@ struct SimCounters {
   uint64_t timers_fired = 0;
   uint64_t actions_run = 0;
   uint64_t messages_oversize = 0;  // encoded over kMaxDatagramBytes; dropped (check_wire_size)
+
+  SimCounters& operator+=(const SimCounters& o);
+};
+
+// Where the windowed engine's time went, in thread CPU seconds (not wall: the box is shared).
+// The critical path is what two idle cores would need: the serial part plus, per window, the
+// busiest partition.
+struct WindowStats {
+  uint64_t windows = 0;
+  double partition_cpu_s = 0;      // every partition's window work, summed
+  double busiest_cpu_s = 0;        // per window, the busiest partition's work, summed
+  std::vector<double> thread_cpu_s;  // window work per thread (thread 0: the caller's)
 };
 
 class Simulator {
@@ -69,8 +86,13 @@ class Simulator {
   const SimCounters& counters() const { return counters_; }
   // Order-sensitive hash of every executed event (time, kind, target): equal hashes mean the
   // two runs executed the same events in the same order.
-  uint64_t trace_hash() const { return trace_hash_; }
-  size_t pending_events() const { return queue_.size(); }
+  // The windowed engine keeps one hash per node (its events in order) and one for the scripted
+  // actions, combined here in node order: equal hashes mean every node saw the same events in
+  // the same order.
+  uint64_t trace_hash() const;
+  size_t pending_events() const;
+  bool windowed() const { return windowed_; }
+  const WindowStats& window_stats() const { return window_stats_; }
 
   // --- nodes -------------------------------------------------------------------------------
   // Node i listens at 10.0.0.0 + i + 1, port 4000, so endpoints map back to indices directly.
@@ -117,15 +139,18 @@ class Simulator {
   // Fault injection (STYLE.md §12): a datagram for which `filter` returns true is dropped and
   // counted as lost. Empty: none dropped beyond the loss model.
   using DropFilter = std::function<bool(uint32_t from, uint32_t to, const overlay::Message& msg)>;
-  void set_drop_filter(DropFilter filter) { drop_filter_ = std::move(filter); }
+  // Not with the windowed engine (the hooks would run on its threads).
+  void set_drop_filter(DropFilter filter);
   // Adversaries (scenarios/malicious_node.hpp): what node `from` sends to `to` instead of `msg`
   // (its core stays honest, its datagrams lie), or nullopt to send `msg` as is.
   using Tamper = std::function<std::optional<overlay::Message>(uint32_t from, uint32_t to,
                                                                const overlay::Message& msg)>;
-  void set_tamper(Tamper tamper) { tamper_ = std::move(tamper); }
+  void set_tamper(Tamper tamper);
 
   // --- scripting and running -----------------------------------------------------------------
-  // Runs `action` at time t (clamped to now); same-time actions run in scheduling order.
+  // Runs `action` at time t (clamped to now); same-time actions run in scheduling order. The
+  // windowed engine runs actions between windows, before the node events of the same instant;
+  // they may call into any node. Not from inside a node's callback.
   void schedule(Time t, std::function<void()> action);
   // Executes every event due at or before t, then sets the clock to t.
   void run_until(Time t);
@@ -156,6 +181,8 @@ class Simulator {
     std::unique_ptr<PastryNode> pastry;
     std::vector<std::unique_ptr<overlay::Application>> apps;
     Time armed = kNever;  // time of this node's one live timer event
+    uint64_t sent = 0;    // windowed: datagrams sent, the low bits of their ordering key
+    uint64_t trace = 0;   // windowed: hash of this node's executed events, in order
     bool alive = true;
     bool active = false;      // last observed PastryNode::active()
     uint32_t active_pos = 0;  // index in active_ while active
@@ -179,11 +206,62 @@ class Simulator {
   void send_from(uint32_t from, const Endpoint& to, const overlay::Message& msg);
   void transmit(uint32_t from, const Endpoint& to, const overlay::Message& msg);
   // Encoded size of msg from node `from`, or nullopt (counted and logged) when over the limit.
-  std::optional<size_t> wire_size(uint32_t from, const overlay::Message& msg);
+  std::optional<size_t> wire_size(uint32_t from, const overlay::Message& msg,
+                                  SimCounters& counters);
   // False when node `to` died while the datagram was in flight.
   bool deliver(uint32_t to, uint32_t from, uint32_t bytes, const overlay::Message& msg);
   void after_call(uint32_t i);
   void set_active(uint32_t i, bool active);
+  // The active list and the oracle follow node i's new state.
+  void list_active(uint32_t i, bool active);
+
+  // --- the windowed engine (windowed_engine.cpp) ---------------------------------------------
+  struct OutMessage {
+    Time at;
+    uint32_t to;
+    uint64_t key;
+    InFlight in;
+  };
+  struct OutDirect {
+    Time at;
+    uint32_t to;
+    uint64_t key;
+    DirectInFlight in;
+  };
+  // One partition's agenda and everything its window work writes besides its own nodes.
+  struct Partition {
+    Time now{0};
+    KeyedEventQueue queue;
+    Slab<InFlight> messages;
+    Slab<DirectInFlight> directs;
+    SimCounters counters;
+    // Datagrams for other partitions' nodes, by destination partition, double-buffered by
+    // window parity: a window fills one buffer while the destinations drain the other.
+    std::array<std::vector<std::vector<OutMessage>>, 2> out_messages;
+    std::array<std::vector<std::vector<OutDirect>>, 2> out_directs;
+    Time out_min = kNever;  // earliest arrival written to the outboxes in the last window
+    std::vector<std::pair<uint32_t, bool>> active_changes;  // applied at the barrier
+    double cpu_s = 0;  // the last window's work
+  };
+  class WindowThreads;
+  struct WindowThreadsDeleter {  // WindowThreads is complete in windowed_engine.cpp only
+    void operator()(WindowThreads* threads) const;
+  };
+  void start_windowed();
+  uint32_t partition_of(uint32_t i) const { return i % static_cast<uint32_t>(parts_.size()); }
+  Time now_in(uint32_t i) const { return in_window_ ? parts_[partition_of(i)]->now : now_; }
+  void transmit_windowed(uint32_t from, const Endpoint& to, const overlay::Message& msg);
+  void after_call_windowed(uint32_t i);
+  void run_until_windowed(Time t);
+  void run_action(const Event& e);
+  // Runs every partition's events before `end` (threads permitting, in parallel), then merges.
+  void run_window(Time end);
+  void run_partition(uint32_t p, Time end);
+  void execute_windowed(Partition& part, const Event& e);
+  bool deliver_windowed(Partition& part, uint32_t to, uint32_t from, uint32_t bytes,
+                        const overlay::Message& msg);
+  void prefetch_windowed(const Partition& part, const Event& next) const;
+  Time next_node_event() const;
   void execute(const Event& e);
   // Starts loading what the event after the one about to run will touch first (its node's
   // simulator record and Pastry state, the datagram's slot): at 10,000 nodes every node is cold
@@ -213,6 +291,15 @@ class Simulator {
   DropFilter drop_filter_;
   Tamper tamper_;
   uint64_t trace_hash_ = 1469598103934665603ULL;
+
+  bool windowed_ = false;
+  bool in_window_ = false;  // written only while no window runs
+  uint32_t window_parity_ = 0;
+  Duration lookahead_{0};
+  uint64_t loss_seed_ = 0;
+  std::vector<std::unique_ptr<Partition>> parts_;  // apart: each its own cache lines
+  std::unique_ptr<WindowThreads, WindowThreadsDeleter> threads_;
+  WindowStats window_stats_;
 };
 
 }  // namespace forestcast::sim

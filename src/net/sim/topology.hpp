@@ -53,6 +53,9 @@ class Topology {
   // One-way latency in whole microseconds. Exactly symmetric: the formulas only use
   // commutative products and squared differences.
   Duration latency(uint32_t a, uint32_t b) const;
+  // The least latency any pair can have, now or after more nodes are added: the model's floor
+  // (the distance fraction is clamped to [0, 1]). The windowed engine's lookahead.
+  Duration min_latency() const { return kMinLatency; }
 
  private:
   TopologyKind kind_;
