@@ -41,6 +41,8 @@ constexpr Duration kPoll = ms(250);
 // single repair mechanisms of Scribe off, to measure what each one is worth (docs/multicast.md).
 multicast::ScribeConfig scribe_config() {
   multicast::ScribeConfig sc;
+  if (const char* at = std::getenv("FORESTCAST_ANCESTOR_TIMEOUT_MS"))
+    sc.ancestor_timeout = ms(std::atoi(at));
   const char* off = std::getenv("FORESTCAST_REPAIR_OFF");
   if (off == nullptr) return sc;
   const std::string list = "," + std::string(off) + ",";
