@@ -41,8 +41,9 @@ struct ScribeConfig {
   // A direct JOIN to an ancestor while repairing (the grandparent, then the elders of the path)
   // that is not answered within this long moves on to the next ancestor: when a quarter of the
   // ring dies, the grandparent is dead for one orphan in four and the join timeout was the whole
-  // cost of finding out. A slow live ancestor only costs a second ACCEPT (LEAVE).
-  Duration ancestor_timeout = ms(500);
+  // cost of finding out. A slow live ancestor only costs a second ACCEPT (LEAVE). 250 ms: one
+  // sphere round trip of 2 x 100 ms mean plus the tick (docs/multicast.md, measured at 1,000).
+  Duration ancestor_timeout = ms(250);
   // Anycast walk: at most this many members visited (with revisits while backtracking).
   size_t anycast_max_visits = 48;
   // A walk for a node repairing around a lost parent that neither adopted it nor failed within
