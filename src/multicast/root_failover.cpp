@@ -37,6 +37,20 @@ void Scribe::ping_successor(Time now, TopicState& t) {
   std::vector<NodeHandle> watchers;
   for (const NodeHandle& h : overlay_.replica_set(t.id, kWatchers + 1))
     if (h.id != self().id && watchers.size() < kWatchers) watchers.push_back(h);
+  for (const NodeHandle& old : t.watchers) {
+    if (std::any_of(watchers.begin(), watchers.end(),
+                    [&](const NodeHandle& h) { return h.id == old.id; }))
+      continue;
+    // No longer among our successors (a closer node joined): its watch must end now, or our
+    // pings stopping looks like our death and it takes over (seen during a 500-node build once
+    // the root pinged three successors). A lost notice leaves the old risk: take-over, then
+    // stepping back after takeover_hold.
+    RootAckBody bye{t.id, t.last_seq, true};
+    bye.has_successor = true;
+    bye.successor = watchers.empty() ? old : watchers.front();
+    send(now, old, std::make_shared<const RootAckMsg>(std::move(bye)));
+  }
+  t.watchers = watchers;
   if (watchers.empty()) return;
   RootAckBody ping{t.id, t.last_seq, false};
   ping.has_successor = true;
@@ -65,6 +79,16 @@ void Scribe::ping_successor(Time now, TopicState& t) {
 }
 
 bool Scribe::on_successor_ping(Time now, const NodeHandle& from, const RootAckBody& ping) {
+  if (ping.has_successor && ping.not_root) {
+    // The root no longer counts us among its successors (ping_successor): stop watching it.
+    // Consumed either way: to a publisher it does not mean "route again".
+    const auto w = watches_.find(ping.topic);
+    if (w != watches_.end() && w->second.root.id == from.id) {
+      refuse_pending(now, ping.topic, w->second);  // the root is alive: back to it
+      watches_.erase(w);
+    }
+    return true;
+  }
   if (!ping.has_successor || ping.not_root) return false;
   if (replicas_.count(ping.topic) == 0) return false;  // bounded like replicas_: max_topics
   const auto hop = overlay_.next_hop(ping.topic);

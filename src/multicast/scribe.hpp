@@ -218,6 +218,9 @@ struct TopicState {
   // when a new parent accepted it after that: the forest scenario splits repair times with them.
   Time lost_at = kNever;
   Time regained_at = kNever;
+  // Root: the successors pinged last interval; one that drops out is told (its watch would
+  // otherwise go silent exactly like a dead root's).
+  std::vector<NodeHandle> watchers;
   // Root: the children last listed to the successors (an order-free digest) and when.
   uint64_t listed_digest = 0;
   Time listed_at{0};

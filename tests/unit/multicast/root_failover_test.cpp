@@ -276,6 +276,56 @@ TEST_F(RootFailoverTest, RootListsItsChildrenToItsSuccessorsWhenTheyChange) {
   EXPECT_TRUE(pings[0].second->body.children.empty()) << "unchanged: not listed again";
 }
 
+TEST_F(RootFailoverTest, RootTellsASuccessorItNoLongerPingsToStopWatching) {
+  // A closer node joined: the third successor drops out of the root's pings, and its watch
+  // would go silent exactly like a dead root's.
+  const NodeHandle a = handle(0x3e00000000000000ULL, 8), b = handle(0x3d00000000000000ULL, 9),
+                   c = handle(0x3c00000000000000ULL, 10), x = handle(0x3f80000000000000ULL, 11);
+  overlay_.next.reset();  // we are the root
+  overlay_.replica_order = {self_, a, b, c};
+  scribe_.deliver(ms(0), overlay::RouteInfo{create_.topic, publisher_, publisher_, 2},
+                  std::make_shared<const CreateMsg>(create_));
+  const auto to_successors = [&] {
+    auto all = overlay_.sent_of<RootAckMsg>();
+    std::erase_if(all, [&](const auto& p) { return p.first == publisher_; });
+    return all;
+  };
+  overlay_.clear();
+  scribe_.on_timer(ms(100), kTick);
+  auto pings = to_successors();
+  ASSERT_EQ(pings.size(), 3u) << "three successors";
+  overlay_.replica_order = {self_, x, a, b, c};
+  overlay_.clear();
+  scribe_.on_timer(ms(200), kTick);
+  pings = to_successors();
+  ASSERT_EQ(pings.size(), 4u) << "three pings and one notice";
+  size_t notices = 0;
+  for (const auto& [to, m] : pings) {
+    if (!m->body.not_root) continue;
+    ++notices;
+    EXPECT_EQ(to, c);
+    EXPECT_TRUE(m->body.has_successor);
+  }
+  EXPECT_EQ(notices, 1u);
+  overlay_.clear();
+  scribe_.on_timer(ms(300), kTick);
+  for (const auto& [to, m] : to_successors()) EXPECT_FALSE(m->body.not_root) << "told once";
+}
+
+TEST_F(SecondSuccessorTest, SuccessorToldItIsNoLongerWatchedNeverTakesOver) {
+  root_ping(ms(0));
+  deputy_ping(ms(0));
+  RootAckBody bye{create_.topic, 1, true};
+  bye.has_successor = true;
+  bye.successor = first_;
+  overlay_.clear();
+  scribe_.receive_direct(ms(50), root_, std::make_shared<const RootAckMsg>(bye));
+  scribe_.on_timer(ms(450), kTick);  // root and first silent past the failure timeout
+  EXPECT_FALSE(is_root());
+  EXPECT_EQ(scribe_.counters().successor_takeovers, 0u);
+  EXPECT_TRUE(overlay_.routed_of<DataMsg>().empty());
+}
+
 TEST_F(ScribeTest, ChildOfASilentRootFollowsTheAcceptOfTheNodeThatTookOver) {
   const NodeHandle successor = handle(0x3a00000000000000ULL, 8);
   attach(ms(0));  // parent_ is the root: its path is itself
