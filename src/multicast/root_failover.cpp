@@ -1,17 +1,19 @@
 // Scribe's root fail-over on evidence (part of class Scribe; the rest is scribe.cpp).
 //
-// The root pings the two nodes that would take over (the next closest to the topic: its first
-// and second successor) every heartbeat interval, with a ROOT_ACK naming the first; the first
-// successor pings the second in turn (a deputy ping). A successor takes over only on its own
-// evidence: the root silent for the failure timeout by its own watch (or, when it is the root's
-// child, by the root's data) -- and for the second successor the first one silent too -- while
-// its own routing still names the silent root as the topic's root and itself as the next
-// closest live node. A peer's word (the publisher's Data.dead_root, a child's JOIN avoiding the
+// The root pings the three nodes that would take over (the next closest to the topic: its
+// first, second and third successor) every heartbeat interval, with a ROOT_ACK naming the first;
+// each successor pings the later ones in turn (deputy pings). A successor takes over only on its
+// own evidence: the root silent for the failure timeout by its own watch (or, when it is the
+// root's child, by the root's data) -- and every earlier successor silent too -- while its own
+// routing still names the silent root as the topic's root and itself as the next closest live
+// node. A peer's word (the publisher's Data.dead_root, a child's JOIN avoiding the
 // root) only makes it look sooner, and a JOIN that arrives before the evidence waits for it. A
 // root that answers again (a ping from it) makes the successor step back at once, so two live
 // roots never last beyond one ping. When root and first successor die together (a quarter of
 // the ring killed at once hits both in about one stripe in sixteen), the second successor takes
-// over as fast as the first would have, instead of waiting for Pastry to declare both dead.
+// over as fast as the first would have, instead of waiting for Pastry to declare both dead; the
+// third covers root and both successors dead (one killed root in sixteen: at 2,000 nodes one
+// stripe waited 6-8 s for Pastry, docs/multicast.md).
 #include <algorithm>
 
 #include "multicast/scribe.hpp"
@@ -20,7 +22,7 @@ namespace forestcast::multicast {
 
 namespace {
 
-constexpr size_t kWatchers = 2;  // successors the root pings
+constexpr size_t kWatchers = 3;  // successors the root pings
 
 }  // namespace
 
@@ -35,6 +37,20 @@ void Scribe::ping_successor(Time now, TopicState& t) {
   std::vector<NodeHandle> watchers;
   for (const NodeHandle& h : overlay_.replica_set(t.id, kWatchers + 1))
     if (h.id != self().id && watchers.size() < kWatchers) watchers.push_back(h);
+  for (const NodeHandle& old : t.watchers) {
+    if (std::any_of(watchers.begin(), watchers.end(),
+                    [&](const NodeHandle& h) { return h.id == old.id; }))
+      continue;
+    // No longer among our successors (a closer node joined): its watch must end now, or our
+    // pings stopping looks like our death and it takes over (seen during a 500-node build once
+    // the root pinged three successors). A lost notice leaves the old risk: take-over, then
+    // stepping back after takeover_hold.
+    RootAckBody bye{t.id, t.last_seq, true};
+    bye.has_successor = true;
+    bye.successor = watchers.empty() ? old : watchers.front();
+    send(now, old, std::make_shared<const RootAckMsg>(std::move(bye)));
+  }
+  t.watchers = watchers;
   if (watchers.empty()) return;
   RootAckBody ping{t.id, t.last_seq, false};
   ping.has_successor = true;
@@ -63,14 +79,33 @@ void Scribe::ping_successor(Time now, TopicState& t) {
 }
 
 bool Scribe::on_successor_ping(Time now, const NodeHandle& from, const RootAckBody& ping) {
+  if (ping.has_successor && ping.not_root) {
+    // The root no longer counts us among its successors (ping_successor): stop watching it.
+    // Consumed either way: to a publisher it does not mean "route again".
+    const auto w = watches_.find(ping.topic);
+    if (w != watches_.end() && w->second.root.id == from.id) {
+      refuse_pending(now, ping.topic, w->second);  // the root is alive: back to it
+      watches_.erase(w);
+    }
+    return true;
+  }
   if (!ping.has_successor || ping.not_root) return false;
   if (replicas_.count(ping.topic) == 0) return false;  // bounded like replicas_: max_topics
   const auto hop = overlay_.next_hop(ping.topic);
   RootWatch& w = watches_[ping.topic];
   if (hop && hop->id != from.id && ping.successor.id == self().id) {
-    // Not the root as we see it, naming us: the first successor telling us it is alive.
-    w.deputy = from;
-    w.deputy_heard = now;
+    // Not the root as we see it, naming us: an earlier successor telling us it is alive.
+    auto d = std::find_if(w.deputies.begin(), w.deputies.end(),
+                          [&](const auto& e) { return e.first.id == from.id; });
+    if (d != w.deputies.end()) {
+      d->second = now;
+    } else if (w.deputies.size() < kWatchers) {
+      w.deputies.emplace_back(from, now);
+    } else {  // bounded: the one heard longest ago makes room
+      *std::min_element(w.deputies.begin(), w.deputies.end(), [](const auto& a, const auto& b) {
+        return a.second < b.second;
+      }) = {from, now};
+    }
     return true;
   }
   w.root = from;
@@ -103,11 +138,13 @@ bool Scribe::root_silent(Time now, const NodeId& topic) const {
 bool Scribe::is_next_after(const NodeId& topic, const RootWatch& w) const {
   const auto hop = overlay_.next_hop(topic);
   if (!hop || hop->id != w.root.id) return false;
-  const bool second = w.first.id != self().id;
-  // The second successor acts only with its own watch of the first's deputy pings.
-  if (second && (!w.deputy_heard || w.deputy.id != w.first.id)) return false;
-  for (const NodeHandle& h : overlay_.replica_set(topic, kWatchers + 2))
-    if (h.id != w.root.id && !(second && h.id == w.first.id)) return h.id == self().id;
+  // A later successor acts only with its own watch of every earlier one's deputy pings.
+  if (w.first.id != self().id && !w.deputy_heard(w.first.id)) return false;
+  for (const NodeHandle& h : overlay_.replica_set(topic, kWatchers + 2)) {
+    if (h.id == w.root.id) continue;
+    if (h.id == self().id) return true;
+    if (!w.deputy_heard(h.id)) return false;
+  }
   return false;
 }
 
@@ -118,13 +155,13 @@ bool Scribe::take_over_if_evident(Time now, const NodeId& topic) {
   RootWatch& w = it->second;
   if (!root_silent(now, topic) || !is_next_after(topic, w)) return false;
   const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
-  const bool second = w.first.id != self().id;
-  if (second && now - *w.deputy_heard <= failure) return false;  // the first successor lives
+  for (const auto& [d, heard] : w.deputies)
+    if (now - heard <= failure) return false;  // an earlier successor lives
   TopicState* t = ensure_topic(now, topic);
   if (t == nullptr) return false;
   const NodeHandle dead = w.root;
   overlay_.check_alive(now, dead);  // Pastry routes around it once its probe fails
-  if (second) overlay_.check_alive(now, w.first);
+  for (const auto& [d, heard] : w.deputies) overlay_.check_alive(now, d);
   if (t->parent && t->parent->id == dead.id) t->parent.reset();
   become_root(now, *t);
   t->replaced = dead.id;
@@ -212,19 +249,26 @@ void Scribe::check_watches(Time now) {
       take_over_if_evident(now, id);
       continue;
     }
-    if (w.first.id != self().id || !w.heard) continue;
-    // First successor: tell the second one we are alive, so it takes over only if the root
-    // and we are both silent.
+    if (!w.heard) continue;
+    // A successor tells the later ones it is alive, so each takes over only if the root and
+    // every successor before it are silent.
     const TopicState* t = topic(id);
     if (t && t->root) continue;
+    bool after_self = false;
+    size_t rank = 0;
     for (const NodeHandle& h : overlay_.replica_set(id, kWatchers + 2)) {
-      if (h.id == w.root.id || h.id == self().id) continue;
+      if (h.id == w.root.id) continue;
+      if (++rank > kWatchers) break;
+      if (h.id == self().id) {
+        after_self = true;
+        continue;
+      }
+      if (!after_self) continue;
       RootAckBody ping{id, 0, false};
       ping.has_successor = true;
       ping.successor = h;
       ++counters_.successor_pings;
       send(now, h, std::make_shared<const RootAckMsg>(std::move(ping)));
-      break;
     }
   }
 }

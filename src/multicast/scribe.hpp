@@ -38,6 +38,12 @@ struct ScribeConfig {
   // An unanswered JOIN is retried after this, doubling per attempt up to the cap.
   Duration join_timeout = ms(500);
   Duration join_backoff_cap = seconds(2);
+  // A direct JOIN to an ancestor while repairing (the grandparent, then the elders of the path)
+  // that is not answered within this long moves on to the next ancestor: when a quarter of the
+  // ring dies, the grandparent is dead for one orphan in four and the join timeout was the whole
+  // cost of finding out. A slow live ancestor only costs a second ACCEPT (LEAVE). 250 ms: one
+  // sphere round trip of 2 x 100 ms mean plus the tick (docs/multicast.md, measured at 1,000).
+  Duration ancestor_timeout = ms(250);
   // Anycast walk: at most this many members visited (with revisits while backtracking).
   size_t anycast_max_visits = 48;
   // A walk for a node repairing around a lost parent that neither adopted it nor failed within
@@ -228,6 +234,9 @@ struct TopicState {
   // when a new parent accepted it after that: the forest scenario splits repair times with them.
   Time lost_at = kNever;
   Time regained_at = kNever;
+  // Root: the successors pinged last interval; one that drops out is told (its watch would
+  // otherwise go silent exactly like a dead root's).
+  std::vector<NodeHandle> watchers;
   // Root: the children last listed to the successors (an order-free digest) and when.
   uint64_t listed_digest = 0;
   Time listed_at{0};
@@ -359,8 +368,13 @@ class Scribe final : public overlay::Application {
     NodeHandle root;  // the root pinging us as one of its successors
     std::optional<Time> heard;
     NodeHandle first;  // the root's first successor (possibly us)
-    NodeHandle deputy;  // the first successor's pings to us (when we are the second)
-    std::optional<Time> deputy_heard;
+    // Earlier successors' pings to us (we are the second or third): who, last heard.
+    std::vector<std::pair<NodeHandle, Time>> deputies;
+    std::optional<Time> deputy_heard(const NodeId& id) const {
+      for (const auto& [d, at] : deputies)
+        if (d.id == id) return at;
+      return std::nullopt;
+    }
     std::optional<NodeHandle> publisher;  // from the root's pings
     std::vector<NodeHandle> children;     // the root's, from its pings
     std::vector<std::pair<NodeHandle, uint32_t>> pending;  // joiners waiting: child, spare

@@ -78,6 +78,11 @@ void Scribe::tick(Time now) {
       } else {
         t->walk_sent.reset();
       }
+    } else if (!t->root && !t->parent && t->joining && t->join_target && t->avoid &&
+               now - t->join_sent > config_.ancestor_timeout) {
+      // Repairing, and the node asked directly (an ancestor, a push-down candidate) did not
+      // answer: the next ancestor, or a routed JOIN when none is left.
+      next_repair_attempt(now, *t);
     } else if (!t->root && !t->parent && t->joining &&
                now - t->join_sent > backoff(config_, t->join_attempts)) {
       if (t->join_target && !t->fallbacks.empty()) {

@@ -48,6 +48,8 @@ SimConfig sim_config(const ForestScenarioConfig& c, uint64_t seed) {
 
 multicast::ScribeConfig scribe_config() {
   multicast::ScribeConfig sc;
+  if (const char* at = std::getenv("FORESTCAST_ANCESTOR_TIMEOUT_MS"))
+    sc.ancestor_timeout = ms(std::atoi(at));
   const char* off = std::getenv("FORESTCAST_REPAIR_OFF");
   if (off == nullptr) return sc;
   const std::string list = "," + std::string(off) + ",";

@@ -6,6 +6,7 @@
 // down (path delay from the repairing node and gap-repair replays). Levels: tree hops from the
 // repairing node down to the viewer.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "scenarios/forest_diagnostics.hpp"
@@ -96,6 +97,23 @@ void report_repair_breakdown(const ForestView& fv, Time kill) {
     if (is_slow) slow.push_back(splits[k]);
   }
   report_group(fv, "all repaired", all, all_unexplained);
+  // Per stripe: how many viewers it cut and how long their repair took there; a stripe whose
+  // root died cuts every viewer.
+  std::string line = "sim: repair per stripe (viewers cut, p50/p90/max ms, slowest for):";
+  for (uint32_t st = 0; st < views.size(); ++st) {
+    std::vector<double> times;
+    size_t slowest_for = 0;
+    for (uint32_t i = 1; i < fv.nodes.size(); ++i) {
+      if (!fv.sim.alive(i) || !fv.nodes[i].sink) continue;
+      const Time at = fv.nodes[i].sink->repaired_at(st);
+      if (at == kNever) continue;
+      times.push_back(ms_of(at - kill));
+      slowest_for += fv.nodes[i].sink->slowest_stripe() == st ? 1 : 0;
+    }
+    line += format(" %u:%zu,%.0f/%.0f/%.0f,%zu", st, times.size(), percentile(times, 0.5),
+                   percentile(times, 0.9), percentile(times, 1.0), slowest_for);
+  }
+  fv.report(line);
   report_group(fv, format("slowest 10 %%, >= %.0f ms", p90).c_str(), slow, slow_unexplained);
 }
 

@@ -45,6 +45,11 @@ class FakeOverlay final : public overlay::Overlay {
   }
   void cancel_app_timer(uint16_t, TimerId) override {}
   std::vector<NodeHandle> replica_set(const NodeId&, size_t k) const override {
+    if (!replica_order.empty()) {  // the whole order given, self somewhere in it
+      std::vector<NodeHandle> out = replica_order;
+      if (out.size() > k) out.resize(k);
+      return out;
+    }
     std::vector<NodeHandle> out{self_};
     for (const auto& r : replicas)
       if (out.size() < k) out.push_back(r);
@@ -82,6 +87,7 @@ class FakeOverlay final : public overlay::Overlay {
   std::vector<Timer> timers;
   std::vector<NodeHandle> probed;
   std::vector<NodeHandle> replicas;
+  std::vector<NodeHandle> replica_order;  // when set: replica_set() exactly (self included)
   std::optional<NodeHandle> next;  // nullopt: this node is the root of every key
 
  private:

@@ -139,6 +139,21 @@ TEST_F(RepairTest, SilentAncestorsAreTriedInTurnThenTheJoinIsRouted) {
   EXPECT_EQ(routed[0]->body.avoid, parent_.id);
 }
 
+TEST_F(RepairTest, SilentGrandparentCostsTheAncestorTimeoutNotTheJoinTimeout) {
+  // A quarter of the ring killed at once: the grandparent is dead for one orphan in four, and
+  // Pastry takes far longer than a round trip to say so.
+  lose_parent_by_silence();
+  overlay_.clear();
+  scribe_.on_timer(ms(600), kTick);  // 200 ms: a far grandparent may still answer
+  EXPECT_TRUE(direct_joins().empty());
+  scribe_.on_timer(ms(700), kTick);  // 300 ms > ancestor_timeout, < join_timeout
+  const auto joins = direct_joins();
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_EQ(joins[0].first, great_);
+  EXPECT_FALSE(joins[0].second->body.backup);
+  EXPECT_LT(scribe_.config().ancestor_timeout, scribe_.config().join_timeout);
+}
+
 // --- the grandparent's side -----------------------------------------------------------------------
 
 class AncestorTest : public RepairTest {

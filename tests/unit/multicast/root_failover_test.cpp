@@ -172,6 +172,71 @@ TEST_F(SecondSuccessorTest, FirstSuccessorTellsTheSecondItIsAlive) {
   EXPECT_EQ(pings[0].second->body.successor, first_);
 }
 
+class ThirdSuccessorTest : public SecondSuccessorTest {
+ protected:
+  NodeHandle second_ = handle(0x3d00000000000000ULL, 9);  // the root's second successor
+  void second_ping(Time now) {
+    RootAckBody p{create_.topic, 0, false};
+    p.has_successor = true;
+    p.successor = self_;
+    scribe_.receive_direct(now, second_, std::make_shared<const RootAckMsg>(p));
+  }
+  bool probed(const NodeHandle& h) const {
+    return std::find(overlay_.probed.begin(), overlay_.probed.end(), h) != overlay_.probed.end();
+  }
+};
+
+TEST_F(ThirdSuccessorTest, TakesOverOnlyWhenRootAndBothSuccessorsAreSilent) {
+  // Root and first successor fell silent at 0, the second at 200 ms: a quarter of the ring
+  // killed at once takes all three in about one killed root in sixteen.
+  overlay_.replica_order = {root_, first_, second_, self_};
+  root_ping(ms(0));
+  deputy_ping(ms(0));
+  second_ping(ms(0));
+  second_ping(ms(200));
+  scribe_.on_timer(ms(350), kTick);  // root and first silent, the second is not
+  EXPECT_FALSE(is_root());
+  scribe_.on_timer(ms(550), kTick);  // all three silent past the failure timeout
+  ASSERT_TRUE(is_root());
+  EXPECT_TRUE(probed(root_));
+  EXPECT_TRUE(probed(first_));
+  EXPECT_TRUE(probed(second_));
+}
+
+TEST_F(ThirdSuccessorTest, StaysOutWhileTheSecondSuccessorIsAlive) {
+  overlay_.replica_order = {root_, first_, second_, self_};
+  root_ping(ms(0));
+  deputy_ping(ms(0));
+  for (int t = 0; t <= 2000; t += 100) {
+    second_ping(ms(t));
+    scribe_.on_timer(ms(t + 50), kTick);
+  }
+  EXPECT_FALSE(is_root());
+  EXPECT_EQ(scribe_.counters().successor_takeovers, 0u);
+}
+
+TEST_F(ThirdSuccessorTest, StaysOutWithoutAWatchOfTheSecondSuccessor) {
+  // It never heard the second successor: no evidence that it is dead.
+  overlay_.replica_order = {root_, first_, second_, self_};
+  root_ping(ms(0));
+  deputy_ping(ms(0));
+  scribe_.on_timer(ms(550), kTick);
+  EXPECT_FALSE(is_root());
+}
+
+TEST_F(ThirdSuccessorTest, SecondSuccessorTellsTheThirdItIsAlive) {
+  // Seen from the second successor: the root names first_; we ping the one after us only.
+  const NodeHandle third = handle(0x3c00000000000000ULL, 10);
+  overlay_.replica_order = {root_, first_, self_, third};
+  root_ping(ms(0));
+  overlay_.clear();
+  scribe_.on_timer(ms(100), kTick);
+  const auto pings = overlay_.sent_of<RootAckMsg>();
+  ASSERT_EQ(pings.size(), 1u);
+  EXPECT_EQ(pings[0].first, third);
+  EXPECT_EQ(pings[0].second->body.successor, third);
+}
+
 TEST_F(RootFailoverTest, SuccessorThatTakesOverAdoptsTheOldRootsChildrenUnasked) {
   for (int t = 0; t <= 500; t += 100) {
     RootAckBody p{create_.topic, 1, false};
@@ -209,6 +274,56 @@ TEST_F(RootFailoverTest, RootListsItsChildrenToItsSuccessorsWhenTheyChange) {
   pings = overlay_.sent_of<RootAckMsg>();
   ASSERT_EQ(pings.size(), 1u);
   EXPECT_TRUE(pings[0].second->body.children.empty()) << "unchanged: not listed again";
+}
+
+TEST_F(RootFailoverTest, RootTellsASuccessorItNoLongerPingsToStopWatching) {
+  // A closer node joined: the third successor drops out of the root's pings, and its watch
+  // would go silent exactly like a dead root's.
+  const NodeHandle a = handle(0x3e00000000000000ULL, 8), b = handle(0x3d00000000000000ULL, 9),
+                   c = handle(0x3c00000000000000ULL, 10), x = handle(0x3f80000000000000ULL, 11);
+  overlay_.next.reset();  // we are the root
+  overlay_.replica_order = {self_, a, b, c};
+  scribe_.deliver(ms(0), overlay::RouteInfo{create_.topic, publisher_, publisher_, 2},
+                  std::make_shared<const CreateMsg>(create_));
+  const auto to_successors = [&] {
+    auto all = overlay_.sent_of<RootAckMsg>();
+    std::erase_if(all, [&](const auto& p) { return p.first == publisher_; });
+    return all;
+  };
+  overlay_.clear();
+  scribe_.on_timer(ms(100), kTick);
+  auto pings = to_successors();
+  ASSERT_EQ(pings.size(), 3u) << "three successors";
+  overlay_.replica_order = {self_, x, a, b, c};
+  overlay_.clear();
+  scribe_.on_timer(ms(200), kTick);
+  pings = to_successors();
+  ASSERT_EQ(pings.size(), 4u) << "three pings and one notice";
+  size_t notices = 0;
+  for (const auto& [to, m] : pings) {
+    if (!m->body.not_root) continue;
+    ++notices;
+    EXPECT_EQ(to, c);
+    EXPECT_TRUE(m->body.has_successor);
+  }
+  EXPECT_EQ(notices, 1u);
+  overlay_.clear();
+  scribe_.on_timer(ms(300), kTick);
+  for (const auto& [to, m] : to_successors()) EXPECT_FALSE(m->body.not_root) << "told once";
+}
+
+TEST_F(SecondSuccessorTest, SuccessorToldItIsNoLongerWatchedNeverTakesOver) {
+  root_ping(ms(0));
+  deputy_ping(ms(0));
+  RootAckBody bye{create_.topic, 1, true};
+  bye.has_successor = true;
+  bye.successor = first_;
+  overlay_.clear();
+  scribe_.receive_direct(ms(50), root_, std::make_shared<const RootAckMsg>(bye));
+  scribe_.on_timer(ms(450), kTick);  // root and first silent past the failure timeout
+  EXPECT_FALSE(is_root());
+  EXPECT_EQ(scribe_.counters().successor_takeovers, 0u);
+  EXPECT_TRUE(overlay_.routed_of<DataMsg>().empty());
 }
 
 TEST_F(ScribeTest, ChildOfASilentRootFollowsTheAcceptOfTheNodeThatTookOver) {
