@@ -404,57 +404,6 @@ void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::Ap
   }
 }
 
-// --- roots ------------------------------------------------------------------------------------
-
-void Scribe::become_root(Time now, TopicState& t) {
-  if (t.root) return;
-  t.root = true;
-  t.attached = true;
-  t.cut_off = false;
-  t.cut_off_since.reset();
-  t.joining = false;
-  t.join_attempts = 0;
-  t.avoid.reset();
-  if (t.parent) send(now, *t.parent, std::make_shared<const LeaveMsg>(TopicBody{t.id}));
-  t.parent.reset();
-  if (!t.meta) {
-    auto it = replicas_.find(t.id);
-    if (it != replicas_.end()) {
-      t.meta = it->second;
-      ++counters_.root_takeovers;
-    }
-  }
-  // Our children may have been told we were cut off: the root's path, now.
-  t.path.clear();
-  push_path(now, t);
-  replicate(now, t);
-}
-
-void Scribe::replicate(Time now, const TopicState& t) {
-  if (!t.meta) return;
-  auto msg = std::make_shared<const ReplicateMsg>(*t.meta);
-  for (const NodeHandle& h : overlay_.replica_set(t.id, config_.replicas + 1))
-    if (h.id != self().id) send(now, h, msg);
-}
-
-void Scribe::on_create_delivered(Time now, const CreateBody& c, const NodeHandle& origin) {
-  if (origin.id != c.creator || !credentials_.verify(c)) {
-    ++counters_.creates_refused;
-    return;
-  }
-  TopicState* t = ensure_topic(now, c.topic);
-  if (t == nullptr) return;
-  ++counters_.creates_accepted;
-  t->meta = c;
-  if (!t->root)
-    become_root(now, *t);
-  else
-    replicate(now, *t);
-  t->publisher = origin;
-  t->last_ack_sent = now;
-  send(now, origin, std::make_shared<const RootAckMsg>(RootAckBody{c.topic, 0, false}));
-}
-
 // --- direct messages --------------------------------------------------------------------------
 
 void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::AppMessagePtr& msg) {
