@@ -130,6 +130,8 @@ struct ScribeCounters {
   // Root fail-over on evidence (root_failover.cpp).
   uint64_t successor_pings = 0;      // root -> successor, one per interval per root topic
   uint64_t successor_takeovers = 0;  // took over a root silent by our own watch
+  // A parent's failure timeout ended between ticks and was acted on then (arm_deadline).
+  uint64_t parents_lost_at_deadline = 0;
   uint64_t takeovers_undone = 0;     // the replaced root pinged again: stepped back
   uint64_t takeover_adoptions = 0;   // the old root's children adopted at take-over, unasked
   uint64_t takeovers_followed = 0;   // left a silent root parent for its successor's ACCEPT
@@ -434,6 +436,9 @@ class Scribe final : public overlay::Application {
                           bool direct);
   void tick(Time now);
   void arm_tick(Time now);
+  Duration parent_failure(const TopicState& t) const;  // a parent silent this long is dead
+  void arm_deadline(Time now);
+  void check_deadlines(Time now);
 
   overlay::Overlay& overlay_;
   ScribeConfig config_;
@@ -458,6 +463,7 @@ class Scribe final : public overlay::Application {
   FetchLimiter fetch_limiter_{config_.fetch};
   std::unordered_map<NodeId, FetchRecord> fetches_;  // member data topics asked for
   bool tick_armed_ = false;
+  std::optional<Time> deadline_at_;  // the earliest pending arm_deadline() timer
   bool left_ = false;  // leave_all() was called
   Time next_refresh_{0};
 };

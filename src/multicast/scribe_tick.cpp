@@ -11,6 +11,7 @@ namespace forestcast::multicast {
 namespace {
 
 constexpr uint64_t kTickToken = 1;
+constexpr uint64_t kDeadlineToken = 2;
 
 Duration backoff(const ScribeConfig& c, int attempts) {
   Duration d = c.join_timeout;
@@ -31,13 +32,64 @@ void Scribe::arm_tick(Time now) {
 }
 
 void Scribe::on_timer(Time now, uint64_t token) {
-  if (token != kTickToken || left_) return;
+  if (left_) return;
+  if (token == kDeadlineToken) {
+    if (deadline_at_ == now) deadline_at_.reset();
+    check_deadlines(now);
+    return;
+  }
+  if (token != kTickToken) return;
   tick_armed_ = false;
   tick(now);
   if (!topics_.empty() && !tick_armed_) {
     tick_armed_ = true;
     overlay_.schedule_app_timer(kMulticastAppId, now + config_.heartbeat_interval, kTickToken);
   }
+  arm_deadline(now);
+}
+
+Duration Scribe::parent_failure(const TopicState& t) const {
+  return (t.slow ? config_.slow_heartbeat_interval : config_.heartbeat_interval) *
+         config_.failure_intervals;
+}
+
+void Scribe::arm_deadline(Time now) {
+  // A parent's or a watched root's failure timeout that ends before the next tick gets a timer
+  // of its own: acted on at the tick, a death is noticed up to a whole interval late, which is a
+  // fifth of a 500 ms playout (the real-process video test lost frames to it on a slow box). In
+  // steady state data or pings arrive every interval, so no timeout ends within the next one and
+  // nothing is armed.
+  const Time horizon = now + config_.heartbeat_interval;
+  std::optional<Time> first;
+  auto consider = [&](Time at) {
+    if (at > now && at < horizon && (!first || at < *first)) first = at;
+  };
+  for (const auto& [id, t] : topics_)
+    if (!t.source && t.parent) consider(t.last_from_parent + parent_failure(t) + Duration{1});
+  const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
+  for (const auto& [id, w] : watches_)
+    if (w.heard) consider(*w.heard + failure + Duration{1});
+  if (!first || (deadline_at_ && *deadline_at_ > now && *deadline_at_ <= *first)) return;
+  deadline_at_ = first;
+  overlay_.schedule_app_timer(kMulticastAppId, *first, kDeadlineToken);
+}
+
+void Scribe::check_deadlines(Time now) {
+  // The tick's first branch and check_watches' take-over, without the rest of the tick. Ids
+  // first: repairing can deliver a JOIN to ourselves, which inserts into topics_.
+  std::vector<NodeId> silent;
+  for (const auto& [id, t] : topics_)
+    if (!t.source && t.parent && now - t.last_from_parent > parent_failure(t)) silent.push_back(id);
+  for (const NodeId& id : silent) {
+    TopicState* t = topic(id);
+    if (t == nullptr || !t->parent) continue;
+    ++counters_.parents_lost_at_deadline;
+    lose_parent(now, *t, true);
+  }
+  silent.clear();
+  for (const auto& [id, w] : watches_)
+    if (root_silent(now, id)) silent.push_back(id);
+  for (const NodeId& id : silent) take_over_if_evident(now, id);
 }
 
 void Scribe::tick(Time now) {
@@ -54,9 +106,7 @@ void Scribe::tick(Time now) {
     const NodeId& id = t->id;
     if (t->source) {
       // The publisher's own stripe: it is the data, it joins nothing.
-    } else if (t->parent && now - t->last_from_parent > (t->slow ? config_.slow_heartbeat_interval *
-                                                                       config_.failure_intervals
-                                                                 : failure)) {
+    } else if (t->parent && now - t->last_from_parent > parent_failure(*t)) {
       lose_parent(now, *t, true);
     } else if (t->parent && t->cut_off && t->cut_off_since &&
                now - *t->cut_off_since > config_.cut_off_grace) {

@@ -153,6 +153,12 @@ uint64_t SplitStream::send(Time now, uint32_t stripe, std::shared_ptr<const std:
   if (ps.root && now - ps.last_ack > config_.root_silence) {
     ++counters_.root_reroutes;  // the root went quiet: its successor takes over, or we route
     if (ps.successor && ps.successor->id != ps.root->id) {
+      // Into our history (and to our own children) like every packet: the successor drops it
+      // while it still gathers evidence (data_held), and the replay to the root that answers
+      // (Scribe::feed_new_root) can only resend what the history holds. Without this, each
+      // fail-over lost its first packet for good; a root of five stripes dying lost five in one
+      // FEC group, more than its parity (tests/integration/media, --heavy-root).
+      scribe_.publish_local(now, msg);
       DataBody failover = msg->body;
       failover.has_dead_root = true;
       failover.dead_root = ps.root->id;

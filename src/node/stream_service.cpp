@@ -396,6 +396,7 @@ std::vector<std::pair<std::string, uint64_t>> StreamService::counters() const {
       {"scribe_data_refused", sc.data_refused},
       {"scribe_root_takeovers", sc.root_takeovers},
       {"scribe_successor_takeovers", sc.successor_takeovers},
+      {"scribe_parents_lost_at_deadline", sc.parents_lost_at_deadline},
       {"scribe_takeovers_undone", sc.takeovers_undone},
       {"scribe_cut_off_leaves", sc.cut_off_leaves},
       {"scribe_children_handed_over", sc.children_handed_over},

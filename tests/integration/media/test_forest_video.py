@@ -13,6 +13,7 @@ so each must see the whole clip.
 usage: test_forest_video.py PATH/TO/forestcast [--format h264|mpegts] [--nodes 16]
        [--viewers 3] [--kills 3] [--seconds 25] [--kill-at 10] [--fec K+M] [--seed S]"""
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -74,6 +75,45 @@ def joined_stripes(st, need):
                 and sum(1 for x in s["stripes"] if x["parent"]) >= need)
 
 
+def write_keys(openssl, work, n, heavy):
+    """Ed25519 keys (PEM, as the node writes them) for nodes 0..n-1: node `heavy` gets an id
+    starting with 9, every other one an id outside 6..c, so `heavy` is the only node near the
+    stripe ids 7.. to b.. at least (stripe i's id starts with hex digit i, DESIGN.md §2)."""
+    keys = {}
+    tmp = os.path.join(work, "candidate.key")
+    while len(keys) < n:
+        subprocess.run([openssl, "genpkey", "-algorithm", "ed25519", "-out", tmp], check=True,
+                       timeout=10)
+        der = subprocess.run([openssl, "pkey", "-in", tmp, "-pubout", "-outform", "DER"],
+                             check=True, capture_output=True, timeout=10).stdout
+        first = hashlib.sha1(der[-32:]).hexdigest()[0]
+        if first == "9" and heavy not in keys:
+            i = heavy
+        elif first not in "6789abc":
+            i = next((i for i in range(n) if i != heavy and i not in keys), None)
+        else:
+            i = None
+        if i is None:
+            continue
+        keys[i] = os.path.join(work, f"node{i}.key")
+        os.replace(tmp, keys[i])
+        os.chmod(keys[i], 0o600)
+
+
+def busiest_root_first(nodes, pub, relays, victims):
+    """The relay that roots the most stripes (the publisher's children), then the others."""
+    by_id = {}
+    for s in (nodes[pub].try_status() or {}).get("streams", []):
+        if s["role"] == "publisher":
+            for x in s["stripes"]:
+                for c in x["children"]:
+                    by_id[c["node_id"]] = by_id.get(c["node_id"], 0) + 1
+    roots = {i: by_id.get((nodes[i].try_status() or {}).get("node_id"), 0) for i in relays}
+    worst = max(relays, key=lambda i: roots[i])
+    print(f"relay {worst} roots {roots[worst]} stripes", flush=True)
+    return [worst] + [v for v in victims if v != worst][:len(victims) - 1]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("binary")
@@ -87,6 +127,12 @@ def main():
     ap.add_argument("--playout-ms", type=int, default=500)
     ap.add_argument("--capacity", type=int, default=32,
                     help="stripe-children every node offers (-1: the node's default)")
+    ap.add_argument("--kill-busiest-root", action="store_true",
+                    help="the first victim is the relay that roots the most stripes")
+    ap.add_argument("--heavy-root", action="store_true",
+                    help="node keys chosen so that one relay alone holds ids 0x6..-0xc.. and so "
+                         "roots several stripes; it is the first victim (implies "
+                         "--kill-busiest-root)")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", help="copy logs and statuses here")
     args = ap.parse_args()
@@ -104,6 +150,8 @@ def main():
     others = list(range(n - 1))
     viewers = sorted(rng.sample(others, args.viewers))
     relays = [i for i in others if i not in viewers]
+    if args.heavy_root:
+        args.kill_busiest_root = True
     players = []
     with tempfile.TemporaryDirectory(prefix="forestcast-video-") as work, \
             Cluster(args.binary, work) as cluster:
@@ -119,6 +167,8 @@ def main():
                 # The SDP of this clip, written by the same muxer the streamer will use.
                 subprocess.run(streamer_cmd(ffmpeg, clip, "h264", free_ports(1)[0], in_sdp,
                                             probe=True), check=True, timeout=30)
+            if args.heavy_root:
+                write_keys(shutil.which("openssl"), work, n, rng.choice(relays))
             nodes = []
             for i in range(n):
                 extra = ["--log-level", "info,scribe=warn,splitstream=warn"]
@@ -181,6 +231,8 @@ def main():
             killed = False
             while streamer.poll() is None:
                 if not killed and time.monotonic() - started >= args.kill_at:
+                    if args.kill_busiest_root:
+                        victims = busiest_root_first(nodes, pub, relays, victims)
                     for v in victims:
                         cluster.kill(nodes[v])
                     killed = True

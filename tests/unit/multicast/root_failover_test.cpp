@@ -64,6 +64,49 @@ TEST_F(RootFailoverTest, SuccessorTakesOverWhenItsOwnWatchMissesTheRoot) {
   EXPECT_FALSE(acks[0].second->body.not_root);
 }
 
+// The tick comes every interval; a timeout that ends between two ticks gets a timer of its own,
+// so the take-over is not up to an interval (a fifth of a 500 ms playout) late.
+TEST_F(RootFailoverTest, WatchIsCheckedWhenTheFailureTimeoutEndsNotAtTheNextTick) {
+  constexpr uint64_t kDeadline = 2;
+  ping(ms(0));
+  ping(ms(100));  // the root's last ping: silent for the failure timeout at 400 ms
+  scribe_.on_timer(ms(150), kTick);
+  scribe_.on_timer(ms(250), kTick);
+  const auto deadline_timers = [&] {
+    std::vector<Time> at;
+    for (const auto& t : overlay_.timers)
+      if (t.token == kDeadline) at.push_back(t.at);
+    return at;
+  };
+  EXPECT_TRUE(deadline_timers().empty()) << "no timeout ends before the next tick";
+  scribe_.on_timer(ms(350), kTick);
+  ASSERT_EQ(deadline_timers().size(), 1u);
+  const Time at = deadline_timers()[0];
+  EXPECT_EQ(at, ms(400) + Duration{1});
+  EXPECT_FALSE(is_root());
+  scribe_.on_timer(at, kDeadline);
+  EXPECT_TRUE(is_root()) << "taken over when the timeout ended, not at the 450 ms tick";
+  EXPECT_EQ(scribe_.counters().successor_takeovers, 1u);
+}
+
+TEST_F(ScribeTest, SilentParentIsLeftWhenTheFailureTimeoutEndsNotAtTheNextTick) {
+  constexpr uint64_t kDeadline = 2;
+  attach(ms(0));
+  data_from_parent(ms(100), 1);
+  scribe_.on_timer(ms(150), kTick);
+  scribe_.on_timer(ms(350), kTick);
+  const auto it = std::find_if(overlay_.timers.begin(), overlay_.timers.end(),
+                               [](const auto& t) { return t.token == kDeadline; });
+  ASSERT_NE(it, overlay_.timers.end());
+  EXPECT_EQ(it->at, ms(400) + Duration{1});
+  const Time at = it->at;
+  EXPECT_EQ(scribe_.topic(topic_)->parent, parent_);
+  scribe_.on_timer(at, kDeadline);
+  EXPECT_FALSE(scribe_.topic(topic_)->parent) << "left at the end of the timeout";
+  EXPECT_EQ(scribe_.counters().parents_lost_at_deadline, 1u);
+  EXPECT_EQ(scribe_.counters().parent_failures, 1u);
+}
+
 TEST_F(RootFailoverTest, ThePublishersWordAloneDoesNotMakeASecondRoot) {
   ping(ms(0));
   ping(ms(100));

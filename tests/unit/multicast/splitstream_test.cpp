@@ -286,6 +286,40 @@ TEST_F(SplitStreamTest, PublisherFeedsOneDelegateOfTheStripesDigitWithSpare) {
   EXPECT_EQ(ss_->used(), 2);
 }
 
+// The root of a stripe falls silent: the publisher turns to the successor the root named. That
+// first packet must be in the publisher's history like every other, for the successor drops it
+// while it still gathers evidence, and what the root that answers gets again comes from there.
+TEST_F(SplitStreamTest, PublishersFailOverPacketIsReplayedToTheRootThatAnswers) {
+  ss_ = std::make_unique<SplitStream>(scribe_, SplitStreamConfig{});
+  overlay_.next = node(0xf000000000000000ULL, 99);  // the publisher is no stripe's root here
+  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId s7 = group.with_digit(0, 7);
+  const NodeHandle root = node(0x7100000000000000ULL, 40);
+  const NodeHandle successor = node(0x7200000000000000ULL, 41);
+  const auto payload = std::make_shared<const std::string>("frame");
+  auto ack = [&](Time now, const NodeHandle& from, uint64_t seq) {
+    RootAckBody a{s7, seq, false};
+    a.has_successor = true;
+    a.successor = from.id == root.id ? successor : root;
+    scribe_.receive_direct(now, from, std::make_shared<const RootAckMsg>(a));
+  };
+  EXPECT_EQ(ss_->send(ms(10), 7, payload, 0), 1u);
+  ack(ms(20), root, 1);
+  EXPECT_EQ(ss_->send(ms(100), 7, payload, 0), 2u);
+  overlay_.clear();
+  EXPECT_EQ(ss_->send(ms(400), 7, payload, 0), 3u);  // 380 ms without an acknowledgement
+  const auto failover = overlay_.sent_of<DataMsg>();
+  ASSERT_EQ(failover.size(), 1u);
+  EXPECT_EQ(failover[0].first, successor);
+  EXPECT_TRUE(failover[0].second->body.has_dead_root);
+  overlay_.clear();
+  ack(ms(410), successor, 0);  // it took over holding nothing
+  std::vector<uint64_t> replayed;
+  for (const auto& [to, d] : overlay_.sent_of<DataMsg>())
+    if (to.id == successor.id) replayed.push_back(d->body.seq);
+  EXPECT_EQ(replayed, (std::vector<uint64_t>{1, 2, 3}));
+}
+
 // The publisher's delegate dies: its children time out and come back to their grandparent, the
 // publisher, avoiding it. The first takes the delegate's place at once (the old one is checked
 // and, if alive, pointed below the newcomer) instead of being sent to the silent node.
