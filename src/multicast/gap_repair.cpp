@@ -83,10 +83,11 @@ void Scribe::on_resume(Time now, const NodeHandle& from, const ResumeBody& r) {
   ReplayCounters& c = replay_.counters();
   ++c.requests;
   const TopicState* t = topic(r.topic);
-  const auto child = t == nullptr ? std::vector<Child>::const_iterator{}
-                                  : std::find_if(t->children.begin(), t->children.end(),
-                                                 [&](const Child& k) { return k.node.id == from.id; });
-  if (t == nullptr || child == t->children.end()) {
+  const Child* child = nullptr;
+  if (t != nullptr)
+    for (const Child& k : t->children)
+      if (k.node.id == from.id) child = &k;
+  if (child == nullptr) {
     ++c.requests_refused;  // only a child of ours is owed its gap
     return;
   }

@@ -98,9 +98,9 @@ struct ReplayCounters {
   uint64_t packets = 0;           // replayed copies sent (counted by the driver)
   uint64_t bytes = 0;             // their payload bytes
   uint64_t dropped_child_gone = 0;  // queued for a child that left before its turn (the driver)
-  uint64_t adopt_replays = 0;        // adoptions replayed to at once from the joiner's have_seq
+  uint64_t adopt_replays = 0;         // adoptions replayed to at once from the joiner's have_seq
   uint64_t adopt_replays_capped = 0;  // ... that wanted more than the per-adoption bound
-  uint64_t resumes_narrowed = 0;  // RESUMEs partly answered already by the adoption replay
+  uint64_t resumes_narrowed = 0;      // RESUMEs partly answered already by the adoption replay
 };
 
 // Paces replays: the driver (Scribe) enqueues a child's missing packets and sends whatever
