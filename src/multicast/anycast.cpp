@@ -39,7 +39,9 @@ void Scribe::anycast(Time now, const NodeId& group, const NodeId& want, bool sin
 }
 
 void Scribe::send_anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass) {
+  uint64_t held = 0;
   if (TopicState* t = topic(want)) {
+    held = held_seq(*t);
     t->joining = true;
     t->join_sent = now;
     t->walk_sent = now;  // the tick re-issues it if nothing comes back (walk_timeout)
@@ -51,6 +53,7 @@ void Scribe::send_anycast(Time now, const NodeId& group, const NodeId& want, boo
   a.requester = self();
   a.want = want;
   a.relaxed = single_pass;
+  a.have_seq = held;
   ++counters_.anycasts_sent;
   ++counters_.control_sent;
   overlay_.route(now, group, std::make_shared<const AnycastMsg>(std::move(a)));

@@ -45,21 +45,65 @@ void Scribe::ask_replay(Time now, const TopicState& t, const NodeHandle& parent)
   send(now, parent, std::make_shared<const ResumeMsg>(ResumeBody{t.id, h->newest()}));
 }
 
+uint64_t Scribe::held_seq(const TopicState& t) const {
+  if (!config_.gap_repair || !config_.adopt_replay || t.slow) return 0;
+  const StripeHistory* h = history(t.id);
+  return h == nullptr ? 0 : h->newest();
+}
+
+void Scribe::replay_on_adopt(Time now, TopicState& t, Child& child, uint64_t have_seq) {
+  if (!config_.gap_repair || !config_.adopt_replay || t.slow) return;
+  const StripeHistory* h = history(t.id);
+  if (h == nullptr || have_seq >= h->newest()) return;
+  ReplayCounters& c = replay_.counters();
+  if (have_seq + 1 < h->oldest()) ++c.requests_short;
+  std::vector<std::shared_ptr<const DataMsg>> missing;
+  h->after(now, have_seq, missing);
+  // The newest within the bound: they are the ones whose playout is still ahead, and the bound
+  // is what a lying have_seq can cost us.
+  size_t first = missing.size();
+  size_t bytes = 0;
+  while (first > 0 && missing.size() - first < config_.replay.adopt_max_packets) {
+    const DataBody& b = missing[first - 1]->body;
+    const size_t size = b.payload ? b.payload->size() : b.payload_size;
+    if (bytes + size > config_.replay.adopt_max_bytes) break;
+    bytes += size;
+    --first;
+  }
+  if (first > 0) ++c.adopt_replays_capped;
+  missing.erase(missing.begin(), missing.begin() + static_cast<std::ptrdiff_t>(first));
+  if (missing.empty()) return;
+  ++c.adopt_replays;
+  child.replayed_to = missing.back()->body.seq;
+  if (replay_.enqueue(now, child.node, missing)) send_replays(now);
+}
+
 void Scribe::on_resume(Time now, const NodeHandle& from, const ResumeBody& r) {
   if (!config_.gap_repair) return;
   ReplayCounters& c = replay_.counters();
   ++c.requests;
   const TopicState* t = topic(r.topic);
-  if (t == nullptr || !t->has_child(from.id)) {
+  const Child* child = nullptr;
+  if (t != nullptr)
+    for (const Child& k : t->children)
+      if (k.node.id == from.id) child = &k;
+  if (child == nullptr) {
     ++c.requests_refused;  // only a child of ours is owed its gap
     return;
   }
   const StripeHistory* h = history(r.topic);
   // seq 0: it held nothing, so it starts with the live stream like any new child.
   if (h == nullptr || r.seq == 0 || r.seq >= h->newest()) return;
-  if (r.seq + 1 < h->oldest()) ++c.requests_short;
+  // What the adoption replayed on the strength of its JOIN went already (or waits in the pacer).
+  uint64_t after = r.seq;
+  if (child->replayed_to > after) {
+    after = child->replayed_to;
+    ++c.resumes_narrowed;
+    if (after >= h->newest()) return;
+  }
+  if (after + 1 < h->oldest()) ++c.requests_short;
   std::vector<std::shared_ptr<const DataMsg>> missing;
-  h->after(now, r.seq, missing);
+  h->after(now, after, missing);
   if (missing.empty()) return;
   if (replay_.enqueue(now, from, missing)) send_replays(now);
 }

@@ -46,6 +46,7 @@ void to_pb(const JoinBody& b, pb::Join& m) {
   m.set_control(b.control);
   m.set_spare(b.spare);
   m.set_backup(b.backup);
+  m.set_have_seq(b.have_seq);
 }
 void to_pb(const PathBody& b, pb::Path& m) {
   m.set_topic(b.topic.to_byte_string());
@@ -88,6 +89,7 @@ void to_pb(const AnycastBody& b, pb::Anycast& m) {
   for (const auto& id : b.visited) m.add_visited(id.to_byte_string());
   m.set_relaxed(b.relaxed);
   m.set_hops(b.hops);
+  m.set_have_seq(b.have_seq);
 }
 
 template <typename Pb, typename Body>
@@ -235,6 +237,8 @@ JoinBody from_pb(const pb::Join& m, Reader& r) {
   b.spare = m.spare();
   if (b.spare > 65535) r.fail(DecodeError::kTooMany);
   b.backup = m.backup();
+  b.have_seq = m.have_seq();
+  if (b.have_seq == UINT64_MAX || (b.control && b.have_seq != 0)) r.fail(DecodeError::kBadSeq);
   return b;
 }
 PathBody from_pb(const pb::Path& m, Reader& r) {
@@ -332,6 +336,8 @@ AnycastBody from_pb(const pb::Anycast& m, Reader& r) {
   b.relaxed = m.relaxed();
   b.hops = m.hops();
   if (b.hops > kMaxAnycastHops) r.fail(DecodeError::kTooMany);
+  b.have_seq = m.have_seq();
+  if (b.have_seq == UINT64_MAX) r.fail(DecodeError::kBadSeq);
   return b;
 }
 
@@ -440,7 +446,8 @@ size_t Message<T, Body>::encoded_size() const {
            (body.relaxed ? 2 : 0) +
            (body.hops == 0    ? 0
             : body.hops < 128 ? 2
-                              : 3);
+                              : 3) +
+           (body.have_seq != 0 ? 9 : 0);
   } else if constexpr (std::is_same_v<Body, DataBody>) {
     // Closed form, so a simulated stream never encodes: tags, a 16-byte topic, fixed seq and
     // time, stripe varint and the payload with its length prefix.

@@ -83,6 +83,10 @@ struct JoinBody {
   // to spare, never push a child down for it, and send no refusal (the joiner would not act on
   // it). Whichever ancestor accepts first keeps the joiner, the other gets its LEAVE.
   bool backup = false;
+  // The newest sequence number the joiner holds of the topic (0: none, and always 0 in a control
+  // group): whoever adopts it replays what it has after it at once, behind its ACCEPT, instead
+  // of a round trip later when the RESUME arrives (gap repair, bounded by ReplayConfig).
+  uint64_t have_seq = 0;
 };
 
 struct PathBody {  // kAccept and kHeartbeat
@@ -171,6 +175,9 @@ struct AnycastBody {
   // Set when a first walk covered the whole tree without an acceptor: the walk starts over and
   // the client may accept what it deferred the first time (SplitStream: foreign stripes).
   bool relaxed = false;
+  // The requester's newest sequence number of `want` (0: none), as JoinBody::have_seq: the
+  // member that adopts it replays from there.
+  uint64_t have_seq = 0;
 };
 
 template <MsgType T, typename Body>
@@ -211,7 +218,9 @@ enum class DecodeError : uint8_t {
   kBadStripe,
   kBadCredentials,  // wrong key/signature sizes, name too long, topic not derived from group
   kPayloadTooLarge,
-  kBadSeq,  // a FETCH hole that is zero or above what it asks for in full
+  // A FETCH hole that is zero or above what it asks for in full; a have_seq on a control
+  // group's JOIN (no data there) or at the top of the range (nothing can follow it).
+  kBadSeq,
   kCount
 };
 const char* to_string(DecodeError e);

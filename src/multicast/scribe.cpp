@@ -116,6 +116,7 @@ void Scribe::route_join(Time now, TopicState& t) {
   // Spare outdegree is announced only after a failed attempt: then it is what lets a full
   // node keep us (see SplitStream::admit); on a first JOIN it would only displace others.
   if (client_ && !t.slow && t.join_attempts >= 2) j.spare = client_->spare();
+  j.have_seq = held_seq(t);
   if (t.avoid) {
     j.has_avoid = true;
     j.avoid = *t.avoid;
@@ -149,6 +150,7 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   // looking for a node able to adopt (SplitStream's delegate of a pure-leaf stripe root).
   if (client_ && !t->slow) j.spare = client_->spare();
   j.pushdown_left = pushdown_left;
+  j.have_seq = held_seq(*t);
   send(now, node, std::make_shared<const JoinMsg>(std::move(j)));
 }
 
@@ -161,7 +163,7 @@ void Scribe::rejoin(Time now, const NodeId& id) {
   route_join(now, *t);
 }
 
-void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child) {
+void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child, uint64_t have_seq) {
   for (Child& c : t.children)
     if (c.node.id == child.id) {
       c.last_refresh = now;
@@ -171,6 +173,7 @@ void Scribe::adopt(Time now, TopicState& t, const NodeHandle& child) {
   ++counters_.children_adopted;
   PathBody p = path_for_children(t);
   send(now, child, std::make_shared<const AcceptMsg>(std::move(p)));
+  if (have_seq != 0) replay_on_adopt(now, t, t.children.back(), have_seq);
   if (client_) client_->children_changed(now, t);
 }
 
@@ -226,12 +229,12 @@ bool Scribe::backup_join_here(Time now, TopicState* t, const NodeHandle& child,
     ++counters_.backup_joins_declined;
     return false;
   }
-  adopt(now, *t, child);
+  adopt(now, *t, child, j.have_seq);
   return true;
 }
 
 bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child,
-                              uint32_t child_spare, uint32_t pushdown_left) {
+                              uint32_t child_spare, uint32_t pushdown_left, uint64_t have_seq) {
   if (child.id == self().id) return false;
   if (t.has_child(child.id)) {
     adopt(now, t, child);  // refresh only
@@ -244,7 +247,7 @@ bool Scribe::handle_join_here(Time now, TopicState& t, const NodeHandle& child,
     refuse(now, t, child, pushdown_left);
     return false;
   }
-  adopt(now, t, child);
+  adopt(now, t, child, have_seq);
   if (t.children.back().node.id == child.id) t.children.back().spare = child_spare;
   return true;
 }
@@ -325,7 +328,7 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
     }
     // Already in the tree (or joining it): the JOIN stops here.
     ctx.consumed = true;
-    handle_join_here(now, *t, child, j.spare, config_.pushdown_depth);
+    handle_join_here(now, *t, child, j.spare, config_.pushdown_depth, j.have_seq);
     return;
   }
   // Not in the tree: become a forwarder if the client lets us adopt the child, and let the
@@ -339,10 +342,11 @@ void Scribe::forward(Time now, overlay::ForwardContext& ctx) {
     pass_on();
     return;
   }
-  adopt(now, *t, child);
+  adopt(now, *t, child, j.have_seq);
   t->joining = true;
   t->join_sent = now;
   JoinBody mine{j.topic, j.has_avoid, j.avoid, 0, false, NodeHandle{}, j.control, 0};
+  mine.have_seq = held_seq(*t);
   ctx.message = std::make_shared<const JoinMsg>(std::move(mine));
 }
 
@@ -378,7 +382,8 @@ void Scribe::deliver(Time now, const overlay::RouteInfo& info, const overlay::Ap
       t->slow = t->slow || j.control;
       become_root(now, *t);
       const NodeHandle child = j.has_child ? j.child : info.previous_hop;
-      if (child.id != self().id) handle_join_here(now, *t, child, j.spare, config_.pushdown_depth);
+      if (child.id != self().id)
+        handle_join_here(now, *t, child, j.spare, config_.pushdown_depth, j.have_seq);
       return;
     }
     case MsgType::kCreate:
@@ -429,6 +434,13 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
         on_publisher_data(now, from, d);
       } else if (t && t->root) {
         ++counters_.data_refused;  // only the verified creator feeds a root
+      } else if (d->body.replayed && config_.adopt_replay) {
+        // An adopter's replay overtook its ACCEPT (UDP reorders), or a parent we left drains
+        // its queue: no LEAVE per packet (the ACCEPT we do not want gets one), and one from the
+        // node we asked directly to adopt us still fills our gap.
+        ++counters_.data_not_from_parent;
+        if (t && t->joining && !t->parent && t->join_target && *t->join_target == from.id)
+          forward_data(now, *t, d);
       } else {
         // A former parent still sending: it should not think we are its child.
         ++counters_.data_not_from_parent;
@@ -455,7 +467,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
         const auto w = watches_.find(j.topic);
         if (w != watches_.end() && w->second.root.id == j.avoid) {
           if (take_over_if_evident(now, j.topic)) {
-            handle_join_here(now, *topic(j.topic), from, j.spare, j.pushdown_left);
+            handle_join_here(now, *topic(j.topic), from, j.spare, j.pushdown_left, j.have_seq);
             return;
           }
           if (hold_for_evidence(now, j.topic, from, j.spare)) return;
@@ -469,7 +481,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
         return;
       }
       if (handle_reported_dead(now, *t, j, from)) return;
-      handle_join_here(now, *t, from, j.spare, j.pushdown_left);
+      handle_join_here(now, *t, from, j.spare, j.pushdown_left, j.have_seq);
       return;
     }
     case MsgType::kRefuse: {

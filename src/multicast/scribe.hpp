@@ -89,6 +89,9 @@ struct ScribeConfig {
   // it to a child that (re-)attaches. Off: the old rule, drop data at or below the last
   // sequence number forwarded.
   bool gap_repair = true;
+  // JOINs and anycast walks say what we hold (JoinBody::have_seq) and the adopter replays after
+  // it behind its ACCEPT, a round trip before the RESUME would. Off: RESUME only.
+  bool adopt_replay = true;
   StripeHistoryConfig history{};
   ReplayConfig replay{};
   // Publisher: a new root gets at least the packets of this last stretch again, whatever the
@@ -165,6 +168,9 @@ struct Child {
   Time adopted{0};
   // Its unused outdegree as it last said (JOIN, REFRESH), less the orphans sent to it since.
   uint32_t spare = 0;
+  // The newest sequence number replayed to it at adoption (its have_seq): its RESUME, a round
+  // trip later, asks only for what comes after.
+  uint64_t replayed_to = 0;
 };
 
 enum class AttachVia : uint8_t {
@@ -318,8 +324,9 @@ class Scribe final : public overlay::Application {
   // Routes an ANYCAST into `group` asking for `want`. `single_pass`: no relaxed second walk of
   // the tree (the client's acceptance does not depend on it).
   void anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass = false);
-  // Adopts `child` in `topic` (anycast acceptance) and sends it our path.
-  void adopt(Time now, TopicState& t, const NodeHandle& child);
+  // Adopts `child` in `topic` (anycast acceptance) and sends it our path, then replays from
+  // the stripe history what we hold after `have_seq` (the child's newest; 0: nothing).
+  void adopt(Time now, TopicState& t, const NodeHandle& child, uint64_t have_seq = 0);
   // Drops `child` from `topic` and tells it, with push-down candidates.
   // `first`: a candidate to offer ahead of the push-down siblings (the newcomer that took the
   // orphan's place with spare capacity).
@@ -357,7 +364,7 @@ class Scribe final : public overlay::Application {
   void hand_over_control_children(Time now, TopicState& t);
   // A JOIN reached a member (or the root): adopt or refuse `child`. True when adopted.
   bool handle_join_here(Time now, TopicState& t, const NodeHandle& child, uint32_t child_spare,
-                        uint32_t pushdown_left);
+                        uint32_t pushdown_left, uint64_t have_seq = 0);
   bool would_cycle(const TopicState& t, const NodeId& child) const;
   void refuse(Time now, TopicState& t, const NodeHandle& child, uint32_t pushdown_left);
   void remove_child(Time now, TopicState& t, const NodeId& child);
@@ -418,6 +425,11 @@ class Scribe final : public overlay::Application {
   // Gap repair (gap_repair.cpp).
   bool admit_data(Time now, TopicState& t, const std::shared_ptr<const DataMsg>& d);
   void ask_replay(Time now, const TopicState& t, const NodeHandle& parent);
+  // What a JOIN or walk of ours says we hold of `t` (JoinBody::have_seq).
+  uint64_t held_seq(const TopicState& t) const;
+  // Right after adopting `child`: the packets after its `have_seq`, newest first within the
+  // per-adoption bound.
+  void replay_on_adopt(Time now, TopicState& t, Child& child, uint64_t have_seq);
   void on_resume(Time now, const NodeHandle& from, const ResumeBody& r);
   // Publisher: a root acknowledged our data; a new one gets what the old one may have lost.
   void feed_new_root(Time now, const NodeHandle& from, const RootAckBody& ack);

@@ -495,7 +495,7 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
   }
   ++counters_.scg_adoptions;
   counters_.scg_adoptions_foreign += scribe_.self().id.digit(0) != a.want.digit(0) ? 1 : 0;
-  scribe_.adopt(now, *t, a.requester);
+  scribe_.adopt(now, *t, a.requester, a.have_seq);
   return true;
 }
 

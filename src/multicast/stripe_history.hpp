@@ -82,6 +82,12 @@ struct ReplayConfig {
   size_t rate_bytes_per_s = 4 * 1000 * 1000;
   size_t burst_bytes = 256 * 1024;
   size_t max_queued = 4096;  // packets waiting for tokens; requests beyond are refused
+  // Replay at adoption (JoinBody/AnycastBody::have_seq): at most this many packets and bytes per
+  // adopted child, the newest ones, so a joiner lying about what it holds (have_seq 1) cannot
+  // turn one JOIN into a whole history's burst. 64 packets cover the 2-s history of a stripe up
+  // to ~5 Mbit/s of stream (the simulator's 1 Mbit/s holds ~13 per stripe).
+  size_t adopt_max_packets = 64;
+  size_t adopt_max_bytes = 64 * 1024;
 };
 
 struct ReplayCounters {
@@ -92,6 +98,9 @@ struct ReplayCounters {
   uint64_t packets = 0;           // replayed copies sent (counted by the driver)
   uint64_t bytes = 0;             // their payload bytes
   uint64_t dropped_child_gone = 0;  // queued for a child that left before its turn (the driver)
+  uint64_t adopt_replays = 0;         // adoptions replayed to at once from the joiner's have_seq
+  uint64_t adopt_replays_capped = 0;  // ... that wanted more than the per-adoption bound
+  uint64_t resumes_narrowed = 0;      // RESUMEs partly answered already by the adoption replay
 };
 
 // Paces replays: the driver (Scribe) enqueues a child's missing packets and sends whatever

@@ -150,6 +150,7 @@ void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
       JoinBody j{t.id, true, *t.avoid, config_.pushdown_depth};
       if (client_) j.spare = client_->spare();
       j.backup = true;
+      j.have_seq = held_seq(t);
       send(now, up, std::make_shared<const JoinMsg>(std::move(j)));
     }
     return;
@@ -185,7 +186,7 @@ bool Scribe::handle_reported_dead(Time now, TopicState& t, const JoinBody& j,
     overlay_.check_alive(now, old);
     ++counters_.silent_children_replaced;
     orphan(now, t, old.id, config_.pushdown_depth, &joiner);
-    adopt(now, t, joiner);
+    adopt(now, t, joiner, j.have_seq);
     return true;
   }
   // Anywhere else its slot goes to the orphans now (they arrive here first, as their

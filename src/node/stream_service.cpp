@@ -425,6 +425,8 @@ std::vector<std::pair<std::string, uint64_t>> StreamService::counters() const {
       {"scribe_replay_requests_short", scribe_->replay_counters().requests_short},
       {"scribe_replay_packets", scribe_->replay_counters().packets},
       {"scribe_replay_root_changes", scribe_->replay_counters().root_changes},
+      {"scribe_replay_adoptions", scribe_->replay_counters().adopt_replays},
+      {"scribe_replay_adoptions_capped", scribe_->replay_counters().adopt_replays_capped},
       {"scribe_replay_bytes", scribe_->replay_counters().bytes},
       {"scribe_data_gap_filled", sc.data_gap_filled},
       {"scribe_data_duplicates", sc.data_duplicates},

@@ -37,8 +37,9 @@ using multicast::SplitStream;
 
 constexpr Duration kPoll = ms(250);
 
-// Bench knob, not a product option: FORESTCAST_REPAIR_OFF=walk,backup,ancestors,drop,skip turns
-// single repair mechanisms of Scribe off, to measure what each one is worth (docs/multicast.md).
+// Bench knob, not a product option: FORESTCAST_REPAIR_OFF=walk,backup,ancestors,drop,skip,
+// adopt_replay turns single repair mechanisms of Scribe off, to measure what each one is worth
+// (docs/multicast.md).
 SimConfig sim_config(const ForestScenarioConfig& c, uint64_t seed) {
   SimConfig sc{c.topology, 0.0, seed, c.pastry};
   sc.engine = c.engine;
@@ -59,6 +60,7 @@ multicast::ScribeConfig scribe_config() {
   if (has("ancestors")) sc.ancestor_fallback = sc.ancestor_backup = false;
   if (has("drop")) sc.drop_reported_children = false;
   if (has("skip")) sc.walk_skip_silent = false;
+  if (has("adopt_replay")) sc.adopt_replay = false;
   return sc;
 }
 

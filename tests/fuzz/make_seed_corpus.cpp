@@ -211,6 +211,9 @@ void write_multicast(const fs::path& dir) {
   JoinBody join;
   join.topic = topic;
   write(dir / "join", typed(JoinMsg(join)));
+  join.have_seq = 12344;  // an orphan re-joining: what it holds (the adopter replays after it)
+  write(dir / "join_have_seq", typed(JoinMsg(join)));
+  join.have_seq = 0;  // a control group's JOIN (join_full below) never carries one
   join.has_avoid = true;
   join.avoid = known_peer(5).id;
   join.pushdown_left = 3;
@@ -276,6 +279,8 @@ void write_multicast(const fs::path& dir) {
   for (size_t i = 0; i < 5; ++i) any.visited.push_back(known_peer(i).id);
   any.relaxed = true;
   write(dir / "anycast", typed(AnycastMsg(any)));
+  any.have_seq = 12344;
+  write(dir / "anycast_have_seq", typed(AnycastMsg(any)));
 }
 
 void write_directory(const fs::path& dir) {
