@@ -11,15 +11,24 @@ namespace forestcast::multicast {
 
 std::pair<NodeId, NodeHandle> SplitStream::choose_orphan(
     const NodeId& self, const std::vector<std::pair<NodeId, NodeHandle>>& children) {
-  // Smallest key wins: children of stripes this node should not be interior in first, then the
-  // shortest prefix shared with the stripeId, then the numerically farthest from it (ids are
-  // unique, so the last tie-break on the id itself never leaves a draw).
+  // Smallest key wins: children without their stripe's digit first, then children of stripes
+  // this node should not be interior in, then the shortest prefix shared with the stripeId,
+  // then the numerically farthest from it (ids are unique, so the last tie-break on the id
+  // itself never leaves a draw).
+  //
+  // A stripe's interior nodes are meant to be its digit's: a child without the digit is a leaf
+  // there, and pushed down it takes a leaf's place one level lower, alone. A child with the
+  // digit is (or will be) interior with a subtree, which goes down with it. DESIGN.md §5 as
+  // written puts the foreign stripe first, so a full node gave up an interior child of a
+  // foreign stripe for a leaf of its own (docs/multicast.md "Push-down chains").
   auto key = [&](const std::pair<NodeId, NodeHandle>& c) {
     const NodeId& stripe = c.first;
     const NodeId& child = c.second.id;
+    const int forwarder = child.digit(0) == stripe.digit(0) ? 1 : 0;
     const int foreign = stripe.digit(0) != self.digit(0) ? 0 : 1;
     const overlay::u128 distance = stripe.ring_distance(child);
-    return std::make_tuple(foreign, child.shared_prefix_length(stripe), ~distance, ~child.value());
+    return std::make_tuple(forwarder, foreign, child.shared_prefix_length(stripe), ~distance,
+                           ~child.value());
   };
   assert(!children.empty());
   return *std::min_element(children.begin(), children.end(),
@@ -63,7 +72,13 @@ std::optional<bool> SplitStream::admit_at_source(Time now, TopicState& t, const 
     auto& since = publication_->stripes[static_cast<size_t>(t.id.digit(0))].undigited_since;
     if (!since) since = now;
     if (now - *since < config_.delegate_digit_wait) return false;
-  } else if (!t.children.empty() || child_spare == 0 ||
+  } else if (!t.children.empty() ||
+             // As the stripe's root without a child there, a first joiner of the digit is
+             // taken even without spare: at 2,000 nodes default capacity, once full nodes kept
+             // their interior children (admit), no joiner with spare reached the publisher as
+             // stripe 8's root and the stripe fed 1 of 1,999 viewers. Push-down then makes room
+             // in the delegate's own stripe (foreign stripe's leaves first).
+             (child_spare == 0 && !(t.root && child.id.digit(0) == t.id.digit(0))) ||
              (!t.root && child.id.digit(0) != t.id.digit(0))) {
     return false;
   }
@@ -127,6 +142,15 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   // at that full node did it again, one level each (1,000 nodes tight, seed 1: a chain 20 deep
   // in the deficient stripe). Refused, the newcomer goes down instead, where its spare takes a
   // leaf's place.
+  //
+  // Nor is any child of its stripe's digit given up for a newcomer, but by the publisher or by a
+  // root without children in the newcomer's stripe: such a child is (or is to be) interior, and
+  // orphaned it went down one level with its whole subtree. The rule (leaves first) names one
+  // only when no leaf is left; the newcomer is refused then and pushed down itself. A full
+  // stripe root kept every newcomer with spare and put the child it orphaned below it, so a
+  // stream of routed newcomers there stacked one level each: 10,000 nodes tight, seed 2, chains
+  // of a dozen nodes of the digit pushed down within 1.5 s, depth 13; 8 with this rule at the
+  // root too (docs/multicast.md "Push-down chains").
   const bool keep_newcomer =
       !all.empty() && (t.source || (child_spare > 0 && (child.id.digit(0) == t.id.digit(0) ||
                                                         t.root)) ||
@@ -140,6 +164,9 @@ bool SplitStream::admit(Time now, TopicState& t, const NodeHandle& child, uint32
   if (!keep_newcomer || !rule_keeps_newcomer) all.emplace_back(t.id, child);
   const auto [stripe, victim] = choose_orphan(scribe_.self().id, all);
   if (stripe == t.id && victim.id == child.id) return false;
+  if (!t.source && !(t.root && t.children.empty()) && stripe == t.id &&
+      victim.id.digit(0) == stripe.digit(0))
+    return false;  // an interior child of the newcomer's stripe: it goes down instead (above)
   TopicState* vt = scribe_.topic(stripe);
   ++counters_.pushdown_orphans;
   const bool point_at_newcomer = keep_newcomer && stripe == t.id;

@@ -253,7 +253,14 @@ int SplitStream::suitability(const NodeId& stripe) const {
   if (stripe.digit(0) == scribe_.self().id.digit(0)) return forwards_foreign_only() ? 3 : 0;
   const TopicState* t = scribe_.topic(stripe);
   if (t != nullptr && !t->children.empty()) return 1;
-  return used_ == 0 ? 2 : 3;
+  if (used_ == 0) return 2;
+  // Interior in two stripes or more already: one more costs the forest's interior-disjointness
+  // nothing, so such a member adopts as early in the walk as one forwarding nothing yet rather
+  // than passing the orphan on through the walk's first eighth while the forest forms.
+  size_t interior = 0;
+  for (const auto& [id, topic] : scribe_.topics())
+    if (!topic.slow && !topic.children.empty() && ++interior >= 2) return 2;
+  return 3;
 }
 
 bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {

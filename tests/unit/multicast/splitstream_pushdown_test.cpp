@@ -15,14 +15,26 @@ namespace {
 using test::node;
 using test::SplitStreamTest;
 
-TEST(PushDownRule, ChildInAStripeOfAnotherDigitGoesFirst) {
+// A child without its stripe's digit is a leaf there and goes down alone; one with the digit
+// carries its subtree. So leaves go first, of a foreign stripe before the own one, and only then
+// children of the digit, again of a foreign stripe first.
+TEST(PushDownRule, ChildWithoutItsStripesDigitGoesFirstThenAForeignStripes) {
   const NodeId self = NodeId::from_parts(0x3000000000000000ULL, 0);
   const NodeId own = NodeId::from_parts(0x3a00000000000000ULL, 0);
   const NodeId foreign = NodeId::from_parts(0x5a00000000000000ULL, 0);
-  // The foreign-stripe child even shares a longer prefix with its stripe than the own one.
-  const auto pick = SplitStream::choose_orphan(
-      self, {{own, node(0x1000000000000000ULL, 1)}, {foreign, node(0x5a10000000000000ULL, 2)}});
-  EXPECT_EQ(pick.first, foreign);
+  const NodeHandle own_leaf = node(0x1000000000000000ULL, 1);
+  const NodeHandle foreign_forwarder = node(0x5a10000000000000ULL, 2);
+  const NodeHandle foreign_leaf = node(0x7000000000000000ULL, 3);
+  const NodeHandle own_forwarder = node(0x3b00000000000000ULL, 4);
+  auto pick =
+      SplitStream::choose_orphan(self, {{own, own_leaf}, {foreign, foreign_forwarder}});
+  EXPECT_EQ(pick.second, own_leaf);
+  pick = SplitStream::choose_orphan(
+      self, {{own, own_leaf}, {foreign, foreign_forwarder}, {foreign, foreign_leaf}});
+  EXPECT_EQ(pick.second, foreign_leaf);
+  // The foreign stripe's child even shares a longer prefix with its stripe than the own one.
+  pick = SplitStream::choose_orphan(self, {{own, own_forwarder}, {foreign, foreign_forwarder}});
+  EXPECT_EQ(pick.second, foreign_forwarder);
 }
 TEST(PushDownRule, ShortestPrefixThenNumericallyFarthest) {
   const NodeId self = NodeId::from_parts(0x3000000000000000ULL, 0);
@@ -132,6 +144,60 @@ TEST_F(SplitStreamTest, FullRootKeepsItsStripesOnlyChild) {
   EXPECT_EQ(ss_->used(), 2);
   EXPECT_EQ(ss_->counters().limit_violations, 0u);
 }
+// A full node gives up a leaf of its own stripe for a newcomer there rather than a foreign
+// stripe's child of that stripe's digit, which would go down with its subtree (DESIGN.md §5 as
+// written orphans the foreign stripe's child first).
+TEST_F(SplitStreamTest, FullNodeKeepsAForeignStripesForwarderBeforeALeafOfItsOwn) {
+  start(2);
+  attach(3);
+  attach(5);
+  const NodeHandle leaf = node(0x9000000000000000ULL, 10);
+  const NodeHandle forwarder = node(0x5a00000000000000ULL, 11);
+  ASSERT_TRUE(join(3, leaf));  // its own stripe first: it is no foreign-only forwarder
+  ASSERT_TRUE(join(5, forwarder));
+  overlay_.clear();
+  const NodeHandle newcomer = node(0x3a00000000000000ULL, 12);
+  EXPECT_TRUE(join(3, newcomer));
+  EXPECT_TRUE(scribe_.topic(stripe(5))->has_child(forwarder.id));
+  EXPECT_FALSE(scribe_.topic(stripe(3))->has_child(leaf.id));
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].first, leaf);
+  EXPECT_EQ(ss_->used(), 2);
+  EXPECT_EQ(ss_->counters().limit_violations, 0u);
+}
+// Below the root a full node whose children all have their stripe's digit keeps them: a
+// newcomer of the digit is refused and pushed down, even one sharing a longer prefix with the
+// stripeId (DESIGN.md §5's order) or bringing spare outdegree. Orphaning a child of the digit
+// sent it down one level with its whole subtree, and at 10,000 nodes tight such push-downs in
+// a row built chains 13 deep (docs/multicast.md "Push-down chains").
+TEST_F(SplitStreamTest, FullNodeKeepsItsChildrenOfTheStripesDigit) {
+  start(2);
+  attach(3);
+  // Stripe 3 is 0x35a5...: b and c share one digit with it, the newcomers three.
+  const NodeHandle b = node(0x3100000000000000ULL, 11);
+  const NodeHandle c = node(0x3200000000000000ULL, 12);
+  ASSERT_TRUE(join(3, b));
+  ASSERT_TRUE(join(3, c));
+  overlay_.clear();
+  const NodeHandle newcomer = node(0x35a0000000000000ULL, 13);
+  EXPECT_FALSE(join(3, newcomer));
+  JoinBody with_spare{stripe(3)};
+  with_spare.pushdown_left = ScribeConfig{}.pushdown_depth;
+  with_spare.spare = 16;
+  const NodeHandle roomy = node(0x35a1000000000000ULL, 14);
+  scribe_.receive_direct(ms(7), roomy, std::make_shared<const JoinMsg>(with_spare));
+  EXPECT_FALSE(scribe_.topic(stripe(3))->has_child(roomy.id));
+  EXPECT_TRUE(scribe_.topic(stripe(3))->has_child(b.id));
+  EXPECT_TRUE(scribe_.topic(stripe(3))->has_child(c.id));
+  const auto refusals = overlay_.sent_of<RefuseMsg>();
+  ASSERT_EQ(refusals.size(), 2u);
+  EXPECT_EQ(refusals[0].first, newcomer);
+  EXPECT_EQ(refusals[1].first, roomy);
+  EXPECT_FALSE(refusals[0].second->body.candidates.empty());  // pushed down to b or c
+  EXPECT_EQ(ss_->counters().pushdown_orphans, 0u);
+}
+
 // Successive joiners pushed down from a full node start at different siblings, so its subtree
 // fills level by level rather than down the first sibling's line.
 TEST_F(SplitStreamTest, PushDownCandidatesStartAtASiblingPickedByTheJoiner) {

@@ -252,6 +252,28 @@ TEST_F(SplitStreamTest, PublisherAsRootHandsAForeignDelegatesPlaceToAJoinerWithS
   EXPECT_EQ(ss_->used(), 1);
   EXPECT_EQ(ss_->counters().delegate_swaps, 2u);
 }
+// As a stripe's root without a child there, the publisher takes a first joiner of the stripe's
+// digit even without spare outdegree (at 2,000 nodes default capacity none with spare came and
+// the stripe fed one viewer); one of another digit without spare is still refused.
+TEST_F(SplitStreamTest, PublisherAsRootTakesAFirstDelegateOfTheDigitWithoutSpare) {
+  SplitStreamConfig c;
+  c.capacity = 4;
+  ss_ = std::make_unique<SplitStream>(scribe_, c);
+  overlay_.next.reset();  // this node is the root of every stripe
+  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId s7 = group.with_digit(0, 7);
+  auto routed_join = [&](Time now, const NodeHandle& from) {
+    scribe_.deliver(now, overlay::RouteInfo{s7, from, from, 2},
+                    std::make_shared<const JoinMsg>(JoinBody{s7}));
+    return scribe_.topic(s7)->has_child(from.id);
+  };
+  EXPECT_FALSE(routed_join(ms(5), node(0x2100000000000000ULL, 30)));
+  ASSERT_TRUE(scribe_.topic(s7)->root);
+  EXPECT_TRUE(routed_join(ms(10), node(0x7300000000000000ULL, 31)));
+  EXPECT_FALSE(routed_join(ms(20), node(0x7400000000000000ULL, 32)));  // to the delegate
+  EXPECT_EQ(ss_->used(), 1);
+}
+
 // A pure-leaf root's delegate should have the stripe's digit, but a small ring may have no such
 // node with spare: after `delegate_digit_wait` without one the publisher takes any joiner with
 // spare (the daemon's default outdegree left such stripes unfed for good).
@@ -349,6 +371,22 @@ TEST_F(SplitStreamTest, ForwarderOfAForeignStripeOnlyTakesNoneOfItsOwn) {
   EXPECT_FALSE(ss_->anycast_accepts(ms(20), anycast_for(3, orphan, 0)));
   EXPECT_EQ(ss_->counters().anycast_foreign_deferred, 2u);
   EXPECT_TRUE(ss_->anycast_accepts(ms(20), anycast_for(3, orphan, 40)));  // late: anyone
+}
+// Interior in two stripes already, a member of the stream's SCG adopts in a third as early in
+// the walk as one forwarding nothing: it costs the forest's interior-disjointness nothing.
+// Interior in one, it waits for the walk's later part like any member already forwarding.
+TEST_F(SplitStreamTest, MemberInteriorInTwoStripesAdoptsEarlyInTheStreamsWalk) {
+  start(4);
+  attach(3);
+  attach(5);
+  attach(9);
+  ASSERT_TRUE(join(3, node(0x3a00000000000000ULL, 10)));
+  const NodeHandle orphan = node(0x9900000000000000ULL, 20);
+  EXPECT_FALSE(ss_->anycast_accepts(ms(20), anycast_for(9, orphan, 0)));
+  EXPECT_EQ(ss_->counters().anycast_foreign_deferred, 1u);
+  ASSERT_TRUE(join(5, node(0x5100000000000000ULL, 11)));
+  EXPECT_TRUE(ss_->anycast_accepts(ms(20), anycast_for(9, orphan, 0)));
+  EXPECT_TRUE(scribe_.topic(stripe(9))->has_child(orphan.id));
 }
 // Every REFRESH a child sends its parents carries its spare outdegree.
 TEST_F(SplitStreamTest, RefreshCarriesTheSpareOutdegree) {
