@@ -195,7 +195,8 @@ class SplitStream final : public ScribeClient {
   Stream* stream_of_stripe(const NodeId& topic);
   void anycast_for(Time now, Stream& s, const NodeId& want);
   // How well this node suits a stripe it is asked to adopt in through the stream's SCG: 0 its
-  // own stripe, 1 a stripe it already forwards, 2 it forwards nothing yet, 3 anything else.
+  // own stripe, 1 a stripe it already forwards, 2 it forwards nothing yet or two stripes
+  // already (one more costs no interior-disjointness), 3 anything else.
   int suitability(const NodeId& stripe) const;
   // The publisher's place in a stripe tree (its one delegate there): true / false when that
   // policy decides, nothing when the common rules of admit() do.

@@ -55,18 +55,20 @@ TEST_P(TightForestSeeds, TakesShape) {
   const ForestResult r = run_forest_scenario(c);
   // Seeds 1-3 reach 1.0 since the SCGs hold members only (session 8; seed 1 was 0.997, pairs
   // left detached with an SCG member with room that walks did not reach), interior in <= 1
-  // stripe 0.854 / 0.867 / 0.883. Kept at 0.995: a walk may still miss. Room-first push-down
+  // stripe 0.854 / 0.867 / 0.883 (session 11: 0.830 / 0.867 / 0.876). Kept at 0.995: a walk may still miss. Room-first push-down
   // without the REFUSE to a child dropped on its orphan's word fell to 0.707 on seed 1 (a wrong
   // drop climbed to the publisher's delegate and cut a stripe twice).
   EXPECT_GE(r.all_stripes_fraction, 0.995);
   EXPECT_EQ(r.outdegree_violations, 0u);
   // Depth: seed 1 grew one chain to depth 20 in its deficient stripe 8 (258 of 15,968 pairs
   // deeper than 10) while a full node kept every newcomer of the stripe's digit with spare and
-  // pushed an interior child down below it with its subtree; now seeds 1-3 reach 10 / 9 / 7,
-  // mean 2.85-3.0 (docs/multicast.md, "Push-down chains"). The mean catches a forest that
-  // deepens everywhere; the maximum a runaway chain or loop.
+  // pushed an interior child down below it with its subtree; after that fix seeds 1-3 reached
+  // 10 / 9 / 7. Since full nodes, the stripe's root included, keep their children of the
+  // stripe's digit (session 11), seeds 1-5 reach 7 / 7 / 5 / 6 / 6, mean 2.76-2.96
+  // (docs/multicast.md, "Push-down chains"). The mean catches a forest that deepens
+  // everywhere; the maximum a runaway chain or loop.
   EXPECT_LE(r.depth_mean, 3.5);
-  EXPECT_LE(r.depth_max, 12u);
+  EXPECT_LE(r.depth_max, 7u);
   EXPECT_GE(r.interior_single_stripe_fraction, 0.80);
   EXPECT_LT(r.upload_max_kbps, 16 * 1000.0 / 16 * 1.1);
 }
