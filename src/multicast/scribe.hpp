@@ -446,10 +446,12 @@ class Scribe final : public overlay::Application {
   // After leave_all(): a JOIN is refused, a walk handed back or failed, so nobody waits for us.
   void answer_after_leave(Time now, const NodeHandle& from, const overlay::AppMessagePtr& msg,
                           bool direct);
-  void tick(Time now);
+  // Runs the periodic duties; returns the earliest end of a parent's failure timeout it saw.
+  std::optional<Time> tick(Time now);
   void arm_tick(Time now);
   Duration parent_failure(const TopicState& t) const;  // a parent silent this long is dead
-  void arm_deadline(Time now);
+  bool parent_silent(const TopicState& t, Time now) const;  // past its failure timeout
+  void arm_deadline(Time now, std::optional<Time> parent_deadline);
   void check_deadlines(Time now);
 
   overlay::Overlay& overlay_;

@@ -40,12 +40,12 @@ void Scribe::on_timer(Time now, uint64_t token) {
   }
   if (token != kTickToken) return;
   tick_armed_ = false;
-  tick(now);
+  const std::optional<Time> parent_deadline = tick(now);
   if (!topics_.empty() && !tick_armed_) {
     tick_armed_ = true;
     overlay_.schedule_app_timer(kMulticastAppId, now + config_.heartbeat_interval, kTickToken);
   }
-  arm_deadline(now);
+  arm_deadline(now, parent_deadline);
 }
 
 Duration Scribe::parent_failure(const TopicState& t) const {
@@ -53,19 +53,22 @@ Duration Scribe::parent_failure(const TopicState& t) const {
          config_.failure_intervals;
 }
 
-void Scribe::arm_deadline(Time now) {
+bool Scribe::parent_silent(const TopicState& t, Time now) const {
+  return !t.source && t.parent && now - t.last_from_parent > parent_failure(t);
+}
+
+void Scribe::arm_deadline(Time now, std::optional<Time> parent_deadline) {
   // A parent's or a watched root's failure timeout that ends before the next tick gets a timer
   // of its own: acted on at the tick, a death is noticed up to a whole interval late, which is a
   // fifth of a 500 ms playout (the real-process video test lost frames to it on a slow box). In
   // steady state data or pings arrive every interval, so no timeout ends within the next one and
-  // nothing is armed.
+  // nothing is armed. The parents' deadlines come from the tick's own pass over the topics.
   const Time horizon = now + config_.heartbeat_interval;
   std::optional<Time> first;
   auto consider = [&](Time at) {
     if (at > now && at < horizon && (!first || at < *first)) first = at;
   };
-  for (const auto& [id, t] : topics_)
-    if (!t.source && t.parent) consider(t.last_from_parent + parent_failure(t) + Duration{1});
+  if (parent_deadline) consider(*parent_deadline);
   const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
   for (const auto& [id, w] : watches_)
     if (w.heard) consider(*w.heard + failure + Duration{1});
@@ -79,7 +82,7 @@ void Scribe::check_deadlines(Time now) {
   // first: repairing can deliver a JOIN to ourselves, which inserts into topics_.
   std::vector<NodeId> silent;
   for (const auto& [id, t] : topics_)
-    if (!t.source && t.parent && now - t.last_from_parent > parent_failure(t)) silent.push_back(id);
+    if (parent_silent(t, now)) silent.push_back(id);
   for (const NodeId& id : silent) {
     TopicState* t = topic(id);
     if (t == nullptr || !t->parent) continue;
@@ -92,8 +95,7 @@ void Scribe::check_deadlines(Time now) {
   for (const NodeId& id : silent) take_over_if_evident(now, id);
 }
 
-void Scribe::tick(Time now) {
-  const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
+std::optional<Time> Scribe::tick(Time now) {
   const Duration expiry = config_.refresh_interval * config_.refresh_misses;
   // Pointers, not ids: elements of an unordered_map keep their address when others are inserted
   // (a JOIN delivered to ourselves during the loop), and nothing in the loop erases one, so each
@@ -102,11 +104,12 @@ void Scribe::tick(Time now) {
   ts.reserve(topics_.size());
   for (auto& [id, t] : topics_) ts.push_back(&t);
   std::vector<NodeId> prune;
+  std::optional<Time> parent_deadline;
   for (TopicState* t : ts) {
     const NodeId& id = t->id;
     if (t->source) {
       // The publisher's own stripe: it is the data, it joins nothing.
-    } else if (t->parent && now - t->last_from_parent > parent_failure(*t)) {
+    } else if (parent_silent(*t, now)) {
       lose_parent(now, *t, true);
     } else if (t->parent && t->cut_off && t->cut_off_since &&
                now - *t->cut_off_since > config_.cut_off_grace) {
@@ -183,6 +186,10 @@ void Scribe::tick(Time now) {
       send(now, c.node, hb);
     }
     hand_over_control_children(now, *t);  // left while it had no parent to hand them to
+    if (!t->source && t->parent) {
+      const Time at = t->last_from_parent + parent_failure(*t) + Duration{1};
+      if (!parent_deadline || at < *parent_deadline) parent_deadline = at;
+    }
     if (!t->member && !t->root && !t->source && t->children.empty()) prune.push_back(id);
   }
   for (const NodeId& id : prune) {
@@ -215,6 +222,7 @@ void Scribe::tick(Time now) {
   send_replays(now);
   check_watches(now);
   if (client_) client_->on_tick(now);
+  return parent_deadline;
 }
 
 }  // namespace forestcast::multicast

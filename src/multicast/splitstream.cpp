@@ -148,15 +148,16 @@ uint64_t SplitStream::send(Time now, uint32_t stripe, std::shared_ptr<const std:
   d.payload = std::move(payload);
   auto msg = std::make_shared<const DataMsg>(std::move(d));
   ++counters_.packets_sent;
+  // Into our history (and to our own children) first, whichever way the packet then goes: on a
+  // fail-over the successor drops it while it still gathers evidence (data_held), and the
+  // replay to the root that answers (Scribe::feed_new_root) can only resend what the history
+  // holds. Recording it only on the normal path lost each fail-over's first packet for good; a
+  // root of five stripes dying lost five in one FEC group, more than its parity
+  // (tests/integration/media, --heavy-root).
+  scribe_.publish_local(now, msg);
   if (ps.root && now - ps.last_ack > config_.root_silence) {
     ++counters_.root_reroutes;  // the root went quiet: its successor takes over, or we route
     if (ps.successor && ps.successor->id != ps.root->id) {
-      // Into our history (and to our own children) like every packet: the successor drops it
-      // while it still gathers evidence (data_held), and the replay to the root that answers
-      // (Scribe::feed_new_root) can only resend what the history holds. Without this, each
-      // fail-over lost its first packet for good; a root of five stripes dying lost five in one
-      // FEC group, more than its parity (tests/integration/media, --heavy-root).
-      scribe_.publish_local(now, msg);
       DataBody failover = msg->body;
       failover.has_dead_root = true;
       failover.dead_root = ps.root->id;
@@ -169,7 +170,6 @@ uint64_t SplitStream::send(Time now, uint32_t stripe, std::shared_ptr<const std:
     ps.root.reset();
     ps.create_sent = false;
   }
-  scribe_.publish_local(now, msg);
   if (ps.root && ps.root->id == scribe_.self().id) {
     // We are our stripe's root: publish_local() was the whole delivery. Stay while Scribe
     // still believes it; otherwise route to whoever is closer now.
