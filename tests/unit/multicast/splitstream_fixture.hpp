@@ -57,6 +57,39 @@ class SplitStreamTest : public ::testing::Test {
     scribe_.forward(ms(5), ctx);
     return ctx;
   }
+  // This node publishes "show" with the given outdegree limit, as the root of every stripe
+  // or of none; returns the group.
+  NodeId publish_show(int capacity, bool root_of_every_stripe = false) {
+    SplitStreamConfig c;
+    c.capacity = capacity;
+    ss_ = std::make_unique<SplitStream>(scribe_, c);
+    if (root_of_every_stripe)
+      overlay_.next.reset();
+    else
+      overlay_.next = node(0xf000000000000000ULL, 99);
+    return ss_->publish(ms(0), ModelledKey({9}), "show");
+  }
+  // A JOIN for `topic` sent to this node directly, naming the parent it lost (`avoid`); whether
+  // `from` is a child afterwards.
+  bool direct_join(Time now, const NodeId& topic, const NodeHandle& from, uint32_t spare,
+                   std::optional<NodeId> avoid = std::nullopt) {
+    JoinBody j;
+    j.topic = topic;
+    j.spare = spare;
+    j.pushdown_left = 3;
+    j.has_avoid = avoid.has_value();
+    if (avoid) j.avoid = *avoid;
+    scribe_.receive_direct(now, from, std::make_shared<const JoinMsg>(j));
+    return scribe_.topic(topic)->has_child(from.id);
+  }
+  // A JOIN for `topic` routed to this node as its root; whether `from` is a child afterwards.
+  bool routed_join_here(Time now, const NodeId& topic, const NodeHandle& from, uint32_t spare) {
+    JoinBody j{topic};
+    j.spare = spare;
+    scribe_.deliver(now, overlay::RouteInfo{topic, from, from, 2},
+                    std::make_shared<const JoinMsg>(j));
+    return scribe_.topic(topic)->has_child(from.id);
+  }
   AnycastBody anycast_for(int s, const NodeHandle& requester, size_t visited,
                           std::optional<NodeId> group = std::nullopt) {
     AnycastBody a;

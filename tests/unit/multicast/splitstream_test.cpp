@@ -99,35 +99,23 @@ TEST_F(SplitStreamTest, StripeScgTakesOnlyTheStripesDigitOrItsForwarders) {
 // A stripe root that is a pure leaf points joiners at the publisher, which feeds one delegate
 // in its place: a node of the stripe's digit that offers spare outdegree.
 TEST_F(SplitStreamTest, PublisherFeedsOneDelegateOfTheStripesDigitWithSpare) {
-  SplitStreamConfig c;
-  c.capacity = 4;
-  ss_ = std::make_unique<SplitStream>(scribe_, c);
-  overlay_.next = node(0xf000000000000000ULL, 99);  // the publisher is no stripe's root here
-  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId group = publish_show(4);
   const NodeId s7 = group.with_digit(0, 7), s8 = group.with_digit(0, 8);
-  auto direct_join = [&](const NodeId& topic, const NodeHandle& from, uint32_t spare) {
-    JoinBody j;
-    j.topic = topic;
-    j.spare = spare;
-    j.pushdown_left = 3;
-    scribe_.receive_direct(ms(5), from, std::make_shared<const JoinMsg>(j));
-    return scribe_.topic(topic)->has_child(from.id);
-  };
   const NodeHandle no_spare = node(0x7300000000000000ULL, 30);
   const NodeHandle other_digit = node(0x2100000000000000ULL, 31);
   const NodeHandle delegate = node(0x7100000000000000ULL, 32);
   const NodeHandle later = node(0x7200000000000000ULL, 33);
-  EXPECT_FALSE(direct_join(s7, no_spare, 0));
-  EXPECT_FALSE(direct_join(s7, other_digit, 5));
-  EXPECT_TRUE(direct_join(s7, delegate, 5));
+  EXPECT_FALSE(direct_join(ms(5), s7, no_spare, 0));
+  EXPECT_FALSE(direct_join(ms(5), s7, other_digit, 5));
+  EXPECT_TRUE(direct_join(ms(5), s7, delegate, 5));
   overlay_.clear();
-  EXPECT_FALSE(direct_join(s7, later, 5));  // one delegate per stripe: the rest go to it
+  EXPECT_FALSE(direct_join(ms(5), s7, later, 5));  // one delegate per stripe: the rest go to it
   const auto refusals = overlay_.sent_of<RefuseMsg>();
   ASSERT_EQ(refusals.size(), 1u);
   ASSERT_EQ(refusals[0].second->body.candidates.size(), 1u);
   EXPECT_EQ(refusals[0].second->body.candidates[0], delegate);
   // Another stripe gets its own delegate.
-  EXPECT_TRUE(direct_join(s8, node(0x8100000000000000ULL, 34), 1));
+  EXPECT_TRUE(direct_join(ms(5), s8, node(0x8100000000000000ULL, 34), 1));
   EXPECT_EQ(ss_->used(), 2);
 }
 
@@ -135,9 +123,7 @@ TEST_F(SplitStreamTest, PublisherFeedsOneDelegateOfTheStripesDigitWithSpare) {
 // first packet must be in the publisher's history like every other, for the successor drops it
 // while it still gathers evidence, and what the root that answers gets again comes from there.
 TEST_F(SplitStreamTest, PublishersFailOverPacketIsReplayedToTheRootThatAnswers) {
-  ss_ = std::make_unique<SplitStream>(scribe_, SplitStreamConfig{});
-  overlay_.next = node(0xf000000000000000ULL, 99);  // the publisher is no stripe's root here
-  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId group = publish_show(-1);
   const NodeId s7 = group.with_digit(0, 7);
   const NodeHandle root = node(0x7100000000000000ULL, 40);
   const NodeHandle successor = node(0x7200000000000000ULL, 41);
@@ -169,29 +155,15 @@ TEST_F(SplitStreamTest, PublishersFailOverPacketIsReplayedToTheRootThatAnswers) 
 // publisher, avoiding it. The first takes the delegate's place at once (the old one is checked
 // and, if alive, pointed below the newcomer) instead of being sent to the silent node.
 TEST_F(SplitStreamTest, PublisherGivesASilentDelegatesPlaceToTheGrandchildThatFoundIt) {
-  SplitStreamConfig c;
-  c.capacity = 4;
-  ss_ = std::make_unique<SplitStream>(scribe_, c);
-  overlay_.next = node(0xf000000000000000ULL, 99);  // the publisher is no stripe's root here
-  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId group = publish_show(4);
   const NodeId s7 = group.with_digit(0, 7);
   const NodeHandle delegate = node(0x7100000000000000ULL, 32);
   const NodeHandle grandchild = node(0x7200000000000000ULL, 33);
-  auto direct_join = [&](const NodeHandle& from, uint32_t spare, std::optional<NodeId> avoid) {
-    JoinBody j;
-    j.topic = s7;
-    j.spare = spare;
-    j.pushdown_left = 3;
-    j.has_avoid = avoid.has_value();
-    if (avoid) j.avoid = *avoid;
-    scribe_.receive_direct(ms(5), from, std::make_shared<const JoinMsg>(j));
-    return scribe_.topic(s7)->has_child(from.id);
-  };
-  ASSERT_TRUE(direct_join(delegate, 5, std::nullopt));
+  ASSERT_TRUE(direct_join(ms(5), s7, delegate, 5));
   // Without naming the delegate silent, the grandchild goes to the delegate as before.
-  EXPECT_FALSE(direct_join(grandchild, 5, std::nullopt));
+  EXPECT_FALSE(direct_join(ms(5), s7, grandchild, 5));
   overlay_.clear();
-  EXPECT_TRUE(direct_join(grandchild, 5, delegate.id));
+  EXPECT_TRUE(direct_join(ms(5), s7, grandchild, 5, delegate.id));
   EXPECT_FALSE(scribe_.topic(s7)->has_child(delegate.id));
   const auto refusals = overlay_.sent_of<RefuseMsg>();
   ASSERT_EQ(refusals.size(), 1u);
@@ -208,11 +180,7 @@ TEST_F(SplitStreamTest, PublisherGivesASilentDelegatesPlaceToTheGrandchildThatFo
 // forwarder): a delegate of its own stream is kept and the other stream's child pushed down,
 // since the delegate is its stripe's only feed.
 TEST_F(SplitStreamTest, PublisherAtItsLimitKeepsItsOwnStripesDelegate) {
-  SplitStreamConfig c;
-  c.capacity = 1;
-  ss_ = std::make_unique<SplitStream>(scribe_, c);
-  overlay_.next = node(0xf000000000000000ULL, 99);
-  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId group = publish_show(1);
   ss_->set_capacity(1);
   // Another stream's stripe 3, which this node forwards to one child.
   const NodeId other = NodeId::from_parts(0x3b00000000000000ULL, 7);
@@ -230,16 +198,9 @@ TEST_F(SplitStreamTest, PublisherAtItsLimitKeepsItsOwnStripesDelegate) {
   // one of another digit is taken.
   const NodeId s7 = group.with_digit(0, 7);
   const NodeHandle delegate = node(0x2100000000000000ULL, 32);
-  JoinBody j;
-  j.topic = s7;
-  j.spare = 5;
-  j.pushdown_left = 3;
-  scribe_.receive_direct(ms(5), delegate, std::make_shared<const JoinMsg>(j));
-  ASSERT_FALSE(scribe_.topic(s7)->has_child(delegate.id));
+  ASSERT_FALSE(direct_join(ms(5), s7, delegate, 5));
   overlay_.clear();
-  scribe_.receive_direct(ms(5) + ss_->config().delegate_digit_wait, delegate,
-                         std::make_shared<const JoinMsg>(j));
-  EXPECT_TRUE(scribe_.topic(s7)->has_child(delegate.id));
+  EXPECT_TRUE(direct_join(ms(5) + ss_->config().delegate_digit_wait, s7, delegate, 5));
   EXPECT_FALSE(scribe_.topic(other)->has_child(other_child.id));
   EXPECT_EQ(ss_->used(), 1);
   EXPECT_EQ(ss_->counters().limit_violations, 0u);
@@ -250,18 +211,10 @@ TEST_F(SplitStreamTest, PublisherAtItsLimitKeepsItsOwnStripesDelegate) {
 // the stripe was foreign filled up with other streams' children, orphaning the stripe's first,
 // and the stripe below it starved for good.
 TEST_F(SplitStreamTest, PublisherAsRootHandsAForeignDelegatesPlaceToAJoinerWithSpare) {
-  SplitStreamConfig c;
-  c.capacity = 4;
-  ss_ = std::make_unique<SplitStream>(scribe_, c);
-  overlay_.next.reset();  // this node is the root of every stripe
-  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId group = publish_show(4, true);
   const NodeId s7 = group.with_digit(0, 7);
   auto routed_join = [&](Time now, const NodeHandle& from, uint32_t spare) {
-    JoinBody j{s7};
-    j.spare = spare;
-    scribe_.deliver(now, overlay::RouteInfo{s7, from, from, 2},
-                    std::make_shared<const JoinMsg>(j));
-    return scribe_.topic(s7)->has_child(from.id);
+    return routed_join_here(now, s7, from, spare);
   };
   const NodeHandle foreign = node(0x2100000000000000ULL, 30);
   const NodeHandle first_try = node(0x9100000000000000ULL, 31);
@@ -291,16 +244,10 @@ TEST_F(SplitStreamTest, PublisherAsRootHandsAForeignDelegatesPlaceToAJoinerWithS
 // digit even without spare outdegree (at 2,000 nodes default capacity none with spare came and
 // the stripe fed one viewer); one of another digit without spare is still refused.
 TEST_F(SplitStreamTest, PublisherAsRootTakesAFirstDelegateOfTheDigitWithoutSpare) {
-  SplitStreamConfig c;
-  c.capacity = 4;
-  ss_ = std::make_unique<SplitStream>(scribe_, c);
-  overlay_.next.reset();  // this node is the root of every stripe
-  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId group = publish_show(4, true);
   const NodeId s7 = group.with_digit(0, 7);
   auto routed_join = [&](Time now, const NodeHandle& from) {
-    scribe_.deliver(now, overlay::RouteInfo{s7, from, from, 2},
-                    std::make_shared<const JoinMsg>(JoinBody{s7}));
-    return scribe_.topic(s7)->has_child(from.id);
+    return routed_join_here(now, s7, from, 0);
   };
   EXPECT_FALSE(routed_join(ms(5), node(0x2100000000000000ULL, 30)));
   ASSERT_TRUE(scribe_.topic(s7)->root);
@@ -313,25 +260,13 @@ TEST_F(SplitStreamTest, PublisherAsRootTakesAFirstDelegateOfTheDigitWithoutSpare
 // node with spare: after `delegate_digit_wait` without one the publisher takes any joiner with
 // spare (the daemon's default outdegree left such stripes unfed for good).
 TEST_F(SplitStreamTest, PublisherTakesADelegateOfAnotherDigitWhenNoneOfTheDigitComes) {
-  SplitStreamConfig c;
-  c.capacity = 4;
-  ss_ = std::make_unique<SplitStream>(scribe_, c);
-  overlay_.next = node(0xf000000000000000ULL, 99);  // the publisher is no stripe's root here
-  const NodeId group = ss_->publish(ms(0), ModelledKey({9}), "show");
+  const NodeId group = publish_show(4);
   const NodeId s7 = group.with_digit(0, 7);
-  auto direct_join = [&](Time now, const NodeHandle& from, uint32_t spare) {
-    JoinBody j;
-    j.topic = s7;
-    j.spare = spare;
-    j.pushdown_left = 3;
-    scribe_.receive_direct(now, from, std::make_shared<const JoinMsg>(j));
-    return scribe_.topic(s7)->has_child(from.id);
-  };
   const NodeHandle other_digit = node(0x2100000000000000ULL, 31);
-  EXPECT_FALSE(direct_join(ms(5), other_digit, 5));
-  EXPECT_FALSE(direct_join(ms(1500), other_digit, 5));  // still waiting for the digit
-  EXPECT_FALSE(direct_join(ms(2100), node(0x2200000000000000ULL, 32), 0));  // no spare: never
-  EXPECT_TRUE(direct_join(ms(2100), other_digit, 5));
+  EXPECT_FALSE(direct_join(ms(5), s7, other_digit, 5));
+  EXPECT_FALSE(direct_join(ms(1500), s7, other_digit, 5));  // still waiting for the digit
+  EXPECT_FALSE(direct_join(ms(2100), s7, node(0x2200000000000000ULL, 32), 0));  // no spare
+  EXPECT_TRUE(direct_join(ms(2100), s7, other_digit, 5));
   EXPECT_EQ(ss_->used(), 1);
 }
 TEST_F(SplitStreamTest, StreamScgPrefersMembersForwardingNothingYet) {
