@@ -51,7 +51,7 @@ void Scribe::on_publisher_data(Time now, const NodeHandle& from,
   if (hop && !replaced_hop) {
     const auto w = watches_.find(id);
     if (w != watches_.end() && w->second.root.id == hop->id &&
-        w->second.heard && now - *w->second.heard > config_.heartbeat_interval &&
+        w->second.heard && now - *w->second.heard > config_.root_watch_interval &&
         is_next_after(id, w->second)) {
       // The publisher turned to us, its root's successor, and our own watch misses the root
       // too: the evidence is at most a failure timeout away. Sending it back to route to the

@@ -45,6 +45,8 @@ void Scribe::become_root(Time now, TopicState& t) {
   t.path.clear();
   push_path(now, t);
   replicate(now, t);
+  ping_successor(now, t);  // the successors' watch starts now, not at the next interval
+  arm_root_watch(now);
 }
 
 void Scribe::replicate(Time now, const TopicState& t) {
@@ -179,12 +181,10 @@ bool Scribe::on_successor_ping(Time now, const NodeHandle& from, const RootAckBo
 bool Scribe::root_silent(Time now, const NodeId& topic) const {
   const auto w = watches_.find(topic);
   if (w == watches_.end() || !w->second.heard) return false;
-  const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
-  if (now - *w->second.heard > failure) return true;
+  if (now - *w->second.heard > root_failure()) return true;
   // Our own parent's silence counts as our own evidence too (the root's data stopped).
   const TopicState* t = this->topic(topic);
-  return t && t->parent && t->parent->id == w->second.root.id &&
-         now - t->last_from_parent > failure;
+  return t && t->parent && t->parent->id == w->second.root.id && parent_silent(*t, now);
 }
 
 bool Scribe::is_next_after(const NodeId& topic, const RootWatch& w) const {
@@ -249,14 +249,15 @@ bool Scribe::take_over_if_evident(Time now, const NodeId& topic) {
 
 bool Scribe::follow_takeover(Time now, TopicState& t, const NodeHandle& from, const PathBody& p) {
   // The sender says it is a root (its path is itself), our parent is a root too, and our own
-  // watch has missed all but the last interval of the failure timeout from it: the successor
-  // took over on its evidence, ours is about to agree. A live root would have sent something in
-  // that time (data, or a heartbeat after one silent interval).
+  // has heard nothing from it for a heartbeat interval: the successor took over on its own
+  // evidence (root_failure(), shorter than ours: data comes only every stripe packet, which a
+  // 1 Mbit/s stream of 16 stripes sends every ~150 ms), and a live root would have sent a
+  // heartbeat after one silent interval. If it lives after all, the successor steps down below
+  // it (takeovers_undone) and we with it.
   if (!config_.takeover_adopts || t.root || !t.parent || t.parent->id == from.id) return false;
   if (p.detached || p.path.size() != 1 || p.path.front() != from.id) return false;
   if (t.path.size() != 1 || t.path.front() != t.parent->id) return false;
-  if (now - t.last_from_parent <= config_.heartbeat_interval * (config_.failure_intervals - 1))
-    return false;
+  if (now - t.last_from_parent <= config_.heartbeat_interval) return false;
   ++counters_.takeovers_followed;
   const NodeHandle old = *t.parent;
   overlay_.check_alive(now, old);
@@ -275,7 +276,7 @@ bool Scribe::hold_for_evidence(Time now, const NodeId& topic, const NodeHandle& 
   if (it == watches_.end() || !is_next_after(topic, it->second)) return false;
   RootWatch& w = it->second;
   // Pings come every interval: one missed means the evidence is at most a failure timeout away.
-  if (!w.heard || now - *w.heard <= config_.heartbeat_interval) return false;
+  if (!w.heard || now - *w.heard <= config_.root_watch_interval) return false;
   if (std::none_of(w.pending.begin(), w.pending.end(),
                    [&](const auto& p) { return p.first.id == child.id; })) {
     if (w.pending.size() >= kMaxCandidates) return false;

@@ -33,6 +33,13 @@ struct ScribeConfig {
   int refresh_misses = 3;
   // Root -> publisher acknowledgements; the publisher re-routes after 3 silent intervals.
   Duration root_ack_interval = ms(100);
+  // A root pings its successors this often, and the first takes over after `failure_intervals`
+  // of them without one: a dead root cuts its stripe at every viewer, an interior node only its
+  // subtree, so roots are watched faster than the tree's own heartbeat. At 100 ms (the tree's
+  // interval) the take-over came 200-300 ms after the death, and with four roots dead at once
+  // (a quarter of a 16-stripe ring) the replays reached many viewers after a 500 ms playout
+  // (docs/multicast.md "Root fail-over"). Costs one small message per successor and interval.
+  Duration root_watch_interval = ms(50);
   // Nodes holding the root's topic metadata besides the root.
   size_t replicas = 4;
   // An unanswered JOIN is retried after this, doubling per attempt up to the cap.
@@ -451,6 +458,11 @@ class Scribe final : public overlay::Application {
   void arm_tick(Time now);
   Duration parent_failure(const TopicState& t) const;  // a parent silent this long is dead
   bool parent_silent(const TopicState& t, Time now) const;  // past its failure timeout
+  Duration root_failure() const;  // a watched root silent this long is dead
+  // Still the root as Pastry sees it, or holding on after a take-over (takeover_hold).
+  bool holds_root(Time now, const TopicState& t) const;
+  void arm_root_watch(Time now);
+  void on_root_watch(Time now);
   void arm_deadline(Time now, std::optional<Time> parent_deadline);
   void check_deadlines(Time now);
 
@@ -477,6 +489,7 @@ class Scribe final : public overlay::Application {
   FetchLimiter fetch_limiter_{config_.fetch};
   std::unordered_map<NodeId, FetchRecord> fetches_;  // member data topics asked for
   bool tick_armed_ = false;
+  bool root_watch_armed_ = false;
   std::optional<Time> deadline_at_;  // the earliest pending arm_deadline() timer
   bool left_ = false;  // leave_all() was called
   Time next_refresh_{0};

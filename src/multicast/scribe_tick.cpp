@@ -12,6 +12,7 @@ namespace {
 
 constexpr uint64_t kTickToken = 1;
 constexpr uint64_t kDeadlineToken = 2;
+constexpr uint64_t kRootWatchToken = 3;
 
 Duration backoff(const ScribeConfig& c, int attempts) {
   Duration d = c.join_timeout;
@@ -33,6 +34,11 @@ void Scribe::arm_tick(Time now) {
 
 void Scribe::on_timer(Time now, uint64_t token) {
   if (left_) return;
+  if (token == kRootWatchToken) {
+    root_watch_armed_ = false;
+    on_root_watch(now);
+    return;
+  }
   if (token == kDeadlineToken) {
     if (deadline_at_ == now) deadline_at_.reset();
     check_deadlines(now);
@@ -53,6 +59,39 @@ Duration Scribe::parent_failure(const TopicState& t) const {
          config_.failure_intervals;
 }
 
+Duration Scribe::root_failure() const {
+  return config_.root_watch_interval * config_.failure_intervals;
+}
+
+bool Scribe::holds_root(Time now, const TopicState& t) const {
+  if (!t.root) return false;
+  // Pastry may have learned of a closer node (or a JOIN was delivered here while routing was in
+  // flux). A root we replaced that Pastry still routes to long after our take-over answered its
+  // probe is alive: we step down below it, but not before takeover_hold.
+  const auto hop = overlay_.next_hop(t.id);
+  const bool hold =
+      t.replaced && hop && *t.replaced == hop->id && now - t.replaced_at <= config_.takeover_hold;
+  return !hop || hold;
+}
+
+void Scribe::arm_root_watch(Time now) {
+  if (root_watch_armed_) return;
+  root_watch_armed_ = true;
+  overlay_.schedule_app_timer(kMulticastAppId, now + config_.root_watch_interval, kRootWatchToken);
+}
+
+void Scribe::on_root_watch(Time now) {
+  // The roots' pings to their successors, at their own interval (the tick steps down a root
+  // Pastry no longer routes to).
+  bool any = false;
+  for (auto& [id, t] : topics_) {
+    if (!t.root) continue;
+    any = true;
+    if (holds_root(now, t)) ping_successor(now, t);
+  }
+  if (any) arm_root_watch(now);
+}
+
 bool Scribe::parent_silent(const TopicState& t, Time now) const {
   return !t.source && t.parent && now - t.last_from_parent > parent_failure(t);
 }
@@ -69,9 +108,8 @@ void Scribe::arm_deadline(Time now, std::optional<Time> parent_deadline) {
     if (at > now && at < horizon && (!first || at < *first)) first = at;
   };
   if (parent_deadline) consider(*parent_deadline);
-  const Duration failure = config_.heartbeat_interval * config_.failure_intervals;
   for (const auto& [id, w] : watches_)
-    if (w.heard) consider(*w.heard + failure + Duration{1});
+    if (w.heard) consider(*w.heard + root_failure() + Duration{1});
   if (!first || (deadline_at_ && *deadline_at_ > now && *deadline_at_ <= *first)) return;
   deadline_at_ = first;
   overlay_.schedule_app_timer(kMulticastAppId, *first, kDeadlineToken);
@@ -147,20 +185,9 @@ std::optional<Time> Scribe::tick(Time now) {
     } else if (!t->root && !t->parent && !t->joining && (t->member || !t->children.empty())) {
       route_join(now, *t);  // detached without a pending attempt (e.g. after a cycle)
     }
-    if (t->root) {
-      // Still the root? Pastry may have learned of a closer node (or a JOIN was delivered here
-      // while routing was in flux): hang our tree below the real root instead of starving it.
-      const auto hop = overlay_.next_hop(id);
-      // A root we replaced that Pastry still routes to long after our take-over answered its
-      // probe: it is alive, hang below it.
-      const bool hold = t->replaced && hop && *t->replaced == hop->id &&
-                        now - t->replaced_at <= config_.takeover_hold;
-      if (hop && !hold) {
-        step_down(now, *t);
-      } else {
-        ping_successor(now, *t);
-      }
-    }
+    // No longer the root: hang our tree below the real root instead of starving it. (Roots
+    // ping their successors at their own interval: on_root_watch.)
+    if (t->root && !holds_root(now, *t)) step_down(now, *t);
     bool changed = false;
     for (size_t i = 0; i < t->children.size();) {
       if (now - t->children[i].last_refresh > expiry) {

@@ -10,6 +10,7 @@ namespace {
 
 using test::FakeOverlay;
 using test::handle;
+using test::kRootWatch;
 using test::kTick;
 using test::ScribeTest;
 
@@ -42,22 +43,25 @@ class RootFailoverTest : public ScribeTest {
   }
 };
 
+// The root pings every root_watch_interval (50 ms): three of them missed is the evidence, well
+// before the tree's own failure timeout (300 ms).
 TEST_F(RootFailoverTest, SuccessorTakesOverWhenItsOwnWatchMissesTheRoot) {
-  for (int t = 0; t <= 500; t += 100) {
+  ASSERT_EQ(ScribeConfig{}.root_watch_interval, ms(50));
+  for (int t = 0; t <= 500; t += 50) {
     ping(ms(t));
-    scribe_.on_timer(ms(t + 50), kTick);
+    scribe_.on_timer(ms(t + 25), kTick);
   }
   EXPECT_FALSE(is_root());
-  scribe_.on_timer(ms(750), kTick);  // 250 ms since the last ping: not yet
+  scribe_.on_timer(ms(640), kTick);  // 140 ms since the last ping: not yet
   EXPECT_FALSE(is_root());
-  scribe_.on_timer(ms(850), kTick);  // 350 ms > 3 intervals
+  scribe_.on_timer(ms(660), kTick);  // 160 ms > 3 intervals
   EXPECT_TRUE(is_root());
   EXPECT_EQ(scribe_.counters().successor_takeovers, 1u);
   ASSERT_FALSE(overlay_.probed.empty());
   EXPECT_EQ(overlay_.probed.back(), root_) << "Pastry is asked to confirm and route around it";
   // The publisher's data is accepted although Pastry still routes to the old root.
   overlay_.clear();
-  scribe_.receive_direct(ms(860), publisher_,
+  scribe_.receive_direct(ms(670), publisher_,
                          std::make_shared<const DataMsg>(DataBody{create_.topic, 7}));
   const auto acks = overlay_.sent_of<RootAckMsg>();
   ASSERT_FALSE(acks.empty());
@@ -69,9 +73,8 @@ TEST_F(RootFailoverTest, SuccessorTakesOverWhenItsOwnWatchMissesTheRoot) {
 TEST_F(RootFailoverTest, WatchIsCheckedWhenTheFailureTimeoutEndsNotAtTheNextTick) {
   constexpr uint64_t kDeadline = 2;
   ping(ms(0));
-  ping(ms(100));  // the root's last ping: silent for the failure timeout at 400 ms
-  scribe_.on_timer(ms(150), kTick);
-  scribe_.on_timer(ms(250), kTick);
+  ping(ms(50));  // the root's last ping: silent for the failure timeout at 200 ms
+  scribe_.on_timer(ms(60), kTick);
   const auto deadline_timers = [&] {
     std::vector<Time> at;
     for (const auto& t : overlay_.timers)
@@ -79,13 +82,13 @@ TEST_F(RootFailoverTest, WatchIsCheckedWhenTheFailureTimeoutEndsNotAtTheNextTick
     return at;
   };
   EXPECT_TRUE(deadline_timers().empty()) << "no timeout ends before the next tick";
-  scribe_.on_timer(ms(350), kTick);
+  scribe_.on_timer(ms(160), kTick);
   ASSERT_EQ(deadline_timers().size(), 1u);
   const Time at = deadline_timers()[0];
-  EXPECT_EQ(at, ms(400) + Duration{1});
+  EXPECT_EQ(at, ms(200) + Duration{1});
   EXPECT_FALSE(is_root());
   scribe_.on_timer(at, kDeadline);
-  EXPECT_TRUE(is_root()) << "taken over when the timeout ended, not at the 450 ms tick";
+  EXPECT_TRUE(is_root()) << "taken over when the timeout ended, not at the 260 ms tick";
   EXPECT_EQ(scribe_.counters().successor_takeovers, 1u);
 }
 
@@ -127,11 +130,11 @@ TEST_F(RootFailoverTest, NoWatchNoTakeOver) {
 TEST_F(RootFailoverTest, JoinAvoidingTheRootWaitsForTheEvidenceThenIsAdopted) {
   ping(ms(0));
   overlay_.clear();
-  scribe_.receive_direct(ms(250), child_, join_avoiding_root());  // the child noticed first
+  scribe_.receive_direct(ms(100), child_, join_avoiding_root());  // the child noticed first
   EXPECT_FALSE(is_root());
   EXPECT_TRUE(overlay_.sent_of<RefuseMsg>().empty()) << "held, not refused";
   EXPECT_EQ(scribe_.counters().joins_held, 1u);
-  scribe_.on_timer(ms(350), kTick);  // our own watch: 350 ms of silence
+  scribe_.on_timer(ms(160), kTick);  // our own watch: 160 ms of silence
   ASSERT_TRUE(is_root());
   EXPECT_TRUE(scribe_.topic(create_.topic)->has_child(child_.id));
   EXPECT_EQ(overlay_.sent_of<AcceptMsg>().size(), 1u);
@@ -139,15 +142,15 @@ TEST_F(RootFailoverTest, JoinAvoidingTheRootWaitsForTheEvidenceThenIsAdopted) {
 
 TEST_F(RootFailoverTest, HeldJoinGoesBackToTheRootWhenItAnswers) {
   ping(ms(0));
-  scribe_.receive_direct(ms(250), child_, join_avoiding_root());
+  scribe_.receive_direct(ms(100), child_, join_avoiding_root());
   overlay_.clear();
-  ping(ms(260));
+  ping(ms(110));
   const auto refusals = overlay_.sent_of<RefuseMsg>();
   ASSERT_EQ(refusals.size(), 1u);
   EXPECT_EQ(refusals[0].first, child_);
   ASSERT_EQ(refusals[0].second->body.candidates.size(), 1u);
   EXPECT_EQ(refusals[0].second->body.candidates[0], root_);
-  scribe_.on_timer(ms(400), kTick);
+  scribe_.on_timer(ms(200), kTick);
   EXPECT_FALSE(is_root());
 }
 
@@ -305,15 +308,15 @@ TEST_F(RootFailoverTest, RootListsItsChildrenToItsSuccessorsWhenTheyChange) {
   overlay_.replicas = {root_};
   scribe_.deliver(ms(0), overlay::RouteInfo{create_.topic, publisher_, publisher_, 2},
                   std::make_shared<const CreateMsg>(create_));
-  scribe_.on_timer(ms(100), kTick);
-  scribe_.receive_direct(ms(110), child_, std::make_shared<const JoinMsg>(JoinBody{create_.topic}));
+  scribe_.on_timer(ms(50), kRootWatch);
+  scribe_.receive_direct(ms(60), child_, std::make_shared<const JoinMsg>(JoinBody{create_.topic}));
   overlay_.clear();
-  scribe_.on_timer(ms(200), kTick);
+  scribe_.on_timer(ms(100), kRootWatch);
   auto pings = overlay_.sent_of<RootAckMsg>();
   ASSERT_EQ(pings.size(), 1u);
   EXPECT_EQ(pings[0].second->body.children, std::vector<NodeHandle>{child_});
   overlay_.clear();
-  scribe_.on_timer(ms(300), kTick);
+  scribe_.on_timer(ms(150), kRootWatch);
   pings = overlay_.sent_of<RootAckMsg>();
   ASSERT_EQ(pings.size(), 1u);
   EXPECT_TRUE(pings[0].second->body.children.empty()) << "unchanged: not listed again";
@@ -334,12 +337,12 @@ TEST_F(RootFailoverTest, RootTellsASuccessorItNoLongerPingsToStopWatching) {
     return all;
   };
   overlay_.clear();
-  scribe_.on_timer(ms(100), kTick);
+  scribe_.on_timer(ms(50), kRootWatch);
   auto pings = to_successors();
   ASSERT_EQ(pings.size(), 3u) << "three successors";
   overlay_.replica_order = {self_, x, a, b, c};
   overlay_.clear();
-  scribe_.on_timer(ms(200), kTick);
+  scribe_.on_timer(ms(100), kRootWatch);
   pings = to_successors();
   ASSERT_EQ(pings.size(), 4u) << "three pings and one notice";
   size_t notices = 0;
@@ -351,7 +354,7 @@ TEST_F(RootFailoverTest, RootTellsASuccessorItNoLongerPingsToStopWatching) {
   }
   EXPECT_EQ(notices, 1u);
   overlay_.clear();
-  scribe_.on_timer(ms(300), kTick);
+  scribe_.on_timer(ms(150), kRootWatch);
   for (const auto& [to, m] : to_successors()) EXPECT_FALSE(m->body.not_root) << "told once";
 }
 
@@ -377,10 +380,11 @@ TEST_F(ScribeTest, ChildOfASilentRootFollowsTheAcceptOfTheNodeThatTookOver) {
     return std::make_shared<const AcceptMsg>(PathBody{topic_, {successor.id}});
   };
   overlay_.clear();
-  scribe_.receive_direct(ms(250), successor, accept_from_successor());  // silent 150 ms only
+  scribe_.receive_direct(ms(180), successor, accept_from_successor());  // silent 80 ms only
   EXPECT_EQ(scribe_.topic(topic_)->parent, parent_);
   EXPECT_EQ(overlay_.sent_of<LeaveMsg>().size(), 1u) << "a live root's child declines";
-  scribe_.receive_direct(ms(310), successor, accept_from_successor());  // silent 210 ms
+  // Silent past a heartbeat interval: a live root would have sent one.
+  scribe_.receive_direct(ms(210), successor, accept_from_successor());  // silent 110 ms
   EXPECT_EQ(scribe_.topic(topic_)->parent, successor);
   EXPECT_EQ(scribe_.counters().takeovers_followed, 1u);
   EXPECT_EQ(scribe_.topic(topic_)->path, std::vector<NodeId>{successor.id});
@@ -406,14 +410,19 @@ TEST_F(RootFailoverTest, RootPingsItsSuccessorEveryIntervalAndNamesItToItsChildr
   scribe_.deliver(ms(0), overlay::RouteInfo{create_.topic, publisher_, publisher_, 2},
                   std::make_shared<const CreateMsg>(create_));
   ASSERT_TRUE(is_root());
+  EXPECT_EQ(overlay_.sent_of<RootAckMsg>().size(), 2u) << "the publisher's ACK, the first ping";
+  const auto watch = std::find_if(overlay_.timers.begin(), overlay_.timers.end(),
+                                  [](const auto& t) { return t.token == kRootWatch; });
+  ASSERT_NE(watch, overlay_.timers.end());
+  EXPECT_EQ(watch->at, ms(50)) << "pings every root_watch_interval, not every tick";
   overlay_.clear();
-  scribe_.on_timer(ms(100), kTick);
+  scribe_.on_timer(ms(50), kRootWatch);
   const auto pings = overlay_.sent_of<RootAckMsg>();
   ASSERT_EQ(pings.size(), 1u);
   EXPECT_EQ(pings[0].first, root_);
   EXPECT_TRUE(pings[0].second->body.has_successor);
   EXPECT_EQ(pings[0].second->body.successor, root_);
-  scribe_.receive_direct(ms(110), child_, std::make_shared<const JoinMsg>(JoinBody{create_.topic}));
+  scribe_.receive_direct(ms(60), child_, std::make_shared<const JoinMsg>(JoinBody{create_.topic}));
   const auto accepts = overlay_.sent_of<AcceptMsg>();
   ASSERT_EQ(accepts.size(), 1u);
   EXPECT_TRUE(accepts[0].second->body.has_parent);

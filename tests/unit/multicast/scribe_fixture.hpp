@@ -11,7 +11,8 @@
 
 namespace forestcast::multicast::test {
 
-constexpr uint64_t kTick = 1;  // Scribe's tick token
+constexpr uint64_t kTick = 1;       // Scribe's tick token
+constexpr uint64_t kRootWatch = 3;  // a root's pings to its successors
 
 class ScribeTest : public ::testing::Test {
  protected:
