@@ -242,6 +242,11 @@ struct TopicState {
   // when a new parent accepted it after that: the forest scenario splits repair times with them.
   Time lost_at = kNever;
   Time regained_at = kNever;
+  // The last re-attachment as the forest scenario's repair split reads it: how, whether the new
+  // parent said it was cut off from the root itself, and the first new data from it after that.
+  AttachVia regained_via = AttachVia::kNone;
+  bool regained_cut_off = false;
+  Time data_after_regain = kNever;
   // Root: the successors pinged last interval; one that drops out is told (its watch would
   // otherwise go silent exactly like a dead root's).
   std::vector<NodeHandle> watchers;

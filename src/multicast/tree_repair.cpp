@@ -39,7 +39,12 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     t->parent = from;
     t->cut_off_since.reset();
     if (t->join_attempts > 0 || t->avoid) ++t->repairs;
-    if (t->lost_at != kNever) t->regained_at = now;
+    if (t->lost_at != kNever) {
+      t->regained_at = now;
+      t->regained_via = t->attached_via;
+      t->regained_cut_off = p.detached;
+      t->data_after_regain = kNever;
+    }
     ask_replay(now, *t, from);  // gap repair: what we missed while we had no parent
   }
   if (p.has_parent)
