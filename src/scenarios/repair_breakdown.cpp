@@ -74,7 +74,7 @@ void report_slowest_paths(const ForestView& fv, Time kill, const std::vector<mul
   }
   std::sort(order.rbegin(), order.rend());
   auto rel = [&](Time t) { return t == kNever ? -1.0 : ms_of(t - kill); };
-  for (size_t k = 0; k < order.size() && k < 6; ++k) {
+  for (size_t k = 0; k < order.size() && k < 160; k += (k < 6 ? 1 : 10)) {
     const uint32_t v = order[k].second;
     const uint32_t stripe = *fv.nodes[v].sink->slowest_stripe();
     const NodeId& topic = views[stripe].stripe_id;
@@ -84,10 +84,12 @@ void report_slowest_paths(const ForestView& fv, Time kill, const std::vector<mul
     for (size_t hops = 0; hops <= multicast::kMaxPathLength; ++hops) {
       const multicast::TopicState* t = fv.nodes[cur].scribe->topic(topic);
       if (t == nullptr) break;
-      line += format(" [%u lost %.0f regained %.0f data %.0f via %d%s%s%s]", cur, rel(t->lost_at),
+      std::string tr;
+      for (size_t q = 0; q < t->trace_n; ++q) tr += format(" %c%d", t->trace_kind[q], t->trace_ms[q]);
+      line += format(" [%u lost %.0f regained %.0f data %.0f via %d%s%s%s |%s]", cur, rel(t->lost_at),
                      rel(t->regained_at), rel(t->data_after_regain),
                      static_cast<int>(t->regained_via), t->regained_cut_off ? " cut" : "",
-                     t->root ? " root" : "", t->pushdowns > 0 ? " pushed" : "");
+                     t->root ? " root" : "", t->pushdowns > 0 ? " pushed" : "", tr.c_str());
       if (!t->parent) break;
       const auto up = Simulator::index_of(t->parent->endpoint);
       if (!up || !fv.sim.alive(*up)) break;
