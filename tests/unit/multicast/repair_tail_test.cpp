@@ -147,6 +147,20 @@ TEST_F(RepairTailSplitStreamTest, OrphanWalksTheStripeScgBesideItsAncestorsJoins
   EXPECT_EQ(overlay_.sent_of<LeaveMsg>()[0].first, grandparent_);
 }
 
+TEST_F(RepairTailSplitStreamTest, ChildOfADeadRootWalksNobody) {
+  start();
+  overlay_.next = handle(0x3900000000000000ULL, 19);
+  PathBody p{topic_, {parent_.id}};  // parent_ is the stripe's root
+  p.has_parent = true;
+  p.parent = grandparent_;  // its successor
+  scribe_.receive_direct(ms(0), parent_, std::make_shared<const AcceptMsg>(std::move(p)));
+  overlay_.clear();
+  scribe_.on_timer(ms(400), kTick);
+  EXPECT_TRUE(overlay_.routed_of<AnycastMsg>().empty());
+  ASSERT_FALSE(overlay_.sent_of<JoinMsg>().empty());
+  EXPECT_EQ(overlay_.sent_of<JoinMsg>()[0].first, grandparent_);
+}
+
 TEST_F(RepairTailSplitStreamTest, NoRepairWalkWhenSwitchedOff) {
   ScribeConfig c;
   c.repair_walk = false;
