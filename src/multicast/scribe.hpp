@@ -289,7 +289,8 @@ struct TopicState {
   void note(Time now, char kind) {
     if (lost_at == kNever || trace_n >= trace_kind.size()) return;
     trace_kind[trace_n] = kind;
-    trace_ms[trace_n] = static_cast<int16_t>(std::min<int64_t>((now - lost_at).count() / 1000, 32000));
+    const int64_t after_ms = (now - lost_at).count() / 1000;
+    trace_ms[trace_n] = static_cast<int16_t>(std::min<int64_t>(after_ms, 32000));
     ++trace_n;
   }
   // Root: the successors pinged last interval; one that drops out is told (its watch would

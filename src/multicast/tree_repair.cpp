@@ -172,8 +172,8 @@ void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
       j.backup = true;
       j.have_seq = held_seq(t);
       auto msg = std::make_shared<const JoinMsg>(std::move(j));
-      for (size_t k = 0; k < t.fallbacks.size() && k < std::max<size_t>(config_.backup_ancestors, 1);
-           ++k) {
+      const size_t n = std::min(t.fallbacks.size(), std::max<size_t>(config_.backup_ancestors, 1));
+      for (size_t k = 0; k < n; ++k) {
         ++counters_.backup_joins_sent;
         t.note(now, 'B');
         send(now, t.fallbacks[k], msg);

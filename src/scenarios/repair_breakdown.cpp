@@ -48,25 +48,28 @@ void report_group(const ForestView& fv, const char* name, const std::vector<Spli
     levels.push_back(static_cast<double>(s.levels));
     self += s.self ? 1 : 0;
   }
-  fv.report(format("sim: repair split (%s: %zu viewers, %zu without a repairing node on their "
-                   "path): detection p50/p90 %.0f/%.0f ms, re-join %.0f/%.0f ms, down the tree "
-                   "%.0f/%.0f ms over %.0f/%.0f levels; %zu repaired their own parent",
-                   name, splits.size(), unexplained, percentile(detect, 0.5),
-                   percentile(detect, 0.9), percentile(rejoin, 0.5), percentile(rejoin, 0.9),
-                   percentile(down, 0.5), percentile(down, 0.9), percentile(levels, 0.5),
-                   percentile(levels, 0.9), self));
-  fv.report(format("sim: repair split (%s): the repairing node's new parent via routed/push-down/"
-                   "repair/stripe SCG/stream SCG %zu/%zu/%zu/%zu/%zu, cut off itself when it "
-                   "accepted %zu; its first data after the acceptance p50/p90 %.0f/%.0f ms (none "
-                   "%zu)",
-                   name, via[1], via[2], via[3], via[4], via[5], cut_off,
-                   percentile(first_data, 0.5), percentile(first_data, 0.9), no_data));
+  fv.report(
+      format("sim: repair split (%s: %zu viewers, %zu without a repairing node on their "
+             "path): detection p50/p90 %.0f/%.0f ms, re-join %.0f/%.0f ms, down the tree "
+             "%.0f/%.0f ms over %.0f/%.0f levels; %zu repaired their own parent",
+             name, splits.size(), unexplained, percentile(detect, 0.5), percentile(detect, 0.9),
+             percentile(rejoin, 0.5), percentile(rejoin, 0.9), percentile(down, 0.5),
+             percentile(down, 0.9), percentile(levels, 0.5), percentile(levels, 0.9), self));
+  fv.report(
+      format("sim: repair split (%s): the repairing node's new parent via routed/push-down/"
+             "repair/stripe SCG/stream SCG %zu/%zu/%zu/%zu/%zu, cut off itself when it "
+             "accepted %zu; its first data after the acceptance p50/p90 %.0f/%.0f ms (none "
+             "%zu)",
+             name, via[1], via[2], via[3], via[4], via[5], cut_off, percentile(first_data, 0.5),
+             percentile(first_data, 0.9), no_data));
 }
 
-// The few slowest viewers' slowest stripe, node by node up the current path: when each lost and
-// regained its parent and first got new data after that (ms after the kill), how, and whether
-// the new parent was cut off then.
-void report_slowest_paths(const ForestView& fv, Time kill, const std::vector<multicast::StripeView>& views) {
+// The six slowest viewers' slowest stripe, and every tenth viewer after them down to the 160th
+// slowest, node by node up the current path: when each lost and regained its parent and first
+// got new data after that (ms after the kill), how, whether the new parent was cut off then, and
+// the node's repair steps (TopicState::trace_kind).
+void report_slowest_paths(const ForestView& fv, Time kill,
+                          const std::vector<multicast::StripeView>& views) {
   std::vector<std::pair<Time, uint32_t>> order;
   for (uint32_t i = 1; i < fv.nodes.size(); ++i) {
     if (!fv.sim.alive(i) || !fv.nodes[i].sink || !fv.nodes[i].sink->slowest_stripe()) continue;
@@ -78,16 +81,18 @@ void report_slowest_paths(const ForestView& fv, Time kill, const std::vector<mul
     const uint32_t v = order[k].second;
     const uint32_t stripe = *fv.nodes[v].sink->slowest_stripe();
     const NodeId& topic = views[stripe].stripe_id;
-    std::string line = format("sim: slow viewer %u stripe %u repaired %.0f ms (gap from %.0f):", v,
-                              stripe, rel(order[k].first), rel(fv.nodes[v].sink->slowest_gap_from()));
+    std::string line =
+        format("sim: slow viewer %u stripe %u repaired %.0f ms (gap from %.0f):", v, stripe,
+               rel(order[k].first), rel(fv.nodes[v].sink->slowest_gap_from()));
     uint32_t cur = v;
     for (size_t hops = 0; hops <= multicast::kMaxPathLength; ++hops) {
       const multicast::TopicState* t = fv.nodes[cur].scribe->topic(topic);
       if (t == nullptr) break;
       std::string tr;
-      for (size_t q = 0; q < t->trace_n; ++q) tr += format(" %c%d", t->trace_kind[q], t->trace_ms[q]);
-      line += format(" [%u lost %.0f regained %.0f data %.0f via %d%s%s%s |%s]", cur, rel(t->lost_at),
-                     rel(t->regained_at), rel(t->data_after_regain),
+      for (size_t q = 0; q < t->trace_n; ++q)
+        tr += format(" %c%d", t->trace_kind[q], t->trace_ms[q]);
+      line += format(" [%u lost %.0f regained %.0f data %.0f via %d%s%s%s |%s]", cur,
+                     rel(t->lost_at), rel(t->regained_at), rel(t->data_after_regain),
                      static_cast<int>(t->regained_via), t->regained_cut_off ? " cut" : "",
                      t->root ? " root" : "", t->pushdowns > 0 ? " pushed" : "", tr.c_str());
       if (!t->parent) break;
