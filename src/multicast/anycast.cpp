@@ -44,6 +44,7 @@ void Scribe::send_anycast(Time now, const NodeId& group, const NodeId& want, boo
     held = held_seq(*t);
     t->joining = true;
     t->join_sent = now;
+    t->note(now, 'A');
     t->walk_sent = now;  // the tick re-issues it if nothing comes back (walk_timeout)
     t->walk_group = group;
     t->walk_single_pass = single_pass;
@@ -57,6 +58,23 @@ void Scribe::send_anycast(Time now, const NodeId& group, const NodeId& want, boo
   ++counters_.anycasts_sent;
   ++counters_.control_sent;
   overlay_.route(now, group, std::make_shared<const AnycastMsg>(std::move(a)));
+}
+
+void Scribe::send_repair_walk(Time now, TopicState& t) {
+  if (!config_.repair_walk || client_ == nullptr || t.slow || t.root || t.source) return;
+  const auto group = client_->repair_walk_group(t);
+  if (!group) return;
+  AnycastBody a;
+  a.topic = *group;
+  a.requester = self();
+  a.want = t.id;
+  a.relaxed = true;  // one pass: the group's members are the stripe's own
+  a.have_seq = held_seq(t);
+  t.repair_walk_out = true;
+  t.note(now, 'W');
+  ++counters_.repair_walks_sent;
+  ++counters_.control_sent;
+  overlay_.route(now, *group, std::make_shared<const AnycastMsg>(std::move(a)));
 }
 
 void Scribe::walk_anycast(Time now, const AnycastBody& a, const NodeHandle* from) {

@@ -93,6 +93,8 @@ void Scribe::forward_data(Time now, TopicState& t, const std::shared_ptr<const D
   // A packet held already came twice (two feeds during a root change, or a replay of what we
   // had); forwarding it again would only cost upload.
   if (!admit_data(now, t, d)) return;
+  if (t.data_after_regain == kNever && t.regained_at != kNever && t.parent)
+    t.data_after_regain = now;
   t.last_seq = std::max(t.last_seq, d->body.seq);
   for (Child& c : t.children) {
     c.last_sent = now;

@@ -125,6 +125,7 @@ void Scribe::route_join(Time now, TopicState& t) {
   t.join_sent = now;
   t.join_target.reset();
   t.walk_sent.reset();
+  t.note(now, 'R');
   ++counters_.joins_routed;
   ++counters_.control_sent;
   overlay_.route(now, t.id, std::make_shared<const JoinMsg>(std::move(j)));
@@ -138,6 +139,7 @@ void Scribe::join_via(Time now, const NodeId& id, const NodeHandle& node, uint32
   t->join_target = node.id;
   t->pushdown_left_sent = pushdown_left;
   t->walk_sent.reset();
+  t->note(now, 'J');
   ++counters_.joins_direct;
   JoinBody j;
   j.topic = id;
@@ -497,10 +499,21 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
         ++t->pushdowns;
         t->lost_at = now;
         t->regained_at = kNever;
+        t->trace_n = 0;
         t->parent.reset();
         t->cut_off_since.reset();
         detach(now, *t);
         t->join_attempts = std::max(t->join_attempts, 1);
+      }
+      t->note(now, r.candidates.empty() ? 'f' : 'F');
+      if (!t->parent && t->avoid && r.pushdown_left == 0 && t->join_target &&
+          *t->join_target == from.id && !t->fallbacks.empty()) {
+        // The ancestor asked does not receive the topic (repairing too): the next one at once;
+        // a walk from here was abandoned for it at the ancestor timeout anyway.
+        ++counters_.ancestors_not_receiving;
+        t->note_unanswered(from.id);
+        next_repair_attempt(now, *t);
+        return;
       }
       if (client_ && client_->on_refused(now, *t, r)) return;
       if (!r.candidates.empty() && r.pushdown_left > 0 && r.candidates[0].id != self().id) {
@@ -561,6 +574,7 @@ void Scribe::receive_direct(Time now, const NodeHandle& from, const overlay::App
       // Only the walk in flight counts; a re-issued walk's lost predecessor may still report.
       if (t != nullptr && !t->walk_sent) return;
       if (t != nullptr) t->walk_sent.reset();
+      if (t != nullptr) t->note(now, 'X');
       ++counters_.anycasts_failed;
       if (client_) client_->on_anycast_failed(now, want);
       return;

@@ -4,6 +4,7 @@
 // plugs its policy in: whom to adopt, what an anycast accepts, what to do when refused, and
 // where data goes locally. With no client Scribe is plain Scribe: adopt everyone, re-join by
 // routing when refused.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -59,10 +60,19 @@ struct ScribeConfig {
   // was not lost only costs its acceptor a LEAVE.
   Duration walk_timeout = ms(400);
   int walk_reissues = 2;
+  // An orphan whose parent died also sends a walk into the client's repair group (SplitStream:
+  // the stripe's SCG, whose members receive the stripe and have room) at once, beside its JOINs
+  // to the grandparent and the great-grandparent: the first ACCEPT wins and a later one gets a
+  // LEAVE. Asked one after another, dead and full ancestors and push-down cost a round trip or an
+  // ancestor timeout each, and the slowest orphans of a quarter of the ring dying spent 1-2 s so
+  // (docs/multicast.md "Repair tail, session 12").
+  bool repair_walk = true;
   // An orphan whose parent died also asks its great-grandparent, in parallel with the
   // grandparent, to adopt it if it has room (JoinBody::backup): parent and grandparent die
   // together when a quarter of the ring dies at once.
   bool ancestor_backup = true;
+  // How many ancestors above the grandparent get that backup JOIN at once, nearest first.
+  size_t backup_ancestors = 3;
   // Ancestors above the grandparent (PathBody::ancestors) are asked in turn when the grandparent
   // is dead or silent, before a JOIN is routed. Off: straight to routing (the backup needs it).
   bool ancestor_fallback = true;
@@ -125,6 +135,10 @@ struct ScribeCounters {
   uint64_t backup_joins_declined = 0;   // received, no room (silently)
   uint64_t children_reported_dead = 0;  // a re-joining grandchild said our child is dead
   uint64_t anycasts_lost = 0;           // walks that neither adopted nor failed in time
+  uint64_t repair_walks_sent = 0;       // ScribeConfig::repair_walk, beside the ancestors' JOINs
+  uint64_t repair_walk_adoptions = 0;   // ... whose ACCEPT came first
+  // An ancestor asked while repairing said it does not receive the topic: the next one at once.
+  uint64_t ancestors_not_receiving = 0;
   uint64_t walk_skips = 0;              // walk steps past a member silent beyond its interval
   uint64_t cycles_broken = 0;  // a path update that contained this node
   uint64_t cut_off_leaves = 0;  // left a parent that stayed cut off past the grace period
@@ -227,6 +241,23 @@ struct TopicState {
   // parallel with JoinBody::backup, whose refusal we do not act on.
   std::vector<NodeHandle> fallbacks;
   std::optional<NodeId> backup_target;
+  // The last nodes asked directly that did not answer in time, or that Pastry found dead (most
+  // likely dead): a refusal may offer one again as a push-down candidate (its parent does not
+  // know yet), and each try cost the join back-off, doubling (0.5, 1, 2 s).
+  std::array<NodeId, 4> unanswered{};
+  uint8_t unanswered_next = 0;
+  bool was_unanswered(const NodeId& node) const {
+    return node != NodeId{} &&
+           std::find(unanswered.begin(), unanswered.end(), node) != unanswered.end();
+  }
+  void note_unanswered(const NodeId& node) {
+    if (was_unanswered(node)) return;
+    unanswered[unanswered_next] = node;
+    unanswered_next = static_cast<uint8_t>((unanswered_next + 1) % unanswered.size());
+  }
+  // A repair walk (ScribeConfig::repair_walk) is out: an ACCEPT from a node not asked directly
+  // is most likely its answer.
+  bool repair_walk_out = false;
   // An anycast walk in flight for this topic: when, into which group, and re-issues so far.
   std::optional<Time> walk_sent;
   NodeId walk_group{};
@@ -249,6 +280,26 @@ struct TopicState {
   // when a new parent accepted it after that: the forest scenario splits repair times with them.
   Time lost_at = kNever;
   Time regained_at = kNever;
+  // The last re-attachment as the forest scenario's repair split reads it: how, whether the new
+  // parent said it was cut off from the root itself, and the first new data from it after that.
+  AttachVia regained_via = AttachVia::kNone;
+  bool regained_cut_off = false;
+  Time data_after_regain = kNever;
+  // The first steps of the last repair (kind, ms after lost_at), which the forest scenario prints
+  // for its slowest viewers: L/l lost (silent / dead or left), J direct JOIN, B backup JOIN,
+  // R routed JOIN, W repair walk, A anycast, F/f refused with / without candidates, T ancestor
+  // timeout, O join timeout, D asked node found dead, X walk failed, a/c accepted (c: by a node
+  // cut off itself).
+  std::array<char, 16> trace_kind{};
+  std::array<int16_t, 16> trace_ms{};
+  uint8_t trace_n = 0;
+  void note(Time now, char kind) {
+    if (lost_at == kNever || trace_n >= trace_kind.size()) return;
+    trace_kind[trace_n] = kind;
+    const int64_t after_ms = (now - lost_at).count() / 1000;
+    trace_ms[trace_n] = static_cast<int16_t>(std::min<int64_t>(after_ms, 32000));
+    ++trace_n;
+  }
   // Root: the successors pinged last interval; one that drops out is told (its watch would
   // otherwise go silent exactly like a dead root's).
   std::vector<NodeHandle> watchers;
@@ -288,6 +339,12 @@ class ScribeClient {
   // return false to pass the walk on.
   virtual bool anycast_accepts(Time now, const AnycastBody& a) = 0;
   virtual void on_anycast_failed(Time now, const NodeId& want) = 0;
+  // The group a node that lost its parent in `t` walks at once (ScribeConfig::repair_walk), or
+  // nullopt for none.
+  virtual std::optional<NodeId> repair_walk_group(const TopicState& t) const {
+    (void)t;
+    return std::nullopt;
+  }
   virtual void on_data(Time now, TopicState& t, const DataBody& data) = 0;
   virtual void on_root_ack(Time now, const NodeHandle& from, const RootAckBody& ack) = 0;
   // Children changed in `t` (capacity bookkeeping). Must not subscribe or route: defer such work
@@ -420,6 +477,9 @@ class Scribe final : public overlay::Application {
   // anyone else frees the child's slot and probes it.
   bool handle_reported_dead(Time now, TopicState& t, const JoinBody& j, const NodeHandle& joiner);
   void send_anycast(Time now, const NodeId& group, const NodeId& want, bool single_pass);
+  // ScribeConfig::repair_walk: a walk that leaves the topic's join state alone (its failure is
+  // not acted on: the JOINs are).
+  void send_repair_walk(Time now, TopicState& t);
   bool backup_join_here(Time now, TopicState* t, const NodeHandle& child, const JoinBody& j);
   // Replicas whose root is gone: become the root where we are now the closest live node.
   void take_over_replicas(Time now);

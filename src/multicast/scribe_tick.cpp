@@ -173,9 +173,16 @@ std::optional<Time> Scribe::tick(Time now) {
                now - t->join_sent > config_.ancestor_timeout) {
       // Repairing, and the node asked directly (an ancestor, a push-down candidate) did not
       // answer: the next ancestor, or a routed JOIN when none is left.
+      t->note(now, 'T');
+      t->note_unanswered(*t->join_target);
       next_repair_attempt(now, *t);
     } else if (!t->root && !t->parent && t->joining &&
-               now - t->join_sent > backoff(config_, t->join_attempts)) {
+               now - t->join_sent > (t->join_target ? config_.join_timeout
+                                                    : backoff(config_, t->join_attempts))) {
+      // A direct JOIN (a push-down candidate) unanswered for the join timeout: no back-off, the
+      // next attempt goes elsewhere, and the silent node is not taken again from a refusal.
+      t->note(now, 'O');
+      if (t->join_target) t->note_unanswered(*t->join_target);
       if (t->join_target && !t->fallbacks.empty()) {
         next_repair_attempt(now, *t);  // the ancestor asked did not answer: the next one
       } else {

@@ -226,6 +226,10 @@ bool SplitStream::on_refused(Time now, TopicState& t, const RefuseBody& refusal)
   for (const NodeHandle& c : refusal.candidates) {
     if (refusal.pushdown_left == 0) break;
     if (c.id == scribe_.self().id) continue;
+    if (t.was_unanswered(c.id)) {
+      ++counters_.pushdown_unanswered_skipped;
+      continue;
+    }
     ++counters_.pushdown_attempts;
     scribe_.join_via(now, t.id, c, refusal.pushdown_left - 1);
     return true;
@@ -310,6 +314,15 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
   counters_.scg_adoptions_foreign += scribe_.self().id.digit(0) != a.want.digit(0) ? 1 : 0;
   scribe_.adopt(now, *t, a.requester, a.have_seq);
   return true;
+}
+
+std::optional<NodeId> SplitStream::repair_walk_group(const TopicState& t) const {
+  if (t.slow) return std::nullopt;
+  for (const Stream& s : streams_)
+    if (static_cast<size_t>(t.id.digit(0)) < s.stripe_ids.size() &&
+        s.stripe_ids[static_cast<size_t>(t.id.digit(0))] == t.id)
+      return s.stripe_scg_ids[static_cast<size_t>(t.id.digit(0))];
+  return std::nullopt;
 }
 
 void SplitStream::on_anycast_failed(Time now, const NodeId& want) {

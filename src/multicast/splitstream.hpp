@@ -37,6 +37,9 @@ struct SplitStreamConfig {
 struct SplitStreamCounters {
   uint64_t pushdown_orphans = 0;   // children orphaned to make room (push-down)
   uint64_t pushdown_attempts = 0;  // direct JOINs to former siblings
+  // Push-down candidates passed over: asked directly before, they did not answer (most likely
+  // dead; TopicState::unanswered).
+  uint64_t pushdown_unanswered_skipped = 0;
   uint64_t scg_anycasts = 0;
   uint64_t scg_adoptions = 0;  // orphans adopted through the SCG
   // Children adopted in a stripe whose first digit is not this node's (interior off its own
@@ -144,6 +147,7 @@ class SplitStream final : public ScribeClient {
   bool on_refused(Time now, TopicState& t, const RefuseBody& refusal) override;
   bool anycast_accepts(Time now, const AnycastBody& a) override;
   void on_anycast_failed(Time now, const NodeId& want) override;
+  std::optional<NodeId> repair_walk_group(const TopicState& t) const override;
   void on_data(Time now, TopicState& t, const DataBody& data) override;
   void on_root_ack(Time now, const NodeHandle& from, const RootAckBody& ack) override;
   void children_changed(Time now, TopicState& t) override;

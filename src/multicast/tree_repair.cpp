@@ -31,15 +31,27 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     return;
   }
   if (!from_parent) {
-    t->attached_via = t->walk_sent ? (t->walk_single_pass ? AttachVia::kStripeScg
-                                                          : AttachVia::kStreamScg)
-                      : t->avoid    ? AttachVia::kRepair
+    // Not the node asked directly, nor the backup: the repair walk's acceptor, most likely.
+    const bool by_repair_walk = t->repair_walk_out && !t->walk_sent &&
+                                (!t->join_target || *t->join_target != from.id) &&
+                                (!t->backup_target || *t->backup_target != from.id);
+    counters_.repair_walk_adoptions += by_repair_walk ? 1 : 0;
+    t->attached_via = t->walk_sent || by_repair_walk
+                          ? (t->walk_single_pass || by_repair_walk ? AttachVia::kStripeScg
+                                                                   : AttachVia::kStreamScg)
+                      : t->avoid       ? AttachVia::kRepair
                       : t->join_target ? AttachVia::kPushdown
                                        : AttachVia::kRouted;
     t->parent = from;
     t->cut_off_since.reset();
     if (t->join_attempts > 0 || t->avoid) ++t->repairs;
-    if (t->lost_at != kNever) t->regained_at = now;
+    if (t->lost_at != kNever) {
+      t->note(now, p.detached ? 'c' : 'a');
+      t->regained_at = now;
+      t->regained_via = t->attached_via;
+      t->regained_cut_off = p.detached;
+      t->data_after_regain = kNever;
+    }
     ask_replay(now, *t, from);  // gap repair: what we missed while we had no parent
   }
   if (p.has_parent)
@@ -55,6 +67,7 @@ void Scribe::on_path(Time now, const NodeHandle& from, const PathBody& p, bool a
     t->fallbacks.clear();
     t->backup_target.reset();
     t->walk_sent.reset();
+    t->repair_walk_out = false;
   }
   if (p.detached) {
     // Our parent is cut off from the root, so are we, and we say so to our own subtree. Only
@@ -110,6 +123,8 @@ void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
   if (!t.parent) return;
   t.lost_at = now;
   t.regained_at = kNever;
+  t.trace_n = 0;
+  t.note(now, dead ? 'L' : 'l');
   if (dead) {
     ++counters_.parent_failures;
     // Our root fell silent and we are its successor: our own evidence.
@@ -117,6 +132,10 @@ void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
     overlay_.check_alive(now, *t.parent);
   }
   t.avoid = t.parent->id;
+  // A root's child walks nobody: its whole stripe is cut off with the root, so a walk finds no
+  // one receiving it but members that do not know yet, below which it hung the orphan (10,000
+  // nodes `--kill-roots`: p99 1,247 -> 1,505 ms), and the root's successor takes over anyway.
+  const bool below_root = t.path.size() == 1;
   t.parent.reset();
   t.cut_off_since.reset();
   detach(now, t);
@@ -128,6 +147,7 @@ void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
       if (h.id != self().id && (!t.grandparent || h.id != t.grandparent->id) && h.id != *t.avoid)
         t.fallbacks.push_back(h);
   t.elders.clear();
+  if (!below_root) send_repair_walk(now, t);
   if (t.grandparent && t.grandparent->id != self().id) {
     // Straight to the grandparent: alive far more often than not, and no routing through the
     // dead node while Pastry still believes in it. A refusal continues with push-down / SCG;
@@ -143,15 +163,21 @@ void Scribe::lose_parent(Time now, TopicState& t, bool dead) {
     // And the great-grandparent is asked at once, for room it has to spare: when the
     // grandparent died too, its answer is the one that comes. (A child leaving a cut-off parent
     // after the grace has no grandparent: the repairing parent names none.)
+    // The ancestors above it too (ScribeConfig::backup_ancestors): the one with room may be
+    // further up, and asked in turn each dead one cost the ancestor timeout.
     if (config_.ancestor_backup && !t.fallbacks.empty() && !t.slow) {
-      const NodeHandle up = t.fallbacks.front();
-      t.backup_target = up.id;
-      ++counters_.backup_joins_sent;
+      t.backup_target = t.fallbacks.front().id;
       JoinBody j{t.id, true, *t.avoid, config_.pushdown_depth};
       if (client_) j.spare = client_->spare();
       j.backup = true;
       j.have_seq = held_seq(t);
-      send(now, up, std::make_shared<const JoinMsg>(std::move(j)));
+      auto msg = std::make_shared<const JoinMsg>(std::move(j));
+      const size_t n = std::min(t.fallbacks.size(), std::max<size_t>(config_.backup_ancestors, 1));
+      for (size_t k = 0; k < n; ++k) {
+        ++counters_.backup_joins_sent;
+        t.note(now, 'B');
+        send(now, t.fallbacks[k], msg);
+      }
     }
     return;
   }
@@ -229,6 +255,8 @@ void Scribe::node_dead(Time now, const NodeHandle& node) {
     if (t->parent && t->parent->id == node.id) {
       lose_parent(now, *t, false);
     } else if (!t->parent && t->joining && t->join_target && *t->join_target == node.id) {
+      t->note_unanswered(node.id);
+      t->note(now, 'D');
       next_repair_attempt(now, *t);  // the node we asked directly is dead: no point waiting
     }
   }

@@ -286,8 +286,13 @@ void report_final_diagnostics(const ForestView& fv) {
   }
   {
     uint64_t gp = 0, anc = 0, backup = 0, declined = 0, dropped = 0, lost = 0, skips = 0;
+    uint64_t walks = 0, walk_adoptions = 0, not_receiving = 0, unanswered = 0;
     for (const ForestNode& n : fv.nodes) {
       const auto& c = n.scribe->counters();
+      walks += c.repair_walks_sent;
+      walk_adoptions += c.repair_walk_adoptions;
+      not_receiving += c.ancestors_not_receiving;
+      if (n.splitstream) unanswered += n.splitstream->counters().pushdown_unanswered_skipped;
       gp += c.grandparent_rejoins;
       anc += c.ancestor_rejoins;
       backup += c.backup_joins_sent;
@@ -301,6 +306,9 @@ void report_final_diagnostics(const ForestView& fv) {
                      "JOINs %llu (declined %llu); children dropped on their orphan's word %llu; "
                      "walks re-issued as lost %llu; walk steps past silent members %llu",
                      u(gp), u(anc), u(backup), u(declined), u(dropped), u(lost), u(skips)));
+    fv.report(format("sim: repair walks %llu (adopted first %llu); ancestors not receiving, the "
+                     "next one asked at once %llu; push-down candidates skipped as unanswered %llu",
+                     u(walks), u(walk_adoptions), u(not_receiving), u(unanswered)));
   }
   {
     int64_t spare = 0;
