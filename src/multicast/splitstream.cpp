@@ -1,6 +1,7 @@
 #include "multicast/splitstream.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace forestcast::multicast {
 
@@ -36,12 +37,16 @@ SplitStream::Stream& SplitStream::stream_for(const NodeId& group) {
   return streams_.back();
 }
 
-SplitStream::Stream* SplitStream::stream_of_stripe(const NodeId& topic) {
-  for (Stream& s : streams_)
+const SplitStream::Stream* SplitStream::stream_of_stripe(const NodeId& topic) const {
+  for (const Stream& s : streams_)
     if (topic.with_digit(0, 0) == s.group.with_digit(0, 0) &&
         static_cast<size_t>(topic.digit(0)) < s.stripe_ids.size())
       return &s;
   return nullptr;
+}
+
+SplitStream::Stream* SplitStream::stream_of_stripe(const NodeId& topic) {
+  return const_cast<Stream*>(std::as_const(*this).stream_of_stripe(topic));
 }
 
 SplitStream::Stream* SplitStream::stream_of_scg(const NodeId& topic) {
@@ -318,11 +323,9 @@ bool SplitStream::anycast_accepts(Time now, const AnycastBody& a) {
 
 std::optional<NodeId> SplitStream::repair_walk_group(const TopicState& t) const {
   if (t.slow) return std::nullopt;
-  for (const Stream& s : streams_)
-    if (static_cast<size_t>(t.id.digit(0)) < s.stripe_ids.size() &&
-        s.stripe_ids[static_cast<size_t>(t.id.digit(0))] == t.id)
-      return s.stripe_scg_ids[static_cast<size_t>(t.id.digit(0))];
-  return std::nullopt;
+  const Stream* s = stream_of_stripe(t.id);
+  if (s == nullptr) return std::nullopt;
+  return s->stripe_scg_ids[static_cast<size_t>(t.id.digit(0))];
 }
 
 void SplitStream::on_anycast_failed(Time now, const NodeId& want) {

@@ -197,6 +197,7 @@ class SplitStream final : public ScribeClient {
 
   Stream& stream_for(const NodeId& group);
   Stream* stream_of_stripe(const NodeId& topic);
+  const Stream* stream_of_stripe(const NodeId& topic) const;
   void anycast_for(Time now, Stream& s, const NodeId& want);
   // How well this node suits a stripe it is asked to adopt in through the stream's SCG: 0 its
   // own stripe, 1 a stripe it already forwards, 2 it forwards nothing yet or two stripes
